@@ -1,0 +1,49 @@
+"""The ``finetune-tui`` command: the wizard, plus headless subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from tui import __version__
+from tui.commands import COMMAND_MODULES
+
+DESCRIPTION = (
+    "A terminal wizard from 'should I fine-tune an LLM at all?' to a trained model "
+    "you have measured. Run without a command to open the wizard."
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finetune-tui", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"finetune-tui {__version__}")
+    parser.add_argument(
+        "--workspace",
+        metavar="DIR",
+        default=None,
+        help="where decisions and runs are kept (default: ./.finetune)",
+    )
+    if COMMAND_MODULES:
+        subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+        for name in COMMAND_MODULES:
+            importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return int(handler(args) or 0)
+
+    from tui.app import FinetuneApp
+
+    app = FinetuneApp(workspace=args.workspace)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,9 @@
+"""Headless subcommands of ``finetune-tui`` (``inspect``, ``train``, ``runs``...).
+
+Each module here exposes ``register(subparsers)``, which adds its parser and
+sets ``handler=`` to a function ``(args) -> int`` (the exit status). Modules
+are listed in ``COMMAND_MODULES``; they import heavy libraries only inside
+their handler, so ``finetune-tui --help`` and the app stay fast.
+"""
+
+COMMAND_MODULES: tuple[str, ...] = ()
