@@ -1,0 +1,178 @@
+"""The Textual app: loads the decision, walks the steps, saves after each one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from backends.decision import Answers, Recommendation, load_decision, recommend, save_decision
+from backends.workspace import Workspace
+from tui import __version__
+from tui.journey import DECIDE_STEPS
+from tui.screens.decide import DECIDE_SCREENS, RecommendationScreen
+from tui.screens.help import HelpScreen
+from tui.screens.message import MessageScreen
+from tui.screens.step import Move, StepScreen
+
+
+def stylesheet_path() -> Path:
+    """``screens.tcss``: inside the package when installed from a wheel, else at the repo root."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "screens.tcss"
+    return packaged if packaged.exists() else here.parent / "screens.tcss"
+
+
+class FinetuneApp(App[None]):
+    TITLE = "finetune-tui"
+    CSS_PATH = stylesheet_path()
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", id="help"),
+        Binding("question_mark", "help", "Help", id="help-alt", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        workspace: str | Path | None = None,
+        *,
+        today: date | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__()
+        self.workspace = Workspace.at(workspace)
+        self.today = today or date.today()
+        self.clock = clock or (lambda: datetime.now().astimezone())
+        self.answers = Answers()
+        self.created_at: str | None = None
+        self.step_index = 0
+        self.visited = 0
+        self.recommendation: Recommendation = recommend(self.answers, today=self.today)
+
+    # --- start -------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.sub_title = "Should you fine-tune?"
+        loaded = load_decision(self.workspace)
+        if loaded.record is not None:
+            self.answers = loaded.record.answers
+            self.created_at = loaded.record.created_at or None
+            self.visited = len(DECIDE_STEPS) - 1 if self.answers.use_case.category else 0
+        self.show_step(0)
+        if loaded.problem:
+            self.push_screen(MessageScreen("Your saved decision could not be used", loaded.problem))
+        elif loaded.record is not None:
+            self.notify(
+                f"Answers restored from {self.workspace.display(self.workspace.decision_json)}.",
+                title="Welcome back",
+            )
+
+    # --- the step controller ------------------------------------------------
+
+    def show_step(self, index: int) -> None:
+        self.step_index = index
+        self.visited = max(self.visited, index)
+        screen_type = DECIDE_SCREENS[index]
+        if screen_type is RecommendationScreen:
+            screen: StepScreen = RecommendationScreen(
+                self.answers,
+                self.visited,
+                recommendation=self.recommendation,
+                saved_to=self.workspace.display(self.workspace.decision_md),
+            )
+        else:
+            screen = screen_type(self.answers, self.visited)
+        self.push_screen(screen, self._after_step)
+
+    def _after_step(self, move: Move | None) -> None:
+        self.save()
+        if move == "quit" or move is None:
+            self.exit()
+            return
+        if move == "next":
+            target = self.step_index + 1
+        elif move == "back":
+            target = self.step_index - 1
+        else:
+            target = int(move)
+        self.show_step(max(0, min(target, len(DECIDE_SCREENS) - 1)))
+
+    def save(self) -> bool:
+        """Recompute the recommendation and write the decision; say so if it fails."""
+        self.recommendation = recommend(self.answers, today=self.today)
+        try:
+            record = save_decision(
+                self.workspace,
+                self.answers,
+                self.recommendation,
+                now=self.clock(),
+                created_at=self.created_at,
+                app_version=__version__,
+            )
+        except OSError as error:
+            where = self.workspace.display(Path(error.filename) if error.filename else None)
+            self.notify(
+                f"Could not save the decision to {where}: {error.strerror or error}. "
+                "Your answers are kept in memory; fix the folder or start with --workspace DIR.",
+                title="Not saved",
+                severity="error",
+                timeout=10,
+            )
+            return False
+        self.created_at = record.created_at
+        return True
+
+    def _step_screen(self) -> StepScreen | None:
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, StepScreen):
+                return screen
+        return None
+
+    def go_to_step(self, index: int) -> None:
+        step = self._step_screen()
+        if step is None or step is not self.screen:
+            return
+        step.leave(index)
+
+    # --- actions ----------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.workspace.display()))
+
+    async def action_quit(self) -> None:
+        step = self._step_screen()
+        if step is not None and step is self.screen:
+            step.leave("quit")
+            return
+        if step is not None:
+            step.store()
+        self.save()
+        self.exit()
+
+    def action_save(self) -> None:
+        step = self._step_screen()
+        if step is not None:
+            step.store()
+        if self.save():
+            self.notify(f"Saved to {self.workspace.display(self.workspace.decision_md)}.")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for index, step in enumerate(DECIDE_STEPS):
+            if index <= self.visited and index != self.step_index:
+                yield SystemCommand(
+                    f"Go to {index + 1} · {step.title}",
+                    step.question,
+                    lambda index=index: self.go_to_step(index),
+                )
+        yield SystemCommand(
+            "Save decision", "Write decision.json and decision.md now", self.action_save
+        )
+        yield SystemCommand("Help", "Keys and a short tour", self.action_help)
+        yield from super().get_system_commands(screen)

@@ -1,0 +1,1 @@
+"""Screens, grouped by stage of the journey."""

@@ -1,0 +1,94 @@
+"""A modal table of the models a provider can fine-tune, with prices and status."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static
+
+from backends.catalog import (
+    DEFAULT_LOCAL_MODEL,
+    OPENAI_WIND_DOWN,
+    PRICES_AS_OF,
+    Provider,
+    hosted_models,
+)
+
+
+class CatalogScreen(ModalScreen[str | None]):
+    """Pick a model; Enter returns its name, Esc returns nothing."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss_none", "Close", id="close"),
+        Binding("enter", "pick", "Use this model", id="pick", priority=True),
+    ]
+
+    def __init__(self, provider: Provider, *, today: date) -> None:
+        super().__init__(classes="dialog")
+        self.provider = provider
+        self.today = today
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="catalog-box", classes="dialog-box"):
+            yield Static(f"[b]Fine-tunable on {self.provider.label}[/b]", classes="dialog-title")
+            if self.provider is Provider.LOCAL:
+                yield Static(
+                    "Any open-weights causal language model: a Hugging Face hub id, a local "
+                    f"folder or a .gguf file. A small one to start with: {DEFAULT_LOCAL_MODEL} "
+                    "(trains on a CPU for a demo). Hosted models (GPT-4o, GPT-4.1...) have no "
+                    "published weights and cannot be trained locally.",
+                    classes="dialog-text",
+                )
+            else:
+                yield DataTable(id="catalog-table", cursor_type="row", zebra_stripes=True)
+                note = f"USD per 1M tokens, price list {PRICES_AS_OF}. "
+                if self.provider is Provider.OPENAI:
+                    note += OPENAI_WIND_DOWN
+                else:
+                    note += "Azure: regional availability; see the Azure pricing page."
+                yield Static(note, classes="dialog-text", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.provider is Provider.LOCAL:
+            return
+        table = self.query_one(DataTable)
+        table.add_columns("Model", "Methods", "Context", "Train", "Tuned in/out", "Status")
+        for entry in hosted_models(self.provider):
+            prices = entry.prices
+            train = "—" if prices.training is None else f"${prices.training:g}"
+            tuned = (
+                "—"
+                if prices.tuned_input is None or prices.tuned_output is None
+                else f"${prices.tuned_input:g}/${prices.tuned_output:g}"
+            )
+            status = "legacy" if entry.legacy else "current"
+            table.add_row(
+                entry.aliases[0] if entry.aliases else entry.name,
+                ", ".join(entry.methods),
+                f"{entry.context_tokens // 1024}k",
+                train,
+                tuned,
+                status,
+                key=entry.name,
+            )
+        table.focus()
+
+    def action_pick(self) -> None:
+        if self.provider is Provider.LOCAL:
+            self.dismiss(DEFAULT_LOCAL_MODEL)
+            return
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            self.dismiss(None)
+            return
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        self.dismiss(str(row_key.value))
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

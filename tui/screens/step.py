@@ -1,0 +1,151 @@
+"""What every checklist step shares: the frame, next/back, and validation.
+
+A step is a ``Screen[Move]``: it shows the answers it is given, writes the
+person's edits back with ``store`` and dismisses with where to go next. The
+app (the controller) saves and shows the next step.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from backends.decision import Answers
+from tui.journey import DECIDE_STEPS
+from tui.widgets.form import NumberInput
+from tui.widgets.step_rail import StepRail
+
+Move = Literal["next", "back", "quit"] | int
+"""Where to go when a step closes: the next or previous step, quit, or a step index."""
+
+
+class StepScreen(Screen[Move]):
+    """Base class of the five Decide steps."""
+
+    step_index: ClassVar[int] = 0
+    form_scroll_focusable: ClassVar[bool] = False
+    """Steps without fields let the arrow keys scroll the form instead."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "next", "Next", id="next", priority=True),
+        Binding("escape", "back", "Back", id="back"),
+    ]
+
+    def __init__(self, answers: Answers, visited: int = 0) -> None:
+        super().__init__(classes="step")
+        self.answers = answers
+        self.visited = visited
+        self._validity: tuple[str, bool] | None = None
+
+    @property
+    def step(self):  # type: ignore[no-untyped-def]
+        return DECIDE_STEPS[self.step_index]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="◆")
+        yield StepRail(self.step_index, self.visited)
+        yield Static(
+            f"[b]{self.step_index + 1} · {self.step.title}[/b]  {self.step.question}",
+            id="step-title",
+        )
+        with VerticalScroll(id="form", can_focus=self.form_scroll_focusable):
+            yield from self.compose_form()
+        with Horizontal(id="nav"):
+            yield Button("‹ Back", id="back-button", compact=True, disabled=self.step_index == 0)
+            yield Static(id="nav-message")
+            yield Button(self.next_label(), id="next-button", variant="primary", compact=True)
+        yield Footer()
+
+    def compose_form(self) -> ComposeResult:
+        """The step's fields."""
+        yield from ()
+
+    def next_label(self) -> str:
+        return "Next ›"
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Decide · {self.step.title}"
+        self.refresh_validity()
+
+    # --- answers -----------------------------------------------------------
+
+    def store(self) -> None:
+        """Write the widgets' values into ``self.answers``."""
+
+    def problems(self) -> list[str]:
+        """Why the step cannot be left forward right now (empty when it can)."""
+        found = []
+        for widget in self.query(NumberInput):
+            if widget.value.strip() and not widget.is_valid:
+                label = widget.tooltip or widget.id or "a number field"
+                found.append(f"{label}: enter {widget.describe_range()}")
+        return found
+
+    def refresh_validity(self) -> None:
+        """Show the first problem and grey out Next; touch the footer only when that changes."""
+        problems = self.problems()
+        message = problems[0] if problems else ""
+        blocked = bool(problems) or not self.can_go_next()
+        if (message, blocked) == self._validity:
+            return
+        self._validity = (message, blocked)
+        self.query_one("#nav-message", Static).update(message)
+        self.query_one("#next-button", Button).disabled = blocked
+        self.refresh_bindings()
+
+    def can_go_next(self) -> bool:
+        return True
+
+    @on(Input.Changed)
+    def _input_changed(self) -> None:
+        self.refresh_validity()
+        self.answers_changed()
+
+    def answers_changed(self) -> None:
+        """Called when a field changed: steps with live figures recompute here."""
+
+    @on(Input.Submitted)
+    def _enter_moves_on(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_next()
+
+    # --- navigation --------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "next":
+            return None if self.problems() or not self.can_go_next() else True
+        if action == "back":
+            return None if self.step_index == 0 else True
+        return True
+
+    def action_next(self) -> None:
+        if self.problems() or not self.can_go_next():
+            self.app.bell()
+            return
+        self.store()
+        self.dismiss("next")
+
+    def action_back(self) -> None:
+        if self.step_index == 0:
+            return
+        self.store()
+        self.dismiss("back")
+
+    def leave(self, move: Move) -> None:
+        """Store what is on screen and go to ``move`` (used by the palette and quit)."""
+        self.store()
+        self.dismiss(move)
+
+    @on(Button.Pressed, "#next-button")
+    def _next_pressed(self) -> None:
+        self.action_next()
+
+    @on(Button.Pressed, "#back-button")
+    def _back_pressed(self) -> None:
+        self.action_back()

@@ -1,0 +1,85 @@
+"""Form building blocks: a labelled row, and number inputs that mean "blank = not answered"."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.validation import Number
+from textual.widget import Widget
+from textual.widgets import Input, Label, Static
+
+
+class Field(Vertical):
+    """``label  [widget]`` on one row, with an optional hint below the widget.
+
+    ``hint=None`` means no hint line; ``hint=""`` keeps an empty one that the
+    screen fills in later (its id is the widget's id + ``-hint``).
+    """
+
+    def __init__(
+        self, label: str, widget: Widget, hint: str | None = None, **kwargs: object
+    ) -> None:
+        super().__init__(classes="field", **kwargs)  # type: ignore[arg-type]
+        self._label = label
+        self._widget = widget
+        self._hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="field-row"):
+            yield Label(self._label, classes="field-label")
+            yield self._widget
+        if self._hint is not None:
+            hint_id = f"{self._widget.id}-hint" if self._widget.id else None
+            yield Static(self._hint, classes="field-hint", id=hint_id, markup=False)
+
+
+class NumberInput(Input):
+    """A compact number input; blank is allowed and means "not answered"."""
+
+    def __init__(
+        self,
+        value: float | int | None = None,
+        *,
+        minimum: float | None = 0,
+        maximum: float | None = None,
+        integer: bool = False,
+        placeholder: str = "",
+        **kwargs: object,
+    ) -> None:
+        super().__init__(
+            value="" if value is None else _format(value),
+            placeholder=placeholder,
+            type="integer" if integer else "number",
+            validators=[Number(minimum=minimum, maximum=maximum)],
+            valid_empty=True,
+            compact=True,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        self.integer = integer
+        self.minimum = minimum
+        self.maximum = maximum
+
+    @property
+    def number(self) -> float | int | None:
+        """The value, or ``None`` when blank or not a valid number in range."""
+        text = self.value.strip()
+        if not text or not self.is_valid:
+            return None
+        try:
+            return int(text) if self.integer else float(text)
+        except ValueError:
+            return None
+
+    def set_number(self, value: float | int | None) -> None:
+        self.value = "" if value is None else _format(value)
+
+    def describe_range(self) -> str:
+        if self.minimum is not None and self.maximum is not None:
+            return f"a number from {self.minimum:g} to {self.maximum:g}"
+        if self.minimum is not None:
+            return f"a number of at least {self.minimum:g}"
+        return "a number"
+
+
+def _format(value: float | int) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
