@@ -56,6 +56,7 @@ class StepScreen(Screen[Move]):
         )
         with VerticalScroll(id="form", can_focus=self.form_scroll_focusable):
             yield from self.compose_form()
+        yield from self.compose_summary()
         with Horizontal(id="nav"):
             yield Button("‹ Back", id="back-button", compact=True, disabled=self.step_index == 0)
             yield Static(id="nav-message")
@@ -64,6 +65,10 @@ class StepScreen(Screen[Move]):
 
     def compose_form(self) -> ComposeResult:
         """The step's fields."""
+        yield from ()
+
+    def compose_summary(self) -> ComposeResult:
+        """Widgets kept in view below the scrolling form (live figures)."""
         yield from ()
 
     def next_label(self) -> str:

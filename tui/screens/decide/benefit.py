@@ -44,10 +44,10 @@ class BenefitScreen(StepScreen):
         yield Field("Requests per month", volume)
         price_now = NumberInput(ben.price_now, id="price-now")
         price_now.tooltip = "Price now"
-        yield Field("Input price now", price_now, "", id="price-now-field")
+        yield Field("Price now ($/1M in)", price_now, "", id="price-now-field")
         price_after = NumberInput(ben.price_after, id="price-after")
         price_after.tooltip = "Price after"
-        yield Field("Input price after", price_after, "", id="price-after-field")
+        yield Field("Price after ($/1M in)", price_after, "", id="price-after-field")
         yield Field(
             "Reuse",
             Select(
@@ -58,6 +58,8 @@ class BenefitScreen(StepScreen):
                 id="reuse",
             ),
         )
+
+    def compose_summary(self) -> ComposeResult:
         yield Static(id="figures")
 
     def on_mount(self) -> None:
@@ -112,7 +114,7 @@ class BenefitScreen(StepScreen):
         field = self.query_one(selector, NumberInput)
         if catalog is None:
             field.placeholder = "USD / 1M tokens"
-            hint = f"USD per 1M input tokens of {what}: not in the price list, enter it."
+            hint = f"Input price of {what}: not in the price list, enter it."
         else:
             field.placeholder = f"{catalog:g} (price list)"
             hint = (
