@@ -37,7 +37,20 @@ def time_to_text(command: str, text: str, cwd: Path, timeout: float = 20.0) -> f
     session = f"bench{time.monotonic_ns()}"
     start = time.perf_counter()
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(cwd), command],
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-c",
+            str(cwd),
+            command,
+        ],
         check=True,
     )
     try:
@@ -73,9 +86,13 @@ def main() -> int:
             base.append(time_to_text(f"{sys.executable} {script}", BASELINE_TEXT, cwd))
             ours.append(time_to_text(app, FIRST_SCREEN_TEXT, cwd))
     ours_median, base_median = statistics.median(ours), statistics.median(base)
-    print(f"finetune-tui first screen: median {ours_median:.3f} s over {args.runs} runs "
-          f"(min {min(ours):.3f}, max {max(ours):.3f})")
-    print(f"minimal Textual app:       median {base_median:.3f} s (min {min(base):.3f}, max {max(base):.3f})")
+    print(
+        f"finetune-tui first screen: median {ours_median:.3f} s over {args.runs} runs "
+        f"(min {min(ours):.3f}, max {max(ours):.3f})"
+    )
+    print(
+        f"minimal Textual app:       median {base_median:.3f} s (min {min(base):.3f}, max {max(base):.3f})"
+    )
     print(f"ratio finetune-tui / minimal Textual app: {ours_median / base_median:.2f}")
     print(f"target < 0.5 s: {'met' if ours_median < 0.5 else 'NOT met'}")
     return 0

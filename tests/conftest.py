@@ -25,6 +25,14 @@ def fixed_clock() -> datetime:
     return datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def own_config_folder(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The person running the tests may have a keymap of their own: never read it."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("xdg-config")))
+
+
 @pytest.fixture
 def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run in an empty folder, so the default workspace is ``./.finetune`` there."""

@@ -207,10 +207,15 @@ async def test_catalog_picks_a_model_into_the_cost_step(make_app) -> None:
         await pilot.press("f2")
         await pilot.pause()
         assert isinstance(app.screen, CatalogScreen)
-        await pilot.press("down", "enter")
+        await pilot.press("enter")  # the cursor starts on the model used today
         await pilot.pause()
         assert isinstance(app.screen, CostScreen)
-        assert app.screen.query_one("#model", Input).value == "gpt-4.1-mini-2025-04-14"
+        assert app.screen.query_one("#model", Input).value == "gpt-4o-mini-2024-07-18"
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        assert app.screen.query_one("#model", Input).value == "gpt-4o-2024-08-06"
 
 
 async def test_unavailable_model_is_flagged_live_on_the_cost_step(make_app) -> None:
@@ -291,3 +296,32 @@ async def test_no_color_terminals_get_a_usable_app(make_app, monkeypatch, size) 
         await fill_use_case(pilot)
         await pilot.press("ctrl+n")
         assert isinstance(app.screen, AlternativesScreen)
+
+
+async def test_keymap_file_remaps_keys_by_binding_id(make_app, monkeypatch, tmp_path) -> None:
+    config = tmp_path / "config"
+    (config / "finetune-tui").mkdir(parents=True)
+    (config / "finetune-tui" / "keymap.toml").write_text('next = "f9"\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await fill_use_case(pilot)
+        await pilot.press("ctrl+n")
+        assert isinstance(app.screen, UseCaseScreen)
+        await pilot.press("f9")
+        await pilot.pause()
+        assert isinstance(app.screen, AlternativesScreen)
+
+
+async def test_a_broken_keymap_is_named_and_ignored(make_app, monkeypatch, tmp_path) -> None:
+    config = tmp_path / "config"
+    (config / "finetune-tui").mkdir(parents=True)
+    (config / "finetune-tui" / "keymap.toml").write_text('nxt = "f9"\nback = 3\n')
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        (message,) = [n.message for n in app._notifications]
+        assert "keymap.toml: unknown binding id 'nxt'; back must be a key string" in message
+        assert "Known ids: back, catalog" in message

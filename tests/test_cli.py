@@ -35,7 +35,9 @@ def test_module_entry_point_runs_without_importing_heavy_libraries() -> None:
         "heavy = [m for m in ('torch', 'transformers', 'datasets', 'openai', 'trl', 'peft', 'tiktoken') if m in sys.modules]; "
         "print(heavy)"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 

@@ -20,8 +20,20 @@ class Terminal:
     def __init__(self, session: str, cwd: Path, command: str, size: tuple[int, int]) -> None:
         self.session = session
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", session, "-x", str(size[0]), "-y", str(size[1]),
-             "-c", str(cwd), command],
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                session,
+                "-x",
+                str(size[0]),
+                "-y",
+                str(size[1]),
+                "-c",
+                str(cwd),
+                command,
+            ],
             check=True,
         )
 
@@ -45,7 +57,12 @@ class Terminal:
             time.sleep(0.15)
 
     def alive(self) -> bool:
-        return subprocess.run(["tmux", "has-session", "-t", self.session], capture_output=True).returncode == 0
+        return (
+            subprocess.run(
+                ["tmux", "has-session", "-t", self.session], capture_output=True
+            ).returncode
+            == 0
+        )
 
     def close(self) -> None:
         subprocess.run(["tmux", "kill-session", "-t", self.session], capture_output=True)
@@ -87,7 +104,9 @@ def test_walk_the_checklist_and_quit_in_a_real_terminal(terminal, tmp_path: Path
 def test_no_color_and_a_resize_keep_it_usable(terminal) -> None:
     term = terminal(size=(120, 40), env=f"NO_COLOR=1 PYTHONPATH={ROOT}")
     term.wait_for("What do you want to improve")
-    subprocess.run(["tmux", "resize-window", "-t", term.session, "-x", "80", "-y", "24"], check=True)
+    subprocess.run(
+        ["tmux", "resize-window", "-t", term.session, "-x", "80", "-y", "24"], check=True
+    )
     screen = term.wait_for("^q Quit")
     assert "1 · Use case" in screen
     term.keys("F1")

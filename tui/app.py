@@ -15,6 +15,7 @@ from backends.decision import Answers, Recommendation, load_decision, recommend,
 from backends.workspace import Workspace
 from tui import __version__
 from tui.journey import DECIDE_STEPS
+from tui.keymap import keymap_path, load_keymap
 from tui.screens.decide import DECIDE_SCREENS, RecommendationScreen
 from tui.screens.help import HelpScreen
 from tui.screens.message import MessageScreen
@@ -26,6 +27,20 @@ def stylesheet_path() -> Path:
     here = Path(__file__).resolve().parent
     packaged = here / "screens.tcss"
     return packaged if packaged.exists() else here.parent / "screens.tcss"
+
+
+def binding_ids() -> set[str]:
+    """The id of every binding on every screen: what ``keymap.toml`` may remap."""
+    from tui.screens.catalog import CatalogScreen
+
+    owners = [FinetuneApp, HelpScreen, MessageScreen, CatalogScreen, *DECIDE_SCREENS]
+    ids: set[str] = set()
+    for owner in owners:
+        for cls in owner.__mro__:
+            for binding in vars(cls).get("BINDINGS", []):
+                if isinstance(binding, Binding) and binding.id:
+                    ids.add(binding.id)
+    return ids
 
 
 class FinetuneApp(App[None]):
@@ -59,6 +74,11 @@ class FinetuneApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "Should you fine-tune?"
+        keymap = load_keymap(keymap_path(), binding_ids())
+        if keymap.keys:
+            self.set_keymap(keymap.keys)
+        if keymap.problem:
+            self.notify(keymap.problem, title="Keymap", severity="warning", timeout=10)
         loaded = load_decision(self.workspace)
         if loaded.record is not None:
             self.answers = loaded.record.answers

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -13,11 +12,17 @@ from textual.widgets import DataTable, Footer, Static
 
 from backends.catalog import (
     DEFAULT_LOCAL_MODEL,
+    DPO,
     OPENAI_WIND_DOWN,
     PRICES_AS_OF,
+    REINFORCEMENT,
+    SUPERVISED,
     Provider,
+    find_hosted,
     hosted_models,
 )
+
+METHOD_SHORT = {SUPERVISED: "SFT", DPO: "DPO", REINFORCEMENT: "RFT"}
 
 
 class CatalogScreen(ModalScreen[str | None]):
@@ -28,10 +33,10 @@ class CatalogScreen(ModalScreen[str | None]):
         Binding("enter", "pick", "Use this model", id="pick", priority=True),
     ]
 
-    def __init__(self, provider: Provider, *, today: date) -> None:
+    def __init__(self, provider: Provider, *, current: str = "") -> None:
         super().__init__(classes="dialog")
         self.provider = provider
-        self.today = today
+        self.current = current
 
     def compose(self) -> ComposeResult:
         with Vertical(id="catalog-box", classes="dialog-box"):
@@ -46,7 +51,10 @@ class CatalogScreen(ModalScreen[str | None]):
                 )
             else:
                 yield DataTable(id="catalog-table", cursor_type="row", zebra_stripes=True)
-                note = f"USD per 1M tokens, price list {PRICES_AS_OF}. "
+                note = (
+                    f"SFT supervised, DPO preference, RFT reinforcement. USD per 1M tokens, "
+                    f"price list {PRICES_AS_OF}. "
+                )
                 if self.provider is Provider.OPENAI:
                     note += OPENAI_WIND_DOWN
                 else:
@@ -70,13 +78,16 @@ class CatalogScreen(ModalScreen[str | None]):
             status = "legacy" if entry.legacy else "current"
             table.add_row(
                 entry.aliases[0] if entry.aliases else entry.name,
-                ", ".join(entry.methods),
+                " ".join(METHOD_SHORT[method] for method in entry.methods),
                 f"{entry.context_tokens // 1024}k",
                 train,
                 tuned,
                 status,
                 key=entry.name,
             )
+        current = find_hosted(self.provider, self.current) if self.current else None
+        if current is not None:
+            table.move_cursor(row=table.get_row_index(current.name))
         table.focus()
 
     def action_pick(self) -> None:

@@ -50,6 +50,12 @@ class HelpScreen(ModalScreen[None]):
                 "app restores them.",
                 id="help-tour",
             )
+            yield Static(
+                "[b]Your own keys[/b]  keymap.toml in the finetune-tui config folder "
+                "(~/.config/finetune-tui/ on Linux) remaps a binding by its id, e.g. "
+                '[i]next = "ctrl+j"[/i]. Ids: next, back, help, quit, catalog, pick, close.',
+                id="help-keymap",
+            )
         yield Footer()
 
     async def action_dismiss(self, result: None = None) -> None:

@@ -159,7 +159,7 @@ class CostScreen(StepScreen):
             if model:
                 self.query_one("#model", Input).value = model
 
-        self.app.push_screen(CatalogScreen(self._provider(), today=self.app.today), picked)  # type: ignore[attr-defined]
+        self.app.push_screen(CatalogScreen(self._provider(), current=self._model()), picked)
 
     def store(self) -> None:
         cost = self.answers.cost

@@ -31,10 +31,10 @@ class RecommendationScreen(StepScreen):
     form_scroll_focusable = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "edit(0)", "Edit", id="edit", show=False),
-        Binding("2", "edit(1)", show=False),
-        Binding("3", "edit(2)", show=False),
-        Binding("4", "edit(3)", show=False),
+        Binding("1", "edit(0)", "Edit", id="edit-1", show=False),
+        Binding("2", "edit(1)", id="edit-2", show=False),
+        Binding("3", "edit(2)", id="edit-3", show=False),
+        Binding("4", "edit(3)", id="edit-4", show=False),
     ]
 
     def __init__(
