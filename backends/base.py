@@ -57,6 +57,8 @@ class RunState(str, Enum):
     @classmethod
     def parse(cls, value: object) -> RunState:
         """A state from its name; an unknown name reads as ``queued`` rather than failing."""
+        if isinstance(value, cls):
+            return value
         try:
             return cls(str(value))
         except ValueError:

@@ -234,7 +234,7 @@ def checkpoint_record(checkpoint: Any) -> dict[str, Any]:
 def list_checkpoints(client: Any, job_id: str) -> list[dict[str, Any]]:
     """All checkpoints of a job, by step."""
     page = client.fine_tuning.jobs.checkpoints.list(job_id, limit=100)
-    records = [checkpoint_record(c) for c in page.auto_paging_iter()]
+    records = [checkpoint_record(c) for c in page]  # iterating a page follows the cursor
     return sorted(records, key=lambda r: r["step"])
 
 
