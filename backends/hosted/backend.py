@@ -286,8 +286,13 @@ class HostedBackend:
         from backends.hosted.mirror import JobMirror
 
         job_id = self._job_id(run)
-        mirror = JobMirror(run, self.client(max_retries=1), job_id, provider=self.label, secrets=self._secrets)
-        return mirror.run(stop=stop)
+        try:
+            mirror = JobMirror(run, self.client(max_retries=1), job_id, provider=self.label, secrets=self._secrets)
+            return mirror.run(stop=stop)
+        except HostedError as error:
+            run.log(f"Following stopped: {error}")
+            run.update_status(detail=f"Following stopped: {error}", reconnecting=False)
+            raise
 
     def _job_id(self, run: RunFolder) -> str:
         job_id = run.read_status().job_id

@@ -92,17 +92,17 @@ def run_follower(run_dir: Path, *, stop: threading.Event | None = None) -> int:
         folder.update_status(pid=os.getpid())
         folder.log(f"Follower {os.getpid()} following job {status.job_id}.")
         try:
-            backend = backend_for_run(folder)
-            state = backend.follow(folder, stop=stop)
+            state = backend_for_run(folder).follow(folder, stop=stop)
         except HostedError:
-            return 1
+            return 1  # explained in status.json and log.txt by follow()
         if state.is_terminal:
             folder.log(f"Job {status.job_id} ended: {state.value}.")
         else:
             folder.log(f"Follower {os.getpid()} stopped; the job goes on ({state.value}).")
-        folder.update_status(pid=None)
         return 0
     finally:
+        if folder.read_status().pid == os.getpid():
+            folder.update_status(pid=None)
         lock.release()
 
 

@@ -240,8 +240,8 @@ class JobMirror:
     def run(self, *, stop: threading.Event | None = None, sleep: Callable[[float], bool] | None = None) -> RunState:
         """Sync until the job ends or ``stop`` is set; transient faults back off and retry forever.
 
-        A permanent fault (bad key, job not found) ends following with the
-        explanation in ``status.json`` (the job itself goes on at the provider).
+        A permanent fault (bad key, job not found) raises ``HostedError``; the
+        job itself goes on at the provider.
         """
         stop = stop or threading.Event()
         wait = sleep or stop.wait
@@ -254,8 +254,6 @@ class JobMirror:
             except Exception as error:
                 explained = explain(error, provider=self.provider, secrets=self.secrets)
                 if not explained.retryable:
-                    self.folder.log(f"Following stopped: {explained}")
-                    self.folder.update_status(detail=f"Following stopped: {explained.message}", reconnecting=False)
                     raise explained from None
                 delay = min(max(backoff, explained.retry_after or 0.0), self.intervals.backoff_max)
                 self.folder.update_status(reconnecting=True, detail=f"Reconnecting: {explained.message}")

@@ -183,6 +183,7 @@ def _page(items: list[dict[str, Any]], query: dict[str, str], default_limit: int
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: Any
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
