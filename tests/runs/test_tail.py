@@ -5,7 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from backends.tail import JsonlTail, MetricsTail, TextTail, iter_records_backwards, last_lines, last_record
+from backends.tail import (
+    JsonlTail,
+    MetricsTail,
+    TextTail,
+    iter_records_backwards,
+    last_lines,
+    last_record,
+)
 
 
 def append(path: Path, data: bytes) -> None:
