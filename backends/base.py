@@ -170,12 +170,14 @@ _POINT_FIELDS = (
 _POINT_FIELD_SET = frozenset(_POINT_FIELDS)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MetricPoint:
     """One logged training step: one line of ``metrics.jsonl``.
 
     Names follow the OpenAI metrics events. ``elapsed`` is seconds since the
-    run started, ``time`` the Unix time the point was logged.
+    run started, ``time`` the Unix time the point was logged. Treat points as
+    values; the class is not frozen only because frozen dataclasses build
+    about 3x slower, and a monitor opens 100,000 of them at once.
     """
 
     step: int
@@ -212,12 +214,12 @@ class MetricPoint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricPoint:
-        if data.keys() <= _POINT_FIELD_SET:
-            values = dict(data)
-            extra = None
-        else:
-            values = {k: v for k, v in data.items() if k in _POINT_FIELD_SET}
-            extra = {k: v for k, v in data.items() if k not in _POINT_FIELD_SET}
+        if data.keys() <= _POINT_FIELD_SET and type(data.get("step")) is int:
+            total = data.get("total_steps")
+            if total is None or type(total) is int:
+                return cls(**data)  # the common case, kept fast
+        values = {k: v for k, v in data.items() if k in _POINT_FIELD_SET}
+        extra = {k: v for k, v in data.items() if k not in _POINT_FIELD_SET} or None
         step = values.pop("step", 0)
         total = values.pop("total_steps", None)
         return cls(
