@@ -22,6 +22,14 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+_children: list[subprocess.Popen[bytes]] = []
+"""Processes we started: kept referenced (no ResourceWarning) and reaped once they end."""
+
+
+def reap_children() -> None:
+    """Collect the exit status of started processes that have ended (no zombies left behind)."""
+    _children[:] = [child for child in _children if child.poll() is None]
+
 
 def spawn_detached(
     argv: Sequence[str],
@@ -31,9 +39,10 @@ def spawn_detached(
     cwd: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` in a new session, stdin from /dev/null, stdout+stderr appended to ``log_path``."""
+    reap_children()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(os.devnull, "rb") as devnull, open(log_path, "ab") as log:
-        return subprocess.Popen(
+        child = subprocess.Popen(
             list(argv),
             stdin=devnull,
             stdout=log,
@@ -43,6 +52,8 @@ def spawn_detached(
             start_new_session=True,
             close_fds=True,
         )
+    _children.append(child)
+    return child
 
 
 def python_module_argv(module: str, *args: str) -> list[str]:

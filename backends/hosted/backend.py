@@ -247,8 +247,7 @@ class HostedBackend:
     def _start_follower(self, folder: RunFolder) -> None:
         from backends.hosted.follower import start_follower
 
-        process = start_follower(folder, secret=self._secret)
-        folder.update_status(pid=process.pid)
+        start_follower(folder, secret=self._secret)
 
     def attach(self, job_id: str, store: RunStore) -> RunFolder:
         """Mirror an existing job (started elsewhere or before a restart) into a new run folder."""

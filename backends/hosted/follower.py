@@ -22,13 +22,23 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from backends.detached import LockHeld, RunLock, is_locked, python_module_argv, spawn_detached
+from backends.detached import (
+    LockHeld,
+    RunLock,
+    is_locked,
+    pid_alive,
+    python_module_argv,
+    spawn_detached,
+)
 from backends.runs import RunFolder
 
 MODULE = "backends.hosted.follower"
+SPAWN_GRACE_S = 10.0
+"""A follower spawned this recently may still be starting: do not spawn another."""
 
 
 def follower_alive(folder: RunFolder) -> bool:
@@ -47,6 +57,8 @@ def start_follower(
 
     settings = settings_of(folder.read_spec())
     child_env = settings.child_env(secret, env)
+    # Written before the child exists: from here on only the follower writes status.json.
+    folder.update_status(extra={"follower_spawned_at": time.time()})
     return spawn_detached(
         python_module_argv(MODULE, str(folder.path.resolve())),
         log_path=folder.log_txt,
@@ -65,6 +77,10 @@ def ensure_follower(
     status = folder.read_status()
     if not status.job_id or status.state.is_terminal or follower_alive(folder):
         return None
+    spawned = status.extra.get("follower_spawned_at")
+    starting = isinstance(spawned, (int, float)) and 0 <= time.time() - spawned < SPAWN_GRACE_S
+    if starting and (status.pid is None or pid_alive(status.pid)):
+        return None  # spawned moments ago and not known dead: let it take the lock
     folder.log("Follower was not running: restarting it to catch up with the job.")
     return start_follower(folder, secret=secret, env=env)
 

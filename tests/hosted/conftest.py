@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
+from backends import detached
 from backends.hosted.azure import AzureBackend
 from backends.hosted.backend import OpenAIBackend
 from backends.hosted.settings import AZURE, HostedSettings
@@ -25,6 +28,22 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in SECRET_ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FINETUNE_TUI_POLL_INTERVAL", "0.02")
+
+
+@pytest.fixture(autouse=True)
+def reap_followers() -> Iterator[None]:
+    """Stop any follower a test started and left running (``spawn_detached`` keeps them listed)."""
+    yield
+    children = [child for child in detached._children if child.poll() is None]
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    detached.reap_children()
 
 
 @pytest.fixture

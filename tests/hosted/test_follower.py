@@ -34,6 +34,7 @@ def test_follower_mirrors_the_job_from_its_own_session(
     emulator: FineTuneAPI, store: RunStore, dataset: Path
 ) -> None:
     folder = launch(emulator, store, dataset, follow=True)
+    wait_for(lambda: folder.read_status().pid)
     pid = folder.read_status().pid
     assert pid and os.getsid(pid) != os.getsid(0)  # its own session: survives our terminal
     wait_for(lambda: finished(folder), timeout=10)
@@ -41,7 +42,6 @@ def test_follower_mirrors_the_job_from_its_own_session(
     assert [p.step for p in folder.load_metrics()] == list(range(1, 13))
     assert (folder.output_dir / "step_metrics.csv").is_file()
     assert files_containing(store.root, emulator.api_key) == []
-    os.waitpid(pid, 0)
 
 
 def test_killed_follower_is_restarted_and_mirrors_exactly_once(
