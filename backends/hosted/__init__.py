@@ -5,8 +5,8 @@
 ``api``       upload, create, control and list jobs
 ``mirror``    one job mirrored into a run folder, exactly once per event
 ``follower``  the detached process that runs the mirror until the job ends
-``backend``   the ``Backend`` implementations (``OpenAIBackend``, ``AzureBackend``)
-``azure``     Azure-only rules: file checks, training tiers, deployment
+``backend``   ``HostedBackend`` and ``OpenAIBackend`` (the ``Backend`` protocol)
+``azure``     ``AzureBackend``: Azure's file rules, training tiers, deployment
 
 The ``openai`` package is imported lazily, inside functions.
 """

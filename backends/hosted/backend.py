@@ -8,6 +8,7 @@ viewer shows afterwards comes from the run folder the follower keeps current.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from dataclasses import replace
@@ -199,7 +200,9 @@ class HostedBackend:
             raise BackendError(" ".join(p.message for p in fatal))
         client = self.client()
         spec = replace(spec, settings={**spec.settings, "connection": self.settings.to_dict()})
-        folder = store.create(spec, status={"detail": "Uploading files"})
+        # This process owns the run until the job exists: its pid and heartbeats keep it alive to viewers.
+        folder = store.create(spec, status={"detail": "Uploading files", "pid": os.getpid()})
+        progress = _heartbeating(folder, progress)
         folder.log(f"{self.label} fine-tuning of {spec.model} ({spec.method}), run {folder.run_id}.")
         try:
             training_file = self._upload(client, folder, Path(spec.dataset), progress)
@@ -217,16 +220,18 @@ class HostedBackend:
                 provider_status=job.status,
                 state=api.run_state(job.status),
                 detail="",
+                pid=None,
                 extra={"training_file": training_file, "validation_file": validation_file},
             )
             folder.log(f"Created job {job.id} ({job.status}).")
         except _Cancelled:
-            folder.update_status(state=RunState.CANCELLED, ended_at=time.time(), detail="")
+            folder.update_status(state=RunState.CANCELLED, ended_at=time.time(), detail="", pid=None)
             folder.log("Cancelled before the job was created; nothing was billed.")
             raise BackendError("Cancelled before the job was created.") from None
         except Exception as error:
             explained = self.explain(error)
-            folder.update_status(state=RunState.FAILED, error=str(explained), ended_at=time.time(), detail="")
+            folder.update_status(state=RunState.FAILED, error=str(explained), ended_at=time.time(), detail="",
+                                 pid=None)
             folder.log(f"Launch failed: {explained}")
             raise explained from None
         if self.start_followers:
@@ -337,6 +342,21 @@ class HostedBackend:
 
 class _Cancelled(Exception):
     pass
+
+
+def _heartbeating(folder: RunFolder, progress: ProgressCallback | None, every: float = 5.0) -> ProgressCallback:
+    """``progress`` plus a heartbeat in ``status.json`` at most every ``every`` seconds (long uploads)."""
+    last = [time.monotonic()]
+
+    def report(what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every:
+            last[0] = now
+            folder.heartbeat()
+        if progress is not None:
+            progress(what, done, total)
+
+    return report
 
 
 class OpenAIBackend(HostedBackend):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -140,8 +141,6 @@ class FakeJob:
         return f"ft:{self.params['model']}:{self.api.organization}:{suffix}:{self.id[-6:]}"
 
     def _succeed(self) -> None:
-        from tests.fakes.finetune_api import result_csv
-
         self.fine_tuned_model = self._model_name()
         self.trained_tokens = self.script.tokens_per_step * self.step
         meta = self.api.add_file("step_metrics.csv", result_csv(self.metrics_rows), "fine-tune-results")
@@ -204,3 +203,14 @@ class FakeJob:
             "user_provided_suffix": self.params.get("suffix"),
             "training_type": self.params.get("trainingType"),
         }
+
+
+def result_csv(rows: list[dict[str, Any]]) -> bytes:
+    """The result file as OpenAI serves it: a CSV of the steps, base64-encoded."""
+    header = "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"
+    lines = [header] + [
+        f"{r['step']},{r['train_loss']:.5f},{r['train_mean_token_accuracy']:.5f},"
+        f"{r.get('valid_loss', '')},{r.get('valid_mean_token_accuracy', '')}"
+        for r in rows
+    ]
+    return base64.b64encode(("\n".join(lines) + "\n").encode())

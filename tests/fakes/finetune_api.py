@@ -26,7 +26,6 @@ dropped connections) and ``refuse_training`` (403 ``training_not_available``).
 
 from __future__ import annotations
 
-import base64
 import email.parser
 import email.policy
 import json
@@ -427,14 +426,3 @@ _ROUTES: dict[tuple[str, int, str, str], Any] = {
     ("GET", 1, "models", ""): _models,
     ("GET", 2, "models", "*"): _model,
 }
-
-
-def result_csv(rows: list[dict[str, Any]]) -> bytes:
-    """The result file as OpenAI serves it: a CSV of the steps, base64-encoded."""
-    header = "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"
-    lines = [header] + [
-        f"{r['step']},{r['train_loss']:.5f},{r['train_mean_token_accuracy']:.5f},"
-        f"{r.get('valid_loss', '')},{r.get('valid_mean_token_accuracy', '')}"
-        for r in rows
-    ]
-    return base64.b64encode(("\n".join(lines) + "\n").encode())

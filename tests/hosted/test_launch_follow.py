@@ -124,3 +124,16 @@ def test_prepare_reports_problems_before_anything_is_sent(
     dataset.write_bytes(dataset.read_bytes() + b"\n")
     assert any("changed since it was inspected" in p.message for p in openai_backend.prepare(inspected))
     assert emulator.requests == []
+
+
+def test_a_run_still_uploading_is_alive_to_viewers(
+    openai_backend: OpenAIBackend, store: RunStore, dataset: Path
+) -> None:
+    seen: list[RunState] = []
+
+    def look(*_: object) -> None:
+        [folder] = store.list_folders()
+        seen.append(folder.effective_status().state)
+
+    openai_backend.launch(spec_for(dataset), store, progress=look)
+    assert seen and RunState.FAILED not in seen
