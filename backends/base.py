@@ -1,0 +1,330 @@
+"""The contract every training backend speaks, and the values it speaks in.
+
+``RunSpec`` says what to train, ``MetricPoint`` is one line of
+``metrics.jsonl``, ``RunState`` is where a run stands, ``RunStatus`` is
+``status.json``. Every value converts to and from plain dicts (JSON), and
+reading tolerates keys it does not know, so a newer writer never breaks an
+older reader.
+
+A spec never carries a secret: ``RunSpec.to_dict`` refuses keys that look
+like one (an API key belongs to the environment or to memory, never to a
+file in the run folder).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from backends.runs import RunFolder, RunStore
+
+AUTO = "auto"
+"""A hyperparameter left to the backend."""
+
+HyperValue = int | float | str | bool
+"""A hyperparameter value: ``"auto"`` or a number (or a word/flag for local settings)."""
+
+SUPERVISED = "supervised"
+DPO = "dpo"
+METHODS = (SUPERVISED, DPO)
+
+_SECRET_WORDS = ("api_key", "apikey", "api-key", "secret", "password", "token", "authorization")
+
+
+class RunState(str, Enum):
+    QUEUED = "queued"
+    VALIDATING = "validating"
+    RUNNING = "running"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_terminal
+
+    @classmethod
+    def parse(cls, value: object) -> RunState:
+        """A state from its name; an unknown name reads as ``queued`` rather than failing."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value))
+        except ValueError:
+            return cls.QUEUED
+
+
+def _looks_secret(key: str) -> bool:
+    lowered = key.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def assert_no_secrets(value: object, where: str = "run spec") -> None:
+    """Raise ``ValueError`` when a mapping (at any depth) has a key that names a secret."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if _looks_secret(str(key)):
+                raise ValueError(f"{where} must not carry secrets (key {key!r}); pass them in memory")
+            assert_no_secrets(item, where)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            assert_no_secrets(item, where)
+
+
+def _hyper_value(value: object) -> HyperValue:
+    if isinstance(value, str) and value.strip().lower() == AUTO:
+        return AUTO
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    raise ValueError(f"hyperparameter value {value!r} is neither 'auto' nor a number")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What to train: written once to ``run.json`` when a run is created."""
+
+    backend: str
+    model: str
+    dataset: str
+    dataset_sha256: str = ""
+    validation: str | None = None
+    validation_sha256: str | None = None
+    method: str = SUPERVISED
+    hyperparameters: Mapping[str, HyperValue] = field(default_factory=dict)
+    suffix: str | None = None
+    seed: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Backend options that are not secret: endpoint, api version, training tier, integrations."""
+    name: str = ""
+    """A label for people; the run id is the stable name."""
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        hyper = {str(k): _hyper_value(v) for k, v in dict(self.hyperparameters).items()}
+        object.__setattr__(self, "hyperparameters", hyper)
+        object.__setattr__(self, "metadata", {str(k): str(v) for k, v in dict(self.metadata).items()})
+        object.__setattr__(self, "settings", dict(self.settings))
+        assert_no_secrets(self.settings, "run settings")
+        assert_no_secrets(self.metadata, "run metadata")
+
+    def hyper(self, name: str) -> HyperValue:
+        """One hyperparameter, ``"auto"`` when not set."""
+        return self.hyperparameters.get(name, AUTO)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "model": self.model,
+            "dataset": self.dataset,
+            "dataset_sha256": self.dataset_sha256,
+            "validation": self.validation,
+            "validation_sha256": self.validation_sha256,
+            "method": self.method,
+            "hyperparameters": dict(self.hyperparameters),
+            "suffix": self.suffix,
+            "seed": self.seed,
+            "metadata": dict(self.metadata),
+            "settings": dict(self.settings),
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("hyperparameters", "metadata", "settings"):
+            if values.get(key) is None:
+                values.pop(key, None)
+        return cls(**values)
+
+
+_POINT_FIELDS = (
+    "step",
+    "train_loss",
+    "valid_loss",
+    "full_valid_loss",
+    "train_mean_token_accuracy",
+    "valid_mean_token_accuracy",
+    "full_valid_mean_token_accuracy",
+    "learning_rate",
+    "grad_norm",
+    "tokens_per_s",
+    "epoch",
+    "total_steps",
+    "elapsed",
+    "time",
+)
+_POINT_FIELD_SET = frozenset(_POINT_FIELDS)
+
+
+@dataclass(slots=True)
+class MetricPoint:
+    """One logged training step: one line of ``metrics.jsonl``.
+
+    Names follow the OpenAI metrics events. ``elapsed`` is seconds since the
+    run started, ``time`` the Unix time the point was logged. Treat points as
+    values; the class is not frozen only because frozen dataclasses build
+    about 3x slower, and a monitor opens 100,000 of them at once.
+    """
+
+    step: int
+    train_loss: float | None = None
+    valid_loss: float | None = None
+    full_valid_loss: float | None = None
+    train_mean_token_accuracy: float | None = None
+    valid_mean_token_accuracy: float | None = None
+    full_valid_mean_token_accuracy: float | None = None
+    learning_rate: float | None = None
+    grad_norm: float | None = None
+    tokens_per_s: float | None = None
+    epoch: float | None = None
+    total_steps: int | None = None
+    elapsed: float | None = None
+    time: float | None = None
+    extra: Mapping[str, Any] | None = None
+    """Keys this version does not know, kept so a rewrite loses nothing."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Only the fields that are set (lines stay short); NaN/inf become ``None``."""
+        out: dict[str, Any] = {}
+        for name in _POINT_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, float) and not math.isfinite(value):
+                continue
+            out[name] = value
+        if self.extra:
+            for key, value in self.extra.items():
+                out.setdefault(key, value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MetricPoint:
+        if data.keys() <= _POINT_FIELD_SET and type(data.get("step")) is int:
+            total = data.get("total_steps")
+            if total is None or type(total) is int:
+                return cls(**data)  # the common case, kept fast
+        values = {k: v for k, v in data.items() if k in _POINT_FIELD_SET}
+        extra = {k: v for k, v in data.items() if k not in _POINT_FIELD_SET} or None
+        step = values.pop("step", 0)
+        total = values.pop("total_steps", None)
+        return cls(
+            step=int(step) if step is not None else 0,
+            total_steps=int(total) if total is not None else None,
+            extra=extra,
+            **values,
+        )
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Can a backend be used here and now; if not, why, and what to do."""
+
+    ok: bool
+    reason: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something ``prepare`` found in a spec before anything was launched."""
+
+    message: str
+    fatal: bool = True
+    where: str = ""
+    """File, line or field the problem is about."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run produced."""
+
+    state: RunState
+    model: str | None = None
+    """The fine-tuned model id (hosted) or the adapter/model folder (local)."""
+    output_dir: Path | None = None
+    trained_tokens: int | None = None
+    checkpoints: tuple[str, ...] = ()
+    error: str | None = None
+
+
+ProgressCallback = Callable[[str, int, int], None]
+"""``(what, done, total)``: e.g. ``("train.jsonl", 524288, 1048576)`` while uploading."""
+
+
+class BackendError(Exception):
+    """A failure a person can act on: ``str(error)`` is the whole explanation, never a traceback."""
+
+    def __init__(self, message: str, *, hint: str = "", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.retryable = retryable
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class NotSupported(BackendError):
+    """The backend cannot do this (e.g. pause on a backend without pause)."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A place that trains: hosted (OpenAI, Azure OpenAI) or the local GPU.
+
+    The UI and CLI only call these methods and then read the run folder; a
+    backend writes everything a viewer needs into that folder.
+    """
+
+    name: str
+    """Short id used in ``run.json``: ``openai``, ``azure``, ``local``."""
+    label: str
+    supports_pause: bool
+
+    def availability(self) -> Availability:
+        """Whether this backend can be used now (key present? GPU? extra installed?)."""
+        ...
+
+    def prepare(self, spec: RunSpec) -> list[Problem]:
+        """Check a spec before launch; an empty list means ready."""
+        ...
+
+    def launch(
+        self,
+        spec: RunSpec,
+        store: RunStore,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RunFolder:
+        """Start training; returns once the run folder holds what is needed to follow it."""
+        ...
+
+    def follow(self, run: RunFolder, *, stop: threading.Event | None = None) -> RunState:
+        """Keep the run folder current until the run ends (or ``stop`` is set); the last state."""
+        ...
+
+    def cancel(self, run: RunFolder) -> None: ...
+
+    def pause(self, run: RunFolder) -> None:
+        """Raises ``NotSupported`` where ``supports_pause`` is false."""
+        ...
+
+    def resume(self, run: RunFolder) -> None: ...
+
+    def result(self, run: RunFolder) -> RunResult: ...

@@ -1,0 +1,171 @@
+"""Where a hosted backend connects, and the SDK client for it.
+
+``HostedSettings`` holds everything about the connection that is *not*
+secret: it is saved in ``run.json`` (``settings["connection"]``) so the
+follower process can reconnect. The secret (an API key or an Entra ID token)
+is only ever passed in memory or inherited through the environment
+(``OPENAI_API_KEY``, ``AZURE_OPENAI_API_KEY``, ``AZURE_OPENAI_AD_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import openai
+
+OPENAI = "openai"
+AZURE = "azure"
+
+DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
+AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
+
+
+@dataclass(frozen=True)
+class HostedSettings:
+    """A connection to OpenAI or Azure OpenAI, minus the secret."""
+
+    provider: str = OPENAI
+    base_url: str | None = None
+    """OpenAI: ``OPENAI_BASE_URL``; Azure: the v1 route ``{endpoint}/openai/v1/`` if set."""
+    organization: str | None = None
+    project: str | None = None
+    azure_endpoint: str | None = None
+    api_version: str | None = None
+    azure_auth: str = "key"
+    """``key`` (api-key header) or ``entra`` (Microsoft Entra ID bearer token)."""
+    timeout_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.provider not in (OPENAI, AZURE):
+            raise ValueError(f"provider must be {OPENAI!r} or {AZURE!r}, not {self.provider!r}")
+        if self.azure_auth not in ("key", "entra"):
+            raise ValueError(f"azure_auth must be 'key' or 'entra', not {self.azure_auth!r}")
+
+    @property
+    def label(self) -> str:
+        return "Azure OpenAI" if self.provider == AZURE else "OpenAI"
+
+    @property
+    def secret_env_var(self) -> str:
+        """The environment variable the secret is read from (and handed to the follower in)."""
+        if self.provider == OPENAI:
+            return "OPENAI_API_KEY"
+        return "AZURE_OPENAI_AD_TOKEN" if self.azure_auth == "entra" else "AZURE_OPENAI_API_KEY"
+
+    @property
+    def uses_azure_v1_route(self) -> bool:
+        return self.provider == AZURE and bool(self.base_url)
+
+    @classmethod
+    def from_env(cls, provider: str = OPENAI, env: Mapping[str, str] | None = None, **overrides: Any) -> HostedSettings:
+        env = os.environ if env is None else env
+        if provider == OPENAI:
+            values: dict[str, Any] = {
+                "base_url": env.get("OPENAI_BASE_URL") or None,
+                "organization": env.get("OPENAI_ORG_ID") or None,
+                "project": env.get("OPENAI_PROJECT_ID") or None,
+            }
+        else:
+            values = {
+                "azure_endpoint": env.get("AZURE_OPENAI_ENDPOINT") or None,
+                "api_version": env.get("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION,
+                "azure_auth": "entra" if env.get("AZURE_OPENAI_AD_TOKEN") and not env.get("AZURE_OPENAI_API_KEY") else "key",
+            }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(provider=provider, **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HostedSettings:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def resolve_secret(self, secret: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
+        """The secret given in memory, else the one in the environment."""
+        if secret:
+            return secret
+        env = os.environ if env is None else env
+        return env.get(self.secret_env_var) or None
+
+    def where(self) -> str:
+        """The address in words, for messages (never a secret)."""
+        if self.provider == OPENAI:
+            return self.base_url or "https://api.openai.com/v1"
+        return self.base_url or self.azure_endpoint or "(no Azure endpoint set)"
+
+    def missing(self, secret: str | None = None) -> str | None:
+        """Why a client cannot be made (no secret, no endpoint), or ``None``."""
+        if self.provider == AZURE and not (self.azure_endpoint or self.base_url):
+            return "No Azure OpenAI endpoint: set AZURE_OPENAI_ENDPOINT or enter it in the settings."
+        if self.resolve_secret(secret) is None and not (self.provider == AZURE and self.azure_auth == "entra" and _has_azure_identity()):
+            return f"No {self.label} credential: set {self.secret_env_var} or enter the key for this session."
+        return None
+
+    def make_client(self, secret: str | None = None, *, max_retries: int = 2) -> openai.OpenAI:
+        """An SDK client (``OpenAI`` or ``AzureOpenAI``) for these settings."""
+        import openai
+
+        from backends.hosted.errors import HostedError
+
+        problem = self.missing(secret)
+        if problem:
+            raise HostedError(problem, kind="config")
+        secret = self.resolve_secret(secret)
+        timeout = openai.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s))
+        if self.provider == OPENAI:
+            return openai.OpenAI(
+                api_key=secret,
+                organization=self.organization,
+                project=self.project,
+                base_url=self.base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+            )
+        if self.uses_azure_v1_route:
+            return openai.OpenAI(
+                api_key=secret, base_url=self.base_url, timeout=timeout, max_retries=max_retries
+            )
+        auth: dict[str, Any]
+        if self.azure_auth == "entra":
+            auth = {"azure_ad_token": secret} if secret else {"azure_ad_token_provider": _entra_token_provider()}
+        else:
+            auth = {"api_key": secret}
+        return openai.AzureOpenAI(
+            azure_endpoint=self.azure_endpoint or "",
+            api_version=self.api_version or DEFAULT_AZURE_API_VERSION,
+            timeout=timeout,
+            max_retries=max_retries,
+            **auth,
+        )
+
+    def child_env(self, secret: str | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment for a follower process: ours, plus the secret, plus ``backends`` importable."""
+        env = dict(os.environ if base is None else base)
+        resolved = self.resolve_secret(secret, env)
+        if resolved:
+            env[self.secret_env_var] = resolved
+        package_root = str(Path(__file__).resolve().parents[2])
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if package_root not in paths:
+            env["PYTHONPATH"] = os.pathsep.join([package_root, *paths])
+        return env
+
+
+def _has_azure_identity() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("azure.identity") is not None
+
+
+def _entra_token_provider() -> Any:
+    """A token provider from ``azure-identity`` (``DefaultAzureCredential``), refreshed per request."""
+    from azure.identity import DefaultAzureCredential, get_bearer_token_provider
+
+    return get_bearer_token_provider(DefaultAzureCredential(), AZURE_SCOPE)

@@ -1,0 +1,207 @@
+"""``finetune-tui train --backend openai|azure`` and ``finetune-tui attach``: hosted runs from the shell.
+
+``train`` checks the spec, asks for confirmation (a job costs money; ``--yes``
+skips it), uploads, creates the job, prints the run id, and without
+``--detach`` watches the run folder until the job ends (Ctrl-C stops only the
+watching: the detached follower keeps the folder current). ``attach`` mirrors
+a job created elsewhere into a new run folder.
+
+Exit status: 0 succeeded (or detached), 1 the job failed, was cancelled or
+refused, 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+HOSTED_BACKENDS = ("openai", "azure")
+
+
+def register(subparsers: Any) -> None:
+    train = subparsers.add_parser("train", help="launch a fine-tuning run (hosted: openai, azure)")
+    train.add_argument("--backend", choices=HOSTED_BACKENDS, required=True)
+    train.add_argument("--data", required=True, metavar="PATH", help="training JSONL file")
+    train.add_argument("--validation", metavar="PATH", help="validation JSONL file")
+    train.add_argument("--model", required=True, help="base model, alias or ft: model to continue from")
+    train.add_argument("--method", choices=("supervised", "dpo"), default="supervised")
+    train.add_argument("--epochs", default="auto", help="n_epochs (number or auto)")
+    train.add_argument("--batch-size", default="auto")
+    train.add_argument("--lr-multiplier", default="auto", help="learning_rate_multiplier")
+    train.add_argument("--beta", default="auto", help="DPO beta")
+    train.add_argument("--suffix")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--training-type", help="Azure tier: Standard, GlobalStandard or Developer")
+    train.add_argument("--wandb-project", help="send metrics to this Weights & Biases project")
+    train.add_argument("--yes", action="store_true", help="skip the price confirmation")
+    train.add_argument("--detach", action="store_true", help="print the run id and return")
+    train.set_defaults(handler=run_train)
+
+    attach = subparsers.add_parser("attach", help="mirror an existing hosted job into a new run folder")
+    attach.add_argument("job_id", metavar="JOB_ID")
+    attach.add_argument("--backend", choices=HOSTED_BACKENDS, required=True)
+    attach.add_argument("--detach", action="store_true")
+    attach.set_defaults(handler=run_attach)
+
+
+def _number(text: str) -> int | float | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
+def _backend(name: str) -> Any:
+    if name == "azure":
+        from backends.hosted.azure import AzureBackend
+
+        return AzureBackend()
+    from backends.hosted.backend import OpenAIBackend
+
+    return OpenAIBackend()
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from backends.runs import RunStore
+    from backends.workspace import Workspace
+
+    return RunStore.of(Workspace.at(args.workspace))
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from backends.base import BackendError, RunSpec
+    from backends.hosted.backend import sha256_of
+
+    backend = _backend(args.backend)
+    available = backend.availability()
+    if not available.ok:
+        _err(f"{backend.label}: {available.reason}")
+        return 2
+    try:
+        hyper = {"n_epochs": _number(args.epochs), "batch_size": _number(args.batch_size),
+                 "learning_rate_multiplier": _number(args.lr_multiplier)}
+        if args.method == "dpo":
+            hyper["beta"] = _number(args.beta)
+    except ValueError as error:
+        _err(f"Hyperparameters must be numbers or 'auto': {error}")
+        return 2
+    settings: dict[str, Any] = {}
+    if args.training_type:
+        settings["training_type"] = args.training_type
+    if args.wandb_project:
+        settings["wandb"] = {"project": args.wandb_project}
+    data = Path(args.data)
+    spec = RunSpec(
+        backend=backend.name, model=args.model, dataset=str(data.resolve()),
+        dataset_sha256=sha256_of(data) if data.is_file() else "",
+        validation=str(Path(args.validation).resolve()) if args.validation else None,
+        method=args.method, hyperparameters=hyper, suffix=args.suffix, seed=args.seed, settings=settings,
+    )
+    problems = backend.prepare(spec)
+    for problem in problems:
+        _err(f"{'error' if problem.fatal else 'note'}: {problem.message}")
+    if any(p.fatal for p in problems):
+        return 2
+    if not args.yes and not _confirm(backend, spec):
+        return 2
+    try:
+        folder = backend.launch(spec, _store(args), progress=_print_progress)
+    except BackendError as error:
+        _err(str(error))
+        return 1
+    print(folder.run_id, flush=True)
+    return 0 if args.detach else watch(folder)
+
+
+def _confirm(backend: Any, spec: Any) -> bool:
+    from backends.catalog import PRICES_AS_OF, find_hosted
+
+    entry = find_hosted(backend.provider, spec.model)
+    price = entry.prices.training if entry else None
+    per_token = (f"${price:.2f} per 1M training tokens (prices as of {PRICES_AS_OF})"
+                 if price is not None else "see the provider's price list")
+    _err(f"This creates a billable fine-tuning job on {backend.label} for {spec.model}: {per_token}.")
+    if not sys.stdin.isatty():
+        _err("Not a terminal: pass --yes to confirm.")
+        return False
+    answer = input("Create the job? [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def _print_progress(what: str, done: int, total: int) -> None:
+    if sys.stderr.isatty():
+        percent = 100 * done // total if total else 100
+        end = "\n" if done >= total else ""
+        print(f"\rUploading {what}: {percent:3d}%", end=end, file=sys.stderr, flush=True)
+    elif done >= total:
+        _err(f"Uploaded {what} ({total:,} bytes)")
+
+
+def run_attach(args: argparse.Namespace) -> int:
+    from backends.base import BackendError
+
+    backend = _backend(args.backend)
+    try:
+        folder = backend.attach(args.job_id, _store(args))
+    except BackendError as error:
+        _err(str(error))
+        return 1
+    print(folder.run_id, flush=True)
+    return 0 if args.detach else watch(folder)
+
+
+def watch(folder: Any, *, interval: float | None = None) -> int:
+    """Print a run's progress from its folder until it ends; restarts a dead follower on the way."""
+    import os
+
+    from backends.base import RunState
+    from backends.hosted.follower import ensure_follower
+    from backends.hosted.mirror import POLL_ENV
+
+    interval = interval if interval is not None else float(os.environ.get(POLL_ENV) or 1.0)
+
+    metrics, log = folder.metrics_tail(), folder.log_tail()
+    last_state: RunState | None = None
+    try:
+        while True:
+            for line in log.read_text_lines():
+                print(line, flush=True)
+            for point in metrics.read_points():
+                print(_progress_line(point), flush=True)
+            status = folder.effective_status()
+            if status.extra.get("follower_alive") is False:
+                ensure_follower(folder)
+            if status.state is not last_state:
+                last_state = status.state
+                print(f"[{status.state.value}] {status.detail}".rstrip(), flush=True)
+            if status.state.is_terminal:
+                for line in log.read_text_lines():
+                    print(line, flush=True)
+                if status.error:
+                    _err(status.error)
+                if status.fine_tuned_model:
+                    print(f"Fine-tuned model: {status.fine_tuned_model}", flush=True)
+                return 0 if status.state is RunState.SUCCEEDED else 1
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        _err(f"\nStopped watching; the run goes on. Watch again: finetune-tui attach/watch {folder.run_id}")
+        return 0
+
+
+def _progress_line(point: Any) -> str:
+    parts = [f"step {point.step}" + (f"/{point.total_steps}" if point.total_steps else "")]
+    for label, value in (("loss", point.train_loss), ("valid", point.valid_loss),
+                         ("full valid", point.full_valid_loss), ("acc", point.train_mean_token_accuracy)):
+        if value is not None:
+            parts.append(f"{label} {value:.4f}")
+    return "  ".join(parts)
