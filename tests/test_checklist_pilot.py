@@ -6,10 +6,16 @@ from pathlib import Path
 
 import orjson
 import pytest
-from checklist_keys import fill_alternatives, fill_benefit, fill_cost, fill_use_case, type_text
 from textual.widgets import Button, Input, Select, TextArea
 
 from backends.decision import PromptingTried, UseCaseCategory
+from tests.checklist_keys import (
+    fill_alternatives,
+    fill_benefit,
+    fill_cost,
+    fill_use_case,
+    type_text,
+)
 from tui.screens.catalog import CatalogScreen
 from tui.screens.decide import (
     AlternativesScreen,

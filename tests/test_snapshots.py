@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import TODAY
 from textual.pilot import Pilot
 
 from backends.catalog import Provider
@@ -24,6 +23,7 @@ from backends.decision import (
     save_decision,
 )
 from backends.workspace import Workspace
+from tests.conftest import TODAY
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
