@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from backends.data.findings import Finding, Severity
+from backends.data.tokenizer import TokenCounter
 
 ROLES = frozenset({"system", "user", "assistant", "tool", "function", "developer"})
 MESSAGE_KEYS = frozenset({"role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call"})
@@ -45,6 +46,58 @@ class ChatFigures:
     images: int = 0
     approximate: bool = False
     """Tool definitions or tool calls were counted (no published formula)."""
+
+
+SIMPLE_ROLES = ("system", "user", "assistant")
+
+
+def quick_chat(
+    messages: Any, line: int, counter: TokenCounter, out: list[Finding]
+) -> ChatFigures | None:
+    """Check and count an example made only of plain ``{"role", "content"}`` messages, in one pass.
+
+    Most lines of most files are like this; anything else (or anything wrong)
+    returns ``None`` without findings and takes the full path
+    (``check_messages`` + ``count_chat``), which gives the same figures.
+    """
+    if type(messages) is not list or not messages:
+        return None
+    cache = counter.cache
+    count = counter.raw
+    role_tokens = counter.role_tokens
+    total = TOKENS_REPLY_PRIMING
+    assistant = 0
+    seen_system = seen_user = seen_assistant = False
+    for message in messages:
+        if type(message) is not dict or len(message) != 2:
+            return None
+        role = message.get("role")
+        content = message.get("content")
+        if type(content) is not str or not content or content.isspace() or role not in SIMPLE_ROLES:
+            return None
+        n = cache.get(content)
+        if n is None:
+            try:
+                n = count(content)
+            except UnicodeEncodeError:
+                return None
+            if len(content) <= counter.CACHE_MAX_CHARS:
+                if len(cache) >= counter.CACHE_MAX_ENTRIES:
+                    cache.clear()
+                cache[content] = n
+        total += TOKENS_PER_MESSAGE + role_tokens[role] + n
+        if role == "assistant":
+            assistant += n
+            seen_assistant = True
+        elif role == "user":
+            seen_user = True
+        else:
+            seen_system = True
+    if not (seen_user and seen_assistant):
+        return None
+    if not seen_system:
+        out.append(Finding("missing_system_message", line, "No system message in the example", "messages"))
+    return ChatFigures(total, assistant, len(messages))
 
 
 def _is_weight(value: Any) -> bool:

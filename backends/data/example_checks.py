@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from backends.data.chat_checks import ChatFigures, ChatRules, check_messages, count_chat
+from backends.data.chat_checks import ChatFigures, ChatRules, check_messages, count_chat, quick_chat
 from backends.data.findings import Finding
 from backends.data.formats import ConversionError, DataFormat, to_chat
+from backends.data.tokenizer import TokenCounter
 
 
 def _check_definitions(example: dict[str, Any], line: int, out: list[Finding]) -> bool:
@@ -37,12 +38,16 @@ def check_example(
     example: dict[str, Any],
     fmt: DataFormat,
     line: int,
-    count: Callable[[str], int],
+    count: TokenCounter,
     rules: ChatRules,
     out: list[Finding],
 ) -> ChatFigures | None:
     """Append findings to ``out``; return the example's token figures when it is valid."""
     if fmt is DataFormat.CHAT:
+        if len(example) == 1:
+            figures = quick_chat(example["messages"], line, count, out)
+            if figures is not None:
+                return figures
         ok = check_messages(example.get("messages"), line, out, rules)
         ok = _check_definitions(example, line, out) and ok
         if not ok:

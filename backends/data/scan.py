@@ -17,7 +17,8 @@ from array import array
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,8 @@ from backends.data.tokenizer import TokenCounter
 ProgressCallback = Callable[[int, int], None]
 """``progress(bytes_done, bytes_total)``."""
 
-PARALLEL_MIN_BYTES = 24 * 1024 * 1024
-CHUNK_BYTES = 8 * 1024 * 1024
+PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def counter_for(options: ScanOptions) -> TokenCounter:
 
 def check_values(
     items: Iterable[ParsedLine], options: ScanOptions, result: ChunkResult,
-    count: Callable[[str], int], cancel: threading.Event | None = None,
+    count: TokenCounter, cancel: threading.Event | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> ChunkResult:
     """Check parsed lines (or records) into ``result``."""
@@ -212,14 +213,22 @@ def scan_file(
     return _scan_parallel(path, size, options, workers, on_bytes, cancel)
 
 
+def _process_context(options: ScanOptions) -> BaseContext:
+    """fork when this process has one thread (workers inherit the loaded tokenizer);
+    spawn otherwise (the UI has threads, and fork would copy their held locks)."""
+    if threading.active_count() == 1 and "fork" in get_all_start_methods():
+        counter_for(options)
+        return get_context("fork")
+    return get_context("spawn")
+
+
 def _scan_parallel(
     path: Path, size: int, options: ScanOptions, workers: int,
     on_bytes: Callable[[int], None], cancel: threading.Event | None,
 ) -> ScanResult:
     bounds = chunk_bounds(path, CHUNK_BYTES)
     results: dict[int, ChunkResult] = {}
-    # spawn, not fork: the UI process has threads, and fork copies their locks.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(options)) as pool:
         running: dict[Future[ChunkResult], int] = {}
         next_index = 0
         while next_index < len(bounds) or running:

