@@ -53,6 +53,8 @@ def render_text(report: DatasetReport, title: str = "Dataset report") -> str:
     ]
     for note in report.approximations:
         out.append(f"  - approximate: {note}")
+    for note in report.notes:
+        out.append(f"- Note: {note}")
     if fmt.convertible:
         out.append(f"- This is {fmt.label} data: `finetune-tui inspect FILE --convert-to-chat OUT.jsonl` writes a chat copy.")
     out.append("")

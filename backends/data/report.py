@@ -47,6 +47,8 @@ class DatasetReport:
     images: int = 0
     cancelled: bool = False
     elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    """Facts about how the data was read (column mapping, split) that are not approximations."""
     validation: DatasetReport | None = None
     # Per-example figures, in file order (not in to_dict: the UI browses them).
     token_counts: array = field(default_factory=lambda: array("I"), repr=False)
@@ -123,6 +125,7 @@ class DatasetReport:
             "prices_as_of": self.prices_as_of,
             "costs": [c.to_dict() for c in self.costs],
             "images": self.images,
+            "notes": self.notes,
             "cancelled": self.cancelled,
             "elapsed_s": round(self.elapsed_s, 3),
             "validation": self.validation.to_dict() if self.validation else None,
