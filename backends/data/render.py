@@ -36,8 +36,10 @@ def render_histogram(histogram: Histogram, width: int = 40) -> list[str]:
     return lines
 
 
-def render_text(report: DatasetReport, title: str = "Dataset report") -> str:
-    out: list[str] = [f"# {title}: {report.source}", ""]
+def render_text(report: DatasetReport, title: str = "Dataset report", level: int = 1) -> str:
+    """The report as Markdown-compatible text; a validation report is rendered without costs."""
+    validation = level > 1
+    out: list[str] = [f"{'#' * level} {title}: {report.source}", ""]
     verdict = "OK: can be trained on" if report.ok else (
         "CANCELLED: partial figures" if report.cancelled else f"NOT READY: {report.errors:,} error(s)"
     )
@@ -48,20 +50,21 @@ def render_text(report: DatasetReport, title: str = "Dataset report") -> str:
         f"- Size: {report.size_bytes / 2**20:,.2f} MB",
         f"- Model: {report.model} on {report.provider}"
         + (f" ({report.model_resolved}, context {report.context_limit:,} tokens)" if report.model_resolved and report.context_limit else ""),
-        f"- Tokenizer: {report.encoding.used} via {report.encoding.engine}"
-        + (" (exact)" if report.exact else " (APPROXIMATE)"),
+        f"- Tokenizer: {report.encoding.used} via {report.encoding.engine} ({report.encoding.source})"
+        + ("" if report.encoding.exact else " — APPROXIMATE"),
     ]
-    for note in report.approximations:
-        out.append(f"  - approximate: {note}")
+    if report.approximations:
+        out.append("- Approximate figures:")
+        out += [f"  - {note}" for note in report.approximations]
     for note in report.notes:
         out.append(f"- Note: {note}")
     if fmt.convertible:
         out.append(f"- This is {fmt.label} data: `finetune-tui inspect FILE --convert-to-chat OUT.jsonl` writes a chat copy.")
     out.append("")
-    out += _render_findings(report)
+    out += _render_findings(report, "#" * (level + 1))
     if report.valid_examples:
         out += [
-            "## Figures", "",
+            f"{'#' * (level + 1)} Figures", "",
             "| per example | min | p5 | mean | median | p90 | p95 | max | total |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             _dist_row("messages", report.messages),
@@ -70,6 +73,7 @@ def render_text(report: DatasetReport, title: str = "Dataset report") -> str:
             "",
             "Tokens per example:", "", "```", *render_histogram(report.histogram), "```", "",
         ]
+    if report.valid_examples and not validation:
         if report.context_limit:
             out.append(f"- Over the {report.context_limit:,}-token limit (truncated): {report.over_limit:,} example(s)")
         out += [
@@ -82,14 +86,14 @@ def render_text(report: DatasetReport, title: str = "Dataset report") -> str:
         ]
         out += _render_costs(report)
     if report.validation is not None:
-        out += ["", render_text(report.validation, "Validation file").replace("\n# ", "\n## ")]
+        out += ["", render_text(report.validation, "Validation file", level + 1)]
     return "\n".join(out).rstrip() + "\n"
 
 
-def _render_findings(report: DatasetReport) -> list[str]:
+def _render_findings(report: DatasetReport, heading: str) -> list[str]:
     if not report.findings:
         return ["No findings.", ""]
-    out = ["## Findings", ""]
+    out = [f"{heading} Findings", ""]
     for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
         for group in report.groups(severity):
             out.append(f"- {severity.value.upper()} `{group.code}` ×{group.count:,}: {group.info.title}. Fix: {group.info.fix}")
