@@ -136,7 +136,7 @@ CATALOG: tuple[HostedModel, ...] = (
     ),
     HostedModel(
         Provider.AZURE, "gpt-4.1-nano-2025-04-14", ("gpt-4.1-nano",), (SUPERVISED, DPO),
-        _GPT41_CONTEXT, "o200k_base", note=_AZURE_PRICE_NOTE,
+        32_768, "o200k_base", note=_AZURE_PRICE_NOTE,  # Azure trains nano on 32k examples
     ),
     HostedModel(
         Provider.AZURE, "gpt-4o-2024-08-06", ("gpt-4o",), (SUPERVISED, DPO),
