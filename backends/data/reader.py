@@ -81,9 +81,10 @@ def _read_line(handle: BinaryIO, limit: int) -> tuple[bytes, int, bool]:
 
 
 def iter_lines(
-    path: Path, start: int = 0, end: int | None = None, max_line_bytes: int = MAX_LINE_BYTES
+    path: Path, start: int = 0, end: int | None = None, max_line_bytes: int | None = None
 ) -> Iterator[ParsedLine]:
     """Parse the lines in bytes ``[start, end)`` (``start`` at a line start); numbers are 1-based from ``start``."""
+    max_line_bytes = max_line_bytes or MAX_LINE_BYTES
     size = os.path.getsize(path)
     end = size if end is None else end
     with open(path, "rb") as handle:
