@@ -158,6 +158,9 @@ def probe_file(path: Path) -> FileProbe:
     body = head[len(BOM):] if has_bom else head
     if not body.strip() and size <= PROBE_BYTES:
         return FileProbe(size, has_bom, (Finding("empty_file", None, f"{name} has no examples"),), fatal=True)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        message = f"{name} is UTF-16 encoded (byte-order mark {head[:2].hex(' ')}): re-save it as UTF-8"
+        return FileProbe(size, has_bom, (Finding("invalid_utf8", None, message),), fatal=True)
     if b"\x00" in head:
         at = head.index(b"\x00")
         message = f"{name} contains NUL bytes (first at offset {at}): it is binary, not JSONL text"

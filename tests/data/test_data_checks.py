@@ -114,6 +114,12 @@ def test_invalid_utf8_gives_line_and_byte_offset(write):
     assert f"file offset {offset}" in sample.message
 
 
+def test_utf16_file_is_named(tmp_path):
+    path = tmp_path / "utf16.jsonl"
+    path.write_bytes('{"messages": []}\n'.encode("utf-16"))
+    assert "UTF-16" in expect(run(path), "invalid_utf8").message
+
+
 def test_line_too_long(write, monkeypatch):
     monkeypatch.setattr(reader_module, "MAX_LINE_BYTES", 1000)
     long_line = chat("x" * 5000, "ok")
