@@ -106,14 +106,11 @@ def pathological(folder: Path) -> None:
 
 
 def peak_rss(folder: Path, maker: Path, size_mb: int) -> None:
+    """Peak RSS of the CLI on a file of distinct examples (so duplicate tracking is at its largest)."""
     big = folder / "big.jsonl"
-    part = folder / "part.jsonl"
-    subprocess.run([sys.executable, str(maker), str(part), "--examples", "20000", "--seed", "7"], check=True)
-    chunk = part.read_bytes()
-    with open(big, "wb") as handle:
-        while handle.tell() < size_mb * 2**20:
-            handle.write(chunk)
-    print(f"\nPeak RSS on {big.stat().st_size / 2**20:,.0f} MB (the CLI in a child process, --json):")
+    examples = int(size_mb * 2**20 / 1490)  # make_chat_dataset writes ~1.49 kB per example
+    subprocess.run([sys.executable, str(maker), str(big), "--examples", str(examples), "--seed", "7"], check=True)
+    print(f"\nPeak RSS on {big.stat().st_size / 2**20:,.0f} MB, {examples:,} examples (the CLI in a child process, --json):")
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "tui", "inspect", str(big), "--json"],

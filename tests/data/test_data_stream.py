@@ -13,7 +13,7 @@ import pytest
 from backends.data import InspectOptions, inspect_file
 from backends.data import scan as scan_module
 
-WORDS = "brake chain spoke wheel tyre gear cable pedal saddle frame fork hub rim valve lever".split()
+WORDS = ["brake", "chain", "spoke", "wheel", "tyre", "gear", "cable", "pedal", "saddle", "frame", "fork", "hub", "rim", "valve", "lever"]
 
 
 def make_file(path: Path, examples: int, seed: int = 0, broken_every: int = 0) -> Path:
