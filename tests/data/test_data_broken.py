@@ -83,8 +83,8 @@ def test_many_broken_lines_are_aggregated(tmp_path):
 
 def test_a_2mb_line_of_one_character(tmp_path):
     path = tmp_path / "one_char.jsonl"
-    rows = good_chats(11) + [{"messages": [{"role": "user", "content": "a" * 2_000_000},
-                                          {"role": "assistant", "content": "ok"}]}]
+    huge = {"messages": [{"role": "user", "content": "a" * 2_000_000}, {"role": "assistant", "content": "ok"}]}
+    rows = [*good_chats(11), huge]
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
     started = time.perf_counter()
     report = inspect_file(path, InspectOptions(workers=1))
