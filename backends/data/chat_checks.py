@@ -126,7 +126,7 @@ def check_messages(
         if role is None:
             out.append(Finding("message_missing_key", line, f'{where} has no "role"', where + ".role"))
             continue
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             out.append(Finding("unrecognized_role", line, f"{where}.role is {role!r}", where + ".role"))
             continue
         extra = message.keys() - MESSAGE_KEYS

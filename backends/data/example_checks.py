@@ -97,8 +97,7 @@ def _check_dpo(
             ok = False
             continue
         ok = check_messages(value, line, out, rules, key, need_assistant=False) and ok
-        roles = {m.get("role") for m in value if isinstance(m, dict)}
-        if roles - {"assistant"}:
+        if any(isinstance(m, dict) and m.get("role") != "assistant" for m in value):
             out.append(Finding("unrecognized_role", line, f'"{key}" may only hold assistant messages', key))
             ok = False
     if not ok:

@@ -81,6 +81,7 @@ CHECKS: dict[str, CheckInfo] = {
         _c("missing_system_message", _I, "No system message", "Add the system prompt you will use in production, if any."),
         _c("missing_user_message", _W, "No user message", "Add the user turn the assistant answers."),
         _c("developer_role", _W, "Developer role", "Use the system role in training files."),
+        _c("check_failed", _E, "Line could not be checked", "Check this line by hand, and report it to finetune-tui's developers."),
         _c("images_not_counted", _I, "Images not counted", "Image tokens depend on size and detail; the figures count text only."),
     )
 }

@@ -115,7 +115,14 @@ def check_values(
             formats[fmt.value] = [1, item.line]
         else:
             seen[0] += 1
-        figures = check_example(value, fmt, item.line, count, rules, scratch)
+        try:
+            figures = check_example(value, fmt, item.line, count, rules, scratch)
+            digest = hashlib.blake2b(
+                orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str), digest_size=8
+            ).digest()
+        except Exception as exc:  # a bug must cost one line, not the whole report
+            scratch.append(Finding("check_failed", item.line, f"{type(exc).__name__}: {exc}"))
+            figures = None
         if scratch:
             findings.extend(scratch)
             scratch.clear()
@@ -126,7 +133,7 @@ def check_values(
         result.messages.append(figures.messages)
         result.example_lines.append(item.line)
         result.offsets.append(item.offset)
-        result.digests += hashlib.blake2b(orjson.dumps(value, option=orjson.OPT_SORT_KEYS), digest_size=8).digest()
+        result.digests += digest
         result.images += figures.images
         result.approximate += figures.approximate
         if limit is not None and figures.total > limit:

@@ -91,3 +91,52 @@ def test_a_2mb_line_of_one_character(tmp_path):
     assert time.perf_counter() - started < 4
     assert report.tokens.max > 65_536 and report.over_limit == 1
     assert "over_context_limit" in codes(report)
+
+
+def test_random_structures_never_crash_the_checks():
+    """Fuzz: random JSON shaped like every format goes through the checks without an exception."""
+    import random
+
+    from backends.data.chat_checks import ChatRules
+    from backends.data.example_checks import check_example
+    from backends.data.formats import detect_format
+    from backends.data.tokenizer import TokenCounter
+
+    counter = TokenCounter.for_encoding("cl100k_base", allow_download=False)
+    rng = random.Random(1)
+    atoms = [None, True, 0, 1, 2, 0.5, "", "x", "user", "assistant", "tool", "system", "function", "text",
+             "image_url", [], {}]
+    keys = ["role", "content", "name", "weight", "tool_calls", "tool_call_id", "function_call", "type", "text",
+            "image_url", "url", "id", "function", "arguments", "messages", "tools", "functions", "input",
+            "preferred_output", "non_preferred_output", "prompt", "completion", "instruction", "output",
+            "conversations", "from", "value", "system"]
+
+    def value(depth: int = 0):
+        roll = rng.random()
+        if depth > 4 or roll < 0.4:
+            return rng.choice(atoms)
+        if roll < 0.7:
+            return {rng.choice(keys): value(depth + 1) for _ in range(rng.randint(0, 4))}
+        return [value(depth + 1) for _ in range(rng.randint(0, 4))]
+
+    for _ in range(20_000):
+        example = {rng.choice(keys): value() for _ in range(rng.randint(1, 4))}
+        for local in (False, True):
+            check_example(example, detect_format(example), 1, counter, ChatRules(local=local), [])
+
+
+def test_a_failing_check_costs_one_line(write, monkeypatch):
+    import backends.data.scan as scan_module
+
+    real = scan_module.check_example
+
+    def flaky(example, fmt, line, *args):
+        if line == 12:
+            raise KeyError("surprise")
+        return real(example, fmt, line, *args)
+
+    monkeypatch.setattr(scan_module, "check_example", flaky)
+    report = inspect_file(write(good_chats(60)), InspectOptions(workers=1))
+    found = next(g for g in report.findings if g.code == "check_failed")
+    assert found.samples[0].line == 12 and "surprise" in found.samples[0].message
+    assert report.valid_examples == 59

@@ -417,5 +417,6 @@ def test_special_token_text_is_counted_not_rejected(write):
 
 def test_every_check_code_has_a_test():
     # Runs last in this module (pytest keeps file order): every code was seen above.
-    missing = set(CHECKS) - COVERED
+    tested_elsewhere = {"check_failed"}  # test_data_broken.py: test_a_failing_check_costs_one_line
+    missing = set(CHECKS) - COVERED - tested_elsewhere
     assert not missing, f"check codes without a test: {sorted(missing)}"
