@@ -106,6 +106,16 @@ def iter_lines(
             offset += consumed
 
 
+def read_example_at(path: Path, offset: int, max_bytes: int | None = None) -> Any:
+    """The JSON value of the line starting at byte ``offset`` (``DatasetReport.example_offsets``)."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        raw, _consumed, too_long = _read_line(handle, max_bytes or MAX_LINE_BYTES)
+    if too_long:
+        raise ValueError(f"the line at byte {offset} is longer than {max_bytes or MAX_LINE_BYTES:,} bytes")
+    return orjson.loads(raw.removeprefix(BOM))
+
+
 def chunk_bounds(path: Path, chunk_bytes: int) -> list[tuple[int, int]]:
     """Split a file into byte ranges of about ``chunk_bytes`` that start at line starts."""
     size = os.path.getsize(path)

@@ -68,11 +68,31 @@ def test_parallel_chunks_give_the_same_report(tmp_path, monkeypatch):
 
 
 def test_offsets_point_at_the_examples(tmp_path):
+    from backends.data.reader import read_example_at
+
     path = make_file(tmp_path / "data.jsonl", 50)
     report = inspect_file(path, InspectOptions(workers=1))
-    with open(path, "rb") as handle:
-        handle.seek(report.example_offsets[17])
-        assert orjson.loads(handle.readline())["messages"][0]["role"] == "system"
+    lines = path.read_bytes().splitlines()
+    assert read_example_at(path, report.example_offsets[17]) == orjson.loads(lines[17])
+    assert report.example_lines[17] == 18
+
+
+def test_spawned_workers_when_threads_are_running(tmp_path, monkeypatch):
+    """The UI scans from a thread: workers are spawned, not forked, and give the same figures."""
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(scan_module, "CHUNK_BYTES", 512 * 1024)
+    path = make_file(tmp_path / "data.jsonl", 1500)
+    single = inspect_file(path, InspectOptions(workers=1))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        context = scan_module._process_context(scan_module.ScanOptions("cl100k_base"))
+        assert context.get_start_method() == "spawn"
+        parallel = inspect_file(path, InspectOptions(workers=2))
+    finally:
+        stop.set()
+    assert list(parallel.token_counts) == list(single.token_counts)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
