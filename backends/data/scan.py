@@ -166,9 +166,8 @@ class ScanResult(ChunkResult):
 
 
 def merge(results: Iterable[ChunkResult], keep: int) -> ScanResult:
-    """Join chunk results in file order: shift line numbers, find duplicates across chunks."""
+    """Join chunk results in file order: shift line numbers, then find duplicates across chunks."""
     merged = ScanResult(findings=FindingCollector(keep))
-    first_line_of: dict[bytes, int] = {}
     line_offset = 0
     for part in results:
         merged.findings.merge(part.findings, line_offset)
@@ -178,13 +177,8 @@ def merge(results: Iterable[ChunkResult], keep: int) -> ScanResult:
                 merged.formats[fmt] = [n, first + line_offset]
             else:
                 seen[0] += n
-        for i, line in enumerate(part.example_lines):
-            line += line_offset
-            digest = bytes(part.digests[8 * i: 8 * i + 8])
-            original = first_line_of.setdefault(digest, line)
-            if original != line:
-                merged.findings.add(Finding("duplicate_example", line, f"Same example as line {original}"))
-            merged.example_lines.append(line)
+        merged.example_lines.extend(line + line_offset for line in part.example_lines)
+        merged.digests += part.digests
         merged.totals.extend(part.totals)
         merged.assistants.extend(part.assistants)
         merged.messages.extend(part.messages)
@@ -196,7 +190,41 @@ def merge(results: Iterable[ChunkResult], keep: int) -> ScanResult:
         merged.cancelled = merged.cancelled or part.cancelled
         line_offset += part.lines
         merged.lines = line_offset
+    for line, original in find_duplicates(merged.digests, merged.example_lines):
+        merged.findings.add(Finding("duplicate_example", line, f"Same example as line {original}"))
+    merged.digests = bytearray()
     return merged
+
+
+def find_duplicates(digests: bytes | bytearray, lines: array) -> list[tuple[int, int]]:
+    """(line, line of its first occurrence) for every repeated 8-byte digest, in file order.
+
+    Sorting an array of digests costs ~24 bytes per example, where a dict of
+    them would cost ~150: this is what keeps memory flat on million-line files.
+    """
+    if len(digests) < 16:
+        return []
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy comes with datasets
+        first: dict[bytes, int] = {}
+        found = []
+        for i, line in enumerate(lines):
+            original = first.setdefault(bytes(digests[8 * i: 8 * i + 8]), line)
+            if original != line:
+                found.append((line, original))
+        return found
+    keys = np.frombuffer(bytes(digests), dtype=np.uint64)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    repeats = np.nonzero(ordered[1:] == ordered[:-1])[0] + 1
+    if len(repeats) == 0:
+        return []
+    run_starts = np.concatenate(([0], np.nonzero(ordered[1:] != ordered[:-1])[0] + 1))
+    firsts = order[run_starts[np.searchsorted(run_starts, repeats, side="right") - 1]]
+    dupes = order[repeats]
+    pairs = sorted(zip(dupes.tolist(), firsts.tolist(), strict=True))
+    return [(lines[d], lines[f]) for d, f in pairs]
 
 
 def scan_file(

@@ -120,3 +120,14 @@ def test_cancel_stops_and_says_so(tmp_path, monkeypatch, workers):
     assert report.cancelled and not report.ok
     assert report.valid_examples < 4000
     assert "too_few_examples" not in {g.code for g in report.findings}
+
+
+def test_find_duplicates_points_at_the_first_occurrence():
+    from array import array
+
+    from backends.data.scan import find_duplicates
+
+    digests = b"".join(bytes([k]) * 8 for k in (1, 2, 1, 3, 1, 2))
+    lines = array("I", [10, 20, 30, 40, 50, 60])
+    assert find_duplicates(digests, lines) == [(30, 10), (50, 10), (60, 20)]
+    assert find_duplicates(b"", array("I")) == []
