@@ -75,7 +75,9 @@ def assert_no_secrets(value: object, where: str = "run spec") -> None:
     if isinstance(value, Mapping):
         for key, item in value.items():
             if _looks_secret(str(key)):
-                raise ValueError(f"{where} must not carry secrets (key {key!r}); pass them in memory")
+                raise ValueError(
+                    f"{where} must not carry secrets (key {key!r}); pass them in memory"
+                )
             assert_no_secrets(item, where)
     elif isinstance(value, (list, tuple)):
         for item in value:
@@ -115,7 +117,9 @@ class RunSpec:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
         hyper = {str(k): _hyper_value(v) for k, v in dict(self.hyperparameters).items()}
         object.__setattr__(self, "hyperparameters", hyper)
-        object.__setattr__(self, "metadata", {str(k): str(v) for k, v in dict(self.metadata).items()})
+        object.__setattr__(
+            self, "metadata", {str(k): str(v) for k, v in dict(self.metadata).items()}
+        )
         object.__setattr__(self, "settings", dict(self.settings))
         assert_no_secrets(self.settings, "run settings")
         assert_no_secrets(self.metadata, "run metadata")

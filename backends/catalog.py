@@ -197,7 +197,7 @@ CATALOG: tuple[HostedModel, ...] = (
         "gpt-4.1-nano-2025-04-14",
         ("gpt-4.1-nano",),
         (SUPERVISED, DPO),
-        _GPT41_CONTEXT,
+        32_768,  # Azure trains gpt-4.1-nano on examples of up to 32k tokens
         "o200k_base",
         note=_AZURE_PRICE_NOTE,
     ),

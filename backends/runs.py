@@ -287,7 +287,8 @@ class RunFolder:
         if status.job_id:
             return replace(status, extra={**status.extra, "follower_alive": False})
         reason = (
-            f"process {status.pid} is not running" if status.pid and not pid_alive(status.pid)
+            f"process {status.pid} is not running"
+            if status.pid and not pid_alive(status.pid)
             else "no heartbeat for over a minute"
         )
         return replace(
@@ -370,7 +371,9 @@ class RunStore:
     def list_folders(self) -> list[RunFolder]:
         """Every run folder, newest first (ids start with their UTC creation time)."""
         try:
-            entries = [e for e in os.scandir(self.root) if e.is_dir() and not e.name.startswith(".")]
+            entries = [
+                e for e in os.scandir(self.root) if e.is_dir() and not e.name.startswith(".")
+            ]
         except FileNotFoundError:
             return []
         folders = [RunFolder(Path(e.path), clock=self.clock) for e in entries]

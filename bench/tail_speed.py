@@ -54,11 +54,17 @@ def timed(function, repeat: int) -> list[float]:  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--max-open-s", type=float, default=None,
-                        help="exit 1 when opening the history takes longer than this (best of --repeat)")
+    parser.add_argument(
+        "--max-open-s",
+        type=float,
+        default=None,
+        help="exit 1 when opening the history takes longer than this (best of --repeat)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,7 +73,9 @@ def main() -> int:
         start = time.perf_counter()
         chunk = 10_000
         for first in range(1, args.points + 1, chunk):
-            folder.append_metrics(point(s, args.points) for s in range(first, min(first + chunk, args.points + 1)))
+            folder.append_metrics(
+                point(s, args.points) for s in range(first, min(first + chunk, args.points + 1))
+            )
         write_s = time.perf_counter() - start
         size_mb = folder.metrics_jsonl.stat().st_size / 1e6
 
@@ -92,10 +100,16 @@ def main() -> int:
         last = timed(folder.last_metric, 200)
 
     print(f"metrics.jsonl: {args.points:,} points, {size_mb:.1f} MB (written in {write_s:.2f} s)")
-    print(f"open whole history : best {min(opens) * 1e3:7.1f} ms, median {statistics.median(opens) * 1e3:7.1f} ms")
-    print(f"incremental tail   : median {statistics.median(increments) * 1e6:7.1f} us per poll of 10 new points")
+    print(
+        f"open whole history : best {min(opens) * 1e3:7.1f} ms, median {statistics.median(opens) * 1e3:7.1f} ms"
+    )
+    print(
+        f"incremental tail   : median {statistics.median(increments) * 1e6:7.1f} us per poll of 10 new points"
+    )
     print(f"idle poll          : median {statistics.median(idle) * 1e6:7.1f} us (nothing appended)")
-    print(f"last point         : median {statistics.median(last) * 1e6:7.1f} us (reads only the file's end)")
+    print(
+        f"last point         : median {statistics.median(last) * 1e6:7.1f} us (reads only the file's end)"
+    )
     if args.max_open_s is not None and min(opens) > args.max_open_s:
         print(f"FAIL: opening took {min(opens):.3f} s > {args.max_open_s} s")
         return 1

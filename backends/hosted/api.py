@@ -151,7 +151,9 @@ def job_create_params(
         params["metadata"] = dict(spec.metadata)
     wandb = spec.settings.get("wandb")
     if isinstance(wandb, dict) and wandb.get("project"):
-        allowed = {k: v for k, v in wandb.items() if k in ("project", "name", "entity", "tags") and v}
+        allowed = {
+            k: v for k, v in wandb.items() if k in ("project", "name", "entity", "tags") and v
+        }
         params["integrations"] = [{"type": "wandb", "wandb": allowed}]
     training_type = spec.settings.get("training_type")
     if training_type:
@@ -202,7 +204,11 @@ def _number(value: Any) -> float | None:
 def metric_point(event: Any, *, started_at: float | None = None) -> MetricPoint | None:
     """The ``MetricPoint`` in a ``metrics`` event, or ``None`` for other events."""
     data = getattr(event, "data", None)
-    if getattr(event, "type", None) != "metrics" or not isinstance(data, dict) or "step" not in data:
+    if (
+        getattr(event, "type", None) != "metrics"
+        or not isinstance(data, dict)
+        or "step" not in data
+    ):
         return None
     created = float(event.created_at)
     values = {key: _number(data.get(key)) for key in METRIC_KEYS}
@@ -221,7 +227,11 @@ def metric_point(event: Any, *, started_at: float | None = None) -> MetricPoint 
 
 def checkpoint_record(checkpoint: Any) -> dict[str, Any]:
     metrics = checkpoint.metrics
-    metric_dict = metrics.model_dump(exclude_none=True) if hasattr(metrics, "model_dump") else dict(metrics or {})
+    metric_dict = (
+        metrics.model_dump(exclude_none=True)
+        if hasattr(metrics, "model_dump")
+        else dict(metrics or {})
+    )
     return {
         "id": checkpoint.id,
         "step": int(checkpoint.step_number),

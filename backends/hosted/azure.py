@@ -54,7 +54,12 @@ def check_azure_file(path: Path, *, label: str = "training") -> list[Problem]:
         return problems  # reported by the generic checks
     where = str(path)
     if size > MAX_FILE_BYTES:
-        problems.append(Problem(f"The {label} file is {size / 2**20:.0f} MB; Azure accepts at most 512 MB.", where=where))
+        problems.append(
+            Problem(
+                f"The {label} file is {size / 2**20:.0f} MB; Azure accepts at most 512 MB.",
+                where=where,
+            )
+        )
     examples = 0
     with open(path, "rb") as handle:
         head = handle.read(3)
@@ -64,23 +69,31 @@ def check_azure_file(path: Path, *, label: str = "training") -> list[Problem]:
             try:
                 text = line.decode("utf-8")
             except UnicodeDecodeError as error:
-                problems.append(Problem(
-                    f"The {label} file is not valid UTF-8 (line {number}, byte {error.start + 1}).",
-                    where=f"{where}:{number}",
-                ))
+                problems.append(
+                    Problem(
+                        f"The {label} file is not valid UTF-8 (line {number}, byte {error.start + 1}).",
+                        where=f"{where}:{number}",
+                    )
+                )
                 break
             if text.strip():
                 examples += 1
     if examples < MIN_EXAMPLES:
-        problems.append(Problem(
-            f"The {label} file has {examples} examples; Azure needs at least {MIN_EXAMPLES}.", where=where,
-        ))
+        problems.append(
+            Problem(
+                f"The {label} file has {examples} examples; Azure needs at least {MIN_EXAMPLES}.",
+                where=where,
+            )
+        )
     if head != UTF8_BOM:
-        problems.append(Problem(
-            f"Azure documents UTF-8 with a byte-order mark for {label} files; this one has none "
-            "(usually accepted; add one if Azure reports an encoding error).",
-            fatal=False, where=where,
-        ))
+        problems.append(
+            Problem(
+                f"Azure documents UTF-8 with a byte-order mark for {label} files; this one has none "
+                "(usually accepted; add one if Azure reports an encoding error).",
+                fatal=False,
+                where=where,
+            )
+        )
     return problems
 
 
@@ -116,22 +129,26 @@ def deployment_body(model_id: str, target: DeploymentTarget) -> dict[str, Any]:
 
 def deployment_instructions(model_id: str, target: DeploymentTarget | None = None) -> str:
     """How to deploy ``model_id``: the REST call and the ``az`` command, filled in as far as known."""
-    target = target or DeploymentTarget("<subscription-id>", "<resource-group>", "<resource-name>", "<deployment-name>")
+    target = target or DeploymentTarget(
+        "<subscription-id>", "<resource-group>", "<resource-name>", "<deployment-name>"
+    )
     body = deployment_body(model_id, target)
-    return "\n".join([
-        f"The fine-tuned model {model_id} must be deployed before it can answer "
-        "(a separate Azure management step; hosting is billed per hour).",
-        "",
-        "With the Azure CLI:",
-        f"  az cognitiveservices account deployment create --resource-group {target.resource_group} "
-        f"--name {target.account} --deployment-name {target.deployment} --model-name {model_id} "
-        f"--model-version 1 --model-format OpenAI --sku-name {target.sku} --sku-capacity {target.capacity}",
-        "",
-        "Or the REST call (token from `az account get-access-token`):",
-        f'  curl -X PUT "{deployment_url(target)}" \\',
-        '    -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\',
-        f"    -d '{_compact_json(body)}'",
-    ])
+    return "\n".join(
+        [
+            f"The fine-tuned model {model_id} must be deployed before it can answer "
+            "(a separate Azure management step; hosting is billed per hour).",
+            "",
+            "With the Azure CLI:",
+            f"  az cognitiveservices account deployment create --resource-group {target.resource_group} "
+            f"--name {target.account} --deployment-name {target.deployment} --model-name {model_id} "
+            f"--model-version 1 --model-format OpenAI --sku-name {target.sku} --sku-capacity {target.capacity}",
+            "",
+            "Or the REST call (token from `az account get-access-token`):",
+            f'  curl -X PUT "{deployment_url(target)}" \\',
+            '    -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \\',
+            f"    -d '{_compact_json(body)}'",
+        ]
+    )
 
 
 def _compact_json(value: Any) -> str:
@@ -159,7 +176,9 @@ def deploy(model_id: str, target: DeploymentTarget, *, timeout: float = 60.0) ->
         timeout=timeout,
     )
     if response.status_code >= 400:
-        raise RuntimeError(f"Azure refused the deployment ({response.status_code}): {response.text[:500]}")
+        raise RuntimeError(
+            f"Azure refused the deployment ({response.status_code}): {response.text[:500]}"
+        )
     return dict(response.json())
 
 
@@ -178,15 +197,22 @@ class AzureBackend(HostedBackend):
                 problems.extend(check_azure_file(Path(path), label=label))
         training_type = spec.settings.get("training_type")
         if training_type and normalise_training_type(str(training_type)) is None:
-            problems.append(Problem(
-                f"Unknown training tier {training_type!r}: use Standard, GlobalStandard or Developer.",
-                where="training_type",
-            ))
+            problems.append(
+                Problem(
+                    f"Unknown training tier {training_type!r}: use Standard, GlobalStandard or Developer.",
+                    where="training_type",
+                )
+            )
         return problems
 
     def _check_suffix(self, suffix: str | None) -> list[Problem]:
         if suffix and not SUFFIX_RE.match(suffix):
-            return [Problem("On Azure the suffix is at most 40 characters of letters, digits, '_' and '-'.", where="suffix")]
+            return [
+                Problem(
+                    "On Azure the suffix is at most 40 characters of letters, digits, '_' and '-'.",
+                    where="suffix",
+                )
+            ]
         return []
 
     def deployment_instructions(self, model_id: str, target: DeploymentTarget | None = None) -> str:

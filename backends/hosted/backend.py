@@ -116,7 +116,9 @@ class HostedBackend:
         problem = self.settings.missing(self._secret)
         if problem:
             return Availability(False, problem, f"export {self.settings.secret_env_var}=...")
-        return Availability(True, f"{self.label} credential found; endpoint {self.settings.where()}.")
+        return Availability(
+            True, f"{self.label} credential found; endpoint {self.settings.where()}."
+        )
 
     def check(self) -> str:
         """Validate the credential with one cheap call (nothing is uploaded); raises ``HostedError``."""
@@ -129,7 +131,9 @@ class HostedBackend:
     def prepare(self, spec: RunSpec) -> list[Problem]:
         problems: list[Problem] = []
         if spec.backend != self.name:
-            problems.append(Problem(f"This run is for {spec.backend!r}, not {self.name!r}.", where="backend"))
+            problems.append(
+                Problem(f"This run is for {spec.backend!r}, not {self.name!r}.", where="backend")
+            )
         problems.extend(self._check_model(spec))
         for label, path, digest in (
             ("training", spec.dataset, spec.dataset_sha256),
@@ -139,46 +143,67 @@ class HostedBackend:
                 continue
             file = Path(path)
             if not file.is_file():
-                problems.append(Problem(f"The {label} file {path} does not exist.", where=str(path)))
+                problems.append(
+                    Problem(f"The {label} file {path} does not exist.", where=str(path))
+                )
             elif file.stat().st_size == 0:
                 problems.append(Problem(f"The {label} file {path} is empty.", where=str(path)))
             elif digest and sha256_of(file) != digest:
-                problems.append(Problem(
-                    f"The {label} file {path} changed since it was inspected: inspect it again.",
-                    where=str(path),
-                ))
+                problems.append(
+                    Problem(
+                        f"The {label} file {path} changed since it was inspected: inspect it again.",
+                        where=str(path),
+                    )
+                )
         allowed = _KNOWN_HYPER.get(spec.method, ())
         for name, value in spec.hyperparameters.items():
             if name not in allowed:
-                problems.append(Problem(
-                    f"Unknown hyperparameter {name!r} for {spec.method} (known: {', '.join(allowed)}).",
-                    where=name,
-                ))
+                problems.append(
+                    Problem(
+                        f"Unknown hyperparameter {name!r} for {spec.method} (known: {', '.join(allowed)}).",
+                        where=name,
+                    )
+                )
             elif value != AUTO and (isinstance(value, (bool, str)) or float(value) <= 0):
-                problems.append(Problem(f"{name} must be 'auto' or a positive number, not {value!r}.", where=name))
+                problems.append(
+                    Problem(
+                        f"{name} must be 'auto' or a positive number, not {value!r}.", where=name
+                    )
+                )
         if len(spec.metadata) > 15:
-            problems.append(Problem("At most 15 metadata entries (one is used for the run id).", where="metadata"))
+            problems.append(
+                Problem(
+                    "At most 15 metadata entries (one is used for the run id).", where="metadata"
+                )
+            )
         for key, value in spec.metadata.items():
             if len(key) > 64 or len(value) > 512:
-                problems.append(Problem(f"Metadata {key!r}: keys ≤ 64 and values ≤ 512 characters.", where=key))
+                problems.append(
+                    Problem(f"Metadata {key!r}: keys ≤ 64 and values ≤ 512 characters.", where=key)
+                )
         problems.extend(self._check_suffix(spec.suffix))
         return problems
 
     def _check_model(self, spec: RunSpec) -> list[Problem]:
         verdict = tunability(self.provider, spec.model, today=self.today or date.today())
         if verdict.entry is None:
-            return [Problem(
-                f"{spec.model} is not in finetune-tui's catalog; {self.label} will say whether it can be tuned.",
-                fatal=False, where="model",
-            )]
+            return [
+                Problem(
+                    f"{spec.model} is not in finetune-tui's catalog; {self.label} will say whether it can be tuned.",
+                    fatal=False,
+                    where="model",
+                )
+            ]
         if not verdict.tunable:
             return [Problem(f"{verdict.summary} {ALTERNATIVES}", where="model")]
         problems = [Problem(note, fatal=False, where="model") for note in verdict.notes]
         if spec.method not in verdict.entry.methods:
-            problems.append(Problem(
-                f"{verdict.entry.name} supports {', '.join(verdict.entry.methods)}, not {spec.method}.",
-                where="method",
-            ))
+            problems.append(
+                Problem(
+                    f"{verdict.entry.name} supports {', '.join(verdict.entry.methods)}, not {spec.method}.",
+                    where="method",
+                )
+            )
         return problems
 
     def _check_suffix(self, suffix: str | None) -> list[Problem]:
@@ -203,7 +228,9 @@ class HostedBackend:
         # This process owns the run until the job exists: its pid and heartbeats keep it alive to viewers.
         folder = store.create(spec, status={"detail": "Uploading files", "pid": os.getpid()})
         progress = _heartbeating(folder, progress)
-        folder.log(f"{self.label} fine-tuning of {spec.model} ({spec.method}), run {folder.run_id}.")
+        folder.log(
+            f"{self.label} fine-tuning of {spec.model} ({spec.method}), run {folder.run_id}."
+        )
         try:
             training_file = self._upload(client, folder, Path(spec.dataset), progress)
             validation_file = None
@@ -211,7 +238,9 @@ class HostedBackend:
                 self._stop_if_cancelled(cancel)
                 validation_file = self._upload(client, folder, Path(spec.validation), progress)
             self._stop_if_cancelled(cancel)
-            params = api.job_create_params(spec, training_file=training_file, validation_file=validation_file)
+            params = api.job_create_params(
+                spec, training_file=training_file, validation_file=validation_file
+            )
             params["metadata"] = {**params.get("metadata", {}), RUN_METADATA_KEY: folder.run_id}
             folder.update_status(detail="Creating the job")
             job = api.create_job(client, params)
@@ -225,20 +254,29 @@ class HostedBackend:
             )
             folder.log(f"Created job {job.id} ({job.status}).")
         except _Cancelled:
-            folder.update_status(state=RunState.CANCELLED, ended_at=time.time(), detail="", pid=None)
+            folder.update_status(
+                state=RunState.CANCELLED, ended_at=time.time(), detail="", pid=None
+            )
             folder.log("Cancelled before the job was created; nothing was billed.")
             raise BackendError("Cancelled before the job was created.") from None
         except Exception as error:
             explained = self.explain(error)
-            folder.update_status(state=RunState.FAILED, error=str(explained), ended_at=time.time(), detail="",
-                                 pid=None)
+            folder.update_status(
+                state=RunState.FAILED,
+                error=str(explained),
+                ended_at=time.time(),
+                detail="",
+                pid=None,
+            )
             folder.log(f"Launch failed: {explained}")
             raise explained from None
         if self.start_followers:
             self._start_follower(folder)
         return folder
 
-    def _upload(self, client: Any, folder: RunFolder, path: Path, progress: ProgressCallback | None) -> str:
+    def _upload(
+        self, client: Any, folder: RunFolder, path: Path, progress: ProgressCallback | None
+    ) -> str:
         folder.update_status(detail=f"Uploading {path.name}")
         file_id = api.upload_file(client, path, progress=progress)
         folder.log(f"Uploaded {path.name} as {file_id}.")
@@ -274,9 +312,14 @@ class HostedBackend:
             settings={"connection": self.settings.to_dict(), "attached": True, "method": method},
             name=f"attached {job.id}",
         )
-        folder = store.create(spec, status={
-            "job_id": job.id, "provider_status": job.status, "state": api.run_state(job.status),
-        })
+        folder = store.create(
+            spec,
+            status={
+                "job_id": job.id,
+                "provider_status": job.status,
+                "state": api.run_state(job.status),
+            },
+        )
         folder.log(f"Attached to existing {self.label} job {job.id} ({job.status}).")
         if self.start_followers:
             self._start_follower(folder)
@@ -291,7 +334,9 @@ class HostedBackend:
 
         job_id = self._job_id(run)
         try:
-            mirror = JobMirror(run, self.client(max_retries=1), job_id, provider=self.label, secrets=self._secrets)
+            mirror = JobMirror(
+                run, self.client(max_retries=1), job_id, provider=self.label, secrets=self._secrets
+            )
             return mirror.run(stop=stop)
         except HostedError as error:
             run.log(f"Following stopped: {error}")
@@ -307,7 +352,9 @@ class HostedBackend:
     def _control(self, run: RunFolder, action: str) -> None:
         job_id = self._job_id(run)
         if action in ("pause", "resume") and not self.supports_pause:
-            raise HostedError(f"{self.label} jobs cannot be {action}d from here.", kind="unsupported")
+            raise HostedError(
+                f"{self.label} jobs cannot be {action}d from here.", kind="unsupported"
+            )
         client = self.client()
         job = self._call(api.job_control, client, job_id, action)
         run.log(f"{action.capitalize()} requested for job {job_id}: now {job.status}.")
@@ -344,7 +391,9 @@ class _Cancelled(Exception):
     pass
 
 
-def _heartbeating(folder: RunFolder, progress: ProgressCallback | None, every: float = 5.0) -> ProgressCallback:
+def _heartbeating(
+    folder: RunFolder, progress: ProgressCallback | None, every: float = 5.0
+) -> ProgressCallback:
     """``progress`` plus a heartbeat in ``status.json`` at most every ``every`` seconds (long uploads)."""
     last = [time.monotonic()]
 

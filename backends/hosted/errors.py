@@ -87,7 +87,9 @@ def _retry_after(error: Any) -> float | None:
     return None
 
 
-def explain(error: BaseException, *, provider: str = "OpenAI", secrets: Iterable[str | None] = ()) -> HostedError:
+def explain(
+    error: BaseException, *, provider: str = "OpenAI", secrets: Iterable[str | None] = ()
+) -> HostedError:
     """A ``HostedError`` for any exception raised while talking to ``provider``."""
     if isinstance(error, HostedError):
         return error
@@ -101,7 +103,8 @@ def explain(error: BaseException, *, provider: str = "OpenAI", secrets: Iterable
     if isinstance(error, openai.APITimeoutError):
         return HostedError(
             f"{provider} did not answer in time.",
-            kind="timeout", hint="It will be retried; check your connection if this persists.",
+            kind="timeout",
+            hint="It will be retried; check your connection if this persists.",
             retryable=True,
         )
     if isinstance(error, openai.APIConnectionError):
@@ -167,25 +170,34 @@ def _explain_status(error: Any, provider: str, clean: Any) -> HostedError:
         if code == "insufficient_quota":
             return HostedError(
                 f"{provider} quota exhausted (429): {said}",
-                kind="quota", hint="Add credit or raise the limit in your account's billing settings.",
+                kind="quota",
+                hint="Add credit or raise the limit in your account's billing settings.",
                 **common,
             )
         return HostedError(
             f"{provider} is rate limiting requests (429).",
-            kind="rate_limit", hint="Waiting and retrying.", retryable=True,
-            retry_after=_retry_after(error), **common,
+            kind="rate_limit",
+            hint="Waiting and retrying.",
+            retryable=True,
+            retry_after=_retry_after(error),
+            **common,
         )
     if status >= 500:
         return HostedError(
             f"{provider} had a server error ({status}).",
-            kind="server", hint="Usually temporary; retrying.", retryable=True,
-            retry_after=_retry_after(error), **common,
+            kind="server",
+            hint="Usually temporary; retrying.",
+            retryable=True,
+            retry_after=_retry_after(error),
+            **common,
         )
     if status in (400, 409, 422):
         param = getattr(error, "param", None)
         where = f" (field {param})" if param else ""
         return HostedError(
             f"{provider} refused the request{where}: {said}",
-            kind="invalid", hint="Fix the input and try again.", **common,
+            kind="invalid",
+            hint="Fix the input and try again.",
+            **common,
         )
     return HostedError(f"{provider} answered {status}: {said}", kind="other", **common)

@@ -140,10 +140,14 @@ class JobMirror:
         state = api.run_state(job.status)
         if self._started_at is None:
             self._started_at = float(job.created_at)
-        events = list(api.iter_new_events(self.client, self.job_id, last_event_id=self._cursor.last_event_id))
+        events = list(
+            api.iter_new_events(self.client, self.job_id, last_event_id=self._cursor.last_event_id)
+        )
         if events:
             self._apply_events(events)
-        if (self._want_checkpoints and state in (RunState.RUNNING, RunState.PAUSED)) or state.is_terminal:
+        if (
+            self._want_checkpoints and state in (RunState.RUNNING, RunState.PAUSED)
+        ) or state.is_terminal:
             checkpoints = self._checkpoints()
         else:
             checkpoints = None
@@ -188,7 +192,9 @@ class JobMirror:
         self._want_checkpoints = False
         return checkpoints
 
-    def _write_status(self, job: Any, state: RunState, checkpoints: list[dict[str, Any]] | None) -> None:
+    def _write_status(
+        self, job: Any, state: RunState, checkpoints: list[dict[str, Any]] | None
+    ) -> None:
         changes: dict[str, Any] = {
             "state": state,
             "job_id": self.job_id,
@@ -204,7 +210,9 @@ class JobMirror:
         if self._started_at is not None and status.started_at is None:
             changes["started_at"] = self._started_at
         if state.is_terminal:
-            changes["ended_at"] = float(job.finished_at) if job.finished_at else status.ended_at or time.time()
+            changes["ended_at"] = (
+                float(job.finished_at) if job.finished_at else status.ended_at or time.time()
+            )
         if job.error is not None and getattr(job.error, "message", None):
             where = f" (line/field: {job.error.param})" if getattr(job.error, "param", None) else ""
             changes["error"] = f"{job.error.message}{where} [{job.error.code}]"
@@ -237,7 +245,9 @@ class JobMirror:
         self._save_cursor()
 
     # --- until the end ---------------------------------------------------
-    def run(self, *, stop: threading.Event | None = None, sleep: Callable[[float], bool] | None = None) -> RunState:
+    def run(
+        self, *, stop: threading.Event | None = None, sleep: Callable[[float], bool] | None = None
+    ) -> RunState:
         """Sync until the job ends or ``stop`` is set; transient faults back off and retry forever.
 
         A permanent fault (bad key, job not found) raises ``HostedError``; the
@@ -256,7 +266,9 @@ class JobMirror:
                 if not explained.retryable:
                     raise explained from None
                 delay = min(max(backoff, explained.retry_after or 0.0), self.intervals.backoff_max)
-                self.folder.update_status(reconnecting=True, detail=f"Reconnecting: {explained.message}")
+                self.folder.update_status(
+                    reconnecting=True, detail=f"Reconnecting: {explained.message}"
+                )
                 self.folder.log(f"Reconnecting in {delay:.0f} s: {explained.message}")
                 backoff = min(backoff * 2, self.intervals.backoff_max)
                 if wait(delay):

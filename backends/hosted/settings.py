@@ -62,7 +62,9 @@ class HostedSettings:
         return self.provider == AZURE and bool(self.base_url)
 
     @classmethod
-    def from_env(cls, provider: str = OPENAI, env: Mapping[str, str] | None = None, **overrides: Any) -> HostedSettings:
+    def from_env(
+        cls, provider: str = OPENAI, env: Mapping[str, str] | None = None, **overrides: Any
+    ) -> HostedSettings:
         env = os.environ if env is None else env
         if provider == OPENAI:
             values: dict[str, Any] = {
@@ -74,7 +76,9 @@ class HostedSettings:
             values = {
                 "azure_endpoint": env.get("AZURE_OPENAI_ENDPOINT") or None,
                 "api_version": env.get("OPENAI_API_VERSION") or DEFAULT_AZURE_API_VERSION,
-                "azure_auth": "entra" if env.get("AZURE_OPENAI_AD_TOKEN") and not env.get("AZURE_OPENAI_API_KEY") else "key",
+                "azure_auth": "entra"
+                if env.get("AZURE_OPENAI_AD_TOKEN") and not env.get("AZURE_OPENAI_API_KEY")
+                else "key",
             }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(provider=provider, **values)
@@ -87,7 +91,9 @@ class HostedSettings:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def resolve_secret(self, secret: str | None = None, env: Mapping[str, str] | None = None) -> str | None:
+    def resolve_secret(
+        self, secret: str | None = None, env: Mapping[str, str] | None = None
+    ) -> str | None:
         """The secret given in memory, else the one in the environment."""
         if secret:
             return secret
@@ -103,8 +109,12 @@ class HostedSettings:
     def missing(self, secret: str | None = None) -> str | None:
         """Why a client cannot be made (no secret, no endpoint), or ``None``."""
         if self.provider == AZURE and not (self.azure_endpoint or self.base_url):
-            return "No Azure OpenAI endpoint: set AZURE_OPENAI_ENDPOINT or enter it in the settings."
-        if self.resolve_secret(secret) is None and not (self.provider == AZURE and self.azure_auth == "entra" and _has_azure_identity()):
+            return (
+                "No Azure OpenAI endpoint: set AZURE_OPENAI_ENDPOINT or enter it in the settings."
+            )
+        if self.resolve_secret(secret) is None and not (
+            self.provider == AZURE and self.azure_auth == "entra" and _has_azure_identity()
+        ):
             return f"No {self.label} credential: set {self.secret_env_var} or enter the key for this session."
         return None
 
@@ -134,7 +144,11 @@ class HostedSettings:
             )
         auth: dict[str, Any]
         if self.azure_auth == "entra":
-            auth = {"azure_ad_token": secret} if secret else {"azure_ad_token_provider": _entra_token_provider()}
+            auth = (
+                {"azure_ad_token": secret}
+                if secret
+                else {"azure_ad_token_provider": _entra_token_provider()}
+            )
         else:
             auth = {"api_key": secret}
         return openai.AzureOpenAI(
@@ -145,7 +159,9 @@ class HostedSettings:
             **auth,
         )
 
-    def child_env(self, secret: str | None = None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    def child_env(
+        self, secret: str | None = None, base: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         """The environment for a follower process: ours, plus the secret, plus ``backends`` importable."""
         env = dict(os.environ if base is None else base)
         resolved = self.resolve_secret(secret, env)

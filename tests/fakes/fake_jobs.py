@@ -25,11 +25,13 @@ class Script:
     queued_ticks: int = 1
     tokens_per_step: int = 1000
     fail_at_step: int | None = None
-    failure: dict[str, Any] = field(default_factory=lambda: {
-        "code": "invalid_training_file",
-        "message": "The job failed due to an invalid training file: line 3 has no assistant message.",
-        "param": "training_file",
-    })
+    failure: dict[str, Any] = field(
+        default_factory=lambda: {
+            "code": "invalid_training_file",
+            "message": "The job failed due to an invalid training file: line 3 has no assistant message.",
+            "param": "training_file",
+        }
+    )
 
 
 def train_loss(step: int, total: int) -> float:
@@ -59,18 +61,27 @@ class FakeJob:
     # --- events -----------------------------------------------------------
     def _event(self, level: str, message: str, data: dict[str, Any] | None = None) -> None:
         event_id = self.api.next_id("ftevent")
-        self.events.append({
-            "object": "fine_tuning.job.event", "id": event_id, "created_at": self.api.now(),
-            "level": level, "message": message, "data": data or {},
-            "type": "metrics" if data else "message",
-        })
+        self.events.append(
+            {
+                "object": "fine_tuning.job.event",
+                "id": event_id,
+                "created_at": self.api.now(),
+                "level": level,
+                "message": message,
+                "data": data or {},
+                "type": "metrics" if data else "message",
+            }
+        )
 
     # --- the script ---------------------------------------------------------
     def tick(self) -> None:
         if self.status in TERMINAL or self.status == "paused":
             return
         self.ticks_in_status += 1
-        if self.status == "validating_files" and self.ticks_in_status >= self.script.validating_ticks:
+        if (
+            self.status == "validating_files"
+            and self.ticks_in_status >= self.script.validating_ticks
+        ):
             self._move("queued")
             self._event("info", "Files validated, moving job to queued state")
         elif self.status == "queued" and self.ticks_in_status >= self.script.queued_ticks:
@@ -125,15 +136,17 @@ class FakeJob:
     def _checkpoint(self, step: int, data: dict[str, Any]) -> None:
         base = self._model_name()
         checkpoint_id = self.api.next_id("ftckpt")
-        self.checkpoints.append({
-            "object": "fine_tuning.job.checkpoint",
-            "id": checkpoint_id,
-            "created_at": self.api.now(),
-            "fine_tuned_model_checkpoint": f"{base}:ckpt-step-{step}",
-            "fine_tuning_job_id": self.id,
-            "step_number": step,
-            "metrics": {k: v for k, v in data.items() if k != "total_steps"},
-        })
+        self.checkpoints.append(
+            {
+                "object": "fine_tuning.job.checkpoint",
+                "id": checkpoint_id,
+                "created_at": self.api.now(),
+                "fine_tuned_model_checkpoint": f"{base}:ckpt-step-{step}",
+                "fine_tuning_job_id": self.id,
+                "step_number": step,
+                "metrics": {k: v for k, v in data.items() if k != "total_steps"},
+            }
+        )
         self._event("info", f"Checkpoint created at step {step}")
 
     def _model_name(self) -> str:
@@ -143,7 +156,9 @@ class FakeJob:
     def _succeed(self) -> None:
         self.fine_tuned_model = self._model_name()
         self.trained_tokens = self.script.tokens_per_step * self.step
-        meta = self.api.add_file("step_metrics.csv", result_csv(self.metrics_rows), "fine-tune-results")
+        meta = self.api.add_file(
+            "step_metrics.csv", result_csv(self.metrics_rows), "fine-tune-results"
+        )
         self.result_files = [meta["id"]]
         self._event("info", f"New fine-tuned model created: {self.fine_tuned_model}")
         self._event("info", "The job has successfully completed")
@@ -171,11 +186,17 @@ class FakeJob:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        method = self.params.get("method") or {"type": "supervised", "supervised": {"hyperparameters": {}}}
+        method = self.params.get("method") or {
+            "type": "supervised",
+            "supervised": {"hyperparameters": {}},
+        }
         method_type = method.get("type", "supervised")
         hyper = dict((method.get(method_type) or {}).get("hyperparameters") or {})
-        shown = {"n_epochs": hyper.get("n_epochs", 3), "batch_size": hyper.get("batch_size", 1),
-                 "learning_rate_multiplier": hyper.get("learning_rate_multiplier", 1.8)}
+        shown = {
+            "n_epochs": hyper.get("n_epochs", 3),
+            "batch_size": hyper.get("batch_size", 1),
+            "learning_rate_multiplier": hyper.get("learning_rate_multiplier", 1.8),
+        }
         if method_type == "dpo":
             shown["beta"] = hyper.get("beta", 0.1)
         remaining = self.script.total_steps - self.step
@@ -196,7 +217,9 @@ class FakeJob:
             "trained_tokens": self.trained_tokens,
             "training_file": self.params["training_file"],
             "validation_file": self.params.get("validation_file"),
-            "estimated_finish": self.api.now() + remaining * 10 if self.status == "running" else None,
+            "estimated_finish": self.api.now() + remaining * 10
+            if self.status == "running"
+            else None,
             "integrations": self.params.get("integrations") or [],
             "metadata": self.params.get("metadata"),
             "suffix": self.params.get("suffix"),

@@ -54,7 +54,11 @@ class Fault:
     """Close the connection without answering (a network drop)."""
 
     def matches(self, method: str, path: str) -> bool:
-        return self.times > 0 and self.path_contains in path and (not self.method or self.method == method)
+        return (
+            self.times > 0
+            and self.path_contains in path
+            and (not self.method or self.method == method)
+        )
 
 
 @dataclass
@@ -90,7 +94,9 @@ class FineTuneAPI:
         server.daemon_threads = True
         server.emulator = self  # type: ignore[attr-defined]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -157,19 +163,32 @@ class FineTuneAPI:
     def add_file(self, filename: str, content: bytes, purpose: str) -> dict[str, Any]:
         file_id = self.next_id("file")
         meta = {
-            "id": file_id, "object": "file", "bytes": len(content), "created_at": self.now(),
-            "filename": filename, "purpose": purpose, "status": "processed",
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": self.now(),
+            "filename": filename,
+            "purpose": purpose,
+            "status": "processed",
         }
         with self.lock:
             self.files[file_id] = _File(meta, content)
         return meta
 
 
-def _error(message: str, *, code: str | None, type_: str = "invalid_request_error", param: str | None = None) -> dict[str, Any]:
+def _error(
+    message: str,
+    *,
+    code: str | None,
+    type_: str = "invalid_request_error",
+    param: str | None = None,
+) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "code": code, "param": param}}
 
 
-def _page(items: list[dict[str, Any]], query: dict[str, str], default_limit: int = 20) -> dict[str, Any]:
+def _page(
+    items: list[dict[str, Any]], query: dict[str, str], default_limit: int = 20
+) -> dict[str, Any]:
     """Newest-first cursor paging over ``items`` (given oldest first)."""
     newest_first = list(reversed(items))
     after = query.get("after")
@@ -215,7 +234,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream" if isinstance(payload, bytes) else "application/json")
+        self.send_header(
+            "Content-Type",
+            "application/octet-stream" if isinstance(payload, bytes) else "application/json",
+        )
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -248,18 +270,33 @@ class _Handler(BaseHTTPRequestHandler):
         elif flavour == "azure":
             ok = api_key == self.api.api_key or presented == self.api.entra_token
         else:
-            ok = api_key == self.api.api_key or presented in (self.api.api_key, self.api.entra_token)
+            ok = api_key == self.api.api_key or presented in (
+                self.api.api_key,
+                self.api.entra_token,
+            )
         if ok:
             return True
         shown = presented or api_key or ""
         if flavour == "openai":
             masked = f"{shown[:3]}*****{shown[-4:]}" if len(shown) > 8 else "(none)"
-            self._send(401, _error(
-                f"Incorrect API key provided: {masked}. You can find your API key at "
-                "https://platform.openai.com/account/api-keys.", code="invalid_api_key",
-            ))
+            self._send(
+                401,
+                _error(
+                    f"Incorrect API key provided: {masked}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    code="invalid_api_key",
+                ),
+            )
         else:
-            self._send(401, {"error": {"code": "401", "message": "Access denied due to invalid subscription key or wrong API endpoint."}})
+            self._send(
+                401,
+                {
+                    "error": {
+                        "code": "401",
+                        "message": "Access denied due to invalid subscription key or wrong API endpoint.",
+                    }
+                },
+            )
         return False
 
     def _fault(self, method: str, path: str) -> bool:
@@ -290,7 +327,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self._fault(method, path) or not self._authorised(flavour):
             return
         segments = [s for s in path.split("/") if s]
-        handler = _ROUTES.get((method, len(segments), segments[0] if segments else "", segments[-1] if len(segments) > 2 else ""))
+        handler = _ROUTES.get(
+            (
+                method,
+                len(segments),
+                segments[0] if segments else "",
+                segments[-1] if len(segments) > 2 else "",
+            )
+        )
         if handler is None:
             handler = _ROUTES.get((method, len(segments), segments[0] if segments else "", "*"))
         if handler is None:
@@ -304,7 +348,9 @@ class _Handler(BaseHTTPRequestHandler):
 Answer = tuple[int, Any]
 
 
-def _upload(api: FineTuneAPI, segments: list[str], query: dict[str, str], body: bytes, headers: Any) -> Answer:
+def _upload(
+    api: FineTuneAPI, segments: list[str], query: dict[str, str], body: bytes, headers: Any
+) -> Answer:
     raw = b"Content-Type: " + headers["Content-Type"].encode() + b"\r\n\r\n" + body
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(raw)
     fields: dict[str, Any] = {}
@@ -322,18 +368,29 @@ def _upload(api: FineTuneAPI, segments: list[str], query: dict[str, str], body: 
 
 def _file(api: FineTuneAPI, segments: list[str], *rest: Any) -> Answer:
     found = api.files.get(segments[1])
-    return (200, found.meta) if found else (404, _error(f"No such File object: {segments[1]}", code="file_not_found"))
+    return (
+        (200, found.meta)
+        if found
+        else (404, _error(f"No such File object: {segments[1]}", code="file_not_found"))
+    )
 
 
 def _file_content(api: FineTuneAPI, segments: list[str], *rest: Any) -> Answer:
     found = api.files.get(segments[1])
-    return (200, found.content) if found else (404, _error(f"No such File object: {segments[1]}", code="file_not_found"))
+    return (
+        (200, found.content)
+        if found
+        else (404, _error(f"No such File object: {segments[1]}", code="file_not_found"))
+    )
 
 
-def _create_job(api: FineTuneAPI, segments: list[str], query: dict[str, str], body: bytes, headers: Any) -> Answer:
+def _create_job(
+    api: FineTuneAPI, segments: list[str], query: dict[str, str], body: bytes, headers: Any
+) -> Answer:
     if api.refuse_training:
         return 403, _error(
-            "Fine-tuning is not available for your organization.", code="training_not_available",
+            "Fine-tuning is not available for your organization.",
+            code="training_not_available",
         )
     params = json.loads(body or b"{}")
     for key in ("training_file", "validation_file"):
@@ -353,10 +410,15 @@ def _list_jobs(api: FineTuneAPI, segments: list[str], query: dict[str, str], *re
     return 200, _page(jobs, query)
 
 
-def _get_job(api: FineTuneAPI, segments: list[str], *rest: Any) -> tuple[FakeJob | None, Answer | None]:
+def _get_job(
+    api: FineTuneAPI, segments: list[str], *rest: Any
+) -> tuple[FakeJob | None, Answer | None]:
     job = api.jobs.get(segments[2])
     if job is None:
-        return None, (404, _error(f"Could not find fine-tune: {segments[2]}", code="fine_tune_not_found"))
+        return None, (
+            404,
+            _error(f"Could not find fine-tune: {segments[2]}", code="fine_tune_not_found"),
+        )
     return job, None
 
 
@@ -389,7 +451,9 @@ def _events(api: FineTuneAPI, segments: list[str], query: dict[str, str], *rest:
         return 200, _page(list(job.events), query)
 
 
-def _checkpoints(api: FineTuneAPI, segments: list[str], query: dict[str, str], *rest: Any) -> Answer:
+def _checkpoints(
+    api: FineTuneAPI, segments: list[str], query: dict[str, str], *rest: Any
+) -> Answer:
     job, missing = _get_job(api, segments)
     if job is None:
         return missing  # type: ignore[return-value]
@@ -401,14 +465,20 @@ def _models(api: FineTuneAPI, *rest: Any) -> Answer:
     names = ["gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14"]
     with api.lock:
         names += [j.fine_tuned_model for j in api.jobs.values() if j.fine_tuned_model]
-    data = [{"id": n, "object": "model", "created": CLOCK_START, "owned_by": "system"} for n in names]
+    data = [
+        {"id": n, "object": "model", "created": CLOCK_START, "owned_by": "system"} for n in names
+    ]
     return 200, {"object": "list", "data": data}
 
 
 def _model(api: FineTuneAPI, segments: list[str], *rest: Any) -> Answer:
     models = {m["id"]: m for m in _models(api)[1]["data"]}
     found = models.get(segments[1])
-    return (200, found) if found else (404, _error(f"The model '{segments[1]}' does not exist", code="model_not_found"))
+    return (
+        (200, found)
+        if found
+        else (404, _error(f"The model '{segments[1]}' does not exist", code="model_not_found"))
+    )
 
 
 _ROUTES: dict[tuple[str, int, str, str], Any] = {

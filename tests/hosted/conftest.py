@@ -18,8 +18,16 @@ from backends.runs import RunStore
 from tests.fakes.fake_jobs import Script
 from tests.fakes.finetune_api import FineTuneAPI
 
-SECRET_ENV_VARS = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN", "OPENAI_BASE_URL",
-                   "OPENAI_ORG_ID", "OPENAI_PROJECT_ID", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION")
+SECRET_ENV_VARS = (
+    "OPENAI_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "AZURE_OPENAI_AD_TOKEN",
+    "OPENAI_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "AZURE_OPENAI_ENDPOINT",
+    "OPENAI_API_VERSION",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -58,10 +66,17 @@ def store(tmp_path: Path) -> RunStore:
 
 
 def chat_line(i: int) -> bytes:
-    return orjson.dumps({"messages": [
-        {"role": "user", "content": f"What is {i} + {i}?"},
-        {"role": "assistant", "content": str(2 * i)},
-    ]}) + b"\n"
+    return (
+        orjson.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": f"What is {i} + {i}?"},
+                    {"role": "assistant", "content": str(2 * i)},
+                ]
+            }
+        )
+        + b"\n"
+    )
 
 
 @pytest.fixture
@@ -86,6 +101,10 @@ def openai_backend(emulator: FineTuneAPI) -> OpenAIBackend:
 
 @pytest.fixture
 def azure_backend(emulator: FineTuneAPI) -> AzureBackend:
-    settings = HostedSettings(provider=AZURE, azure_endpoint=emulator.azure_endpoint,
-                              api_version="2025-04-01-preview", timeout_s=5.0)
+    settings = HostedSettings(
+        provider=AZURE,
+        azure_endpoint=emulator.azure_endpoint,
+        api_version="2025-04-01-preview",
+        timeout_s=5.0,
+    )
     return AzureBackend(settings, secret=emulator.api_key, start_followers=False)

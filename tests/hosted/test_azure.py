@@ -23,8 +23,13 @@ from tests.helpers import files_containing
 
 
 def azure_spec(dataset: Path, **changes: object) -> RunSpec:
-    values: dict[str, object] = {"backend": "azure", "model": "gpt-4.1-mini-2025-04-14", "dataset": str(dataset),
-                                 "suffix": "arith-v1", "settings": {"training_type": "GlobalStandard"}}
+    values: dict[str, object] = {
+        "backend": "azure",
+        "model": "gpt-4.1-mini-2025-04-14",
+        "dataset": str(dataset),
+        "suffix": "arith-v1",
+        "settings": {"training_type": "GlobalStandard"},
+    }
     values.update(changes)
     return RunSpec(**values)  # type: ignore[arg-type]
 
@@ -43,14 +48,20 @@ def test_azure_launch_and_follow_with_api_key(
 
 
 def test_azure_with_an_entra_token(emulator: FineTuneAPI, store: RunStore, dataset: Path) -> None:
-    settings = HostedSettings(provider=AZURE, azure_endpoint=emulator.azure_endpoint,
-                              api_version="2025-04-01-preview", azure_auth="entra")
+    settings = HostedSettings(
+        provider=AZURE,
+        azure_endpoint=emulator.azure_endpoint,
+        api_version="2025-04-01-preview",
+        azure_auth="entra",
+    )
     backend = AzureBackend(settings, secret=emulator.entra_token, start_followers=False)
     assert "accepted" in backend.check()
     assert settings.secret_env_var == "AZURE_OPENAI_AD_TOKEN"
 
 
-def test_azure_v1_route_with_the_plain_client(emulator: FineTuneAPI, store: RunStore, dataset: Path) -> None:
+def test_azure_v1_route_with_the_plain_client(
+    emulator: FineTuneAPI, store: RunStore, dataset: Path
+) -> None:
     settings = HostedSettings(provider=AZURE, base_url=emulator.azure_v1_base_url)
     backend = AzureBackend(settings, secret=emulator.api_key, start_followers=False)
     folder = backend.launch(azure_spec(dataset), store)
@@ -58,8 +69,12 @@ def test_azure_v1_route_with_the_plain_client(emulator: FineTuneAPI, store: RunS
 
 
 def test_azure_bad_key_message(emulator: FineTuneAPI) -> None:
-    settings = HostedSettings(provider=AZURE, azure_endpoint=emulator.azure_endpoint, api_version="2025-04-01-preview")
-    backend = AzureBackend(settings, secret="0123456789abcdef0123456789abcdef", start_followers=False)
+    settings = HostedSettings(
+        provider=AZURE, azure_endpoint=emulator.azure_endpoint, api_version="2025-04-01-preview"
+    )
+    backend = AzureBackend(
+        settings, secret="0123456789abcdef0123456789abcdef", start_followers=False
+    )
     with pytest.raises(HostedError) as caught:
         backend.check()
     assert caught.value.kind == "auth" and "AZURE_OPENAI_API_KEY" in str(caught.value)
@@ -70,7 +85,10 @@ def test_azure_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com")
     monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
     settings = HostedSettings.from_env(AZURE)
-    assert settings.azure_endpoint == "https://res.openai.azure.com" and settings.api_version == "2024-10-21"
+    assert (
+        settings.azure_endpoint == "https://res.openai.azure.com"
+        and settings.api_version == "2024-10-21"
+    )
     assert AzureBackend(settings).availability().ok is False  # no key yet
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", "k" * 32)
     assert AzureBackend(settings).availability().ok
@@ -91,7 +109,9 @@ def test_azure_file_rules(tmp_path: Path) -> None:
 
 
 def test_azure_prepare_checks_suffix_and_tier(azure_backend: AzureBackend, dataset: Path) -> None:
-    problems = azure_backend.prepare(azure_spec(dataset, suffix="has space", settings={"training_type": "gold"}))
+    problems = azure_backend.prepare(
+        azure_spec(dataset, suffix="has space", settings={"training_type": "gold"})
+    )
     wheres = {p.where for p in problems if p.fatal}
     assert {"suffix", "training_type"} <= wheres
     assert normalise_training_type("global standard") == "GlobalStandard"
@@ -101,7 +121,9 @@ def test_azure_prepare_checks_suffix_and_tier(azure_backend: AzureBackend, datas
 def test_deployment_instructions_fill_in_the_model() -> None:
     target = DeploymentTarget("sub-1", "rg-1", "res-1", "my-ft")
     text = deployment_instructions("gpt-4.1-mini-2025-04-14.ft-abc", target)
-    assert "az cognitiveservices account deployment create --resource-group rg-1 --name res-1" in text
+    assert (
+        "az cognitiveservices account deployment create --resource-group rg-1 --name res-1" in text
+    )
     assert "--model-name gpt-4.1-mini-2025-04-14.ft-abc" in text
     assert "/subscriptions/sub-1/resourceGroups/rg-1/" in text and "deployments/my-ft" in text
     assert "<subscription-id>" in deployment_instructions("m")
@@ -109,4 +131,6 @@ def test_deployment_instructions_fill_in_the_model() -> None:
 
 def test_azure_model_list_comes_from_the_catalog() -> None:
     names = [m.name for m in azure_models()]
-    assert "gpt-4o-mini-2024-07-18" in names and all(m.provider.value == "azure" for m in azure_models())
+    assert "gpt-4o-mini-2024-07-18" in names and all(
+        m.provider.value == "azure" for m in azure_models()
+    )

@@ -19,11 +19,28 @@ def openai_env(monkeypatch: pytest.MonkeyPatch, emulator: FineTuneAPI) -> FineTu
     return emulator
 
 
-def test_train_follows_to_the_end(openai_env: FineTuneAPI, dataset: Path, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_follows_to_the_end(
+    openai_env: FineTuneAPI, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     workspace = tmp_path / "ws"
-    code = main(["--workspace", str(workspace), "train", "--backend", "openai", "--data", str(dataset),
-                 "--model", "gpt-4o-mini", "--epochs", "2", "--suffix", "cli", "--yes"])
+    code = main(
+        [
+            "--workspace",
+            str(workspace),
+            "train",
+            "--backend",
+            "openai",
+            "--data",
+            str(dataset),
+            "--model",
+            "gpt-4o-mini",
+            "--epochs",
+            "2",
+            "--suffix",
+            "cli",
+            "--yes",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     [folder] = RunStore(workspace / "runs").list_folders()
@@ -32,27 +49,67 @@ def test_train_follows_to_the_end(openai_env: FineTuneAPI, dataset: Path, tmp_pa
     assert files_containing(workspace, openai_env.api_key) == []
 
 
-def test_train_detach_prints_the_run_id(openai_env: FineTuneAPI, dataset: Path, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["--workspace", str(tmp_path / "ws"), "train", "--backend", "openai", "--data", str(dataset),
-                 "--model", "gpt-4o-mini", "--yes", "--detach"])
+def test_train_detach_prints_the_run_id(
+    openai_env: FineTuneAPI, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        [
+            "--workspace",
+            str(tmp_path / "ws"),
+            "train",
+            "--backend",
+            "openai",
+            "--data",
+            str(dataset),
+            "--model",
+            "gpt-4o-mini",
+            "--yes",
+            "--detach",
+        ]
+    )
     run_id = capsys.readouterr().out.strip()
     assert code == 0 and RunStore(tmp_path / "ws" / "runs").find(run_id).read_status().job_id
 
 
-def test_train_refused_exits_1_with_alternatives(openai_env: FineTuneAPI, dataset: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_refused_exits_1_with_alternatives(
+    openai_env: FineTuneAPI, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     openai_env.refuse_training = True
-    code = main(["--workspace", str(tmp_path / "ws"), "train", "--backend", "openai", "--data", str(dataset),
-                 "--model", "gpt-4o-mini", "--yes"])
+    code = main(
+        [
+            "--workspace",
+            str(tmp_path / "ws"),
+            "train",
+            "--backend",
+            "openai",
+            "--data",
+            str(dataset),
+            "--model",
+            "gpt-4o-mini",
+            "--yes",
+        ]
+    )
     assert code == 1 and "Azure OpenAI" in capsys.readouterr().err
 
 
-def test_train_without_key_or_confirmation_is_usage(monkeypatch: pytest.MonkeyPatch, emulator: FineTuneAPI,
-                                                    dataset: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["--workspace", str(tmp_path / "ws"), "train", "--backend", "openai", "--data", str(dataset),
-            "--model", "gpt-4o-mini"]
+def test_train_without_key_or_confirmation_is_usage(
+    monkeypatch: pytest.MonkeyPatch,
+    emulator: FineTuneAPI,
+    dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = [
+        "--workspace",
+        str(tmp_path / "ws"),
+        "train",
+        "--backend",
+        "openai",
+        "--data",
+        str(dataset),
+        "--model",
+        "gpt-4o-mini",
+    ]
     assert main(argv) == 2 and "OPENAI_API_KEY" in capsys.readouterr().err
     monkeypatch.setenv("OPENAI_API_KEY", emulator.api_key)
     monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
@@ -60,8 +117,9 @@ def test_train_without_key_or_confirmation_is_usage(monkeypatch: pytest.MonkeyPa
     assert emulator.jobs == {}
 
 
-def test_attach_mirrors_an_existing_job(openai_env: FineTuneAPI, dataset: Path, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_attach_mirrors_an_existing_job(
+    openai_env: FineTuneAPI, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import openai
 
     client = openai.OpenAI()

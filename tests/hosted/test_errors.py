@@ -54,7 +54,9 @@ def test_a_short_429_burst_is_absorbed(emulator: FineTuneAPI) -> None:
 
 
 def test_insufficient_quota_is_not_retried(emulator: FineTuneAPI) -> None:
-    emulator.inject(429, times=10, code="insufficient_quota", message="You exceeded your current quota")
+    emulator.inject(
+        429, times=10, code="insufficient_quota", message="You exceeded your current quota"
+    )
     with pytest.raises(HostedError) as caught:
         backend_for(emulator).check()
     assert caught.value.kind == "quota" and not caught.value.retryable
@@ -121,9 +123,15 @@ def test_monitoring_keeps_working_when_training_is_refused(
     assert backend.list_jobs()[0].state is RunState.SUCCEEDED
 
 
-def test_after_the_cutoff_prepare_refuses_with_alternatives(emulator: FineTuneAPI, dataset: Path) -> None:
-    backend = OpenAIBackend(HostedSettings(base_url=emulator.base_url), secret=emulator.api_key,
-                            today=date(2027, 2, 1), start_followers=False)
+def test_after_the_cutoff_prepare_refuses_with_alternatives(
+    emulator: FineTuneAPI, dataset: Path
+) -> None:
+    backend = OpenAIBackend(
+        HostedSettings(base_url=emulator.base_url),
+        secret=emulator.api_key,
+        today=date(2027, 2, 1),
+        start_followers=False,
+    )
     fatal = [p for p in backend.prepare(spec(dataset)) if p.fatal]
     assert fatal and "Azure OpenAI" in fatal[0].message
     assert backend.availability().ok  # monitoring still works
@@ -135,7 +143,9 @@ def test_invalid_file_is_a_400_with_the_field(emulator: FineTuneAPI) -> None:
     client = openai.OpenAI(api_key=emulator.api_key, base_url=emulator.base_url, max_retries=0)
     backend = backend_for(emulator)
     with pytest.raises(HostedError) as caught:
-        backend._call(client.fine_tuning.jobs.create, model="gpt-4o-mini", training_file="file-nope")
+        backend._call(
+            client.fine_tuning.jobs.create, model="gpt-4o-mini", training_file="file-nope"
+        )
     assert caught.value.kind == "invalid" and "training_file" in str(caught.value)
 
 

@@ -20,8 +20,11 @@ from tests.helpers import files_containing, wait_for
 
 
 def launch(emulator: FineTuneAPI, store: RunStore, dataset: Path, *, follow: bool) -> RunFolder:
-    backend = OpenAIBackend(HostedSettings(base_url=emulator.base_url, timeout_s=5.0),
-                            secret=emulator.api_key, start_followers=follow)
+    backend = OpenAIBackend(
+        HostedSettings(base_url=emulator.base_url, timeout_s=5.0),
+        secret=emulator.api_key,
+        start_followers=follow,
+    )
     spec = RunSpec(backend="openai", model="gpt-4o-mini-2024-07-18", dataset=str(dataset))
     return backend.launch(spec, store)
 
@@ -115,8 +118,14 @@ def test_follower_without_a_key_stops_with_an_explanation(
 
 def test_module_entry_point_usage() -> None:
     result = subprocess.run(
-        [*__import__("backends.detached", fromlist=["x"]).python_module_argv("backends.hosted.follower")],
-        capture_output=True, text=True, timeout=20,
+        [
+            *__import__("backends.detached", fromlist=["x"]).python_module_argv(
+                "backends.hosted.follower"
+            )
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
     )
     assert result.returncode == 2 and "usage" in result.stderr

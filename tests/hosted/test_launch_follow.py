@@ -31,10 +31,16 @@ def spec_for(dataset: Path, validation: Path | None = None, **changes: object) -
 
 
 def test_launch_uploads_with_progress_and_records_job_id(
-    openai_backend: OpenAIBackend, store: RunStore, emulator: FineTuneAPI, dataset: Path, validation: Path
+    openai_backend: OpenAIBackend,
+    store: RunStore,
+    emulator: FineTuneAPI,
+    dataset: Path,
+    validation: Path,
 ) -> None:
     progress: list[tuple[str, int, int]] = []
-    folder = openai_backend.launch(spec_for(dataset, validation), store, progress=lambda *a: progress.append(a))
+    folder = openai_backend.launch(
+        spec_for(dataset, validation), store, progress=lambda *a: progress.append(a)
+    )
 
     status = folder.read_status()
     assert status.job_id in emulator.jobs
@@ -50,14 +56,21 @@ def test_launch_uploads_with_progress_and_records_job_id(
     assert job.params["metadata"] == {"team": "evals", RUN_METADATA_KEY: folder.run_id}
     uploaded = emulator.files[job.params["training_file"]].content
     assert uploaded == dataset.read_bytes()
-    assert json.loads(folder.run_json.read_text())["settings"]["connection"]["base_url"] == emulator.base_url
+    assert (
+        json.loads(folder.run_json.read_text())["settings"]["connection"]["base_url"]
+        == emulator.base_url
+    )
 
 
 def test_dpo_and_wandb_parameters_reach_the_api(
     openai_backend: OpenAIBackend, store: RunStore, emulator: FineTuneAPI, dataset: Path
 ) -> None:
-    spec = spec_for(dataset, method=DPO, hyperparameters={"beta": 0.2},
-                    settings={"wandb": {"project": "ft", "tags": ["a"]}})
+    spec = spec_for(
+        dataset,
+        method=DPO,
+        hyperparameters={"beta": 0.2},
+        settings={"wandb": {"project": "ft", "tags": ["a"]}},
+    )
     folder = openai_backend.launch(spec, store)
     params = emulator.jobs[folder.read_status().job_id].params
     assert params["method"] == {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.2}}}
@@ -65,7 +78,11 @@ def test_dpo_and_wandb_parameters_reach_the_api(
 
 
 def test_follow_mirrors_the_whole_job_once(
-    openai_backend: OpenAIBackend, store: RunStore, emulator: FineTuneAPI, dataset: Path, validation: Path
+    openai_backend: OpenAIBackend,
+    store: RunStore,
+    emulator: FineTuneAPI,
+    dataset: Path,
+    validation: Path,
 ) -> None:
     folder = openai_backend.launch(spec_for(dataset, validation), store)
     assert openai_backend.follow(folder) is RunState.SUCCEEDED
@@ -91,8 +108,13 @@ def test_follow_mirrors_the_whole_job_once(
     assert result["fine_tuned_model"] == job.fine_tuned_model
 
     log = folder.log_txt.read_text()
-    for message in ("Validating training file", "Fine-tuning job started", "Checkpoint created at step 6",
-                    "The job has successfully completed", f"Fine-tuned model: {job.fine_tuned_model}"):
+    for message in (
+        "Validating training file",
+        "Fine-tuning job started",
+        "Checkpoint created at step 6",
+        "The job has successfully completed",
+        f"Fine-tuned model: {job.fine_tuned_model}",
+    ):
         assert log.count(message) == 1, message
     assert "Step 3/12" not in log  # metrics events go to metrics.jsonl, not the log
 
@@ -115,14 +137,20 @@ def test_failed_job_records_the_providers_reason(
 def test_prepare_reports_problems_before_anything_is_sent(
     openai_backend: OpenAIBackend, emulator: FineTuneAPI, dataset: Path, tmp_path: Path
 ) -> None:
-    spec = spec_for(dataset, hyperparameters={"n_epochs": -1, "warmup": 3}, suffix="x" * 70,
-                    validation=str(tmp_path / "missing.jsonl"))
+    spec = spec_for(
+        dataset,
+        hyperparameters={"n_epochs": -1, "warmup": 3},
+        suffix="x" * 70,
+        validation=str(tmp_path / "missing.jsonl"),
+    )
     problems = [p for p in openai_backend.prepare(spec) if p.fatal]
     wheres = {p.where for p in problems}
     assert {"n_epochs", "warmup", "suffix", str(tmp_path / "missing.jsonl")} <= wheres
     inspected = spec_for(dataset)
     dataset.write_bytes(dataset.read_bytes() + b"\n")
-    assert any("changed since it was inspected" in p.message for p in openai_backend.prepare(inspected))
+    assert any(
+        "changed since it was inspected" in p.message for p in openai_backend.prepare(inspected)
+    )
     assert emulator.requests == []
 
 

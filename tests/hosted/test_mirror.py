@@ -14,9 +14,15 @@ from backends.runs import RunFolder, RunStore
 from tests.fakes.finetune_api import FineTuneAPI
 
 
-def launch(backend: OpenAIBackend, store: RunStore, dataset: Path, validation: Path | None = None) -> RunFolder:
-    spec = RunSpec(backend="openai", model="gpt-4o-mini-2024-07-18", dataset=str(dataset),
-                   validation=str(validation) if validation else None)
+def launch(
+    backend: OpenAIBackend, store: RunStore, dataset: Path, validation: Path | None = None
+) -> RunFolder:
+    spec = RunSpec(
+        backend="openai",
+        model="gpt-4o-mini-2024-07-18",
+        dataset=str(dataset),
+        validation=str(validation) if validation else None,
+    )
     return backend.launch(spec, store)
 
 
@@ -30,7 +36,11 @@ def event_lines(folder: RunFolder) -> list[str]:
 
 
 def test_transient_faults_never_lose_or_duplicate(
-    openai_backend: OpenAIBackend, store: RunStore, emulator: FineTuneAPI, dataset: Path, validation: Path
+    openai_backend: OpenAIBackend,
+    store: RunStore,
+    emulator: FineTuneAPI,
+    dataset: Path,
+    validation: Path,
 ) -> None:
     folder = launch(openai_backend, store, dataset, validation)
     emulator.inject(500, times=3, retry_after=0.01, path_contains="/events")
@@ -59,7 +69,11 @@ def test_many_events_per_poll_are_paged_in_order(
 
 
 def test_a_mirror_killed_mid_batch_is_replayed_without_duplicates(
-    openai_backend: OpenAIBackend, store: RunStore, emulator: FineTuneAPI, dataset: Path, validation: Path
+    openai_backend: OpenAIBackend,
+    store: RunStore,
+    emulator: FineTuneAPI,
+    dataset: Path,
+    validation: Path,
 ) -> None:
     folder = launch(openai_backend, store, dataset, validation)
     job_id = folder.read_status().job_id
@@ -112,14 +126,21 @@ def test_cancel_pause_resume(
 
 
 def test_attach_to_an_existing_job_backfills_everything(
-    openai_backend: OpenAIBackend, store: RunStore, emulator: FineTuneAPI, dataset: Path, validation: Path
+    openai_backend: OpenAIBackend,
+    store: RunStore,
+    emulator: FineTuneAPI,
+    dataset: Path,
+    validation: Path,
 ) -> None:
     import openai
 
     client = openai.OpenAI(api_key=emulator.api_key, base_url=emulator.base_url)
     training = client.files.create(file=dataset, purpose="fine-tune")
-    job = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=training.id,
-                                         method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.3}}})
+    job = client.fine_tuning.jobs.create(
+        model="gpt-4o-mini-2024-07-18",
+        training_file=training.id,
+        method={"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.3}}},
+    )
     emulator.run_to_end(job.id)
 
     jobs = openai_backend.list_jobs(limit=5)

@@ -43,13 +43,16 @@ def store(tmp_path: Path, clock: FakeClock) -> RunStore:
     return RunStore.of(Workspace.at(tmp_path), clock=clock, tag=lambda: next(tags))
 
 
-@pytest.mark.parametrize(("model", "slug"), [
-    ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
-    ("ft:gpt-4.1-nano-2025-04-14:org::abc", "gpt-4-1-nano"),
-    ("HuggingFaceTB/SmolLM2-135M-Instruct", "smollm2-135m-instruct"),
-    ("/models/tiny.Q4_K_M.gguf", "tiny-q4-k-m"),
-    ("!!!", "model"),
-])
+@pytest.mark.parametrize(
+    ("model", "slug"),
+    [
+        ("gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
+        ("ft:gpt-4.1-nano-2025-04-14:org::abc", "gpt-4-1-nano"),
+        ("HuggingFaceTB/SmolLM2-135M-Instruct", "smollm2-135m-instruct"),
+        ("/models/tiny.Q4_K_M.gguf", "tiny-q4-k-m"),
+        ("!!!", "model"),
+    ],
+)
 def test_model_slug(model: str, slug: str) -> None:
     assert model_slug(model) == slug
 
@@ -79,7 +82,9 @@ def test_new_run_folder_follows_the_contract(store: RunStore) -> None:
     status = folder.read_status()
     assert status.state is RunState.QUEUED and status.created_at == NOV_24
     folder.append_metric(MetricPoint(step=1, train_loss=2.0))
-    folder.append_metrics([MetricPoint(step=2, train_loss=1.5), MetricPoint(step=3, train_loss=1.0)])
+    folder.append_metrics(
+        [MetricPoint(step=2, train_loss=1.5), MetricPoint(step=3, train_loss=1.0)]
+    )
     folder.log("hello\nworld")
     assert [p.step for p in folder.load_metrics()] == [1, 2, 3]
     assert folder.last_metric() == MetricPoint(step=3, train_loss=1.0)

@@ -80,7 +80,9 @@ def test_last_lines_and_last_record_read_only_the_end(tmp_path: Path) -> None:
 
 def test_backwards_iteration_crosses_chunk_boundaries(tmp_path: Path) -> None:
     path = tmp_path / "m.jsonl"
-    path.write_bytes(b"".join(b'{"step": %d, "pad": "%s"}\n' % (i, b"x" * (i % 37)) for i in range(500)))
+    path.write_bytes(
+        b"".join(b'{"step": %d, "pad": "%s"}\n' % (i, b"x" * (i % 37)) for i in range(500))
+    )
     steps = [r["step"] for r in iter_records_backwards(path, chunk=64)]
     assert steps == list(range(499, -1, -1))
     path.write_bytes(b'{"step": 0}\n' + b"y" * 500)  # a long unfinished last line

@@ -11,8 +11,15 @@ from backends.runs import RunStatus
 
 
 def test_spec_round_trip_ignores_unknown_keys() -> None:
-    spec = RunSpec(backend="openai", model="gpt-4o-mini", dataset="train.jsonl", dataset_sha256="ab",
-                   hyperparameters={"n_epochs": 3, "batch_size": "AUTO"}, metadata={"k": 1}, seed=3)
+    spec = RunSpec(
+        backend="openai",
+        model="gpt-4o-mini",
+        dataset="train.jsonl",
+        dataset_sha256="ab",
+        hyperparameters={"n_epochs": 3, "batch_size": "AUTO"},
+        metadata={"k": 1},
+        seed=3,
+    )
     data = spec.to_dict()
     assert data["hyperparameters"] == {"n_epochs": 3, "batch_size": AUTO}
     assert data["metadata"] == {"k": "1"}
@@ -20,8 +27,10 @@ def test_spec_round_trip_ignores_unknown_keys() -> None:
     assert spec.hyper("learning_rate_multiplier") == AUTO
 
 
-@pytest.mark.parametrize("settings", [{"api_key": "sk-x"}, {"connection": {"azure_ad_token": "t"}},
-                                      {"wandb": [{"password": "p"}]}])
+@pytest.mark.parametrize(
+    "settings",
+    [{"api_key": "sk-x"}, {"connection": {"azure_ad_token": "t"}}, {"wandb": [{"password": "p"}]}],
+)
 def test_spec_refuses_secrets(settings: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="secret"):
         RunSpec(backend="openai", model="m", dataset="d", settings=settings)
@@ -38,7 +47,10 @@ def test_metric_point_keeps_unknown_keys_and_drops_non_finite() -> None:
     point = MetricPoint.from_dict({"step": 3, "train_loss": 0.5, "gpu_temp": 71})
     assert point.step == 3 and point.train_loss == 0.5
     assert point.to_dict() == {"step": 3, "train_loss": 0.5, "gpu_temp": 71}
-    assert MetricPoint(step=1, train_loss=math.nan, valid_loss=1.0).to_dict() == {"step": 1, "valid_loss": 1.0}
+    assert MetricPoint(step=1, train_loss=math.nan, valid_loss=1.0).to_dict() == {
+        "step": 1,
+        "valid_loss": 1.0,
+    }
 
 
 def test_run_state_terminality_and_tolerant_parse() -> None:

@@ -25,7 +25,9 @@ def register(subparsers: Any) -> None:
     train.add_argument("--backend", choices=HOSTED_BACKENDS, required=True)
     train.add_argument("--data", required=True, metavar="PATH", help="training JSONL file")
     train.add_argument("--validation", metavar="PATH", help="validation JSONL file")
-    train.add_argument("--model", required=True, help="base model, alias or ft: model to continue from")
+    train.add_argument(
+        "--model", required=True, help="base model, alias or ft: model to continue from"
+    )
     train.add_argument("--method", choices=("supervised", "dpo"), default="supervised")
     train.add_argument("--epochs", default="auto", help="n_epochs (number or auto)")
     train.add_argument("--batch-size", default="auto")
@@ -39,7 +41,9 @@ def register(subparsers: Any) -> None:
     train.add_argument("--detach", action="store_true", help="print the run id and return")
     train.set_defaults(handler=run_train)
 
-    attach = subparsers.add_parser("attach", help="mirror an existing hosted job into a new run folder")
+    attach = subparsers.add_parser(
+        "attach", help="mirror an existing hosted job into a new run folder"
+    )
     attach.add_argument("job_id", metavar="JOB_ID")
     attach.add_argument("--backend", choices=HOSTED_BACKENDS, required=True)
     attach.add_argument("--detach", action="store_true")
@@ -88,8 +92,11 @@ def run_train(args: argparse.Namespace) -> int:
         _err(f"{backend.label}: {available.reason}")
         return 2
     try:
-        hyper = {"n_epochs": _number(args.epochs), "batch_size": _number(args.batch_size),
-                 "learning_rate_multiplier": _number(args.lr_multiplier)}
+        hyper = {
+            "n_epochs": _number(args.epochs),
+            "batch_size": _number(args.batch_size),
+            "learning_rate_multiplier": _number(args.lr_multiplier),
+        }
         if args.method == "dpo":
             hyper["beta"] = _number(args.beta)
     except ValueError as error:
@@ -102,10 +109,16 @@ def run_train(args: argparse.Namespace) -> int:
         settings["wandb"] = {"project": args.wandb_project}
     data = Path(args.data)
     spec = RunSpec(
-        backend=backend.name, model=args.model, dataset=str(data.resolve()),
+        backend=backend.name,
+        model=args.model,
+        dataset=str(data.resolve()),
         dataset_sha256=sha256_of(data) if data.is_file() else "",
         validation=str(Path(args.validation).resolve()) if args.validation else None,
-        method=args.method, hyperparameters=hyper, suffix=args.suffix, seed=args.seed, settings=settings,
+        method=args.method,
+        hyperparameters=hyper,
+        suffix=args.suffix,
+        seed=args.seed,
+        settings=settings,
     )
     problems = backend.prepare(spec)
     for problem in problems:
@@ -128,9 +141,14 @@ def _confirm(backend: Any, spec: Any) -> bool:
 
     entry = find_hosted(backend.provider, spec.model)
     price = entry.prices.training if entry else None
-    per_token = (f"${price:.2f} per 1M training tokens (prices as of {PRICES_AS_OF})"
-                 if price is not None else "see the provider's price list")
-    _err(f"This creates a billable fine-tuning job on {backend.label} for {spec.model}: {per_token}.")
+    per_token = (
+        f"${price:.2f} per 1M training tokens (prices as of {PRICES_AS_OF})"
+        if price is not None
+        else "see the provider's price list"
+    )
+    _err(
+        f"This creates a billable fine-tuning job on {backend.label} for {spec.model}: {per_token}."
+    )
     if not sys.stdin.isatty():
         _err("Not a terminal: pass --yes to confirm.")
         return False
@@ -194,14 +212,20 @@ def watch(folder: Any, *, interval: float | None = None) -> int:
                 return 0 if status.state is RunState.SUCCEEDED else 1
             time.sleep(interval)
     except KeyboardInterrupt:
-        _err(f"\nStopped watching; the run goes on. Watch again: finetune-tui attach/watch {folder.run_id}")
+        _err(
+            f"\nStopped watching; the run goes on. Watch again: finetune-tui attach/watch {folder.run_id}"
+        )
         return 0
 
 
 def _progress_line(point: Any) -> str:
     parts = [f"step {point.step}" + (f"/{point.total_steps}" if point.total_steps else "")]
-    for label, value in (("loss", point.train_loss), ("valid", point.valid_loss),
-                         ("full valid", point.full_valid_loss), ("acc", point.train_mean_token_accuracy)):
+    for label, value in (
+        ("loss", point.train_loss),
+        ("valid", point.valid_loss),
+        ("full valid", point.full_valid_loss),
+        ("acc", point.train_mean_token_accuracy),
+    ):
         if value is not None:
             parts.append(f"{label} {value:.4f}")
     return "  ".join(parts)

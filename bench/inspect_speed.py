@@ -1,0 +1,225 @@
+"""Speed and memory of the dataset inspector against the OpenAI Cookbook's procedure.
+
+Makes a clean chat dataset with ``shared/tools/make_chat_dataset.py`` (no tool
+calls: the Cookbook's token counter crashes on them), then runs, in this
+process, the Cookbook's procedure (``cookbook_baseline.py``, cl100k_base) and
+our inspector with the same encoding, checks that both give the same token
+totals, and prints examples/s, MB/s and the ratio. Optional parts: the
+pathological inputs of issue 3 and peak RSS on a large file.
+
+    python bench/inspect_speed.py [--examples 50000] [--pathological] [--rss-mb 1024]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+DEFAULT_MAKER = ROOT.parent / "shared" / "tools" / "make_chat_dataset.py"
+
+
+def _seed_cl100k(folder: Path) -> None:
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(folder)
+    from backends.data.tokenizer import offline_cl100k_file, seed_tiktoken_cache
+
+    source = offline_cl100k_file()
+    if source is not None:
+        seed_tiktoken_cache("cl100k_base", source)
+
+
+def _timed(label: str, size: int, examples: int, fn):
+    started = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - started
+    print(
+        f"{label:<44} {elapsed:7.2f} s {examples / elapsed:10,.0f} examples/s {size / 2**20 / elapsed:7.1f} MB/s"
+    )
+    return result, elapsed
+
+
+def compare(path: Path, examples: int) -> None:
+    import tiktoken
+    from cookbook_baseline import run_cookbook
+
+    from backends.data import InspectOptions, inspect_file
+
+    size = path.stat().st_size
+    print(
+        f"\nDataset: {path.name}, {examples:,} examples, {size / 2**20:.1f} MB, {os.cpu_count()} CPU(s)\n"
+    )
+    encoding = tiktoken.get_encoding("cl100k_base")
+    baseline, t_base = _timed(
+        "Cookbook procedure (tiktoken, cl100k_base)",
+        size,
+        examples,
+        lambda: run_cookbook(str(path), encoding),
+    )
+    ours_1, t_one = _timed(
+        "inspector, 1 process (cl100k_base)",
+        size,
+        examples,
+        lambda: inspect_file(path, InspectOptions(model="gpt-3.5-turbo", workers=1)),
+    )
+    ours, t_ours = _timed(
+        f"inspector, {os.cpu_count()} processes (cl100k_base)",
+        size,
+        examples,
+        lambda: inspect_file(path, InspectOptions(model="gpt-3.5-turbo")),
+    )
+    ours_tt, t_tt = _timed(
+        "inspector, tiktoken engine, 1 process",
+        size,
+        examples,
+        lambda: inspect_file(
+            path, InspectOptions(model="gpt-3.5-turbo", workers=1, engine="tiktoken")
+        ),
+    )
+    _timed(
+        "inspector, gpt-4o-mini (o200k_base)",
+        size,
+        examples,
+        lambda: inspect_file(path, InspectOptions(model="gpt-4o-mini")),
+    )
+    same = (
+        baseline["total_tokens"] == ours.tokens.total == ours_1.tokens.total == ours_tt.tokens.total
+        and baseline["assistant_total"] == ours.assistant_tokens.total
+        and baseline["billing_tokens"] == ours.billing_tokens
+    )
+    print(
+        f"\nToken totals: Cookbook {baseline['total_tokens']:,} / inspector {ours.tokens.total:,} "
+        f"(assistant {baseline['assistant_total']:,} / {ours.assistant_tokens.total:,}; "
+        f"billed {baseline['billing_tokens']:,} / {ours.billing_tokens:,}) -> "
+        f"{'IDENTICAL' if same else 'DIFFERENT'}"
+    )
+    print(
+        f"Speed-up vs Cookbook: {t_base / t_ours:.1f}x ({os.cpu_count()} processes), "
+        f"{t_base / t_one:.1f}x (1 process), {t_base / t_tt:.1f}x (tiktoken engine, 1 process)"
+    )
+
+
+def pathological(folder: Path) -> None:
+    import orjson
+
+    from backends.data import InspectOptions, inspect_file
+
+    print("\nPathological inputs (gpt-4o-mini):")
+    one_char = folder / "one_char.jsonl"
+    one_char.write_bytes(
+        orjson.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": "a" * 2_000_000},
+                    {"role": "assistant", "content": "ok"},
+                ]
+            }
+        )
+        + b"\n"
+    )
+    huge = folder / "huge_example.jsonl"
+    words = ("lorem ipsum dolor sit amet " * 1_200_000)[:30_000_000]
+    huge.write_bytes(
+        orjson.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": words},
+                    {"role": "assistant", "content": "ok"},
+                ]
+            }
+        )
+        + b"\n"
+    )
+    broken = folder / "broken.jsonl"
+    with open(broken, "wb") as handle:
+        for i in range(200_000):
+            handle.write(
+                b'{"messages": [{"role": "user", "content": "x"' + (b"]}\n" if i % 2 else b"\n")
+            )
+    for path in (one_char, huge, broken):
+        started = time.perf_counter()
+        report = inspect_file(path, InspectOptions())
+        elapsed = time.perf_counter() - started
+        shown = sum(len(g.samples) for g in report.findings)
+        print(
+            f"  {path.name:<20} {path.stat().st_size / 2**20:6.1f} MB {elapsed:6.2f} s  "
+            f"{report.errors:,} errors, {shown} findings kept, max tokens {report.tokens.max:,}"
+        )
+
+
+def peak_rss(folder: Path, maker: Path, size_mb: int) -> None:
+    """Peak RSS of the CLI on a file of distinct examples (so duplicate tracking is at its largest)."""
+    big = folder / "big.jsonl"
+    examples = int(size_mb * 2**20 / 1490)  # make_chat_dataset writes ~1.49 kB per example
+    subprocess.run(
+        [sys.executable, str(maker), str(big), "--examples", str(examples), "--seed", "7"],
+        check=True,
+    )
+    print(
+        f"\nPeak RSS on {big.stat().st_size / 2**20:,.0f} MB, {examples:,} examples (the CLI in a child process, --json):"
+    )
+    # Measured from a fresh intermediate process: this one holds the Cookbook's whole dataset,
+    # and workers forked from it would inflate any RUSAGE_CHILDREN figure taken here.
+    measure = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "subprocess.run([sys.executable, '-m', 'tui', 'inspect', sys.argv[1], '--json'], stdout=subprocess.DEVNULL)\n"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", measure, str(big)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    elapsed, peak = float(out[0]), float(out[1])
+    print(
+        f"  {elapsed:.1f} s, {big.stat().st_size / 2**20 / elapsed:.1f} MB/s; peak RSS {peak:,.0f} MB "
+        "(largest of the CLI process and its workers)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=50_000)
+    parser.add_argument("--maker", type=Path, default=DEFAULT_MAKER)
+    parser.add_argument("--pathological", action="store_true")
+    parser.add_argument(
+        "--rss-mb", type=int, default=0, help="also measure peak RSS on a file this big"
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="inspect-bench-") as tmp:
+        folder = Path(tmp)
+        _seed_cl100k(folder / "tiktoken-cache")
+        data = folder / "chat.jsonl"
+        subprocess.run(
+            [
+                sys.executable,
+                str(args.maker),
+                str(data),
+                "--examples",
+                str(args.examples),
+                "--seed",
+                "0",
+                "--tool-share",
+                "0",
+            ],
+            check=True,
+        )
+        compare(data, args.examples)
+        if args.pathological:
+            pathological(folder)
+        if args.rss_mb:
+            peak_rss(folder, args.maker, args.rss_mb)
+
+
+if __name__ == "__main__":
+    main()
