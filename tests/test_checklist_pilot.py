@@ -247,7 +247,7 @@ async def test_recommendation_digits_jump_back_to_a_step(make_app) -> None:
             await pilot.press("ctrl+n")
             await pilot.pause()
         assert isinstance(app.screen, RecommendationScreen)
-        assert app.screen.check_action("next", ()) is None  # Dataset is upcoming
+        assert app.screen.check_action("next", ()) is True  # on to the Dataset step
         await pilot.press("3")
         await pilot.pause()
         assert isinstance(app.screen, CostScreen)
@@ -262,7 +262,7 @@ async def test_command_palette_jumps_to_a_visited_step(make_app) -> None:
         await pilot.pause()
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await type_text(pilot, "Go to 1")
+        await type_text(pilot, "Go to Decide 1")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()

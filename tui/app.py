@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -14,12 +14,17 @@ from textual.screen import Screen
 from backends.decision import Answers, Recommendation, load_decision, recommend, save_decision
 from backends.workspace import Workspace
 from tui import __version__
-from tui.journey import DECIDE_STEPS
+from tui.journey import JOURNEY, Position
 from tui.keymap import keymap_path, load_keymap
-from tui.screens.decide import DECIDE_SCREENS, RecommendationScreen
+from tui.screens.dataset import DATASET_SCREENS
+from tui.screens.decide import DECIDE_SCREENS
 from tui.screens.help import HelpScreen
 from tui.screens.message import MessageScreen
 from tui.screens.step import Move, StepScreen
+from tui.state import DatasetChoice
+
+if TYPE_CHECKING:
+    from backends.data.report import DatasetReport
 
 
 def stylesheet_path() -> Path:
@@ -29,11 +34,25 @@ def stylesheet_path() -> Path:
     return packaged if packaged.exists() else here.parent / "screens.tcss"
 
 
+STEP_SCREENS: tuple[type[StepScreen], ...] = (*DECIDE_SCREENS, *DATASET_SCREENS)
+"""Every step screen, in journey order; each knows its ``position``."""
+SCREEN_AT: dict[Position, type[StepScreen]] = {screen.position: screen for screen in STEP_SCREENS}
+
+
 def binding_ids() -> set[str]:
     """The id of every binding on every screen: what ``keymap.toml`` may remap."""
     from tui.screens.catalog import CatalogScreen
+    from tui.screens.dataset.browse import ExamplesTable, FindingScreen
 
-    owners = [FinetuneApp, HelpScreen, MessageScreen, CatalogScreen, *DECIDE_SCREENS]
+    owners = [
+        FinetuneApp,
+        HelpScreen,
+        MessageScreen,
+        CatalogScreen,
+        FindingScreen,
+        ExamplesTable,
+        *STEP_SCREENS,
+    ]
     ids: set[str] = set()
     for owner in owners:
         for cls in owner.__mro__:
@@ -66,25 +85,30 @@ class FinetuneApp(App[None]):
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.answers = Answers()
         self.created_at: str | None = None
-        self.step_index = 0
-        self.visited = 0
+        self.position = Position(0, 0)
+        self.furthest = Position(0, 0)
+        self.dataset_choice = DatasetChoice()
+        self.dataset_report: DatasetReport | None = None
         self.recommendation: Recommendation = recommend(self.answers, today=self.today)
 
     # --- start -------------------------------------------------------------
 
     def on_mount(self) -> None:
         self.sub_title = "Should you fine-tune?"
-        keymap = load_keymap(keymap_path(), binding_ids())
-        if keymap.keys:
-            self.set_keymap(keymap.keys)
-        if keymap.problem:
-            self.notify(keymap.problem, title="Keymap", severity="warning", timeout=10)
+        if keymap_path().exists():
+            keymap = load_keymap(keymap_path(), binding_ids())
+            if keymap.keys:
+                self.set_keymap(keymap.keys)
+            if keymap.problem:
+                self.notify(keymap.problem, title="Keymap", severity="warning", timeout=10)
         loaded = load_decision(self.workspace)
         if loaded.record is not None:
             self.answers = loaded.record.answers
             self.created_at = loaded.record.created_at or None
-            self.visited = len(DECIDE_STEPS) - 1 if self.answers.use_case.category else 0
-        self.show_step(0)
+            if self.answers.use_case.category:
+                self.furthest = Position(0, len(JOURNEY[0].steps) - 1)
+        self.dataset_choice = DatasetChoice.from_answers(self.answers)
+        self.show(Position(0, 0))
         if loaded.problem:
             self.push_screen(MessageScreen("Your saved decision could not be used", loaded.problem))
         elif loaded.record is not None:
@@ -95,20 +119,10 @@ class FinetuneApp(App[None]):
 
     # --- the step controller ------------------------------------------------
 
-    def show_step(self, index: int) -> None:
-        self.step_index = index
-        self.visited = max(self.visited, index)
-        screen_type = DECIDE_SCREENS[index]
-        if screen_type is RecommendationScreen:
-            screen: StepScreen = RecommendationScreen(
-                self.answers,
-                self.visited,
-                recommendation=self.recommendation,
-                saved_to=self.workspace.display(self.workspace.decision_md),
-            )
-        else:
-            screen = screen_type(self.answers, self.visited)
-        self.push_screen(screen, self._after_step)
+    def show(self, position: Position) -> None:
+        self.position = position
+        self.furthest = max(self.furthest, position)
+        self.push_screen(SCREEN_AT[position](self.answers, self.furthest), self._after_step)
 
     def _after_step(self, move: Move | None) -> None:
         self.save()
@@ -116,12 +130,12 @@ class FinetuneApp(App[None]):
             self.exit()
             return
         if move == "next":
-            target = self.step_index + 1
+            target = self.position.next()
         elif move == "back":
-            target = self.step_index - 1
+            target = self.position.previous()
         else:
-            target = int(move)
-        self.show_step(max(0, min(target, len(DECIDE_SCREENS) - 1)))
+            target = move
+        self.show(target if target in SCREEN_AT else self.position)
 
     def save(self) -> bool:
         """Recompute the recommendation and write the decision; say so if it fails."""
@@ -148,17 +162,28 @@ class FinetuneApp(App[None]):
         self.created_at = record.created_at
         return True
 
+    def record_dataset(self, report: DatasetReport) -> None:
+        """Measured figures from the Dataset step flow into the checklist (Cost and Benefit)."""
+        if report.cancelled:
+            return
+        measured = self.answers.measured
+        measured.examples = report.valid_examples
+        measured.training_tokens = report.charged_tokens
+        measured.training_cost = report.estimated_cost_usd
+        measured.source = report.source
+        self.save()
+
     def _step_screen(self) -> StepScreen | None:
         for screen in reversed(self.screen_stack):
             if isinstance(screen, StepScreen):
                 return screen
         return None
 
-    def go_to_step(self, index: int) -> None:
+    def go_to(self, position: Position) -> None:
         step = self._step_screen()
         if step is None or step is not self.screen:
             return
-        step.leave(index)
+        step.leave(position)
 
     # --- actions ----------------------------------------------------------
 
@@ -184,12 +209,13 @@ class FinetuneApp(App[None]):
             self.notify(f"Saved to {self.workspace.display(self.workspace.decision_md)}.")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        for index, step in enumerate(DECIDE_STEPS):
-            if index <= self.visited and index != self.step_index:
+        for position in SCREEN_AT:
+            if position <= self.furthest and position != self.position:
+                stage, step = position.stage_info, position.step_info
                 yield SystemCommand(
-                    f"Go to {index + 1} · {step.title}",
+                    f"Go to {stage.title} {position.step + 1} · {step.title}",
                     step.question,
-                    lambda index=index: self.go_to_step(index),
+                    lambda position=position: self.go_to(position),
                 )
         yield SystemCommand(
             "Save decision", "Write decision.json and decision.md now", self.action_save

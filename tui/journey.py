@@ -1,8 +1,10 @@
 """Where a person is in the whole journey, and which parts exist yet.
 
-The step rail draws this; the command palette offers the steps that exist.
-A step whose screens have not been built is shown as upcoming, never as a
-clickable placeholder.
+The journey is a row of stages (Decide → Dataset → Backend → Train →
+Evaluate), each a row of steps. The step rail draws it, the app's controller
+walks it, and the command palette offers the steps already visited. A stage
+whose screens have not been built has no steps: it shows as upcoming, never as
+a clickable placeholder.
 """
 
 from __future__ import annotations
@@ -11,32 +13,85 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Stage:
-    key: str
-    title: str
-    available: bool
-
-
-JOURNEY: tuple[Stage, ...] = (
-    Stage("decide", "Decide", True),
-    Stage("dataset", "Dataset", False),
-    Stage("backend", "Backend", False),
-    Stage("train", "Train", False),
-    Stage("evaluate", "Evaluate", False),
-)
-
-
-@dataclass(frozen=True)
-class DecideStep:
+class Step:
     key: str
     title: str
     question: str
 
 
-DECIDE_STEPS: tuple[DecideStep, ...] = (
-    DecideStep("use_case", "Use case", "What do you want to improve, and why?"),
-    DecideStep("alternatives", "Alternatives", "Have you tried prompting and retrieval?"),
-    DecideStep("cost", "Cost", "Can your model be tuned, and what will it take?"),
-    DecideStep("benefit", "Benefit", "What would fine-tuning gain you?"),
-    DecideStep("recommendation", "Recommendation", "Should you fine-tune?"),
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    title: str
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def available(self) -> bool:
+        return bool(self.steps)
+
+
+DECIDE = Stage(
+    "decide",
+    "Decide",
+    (
+        Step("use_case", "Use case", "What do you want to improve, and why?"),
+        Step("alternatives", "Alternatives", "Have you tried prompting and retrieval?"),
+        Step("cost", "Cost", "Can your model be tuned, and what will it take?"),
+        Step("benefit", "Benefit", "What would fine-tuning gain you?"),
+        Step("recommendation", "Recommendation", "Should you fine-tune?"),
+    ),
 )
+DATASET = Stage(
+    "dataset",
+    "Dataset",
+    (
+        Step("pick", "Pick data", "Which data will you train on?"),
+        Step("report", "Report", "Is this data ready to train on?"),
+    ),
+)
+
+JOURNEY: tuple[Stage, ...] = (
+    DECIDE,
+    DATASET,
+    Stage("backend", "Backend"),
+    Stage("train", "Train"),
+    Stage("evaluate", "Evaluate"),
+)
+
+DECIDE_STEPS = DECIDE.steps
+
+
+def stage_index(key: str) -> int:
+    return next(index for index, stage in enumerate(JOURNEY) if stage.key == key)
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """A step in the journey: ``JOURNEY[stage].steps[step]``."""
+
+    stage: int
+    step: int
+
+    @property
+    def stage_info(self) -> Stage:
+        return JOURNEY[self.stage]
+
+    @property
+    def step_info(self) -> Step:
+        return JOURNEY[self.stage].steps[self.step]
+
+    def next(self) -> Position | None:
+        """The following step: in this stage, else the first of the next available stage."""
+        if self.step + 1 < len(JOURNEY[self.stage].steps):
+            return Position(self.stage, self.step + 1)
+        following = self.stage + 1
+        if following < len(JOURNEY) and JOURNEY[following].available:
+            return Position(following, 0)
+        return None
+
+    def previous(self) -> Position | None:
+        if self.step > 0:
+            return Position(self.stage, self.step - 1)
+        if self.stage > 0:
+            return Position(self.stage - 1, len(JOURNEY[self.stage - 1].steps) - 1)
+        return None

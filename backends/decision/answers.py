@@ -149,7 +149,10 @@ class Benefit:
 class Measured:
     """Figures later steps measure; ``None`` until they do (never invented)."""
 
+    examples: int | None = None
+    """Valid examples in the training file the Dataset step inspected."""
     training_tokens: int | None = None
+    """Tokens the provider would bill (all epochs)."""
     training_cost: float | None = None
     gpu_memory_gb: float | None = None
     baseline_score: float | None = None

@@ -207,7 +207,12 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
             )
         )
 
-    examples = cost.examples
+    measured_examples = answers.measured.examples
+    examples = measured_examples if measured_examples is not None else cost.examples
+    if measured_examples is not None:
+        reasons.append(
+            Reason(Stance.NOTE, f"Counted in your dataset: {measured_examples:,} valid examples.")
+        )
     if examples is None:
         reasons.append(
             Reason(Stance.NOTE, "Number of examples unknown: the Dataset step will count them.")

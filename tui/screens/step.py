@@ -17,18 +17,18 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from backends.decision import Answers
-from tui.journey import DECIDE_STEPS
+from tui.journey import JOURNEY, Position, Step
 from tui.widgets.form import NumberInput
 from tui.widgets.step_rail import StepRail
 
-Move = Literal["next", "back", "quit"] | int
-"""Where to go when a step closes: the next or previous step, quit, or a step index."""
+Move = Literal["next", "back", "quit"] | Position
+"""Where to go when a step closes: the next or previous step, quit, or a given step."""
 
 
 class StepScreen(Screen[Move]):
-    """Base class of the five Decide steps."""
+    """Base class of every step of the journey."""
 
-    step_index: ClassVar[int] = 0
+    position: ClassVar[Position] = Position(0, 0)
     form_scroll_focusable: ClassVar[bool] = False
     """Steps without fields let the arrow keys scroll the form instead."""
 
@@ -37,31 +37,37 @@ class StepScreen(Screen[Move]):
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    def __init__(self, answers: Answers, visited: int = 0) -> None:
+    def __init__(self, answers: Answers, furthest: Position | None = None) -> None:
         super().__init__(classes="step")
         self.answers = answers
-        self.visited = visited
+        self.furthest = max(furthest or self.position, self.position)
         self._validity: tuple[str, bool] | None = None
 
     @property
-    def step(self):  # type: ignore[no-untyped-def]
-        return DECIDE_STEPS[self.step_index]
+    def step(self) -> Step:
+        return self.position.step_info
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
-        yield StepRail(self.step_index, self.visited)
+        yield StepRail(self.position, self.furthest)
         yield Static(
-            f"[b]{self.step_index + 1} · {self.step.title}[/b]  {self.step.question}",
+            f"[b]{self.position.step + 1} · {self.step.title}[/b]  {self.step.question}",
             id="step-title",
         )
-        with VerticalScroll(id="form", can_focus=self.form_scroll_focusable):
-            yield from self.compose_form()
+        yield from self.compose_body()
         yield from self.compose_summary()
         with Horizontal(id="nav"):
-            yield Button("‹ Back", id="back-button", compact=True, disabled=self.step_index == 0)
+            yield Button(
+                "‹ Back", id="back-button", compact=True, disabled=self.position.previous() is None
+            )
             yield Static(id="nav-message")
             yield Button(self.next_label(), id="next-button", variant="primary", compact=True)
         yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        """Between the title and the nav row: by default the step's fields, scrolling."""
+        with VerticalScroll(id="form", can_focus=self.form_scroll_focusable):
+            yield from self.compose_form()
 
     def compose_form(self) -> ComposeResult:
         """The step's fields."""
@@ -72,10 +78,15 @@ class StepScreen(Screen[Move]):
         yield from ()
 
     def next_label(self) -> str:
+        following = self.position.next()
+        if following is not None and following.stage != self.position.stage:
+            return f"{following.stage_info.title} ›"
+        if following is None and self.position.stage + 1 < len(JOURNEY):
+            return f"{JOURNEY[self.position.stage + 1].title} (upcoming)"
         return "Next ›"
 
     def on_mount(self) -> None:
-        self.sub_title = f"Decide · {self.step.title}"
+        self.sub_title = f"{self.position.stage_info.title} · {self.step.title}"
         self.refresh_validity()
 
     # --- answers -----------------------------------------------------------
@@ -105,7 +116,7 @@ class StepScreen(Screen[Move]):
         self.refresh_bindings()
 
     def can_go_next(self) -> bool:
-        return True
+        return self.position.next() is not None
 
     @on(Input.Changed)
     def _input_changed(self) -> None:
@@ -126,7 +137,7 @@ class StepScreen(Screen[Move]):
         if action == "next":
             return None if self.problems() or not self.can_go_next() else True
         if action == "back":
-            return None if self.step_index == 0 else True
+            return None if self.position.previous() is None else True
         return True
 
     def action_next(self) -> None:
@@ -137,7 +148,7 @@ class StepScreen(Screen[Move]):
         self.dismiss("next")
 
     def action_back(self) -> None:
-        if self.step_index == 0:
+        if self.position.previous() is None:
             return
         self.store()
         self.dismiss("back")

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
-from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.journey import DECIDE_STEPS, JOURNEY
+from tui.journey import JOURNEY, Position
 
 
 class StepRail(Widget):
-    """Shows ``Decide › Dataset › ...`` with upcoming stages dimmed, and the Decide steps."""
+    """Shows ``Decide › Dataset › ...`` with upcoming stages dimmed, and the current stage's steps."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "step-rail--current",
@@ -29,38 +28,38 @@ class StepRail(Widget):
     }
     """
 
-    step: reactive[int] = reactive(0)
-    """Index into ``DECIDE_STEPS`` of the step on screen."""
-    visited: reactive[int] = reactive(0)
-    """The furthest step reached so far."""
-
-    def __init__(self, step: int = 0, visited: int = 0, **kwargs: object) -> None:
+    def __init__(self, position: Position, furthest: Position, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.set_reactive(StepRail.step, step)
-        self.set_reactive(StepRail.visited, max(step, visited))
+        self.position = position
+        self.furthest = max(position, furthest)
 
     def render(self) -> Text:
         style = self.get_component_rich_style
         current, upcoming = style("step-rail--current"), style("step-rail--upcoming")
-        separator = style("step-rail--separator")
         journey = Text(no_wrap=True, overflow="ellipsis")
         for index, stage in enumerate(JOURNEY):
             if index:
-                journey.append(" › ", separator)
-            if stage.key == "decide":
+                journey.append(" › ", style("step-rail--separator"))
+            if index == self.position.stage:
                 journey.append(f" {stage.title} ", current)
-            else:
+            elif not stage.available:
                 journey.append(stage.title, upcoming)
-        journey.append("   (dim: upcoming)", upcoming)
+            elif index <= self.furthest.stage:
+                journey.append(f"✓{stage.title}", style("step-rail--done"))
+            else:
+                journey.append(stage.title, style("step-rail--todo"))
+        if any(not stage.available for stage in JOURNEY):
+            journey.append("   (dim: upcoming)", upcoming)
 
         steps = Text(no_wrap=True, overflow="ellipsis")
-        for index, step in enumerate(DECIDE_STEPS):
+        for index, step in enumerate(self.position.stage_info.steps):
             if index:
                 steps.append("  ")
             label = f"{index + 1} {step.title}"
-            if index == self.step:
+            here = Position(self.position.stage, index)
+            if index == self.position.step:
                 steps.append(f"▸{label}", current)
-            elif index <= self.visited:
+            elif here <= self.furthest:
                 steps.append(f"✓{label}", style("step-rail--done"))
             else:
                 steps.append(f" {label}", style("step-rail--todo"))

@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Select, Static
 
 from backends.decision import PromptingTried
+from tui.journey import Position
 from tui.screens.step import StepScreen
 from tui.widgets.form import Field, NumberInput
 
@@ -22,7 +23,7 @@ RAG_LESSON = (
 
 
 class AlternativesScreen(StepScreen):
-    step_index = 1
+    position = Position(0, 1)
 
     def compose_form(self) -> ComposeResult:
         alts = self.answers.alternatives

@@ -8,12 +8,13 @@ from textual.widgets import Select, Static
 
 from backends.catalog import PRICES_AS_OF
 from backends.decision import Reuse, compute_break_even, default_price_after, default_price_now
+from tui.journey import Position
 from tui.screens.step import StepScreen
 from tui.widgets.form import Field, NumberInput
 
 
 class BenefitScreen(StepScreen):
-    step_index = 3
+    position = Position(0, 3)
 
     def compose_form(self) -> ComposeResult:
         ben = self.answers.benefit

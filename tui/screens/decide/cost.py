@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.markup import escape
@@ -13,6 +14,7 @@ from textual.widgets import Input, Select, Static
 
 from backends.catalog import PRICES_AS_OF, Provider, find_hosted, hosted_models, tunability
 from backends.decision import OrgAccess
+from tui.journey import Position
 from tui.screens.catalog import CatalogScreen
 from tui.screens.step import StepScreen
 from tui.widgets.form import Field, NumberInput
@@ -21,7 +23,7 @@ NOT_MEASURED = "[i]not measured yet[/i]"
 
 
 class CostScreen(StepScreen):
-    step_index = 2
+    position = Position(0, 2)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "catalog", "Models", id="catalog"),
@@ -142,16 +144,17 @@ class CostScreen(StepScreen):
         self.query_one("#compute-estimate-hint", Static).update(price_hint)
 
         measured = self.answers.measured
+        rows = [
+            ("Examples in the dataset", _figure(measured.examples, "{:,}"), "Dataset step"),
+            ("Billed training tokens", _figure(measured.training_tokens, "{:,}"), "Dataset step"),
+            ("Training cost", _figure(measured.training_cost, "${:,.2f}"), "Dataset step"),
+            ("GPU memory", _figure(measured.gpu_memory_gb, "{:,.1f} GB"), "Backend step"),
+        ]
         lines = ["[b]Measured[/b] (filled in by later steps, never guessed)"]
-        lines.append(
-            f"  Billed training tokens  {_figure(measured.training_tokens, '{:,}')}  · Dataset step"
-        )
-        lines.append(
-            f"  Training cost           {_figure(measured.training_cost, '${:,.2f}')}  · Dataset step"
-        )
-        lines.append(
-            f"  GPU memory              {_figure(measured.gpu_memory_gb, '{:,.1f} GB')}  · Backend step"
-        )
+        lines += [f"  {name:<26}{value}  · {where}" for name, value, where in rows]
+        if measured.source:
+            shown = self.app.workspace.display(Path(measured.source))  # type: ignore[attr-defined]
+            lines.append(f"  from {escape(shown)}")
         self.query_one("#measured", Static).update("\n".join(lines))
 
     def action_catalog(self) -> None:

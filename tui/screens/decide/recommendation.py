@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Static
 
 from backends.decision import Recommendation, Stance, Verdict
+from tui.journey import Position
 from tui.screens.step import StepScreen
 
 VERDICT_CLASS = {
@@ -27,7 +28,7 @@ STANCE_MARK = {Stance.FOR: "+", Stance.AGAINST: "−", Stance.NOTE: "·"}
 
 
 class RecommendationScreen(StepScreen):
-    step_index = 4
+    position = Position(0, 4)
     form_scroll_focusable = True
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -37,21 +38,13 @@ class RecommendationScreen(StepScreen):
         Binding("4", "edit(3)", id="edit-4", show=False),
     ]
 
-    def __init__(
-        self, answers, visited: int = 0, *, recommendation: Recommendation, saved_to: str
-    ) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(answers, visited)
-        self.recommendation = recommendation
-        self.saved_to = saved_to
-
-    def next_label(self) -> str:
-        return "Dataset (upcoming)"
-
-    def can_go_next(self) -> bool:
-        return False
+    @property
+    def recommendation(self) -> Recommendation:
+        return self.app.recommendation  # type: ignore[attr-defined, no-any-return]
 
     def compose_form(self) -> ComposeResult:
         rec = self.recommendation
+        saved_to = self.app.workspace.display(self.app.workspace.decision_md)  # type: ignore[attr-defined]
         yield Static(
             f"[b]{escape(rec.headline)}[/b]", id="verdict", classes=VERDICT_CLASS[rec.verdict]
         )
@@ -64,7 +57,7 @@ class RecommendationScreen(StepScreen):
         steps = "\n".join(f"{n}. {escape(step)}" for n, step in enumerate(rec.next_steps, 1))
         yield Static(f"[b]Next[/b]\n{steps}", id="next-steps")
         yield Static(
-            f"Saved to {escape(self.saved_to)}  ·  press 1-4 to change an answer",
+            f"Saved to {escape(saved_to)}  ·  press 1-4 to change an answer",
             id="saved-to",
         )
 
@@ -90,4 +83,4 @@ class RecommendationScreen(StepScreen):
         return head + line
 
     def action_edit(self, step: int) -> None:
-        self.leave(step)
+        self.leave(Position(0, step))

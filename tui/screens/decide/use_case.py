@@ -8,6 +8,7 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from backends.catalog import CATALOG
 from backends.decision import UseCaseCategory
+from tui.journey import Position
 from tui.screens.step import StepScreen
 from tui.widgets.form import Field, NumberInput
 
@@ -24,7 +25,7 @@ MODEL_NAMES = sorted({name for entry in CATALOG for name in (entry.name, *entry.
 
 
 class UseCaseScreen(StepScreen):
-    step_index = 0
+    position = Position(0, 0)
 
     def compose_form(self) -> ComposeResult:
         uc = self.answers.use_case

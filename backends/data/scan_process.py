@@ -1,0 +1,144 @@
+"""Inspecting a dataset in a child process, for callers that must stay responsive (the UI).
+
+A scan is CPU-bound: run in a thread of the UI process it would hold the GIL
+and starve the screen, and a process pool cannot be forked safely from a
+process that has threads. So the UI starts ``python -m backends.data.scan_process``,
+which is single-threaded and free to fork its own workers, reads its progress
+lines on stdout, and gets the finished ``DatasetReport`` back through a
+temporary pickle file. Cancelling sends SIGTERM: the child stops reading, and
+still returns the report of what it read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from backends.data.inspector import InspectOptions
+    from backends.data.report import DatasetReport
+    from backends.data.scan import ProgressCallback
+
+
+class ScanFailed(RuntimeError):
+    """The child could not inspect the source; the message says what and where."""
+
+
+_CANCEL = threading.Event()
+"""Set by SIGTERM in the child; installed before anything slow is imported."""
+
+
+def inspect_in_subprocess(
+    source: str,
+    validation: str | None,
+    options: InspectOptions,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> DatasetReport:
+    request = {
+        "source": source,
+        "validation": validation,
+        "options": {**asdict(options), "provider": options.provider.value},
+    }
+    with tempfile.TemporaryDirectory(prefix="finetune-scan-") as folder:
+        result_path = Path(folder) / "report.pickle"
+        request["result"] = str(result_path)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "backends.data.scan_process", orjson.dumps(request).decode()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        ready = threading.Event()
+        stopper = threading.Thread(target=_stop_on_cancel, args=(child, ready, cancel), daemon=True)
+        stopper.start()
+        error = ""
+        assert child.stdout is not None
+        for raw in child.stdout:
+            try:
+                message = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            if "ready" in message:
+                ready.set()
+            elif "done" in message and progress is not None:
+                progress(int(message["done"]), int(message["total"]))
+            elif "error" in message:
+                error = str(message["error"])
+        stderr = child.stderr.read().decode("utf-8", errors="replace") if child.stderr else ""
+        code = child.wait()
+        if error:
+            raise ScanFailed(error)
+        if code != 0 or not result_path.exists():
+            last = stderr.strip().splitlines()[-1:] or [f"exit status {code}"]
+            raise ScanFailed(f"the scan process stopped unexpectedly ({last[0]})")
+        with open(result_path, "rb") as handle:
+            report: DatasetReport = pickle.load(handle)
+        return report
+
+
+def _stop_on_cancel(
+    child: subprocess.Popen[bytes], ready: threading.Event, cancel: threading.Event | None
+) -> None:
+    """SIGTERM the child once it can take it (its handler is installed) and cancel is asked."""
+    if cancel is None:
+        return
+    while child.poll() is None and not ready.wait(0.05):
+        pass
+    while child.poll() is None:
+        if cancel.wait(0.1):
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGTERM)
+            return
+
+
+def _main(argument: str) -> int:
+    from backends.catalog import Provider
+    from backends.data.inspector import InspectOptions
+    from backends.data.sources import inspect_source
+
+    request: dict[str, Any] = orjson.loads(argument)
+    raw_options = dict(request["options"])
+    raw_options["provider"] = Provider(raw_options["provider"])
+    options = InspectOptions(**raw_options)
+    cancel = _CANCEL
+
+    def progress(done: int, total: int) -> None:
+        sys.stdout.buffer.write(orjson.dumps({"done": done, "total": total}) + b"\n")
+        sys.stdout.flush()
+
+    try:
+        report = inspect_source(request["source"], request["validation"], options, progress, cancel)
+    except Exception as error:  # every failure becomes a message for the UI, never a traceback
+        sys.stdout.buffer.write(orjson.dumps({"error": _describe(error)}) + b"\n")
+        sys.stdout.flush()
+        return 1
+    tmp = request["result"] + ".tmp"
+    with open(tmp, "wb") as handle:
+        pickle.dump(report, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, request["result"])
+    return 0
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror or error}"
+    return str(error) or type(error).__name__
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: _CANCEL.set())
+    sys.stdout.buffer.write(b'{"ready": true}\n')
+    sys.stdout.flush()
+    sys.exit(_main(sys.argv[1]))
