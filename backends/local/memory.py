@@ -332,6 +332,9 @@ def visible_gpus(*, allow_torch: bool = False, timeout: float = 5.0) -> GpuInven
 
 # --- for people ----------------------------------------------------------------
 def gib(value: float) -> str:
+    """A size for people: GiB with one decimal, MiB below 1 GiB."""
+    if value < GIB:
+        return f"{value / (1 << 20):.0f} MiB"
     return f"{value / GIB:.1f} GiB"
 
 

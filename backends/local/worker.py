@@ -29,6 +29,7 @@ Exit status: 0 succeeded or cancelled (or another worker owns the run),
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -75,11 +76,17 @@ class _Signals:
     def save(self, _signum: int, _frame: FrameType | None) -> None:
         self.flags.save_now.set()
 
-    def install(self) -> None:
+    def install(self) -> dict[int, object]:
+        """Install the handlers; the previous ones, to put back."""
+        previous = {
+            s: signal.getsignal(s)
+            for s in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGHUP)
+        }
         signal.signal(signal.SIGTERM, self.cancel)
         signal.signal(signal.SIGINT, self.cancel)
         signal.signal(signal.SIGUSR1, self.save)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        return previous
 
 
 def is_main_process() -> bool:
@@ -119,10 +126,8 @@ def trim_metrics(folder: RunFolder, last_step: int) -> int:
 
 def _heartbeat_loop(reporter: Reporter, stop: threading.Event, every: float) -> None:
     while not stop.wait(every):
-        try:
+        with contextlib.suppress(OSError):  # a full disk must not kill training
             reporter.heartbeat()
-        except OSError:
-            pass  # a full disk must not kill training; the next beat tries again
 
 
 def run_worker(run_dir: Path) -> int:
@@ -140,7 +145,7 @@ def run_worker(run_dir: Path) -> int:
             return 0
     flags = ControlFlags()
     signals = _Signals(flags)
-    signals.install()
+    previous_handlers = signals.install()
     reporter = Reporter(folder, enabled=main)
     stop_beat = threading.Event()
     every = float(os.environ.get(HEARTBEAT_ENV) or DEFAULT_HEARTBEAT_S)
@@ -203,8 +208,8 @@ def run_worker(run_dir: Path) -> int:
         reporter.log(f"Failed: {failure.message}")
         return 1
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
         stop_beat.set()
         if lock.held:
             lock.release()
