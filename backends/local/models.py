@@ -112,6 +112,32 @@ def _unavailable(model: str, why: str) -> ModelUnavailable:
     )
 
 
+def hub_unreachable(timeout: float) -> str | None:
+    """Why the Hub's host cannot be reached (one TCP connect), or ``None`` when it can.
+
+    huggingface_hub retries a refused connection five times with backoff
+    (over 20 s); this answers in ``timeout`` at most. Behind a proxy the
+    check is left to huggingface_hub.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if any(
+        os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+    ):
+        return None
+    url = urlsplit(constants.ENDPOINT)
+    host = url.hostname or "huggingface.co"
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as error:
+        return f"{host}:{port}: {error.strerror or error}"
+
+
 def hub_config_path(repo_id: str, *, timeout: float = CONFIG_TIMEOUT_S) -> Path:
     """The cached ``config.json`` of a hub model, fetched (small file, short timeout) when online."""
     from huggingface_hub import hf_hub_download, try_to_load_from_cache
@@ -123,6 +149,9 @@ def hub_config_path(repo_id: str, *, timeout: float = CONFIG_TIMEOUT_S) -> Path:
         raise _unavailable(
             repo_id, "it is not in the cache and HF_HUB_OFFLINE=1 forbids downloading"
         )
+    unreachable = hub_unreachable(timeout)
+    if unreachable:
+        raise _unavailable(repo_id, f"the Hugging Face Hub could not be reached ({unreachable})")
     try:
         return Path(hf_hub_download(repo_id, "config.json", etag_timeout=timeout))
     except Exception as error:  # network, auth, missing repo: all end the same way

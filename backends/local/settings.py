@@ -87,7 +87,11 @@ class LocalSettings:
 
     @property
     def lr(self) -> float:
-        return self.learning_rate if self.learning_rate is not None else DEFAULT_LR[self.method]
+        return (
+            self.learning_rate
+            if self.learning_rate is not None
+            else DEFAULT_LR.get(self.method, 2e-4)
+        )
 
     @property
     def uses_adapter(self) -> bool:
