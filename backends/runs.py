@@ -276,7 +276,8 @@ class RunFolder:
     ) -> RunStatus:
         """``status.json`` as a viewer should show it.
 
-        A local run whose worker died before the end reads as ``failed``. A
+        A local run whose worker died before the end reads as ``failed``, with
+        the advice the worker left in ``extra["if_stopped"]`` (if any). A
         hosted run keeps its state (the job goes on at the provider) and gets
         ``extra["follower_alive"] = False``: restart the follower
         (``backends.hosted.follower.ensure_follower``) to bring it up to date.
@@ -291,11 +292,11 @@ class RunFolder:
             if status.pid and not pid_alive(status.pid)
             else "no heartbeat for over a minute"
         )
-        return replace(
-            status,
-            state=RunState.FAILED,
-            error=status.error or f"The training worker stopped without finishing ({reason}).",
-        )
+        advice = status.extra.get("if_stopped")
+        error = f"The training worker stopped without finishing ({reason})."
+        if isinstance(advice, str) and advice:
+            error = f"{error} {advice}"
+        return replace(status, state=RunState.FAILED, error=status.error or error)
 
 
 @dataclass(frozen=True)

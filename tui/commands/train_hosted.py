@@ -1,5 +1,8 @@
 """``finetune-tui train --backend openai|azure`` and ``finetune-tui attach``: hosted runs from the shell.
 
+``train --backend local`` shares this parser and is handled by
+``tui.commands.train_local`` (which adds its own options to it).
+
 ``train`` checks the spec, asks for confirmation (a job costs money; ``--yes``
 skips it), uploads, creates the job, prints the run id, and without
 ``--detach`` watches the run folder until the job ends (Ctrl-C stops only the
@@ -21,14 +24,21 @@ HOSTED_BACKENDS = ("openai", "azure")
 
 
 def register(subparsers: Any) -> None:
-    train = subparsers.add_parser("train", help="launch a fine-tuning run (hosted: openai, azure)")
-    train.add_argument("--backend", choices=HOSTED_BACKENDS, required=True)
-    train.add_argument("--data", required=True, metavar="PATH", help="training JSONL file")
-    train.add_argument("--validation", metavar="PATH", help="validation JSONL file")
-    train.add_argument(
-        "--model", required=True, help="base model, alias or ft: model to continue from"
+    from tui.commands.train_local import LOCAL_METHODS, add_local_arguments
+
+    train = subparsers.add_parser(
+        "train", help="launch a fine-tuning run (hosted: openai, azure; or local)"
     )
-    train.add_argument("--method", choices=("supervised", "dpo"), default="supervised")
+    train.add_argument("--backend", choices=(*HOSTED_BACKENDS, "local"), required=True)
+    train.add_argument("--data", metavar="PATH", help="training JSONL file (required)")
+    train.add_argument("--validation", metavar="PATH", help="validation JSONL file")
+    train.add_argument("--model", help="base model, alias or ft: model to continue from (required)")
+    train.add_argument(
+        "--method",
+        choices=("supervised", "dpo", *LOCAL_METHODS),
+        default=None,
+        help="hosted: supervised (default) or dpo; local: lora (default), qlora or full",
+    )
     train.add_argument("--epochs", default="auto", help="n_epochs (number or auto)")
     train.add_argument("--batch-size", default="auto")
     train.add_argument("--lr-multiplier", default="auto", help="learning_rate_multiplier")
@@ -39,6 +49,7 @@ def register(subparsers: Any) -> None:
     train.add_argument("--wandb-project", help="send metrics to this Weights & Biases project")
     train.add_argument("--yes", action="store_true", help="skip the price confirmation")
     train.add_argument("--detach", action="store_true", help="print the run id and return")
+    add_local_arguments(train)
     train.set_defaults(handler=run_train)
 
     attach = subparsers.add_parser(
@@ -86,6 +97,14 @@ def run_train(args: argparse.Namespace) -> int:
     from backends.base import BackendError, RunSpec
     from backends.hosted.backend import sha256_of
 
+    if args.backend == "local":
+        from tui.commands.train_local import run_train_local
+
+        return run_train_local(args)
+    args.method = args.method or "supervised"
+    if args.method not in ("supervised", "dpo") or not args.model or not args.data:
+        _err("Hosted training needs --model and --data; --method is supervised or dpo.")
+        return 2
     backend = _backend(args.backend)
     available = backend.availability()
     if not available.ok:

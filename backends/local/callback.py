@@ -1,0 +1,160 @@
+"""Keeping the run folder current from inside trl's training loop.
+
+``Reporter`` is the worker's one writer of ``status.json`` (a lock makes the
+heartbeat thread and the training loop take turns). ``ControlFlags`` carries
+what the signal handlers asked for. ``RunFolderCallback`` is the
+``TrainerCallback``: one ``MetricPoint`` per logging step (and per
+evaluation) into ``metrics.jsonl``, and the flags turned into Trainer
+control — save a checkpoint now, or save and stop. In a multi-process run
+the flags are all-reduced every step, so every process saves and stops at
+the same step (rank 0 gets the signals: its pid is in ``status.json``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from backends.base import MetricPoint
+from backends.runs import RunFolder, RunStatus
+
+
+class Reporter:
+    """Thread-safe writes of ``status.json`` and ``log.txt`` for the worker (rank 0 only)."""
+
+    def __init__(self, folder: RunFolder, *, enabled: bool = True) -> None:
+        self.folder = folder
+        self.enabled = enabled
+        self._lock = threading.Lock()
+
+    def status(self, **changes: Any) -> RunStatus | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            return self.folder.update_status(**changes)
+
+    def heartbeat(self) -> None:
+        self.status()
+
+    def log(self, message: str) -> None:
+        if self.enabled:
+            self.folder.log(message)
+
+    def metric(self, point: MetricPoint) -> None:
+        if self.enabled:
+            self.folder.append_metric(point)
+
+
+class ControlFlags:
+    """Set by signal handlers, read by the callback between steps."""
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self.save_now = threading.Event()
+        self.in_training = threading.Event()
+        """Set once the training loop runs: from then on a cancel saves before it stops."""
+        self.cancel_reason = ""
+
+
+def _sync_flags(cancel: bool, save: bool, device: Any) -> tuple[bool, bool]:
+    """The flags OR-ed over every process of a distributed run (unchanged when single)."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+        return cancel, save
+    flags = torch.tensor([int(cancel), int(save)], device=device)
+    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    return bool(flags[0].item()), bool(flags[1].item())
+
+
+def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) -> Any:
+    """A ``transformers.TrainerCallback`` bound to this run (built lazily: transformers is heavy)."""
+    from transformers import TrainerCallback
+
+    class RunFolderCallback(TrainerCallback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.last_tokens: float | None = None
+            self.last_time: float | None = None
+            self.saving_on_request = False
+            self.stopping = False
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            flags.in_training.set()
+            reporter.status(total_steps=state.max_steps, detail="training")
+            reporter.log(
+                f"Training: {state.max_steps} steps, starting at step {state.global_step}."
+            )
+            self.last_tokens, self.last_time = 0.0, time.time()
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            cancel, save = _sync_flags(flags.cancel.is_set(), flags.save_now.is_set(), args.device)
+            if save:
+                flags.save_now.clear()
+                self.saving_on_request = True
+                control.should_save = True
+            if cancel and not self.stopping:
+                flags.cancel.set()
+                self.stopping = True
+                control.should_save = True
+                control.should_training_stop = True
+                reporter.log(
+                    f"Cancel requested{flags.cancel_reason}: saving a checkpoint at step "
+                    f"{state.global_step} and stopping."
+                )
+
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
+        ) -> None:
+            if not logs or not state.is_world_process_zero:
+                return
+            if "loss" not in logs and "eval_loss" not in logs:
+                return  # the end-of-training summary
+            now = time.time()
+            tokens_per_s = None
+            seen = logs.get("num_tokens")
+            if isinstance(seen, (int, float)) and "loss" in logs:
+                if (
+                    self.last_tokens is not None
+                    and self.last_time is not None
+                    and now > self.last_time
+                ):
+                    tokens_per_s = (seen - self.last_tokens) / (now - self.last_time)
+                self.last_tokens, self.last_time = float(seen), now
+            reporter.metric(
+                MetricPoint(
+                    step=int(state.global_step),
+                    train_loss=logs.get("loss"),
+                    valid_loss=logs.get("eval_loss"),
+                    train_mean_token_accuracy=logs.get("mean_token_accuracy"),
+                    valid_mean_token_accuracy=logs.get("eval_mean_token_accuracy"),
+                    learning_rate=logs.get("learning_rate"),
+                    grad_norm=logs.get("grad_norm"),
+                    tokens_per_s=tokens_per_s,
+                    epoch=logs.get("epoch", state.epoch),
+                    total_steps=int(state.max_steps),
+                    elapsed=now - started,
+                    time=now,
+                )
+            )
+
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if not state.is_world_process_zero:
+                return
+            path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            status = reporter.folder.read_status()
+            kept = [c for c in status.checkpoints if Path(str(c.get("path", ""))).exists()]
+            kept.append({"step": int(state.global_step), "path": str(path), "time": time.time()})
+            reporter.status(checkpoints=tuple(kept))
+            if self.saving_on_request:
+                self.saving_on_request = False
+                reporter.log(
+                    f"Saved a checkpoint on request at step {state.global_step}: {path} "
+                    "(training goes on)."
+                )
+            else:
+                reporter.log(f"Checkpoint at step {state.global_step}: {path}")
+
+    return RunFolderCallback()

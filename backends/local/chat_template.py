@@ -1,0 +1,125 @@
+"""A chat template that marks the assistant's tokens, so only they are trained on.
+
+trl's assistant-only loss needs ``{% generation %}`` markers in the template.
+``training_template`` finds one, in this order:
+
+1. the model's own template, when it already has the markers;
+2. trl's patched copy of a template it knows (Llama 3, Qwen, Gemma, Phi…);
+3. for a ChatML template trl does not know (SmolLM2's, for one), a ChatML
+   template with markers and the same default system prompt — used only when
+   it renders the run's first examples exactly as the model's own does.
+
+When none fits, training falls back to the loss on every token, and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_CHATML_START = "<|im_start|>"
+_CHATML_END = "<|im_end|>"
+_CHECKED_EXAMPLES = 20
+
+
+@dataclass(frozen=True)
+class TemplateChoice:
+    template: str | None
+    """The template to set on the tokenizer (``None``: keep the tokenizer's own)."""
+    assistant_only: bool
+    note: str
+
+
+def chatml_training_template(default_system: str | None) -> str:
+    """ChatML with ``{% generation %}`` around each assistant reply and its end-of-turn token."""
+    default = ""
+    if default_system is not None:
+        default = (
+            "{%- if loop.first and messages[0]['role'] != 'system' -%}{% raw %}"
+            f"{_CHATML_START}system\n{default_system}{_CHATML_END}\n"
+            "{% endraw %}{%- endif -%}"
+        )
+    return (
+        "{%- for message in messages -%}" + default + "{%- if message['role'] == 'assistant' -%}"
+        "{{ '<|im_start|>assistant\n' }}{% generation %}"
+        "{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\n' }}"
+        "{%- else -%}"
+        "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+        "{%- endif -%}"
+        "{%- endfor -%}"
+        "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\n' }}{%- endif -%}"
+    )
+
+
+def _render(tokenizer: Any, messages: list[dict[str, Any]], template: str | None) -> str:
+    return str(tokenizer.apply_chat_template(messages, tokenize=False, chat_template=template))
+
+
+def _default_system(tokenizer: Any) -> str | None:
+    """The system prompt a ChatML template adds when the conversation has none."""
+    probe = _render(tokenizer, [{"role": "user", "content": "ping"}], None)
+    head = f"{_CHATML_START}system\n"
+    if not probe.startswith(head):
+        return None
+    end = probe.find(f"{_CHATML_END}\n{_CHATML_START}user")
+    return probe[len(head) : end] if end > 0 else None
+
+
+def _chatml_fallback(tokenizer: Any, samples: Sequence[dict[str, Any]]) -> str | None:
+    own = tokenizer.chat_template
+    if not isinstance(own, str) or _CHATML_START not in own:
+        return None
+    if any("tools" in s or any("tool_calls" in m for m in s["messages"]) for s in samples):
+        return None
+    candidate = chatml_training_template(_default_system(tokenizer))
+    for sample in samples[:_CHECKED_EXAMPLES]:
+        try:
+            if _render(tokenizer, sample["messages"], candidate) != _render(
+                tokenizer, sample["messages"], None
+            ):
+                return None
+        except Exception:
+            return None
+    return candidate
+
+
+def training_template(tokenizer: Any, samples: Sequence[dict[str, Any]]) -> TemplateChoice:
+    """The template to train with, and whether the loss can be on the assistant tokens only."""
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    own = tokenizer.chat_template
+    if not own:
+        return TemplateChoice(
+            chatml_training_template(None),
+            True,
+            "The model has no chat template: using ChatML markup, loss on assistant replies only.",
+        )
+    if has_generation_markers(own):
+        return TemplateChoice(None, True, "Loss on assistant replies only (model's template).")
+    try:
+        patched = get_training_chat_template(tokenizer)
+    except ValueError:
+        patched = None
+    if patched is not None:
+        return TemplateChoice(
+            patched, True, "Loss on assistant replies only (trl's training template)."
+        )
+    fallback = _chatml_fallback(tokenizer, samples)
+    if fallback is not None:
+        return TemplateChoice(
+            fallback,
+            True,
+            "Loss on assistant replies only (ChatML template with markers, checked).",
+        )
+    return TemplateChoice(
+        None,
+        False,
+        "This model's chat template cannot mark assistant replies: training on every token.",
+    )
+
+
+def supports_tools(tokenizer: Any) -> bool:
+    from trl.chat_template_utils import supports_tool_calling
+
+    return bool(supports_tool_calling(tokenizer))

@@ -1,0 +1,279 @@
+"""Which model a local run trains: a Hugging Face hub id, a local folder, or a ``.gguf`` file.
+
+``resolve_model`` says what a name is and where its files are, without
+loading weights. ``read_model_config`` reads its ``config.json`` (for the
+memory estimate). Neither hangs without network: the Hugging Face cache is
+tried first, ``HF_HUB_OFFLINE`` is honoured, and a download of the config is
+bounded by a short timeout; a model that cannot be found raises
+``ModelUnavailable`` with what was tried and how to point at a local copy.
+
+A GGUF file (llama.cpp, Ollama) is dequantised once with transformers'
+``gguf_file=`` support and saved as safetensors under the user cache
+(``platformdirs``), keyed by the file's path, size and mtime, so the next run
+reuses it. The saved copy carries no quantisation marker: transformers
+refuses to train a model still marked as GGUF-quantised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backends.base import BackendError
+
+HUB = "hub"
+FOLDER = "folder"
+GGUF = "gguf"
+CONFIG_TIMEOUT_S = 8.0
+_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+_DONE_MARKER = ".finetune-tui-complete"
+
+
+class ModelUnavailable(BackendError):
+    """The model's files could not be found or fetched; the message says where we looked."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    """What the person typed."""
+    kind: str
+    """``hub``, ``folder`` or ``gguf``."""
+    path: str
+    """What ``from_pretrained`` takes: a hub id or a folder (the GGUF's folder for ``gguf``)."""
+    gguf_file: str | None = None
+    """For ``gguf``: the file name inside ``path``."""
+
+    @property
+    def label(self) -> str:
+        return {HUB: "Hugging Face model", FOLDER: "local model folder", GGUF: "GGUF file"}[
+            self.kind
+        ]
+
+
+def hf_offline() -> bool:
+    """``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE``, read now (not at import)."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
+            return True
+    return False
+
+
+def hf_cache_dir() -> str:
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)
+
+
+def resolve_model(name: str) -> ResolvedModel:
+    """What ``name`` is; raises ``ModelUnavailable`` for a path that does not exist."""
+    text = name.strip()
+    path = Path(text).expanduser()
+    if text.lower().endswith(".gguf"):
+        if not path.is_file():
+            raise ModelUnavailable(
+                f"The GGUF file {text} does not exist.",
+                hint="Give the path of a .gguf file (llama.cpp / Ollama models are GGUF files).",
+            )
+        resolved = path.resolve()
+        return ResolvedModel(text, GGUF, str(resolved.parent), resolved.name)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelUnavailable(
+                f"The folder {text} has no config.json: it is not a Hugging Face model folder.",
+                hint="Point --model at a folder saved with save_pretrained (config.json, "
+                "tokenizer files, *.safetensors), a .gguf file, or a hub id.",
+            )
+        return ResolvedModel(text, FOLDER, str(path.resolve()))
+    if text.startswith((".", "/", "~")) or not _HUB_ID_RE.match(text):
+        raise ModelUnavailable(
+            f"{text} is neither an existing folder or .gguf file nor a Hugging Face model id.",
+            hint="Use an id like HuggingFaceTB/SmolLM2-135M-Instruct, a model folder, or a .gguf file.",
+        )
+    return ResolvedModel(text, HUB, text)
+
+
+def _unavailable(model: str, why: str) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"Cannot get {model}: {why}. Looked in the Hugging Face cache ({hf_cache_dir()}).",
+        hint=(
+            "Point --model at a local copy (a folder with config.json and *.safetensors, or a "
+            ".gguf file), or download it where there is network (`hf download "
+            f"{model}`) and copy the cache over. With network, unset HF_HUB_OFFLINE to let it "
+            "download."
+        ),
+    )
+
+
+def hub_unreachable(timeout: float) -> str | None:
+    """Why the Hub's host cannot be reached (one TCP connect), or ``None`` when it can.
+
+    huggingface_hub retries a refused connection five times with backoff
+    (over 20 s); this answers in ``timeout`` at most. Behind a proxy the
+    check is left to huggingface_hub.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    from huggingface_hub import constants
+
+    if any(
+        os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+    ):
+        return None
+    url = urlsplit(constants.ENDPOINT)
+    host = url.hostname or "huggingface.co"
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except OSError as error:
+        return f"{host}:{port}: {error.strerror or error}"
+
+
+def hub_config_path(repo_id: str, *, timeout: float = CONFIG_TIMEOUT_S) -> Path:
+    """The cached ``config.json`` of a hub model, fetched (small file, short timeout) when online."""
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo_id, "config.json")
+    if isinstance(cached, str):
+        return Path(cached)
+    if hf_offline():
+        raise _unavailable(
+            repo_id, "it is not in the cache and HF_HUB_OFFLINE=1 forbids downloading"
+        )
+    unreachable = hub_unreachable(timeout)
+    if unreachable:
+        raise _unavailable(repo_id, f"the Hugging Face Hub could not be reached ({unreachable})")
+    try:
+        return Path(hf_hub_download(repo_id, "config.json", etag_timeout=timeout))
+    except Exception as error:  # network, auth, missing repo: all end the same way
+        kind = type(error).__name__
+        if "RepositoryNotFound" in kind or "GatedRepo" in kind:
+            why = f"the Hub says no such (or no accessible) model ({kind})"
+        else:
+            why = f"the Hugging Face Hub could not be reached ({kind}: {str(error)[:160]})"
+        raise _unavailable(repo_id, why) from None
+
+
+def read_model_config(model: ResolvedModel) -> dict[str, Any]:
+    """The model's config as a dict, without loading weights."""
+    if model.kind == FOLDER:
+        return _read_json(Path(model.path) / "config.json")
+    if model.kind == HUB:
+        return _read_json(hub_config_path(model.path))
+    cached = gguf_cache_folder(model)
+    if (cached / _DONE_MARKER).is_file():
+        return _read_json(cached / "config.json")
+    try:
+        from transformers import AutoConfig
+    except ImportError as error:
+        raise BackendError(
+            "Reading a GGUF file needs the local extra.",
+            hint="pip install 'finetune-tui[local]' gguf",
+        ) from error
+    try:
+        config = AutoConfig.from_pretrained(model.path, gguf_file=model.gguf_file)
+    except Exception as error:
+        raise ModelUnavailable(
+            f"Cannot read the GGUF file {model.name}: {error}",
+            hint="transformers reads GGUF files of the llama, mistral, qwen2, phi3, gemma… families; "
+            "the `gguf` package must be installed.",
+        ) from None
+    return dict(config.to_dict())
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelUnavailable(f"Cannot read {path}: {error}") from None
+    if not isinstance(value, dict):
+        raise ModelUnavailable(f"{path} is not a JSON object.")
+    return value
+
+
+# --- GGUF → safetensors, once --------------------------------------------------
+def cache_root() -> Path:
+    """``FINETUNE_TUI_CACHE`` or the platform's user cache folder for finetune-tui."""
+    override = os.environ.get("FINETUNE_TUI_CACHE")
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("finetune-tui"))
+
+
+def gguf_cache_folder(model: ResolvedModel) -> Path:
+    """Where the dequantised copy of a GGUF file lives (changes when the file changes)."""
+    assert model.gguf_file is not None
+    file = Path(model.path) / model.gguf_file
+    stat = file.stat()
+    key = f"{file.resolve()}|{stat.st_size}|{int(stat.st_mtime)}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return cache_root() / "gguf" / f"{Path(model.gguf_file).stem}-{digest}"
+
+
+def dequantised_folder(model: ResolvedModel, *, log: Any = None) -> Path:
+    """The safetensors copy of a GGUF model, made now if it does not exist yet."""
+    target = gguf_cache_folder(model)
+    if (target / _DONE_MARKER).is_file():
+        if log:
+            log(f"Using the dequantised copy of {model.gguf_file} in {target}.")
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils.quantization_config import GgufConfig
+
+    if log:
+        log(f"Dequantising {model.gguf_file} once into {target} (safetensors)…")
+    work = target.with_name(target.name + f".partial-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    loaded = AutoModelForCausalLM.from_pretrained(
+        model.path,
+        gguf_file=model.gguf_file,
+        quantization_config=GgufConfig(dequantize=True),
+        dtype=torch.bfloat16,
+    )
+    tokenizer = AutoTokenizer.from_pretrained(model.path, gguf_file=model.gguf_file)
+    strip_quantization(loaded)
+    loaded.save_pretrained(work)
+    tokenizer.save_pretrained(work)
+    (work / _DONE_MARKER).write_text(str(Path(model.path) / model.gguf_file) + "\n")
+    if target.exists():
+        shutil.rmtree(target, ignore_errors=True)
+    os.replace(work, target)
+    return target
+
+
+def strip_quantization(model: Any) -> None:
+    """Forget a (dequantised) GGUF quantiser, so the saved copy loads as a plain trainable model."""
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        delattr(config, "quantization_config")
+    for attribute in ("hf_quantizer", "quantization_method"):
+        if getattr(model, attribute, None) is not None:
+            setattr(model, attribute, None)
+    if getattr(model, "is_quantized", False):
+        model.is_quantized = False
+
+
+def loadable_path(model: ResolvedModel, *, log: Any = None) -> str:
+    """What ``from_pretrained`` should load (a GGUF file becomes its dequantised folder)."""
+    if model.kind == GGUF:
+        return str(dequantised_folder(model, log=log))
+    return model.path
+
+
+def config_summary(config: Mapping[str, Any]) -> str:
+    kind = config.get("model_type", "?")
+    layers = config.get("num_hidden_layers", "?")
+    hidden = config.get("hidden_size", "?")
+    return f"{kind}, {layers} layers, hidden size {hidden}"

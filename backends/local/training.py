@@ -1,0 +1,330 @@
+"""Building and running trl's ``SFTTrainer`` for one run folder.
+
+``run_training`` reads ``run.json``, loads and tokenises the data (assistant
+tokens only, with the model's chat template), loads the model for the method
+(LoRA on a 16-bit base, QLoRA on a 4-bit base, full in fp32 with mixed
+precision), trains with the run-folder callback and the longest-first
+sampler, and saves the adapter (or the model) to ``output/``. It raises on
+failure; the worker turns exceptions into a ``failed`` status.
+
+Output layout:
+
+    output/checkpoints/checkpoint-N/   Trainer checkpoints (resume from the last)
+    output/adapter/                    the LoRA adapter + tokenizer (lora, qlora)
+    output/model/                      the trained model + tokenizer (full)
+    output/merged/                     base + adapter merged, 16-bit (``merge``)
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backends.base import BackendError
+from backends.local.callback import ControlFlags, Reporter, make_callback
+from backends.local.chat_template import supports_tools, training_template
+from backends.local.dataset import DatasetRejected, load_conversations, split_validation
+from backends.local.models import loadable_path, resolve_model
+from backends.local.settings import FULL, QLORA, LocalSettings
+
+
+@dataclass
+class Outcome:
+    cancelled: bool
+    output: Path | None
+    steps: int
+    trained_tokens: int | None = None
+    merged: Path | None = None
+
+
+def choose_precision(requested: str, cuda: bool, bf16_ok: bool) -> str:
+    """``bf16`` where supported, else ``fp16`` on CUDA, else ``fp32`` (an explicit choice wins)."""
+    if requested != "auto":
+        return requested
+    if cuda:
+        return "bf16" if bf16_ok else "fp16"
+    return "fp32"
+
+
+def qlora_refusal(cuda: bool) -> str | None:
+    """Why QLoRA cannot run here, or ``None`` when it can."""
+    if not cuda:
+        return (
+            "QLoRA needs an NVIDIA GPU with CUDA (bitsandbytes 4-bit); none is usable here. "
+            "Use --method lora instead (a 16-bit base model: more memory, same adapter)."
+        )
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        return (
+            "QLoRA needs the bitsandbytes package: pip install bitsandbytes (or use --method lora)."
+        )
+    return None
+
+
+def tokenise(
+    tokenizer: Any, records: list[dict[str, Any]], lines: list[int], assistant_only: bool
+) -> list[dict[str, list[int]]]:
+    """``input_ids`` (+ ``assistant_masks``) per record, through the chat template."""
+    import orjson
+
+    rows: list[dict[str, list[int]]] = []
+    empty: list[int] = []
+    for record, line in zip(records, lines, strict=True):
+        tools = record.get("tools")
+        encoded = tokenizer.apply_chat_template(
+            record["messages"],
+            tools=orjson.loads(tools) if isinstance(tools, str) else tools,
+            tokenize=True,
+            return_dict=True,
+            return_assistant_tokens_mask=assistant_only,
+        )
+        row = {"input_ids": list(encoded["input_ids"])}
+        if assistant_only:
+            row["assistant_masks"] = list(encoded["assistant_masks"])
+            if 1 not in row["assistant_masks"]:
+                empty.append(line)
+        rows.append(row)
+    if empty:
+        shown = ", ".join(map(str, empty[:10]))
+        raise DatasetRejected(
+            f"{len(empty)} example(s) have no assistant tokens after the chat template (lines {shown})."
+        )
+    return rows
+
+
+def _dataset(rows: list[dict[str, list[int]]]) -> Any:
+    from datasets import Dataset
+
+    return Dataset.from_list(rows)
+
+
+def _trainer_class() -> Any:
+    from trl import SFTTrainer
+
+    from backends.local.sampler import LongestFirstSampler
+
+    class LocalSFTTrainer(SFTTrainer):  # type: ignore[misc]
+        """trl's trainer with the longest effective batch first (unless packing)."""
+
+        def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+            dataset = train_dataset if train_dataset is not None else self.train_dataset
+            if self.args.packing or dataset is None or "input_ids" not in dataset.column_names:
+                return super()._get_train_sampler(train_dataset)
+            lengths = [len(ids) for ids in dataset["input_ids"]]
+            block = (
+                self.args.per_device_train_batch_size
+                * self.args.gradient_accumulation_steps
+                * max(1, self.args.world_size)
+            )
+            return LongestFirstSampler(lengths, block, self.args.seed)
+
+    return LocalSFTTrainer
+
+
+def _load_model(path: str, settings: LocalSettings, precision: str, cuda: bool) -> Any:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    half = torch.bfloat16 if precision == "bf16" else torch.float16
+    kwargs: dict[str, Any] = {}
+    if settings.method == FULL or precision == "fp32":
+        kwargs["dtype"] = torch.float32  # fp32 master weights; autocast does the 16-bit math
+    else:
+        kwargs["dtype"] = half
+    if settings.method == QLORA:
+        from accelerate import PartialState
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=half,
+        )
+        kwargs["device_map"] = {"": PartialState().local_process_index}
+    model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    if settings.method == QLORA:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=settings.gradient_checkpointing
+        )
+    return model
+
+
+def _peft_config(settings: LocalSettings) -> Any:
+    if not settings.uses_adapter:
+        return None
+    from peft import LoraConfig
+
+    targets: Any = list(settings.target_modules)
+    if targets == ["all-linear"]:
+        targets = "all-linear"
+    return LoraConfig(
+        r=settings.lora_r,
+        lora_alpha=settings.lora_alpha,
+        lora_dropout=settings.lora_dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
+
+
+def _sft_config(
+    settings: LocalSettings, output: Path, precision: str, cuda: bool, has_eval: bool
+) -> Any:
+    from trl import SFTConfig
+
+    eval_strategy = "no"
+    if has_eval:
+        eval_strategy = "steps" if settings.eval_steps else "epoch"
+    return SFTConfig(
+        output_dir=str(output / "checkpoints"),
+        num_train_epochs=settings.epochs,
+        max_steps=settings.max_steps or -1,
+        per_device_train_batch_size=settings.batch_size,
+        per_device_eval_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.grad_accum,
+        learning_rate=settings.lr,
+        lr_scheduler_type=settings.lr_scheduler,
+        warmup_steps=settings.warmup_ratio,
+        logging_steps=settings.logging_steps,
+        save_strategy="steps",
+        save_steps=settings.save_steps,
+        save_total_limit=settings.save_total_limit,
+        eval_strategy=eval_strategy,
+        eval_steps=settings.eval_steps,
+        seed=settings.seed,
+        data_seed=settings.seed,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        use_cpu=not cuda,
+        gradient_checkpointing=settings.gradient_checkpointing,
+        max_length=settings.max_length,
+        packing=settings.packing,
+        assistant_only_loss=False,  # the data arrives tokenised with its assistant masks
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+    )
+
+
+def run_training(
+    folder_path: Path,
+    reporter: Reporter,
+    flags: ControlFlags,
+    *,
+    resume_from: str | None = None,
+) -> Outcome:
+    """Train the run in ``folder_path``; returns what was produced (raises on failure)."""
+    import torch
+    from transformers import AutoTokenizer
+
+    folder = reporter.folder
+    spec = folder.read_spec()
+    settings = LocalSettings.from_spec(spec)
+    problems = [p.message for p in settings.problems() if p.fatal]
+    if problems:
+        raise BackendError("Bad settings: " + " ".join(problems))
+    cuda = torch.cuda.is_available()
+    if settings.method == QLORA:
+        refusal = qlora_refusal(cuda)
+        if refusal:
+            raise BackendError(refusal)
+    precision = choose_precision(settings.precision, cuda, cuda and torch.cuda.is_bf16_supported())
+    device = torch.cuda.get_device_name(0) if cuda else "CPU"
+    reporter.status(detail="reading the data", extra={"precision": precision, "device": device})
+    reporter.log(f"Device: {device}; precision {precision}; method {settings.method}.")
+
+    train = load_conversations(spec.dataset)
+    valid_records: list[dict[str, Any]] = []
+    valid_lines: list[int] = []
+    if spec.validation:
+        valid = load_conversations(spec.validation)
+        valid_records, valid_lines = valid.records, valid.lines
+    train_records, train_lines = train.records, train.lines
+    if not valid_records and settings.validation_split > 0:
+        pairs = list(zip(train_records, train_lines, strict=True))
+        kept, held = split_validation(pairs, settings.validation_split, settings.seed)
+        train_records, train_lines = [r for r, _ in kept], [n for _, n in kept]
+        valid_records, valid_lines = [r for r, _ in held], [n for _, n in held]
+    reporter.log(
+        f"Data: {len(train_records)} training and {len(valid_records)} validation examples "
+        f"({', '.join(f'{n} {k}' for k, n in train.formats.items())}; {train.with_tools} with tools)."
+    )
+
+    reporter.status(detail="loading the model")
+    model_path = loadable_path(resolve_model(spec.model), log=reporter.log)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    choice = training_template(tokenizer, train_records)
+    if choice.template is not None:
+        tokenizer.chat_template = choice.template
+    reporter.log(choice.note)
+    if (
+        train.with_tools or any("tool_calls" in m for r in train_records for m in r["messages"])
+    ) and (not supports_tools(tokenizer)):
+        raise DatasetRejected(
+            f"The data has tool calls, but {spec.model}'s chat template cannot render them: "
+            "pick a model whose template supports tools (Qwen2.5, Llama 3.1, Mistral…)."
+        )
+    assistant_only = settings.assistant_only_loss and choice.assistant_only
+    train_rows = tokenise(tokenizer, train_records, train_lines, assistant_only)
+    valid_rows = tokenise(tokenizer, valid_records, valid_lines, assistant_only)
+    lengths = sorted(len(r["input_ids"]) for r in train_rows)
+    over = sum(1 for n in lengths if n > settings.max_length)
+    reporter.log(
+        f"Tokens per example: median {lengths[len(lengths) // 2]}, longest {lengths[-1]}; "
+        f"{over} over max length {settings.max_length} (truncated)."
+    )
+
+    model = _load_model(model_path, settings, precision, cuda)
+    args = _sft_config(settings, folder.output_dir, precision, cuda, bool(valid_rows))
+    started = time.time()
+    trainer = _trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=_dataset(train_rows),
+        eval_dataset=_dataset(valid_rows) if valid_rows else None,
+        processing_class=tokenizer,
+        peft_config=_peft_config(settings),
+        callbacks=[make_callback(reporter, flags, started=started)],
+    )
+    if resume_from:
+        reporter.log(f"Resuming from {resume_from}.")
+    reporter.status(detail="training")
+    trainer.train(resume_from_checkpoint=resume_from)
+
+    final = folder.output_dir / ("adapter" if settings.uses_adapter else "model")
+    trainer.save_model(str(final))
+    steps = int(trainer.state.global_step)
+    tokens = getattr(trainer, "_total_train_tokens", None)
+    cancelled = flags.cancel.is_set() and steps < int(trainer.state.max_steps)
+    reporter.log(f"Saved the {'adapter' if settings.uses_adapter else 'model'} to {final}.")
+    merged = None
+    if settings.merge and settings.uses_adapter and not cancelled:
+        del trainer, model
+        gc.collect()
+        if cuda:
+            torch.cuda.empty_cache()
+        merged = merge_adapter(model_path, final, folder.output_dir / "merged", precision)
+        reporter.log(f"Merged the adapter into the base model: {merged}.")
+    return Outcome(cancelled, final, steps, int(tokens) if tokens else None, merged)
+
+
+def merge_adapter(base_path: str, adapter: Path, target: Path, precision: str) -> Path:
+    """Load the base in 16-bit, apply the adapter, merge and save (also for QLoRA adapters)."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
+    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    merged.save_pretrained(str(target))
+    AutoTokenizer.from_pretrained(str(adapter)).save_pretrained(str(target))
+    return target

@@ -1,0 +1,325 @@
+"""Local training from the shell: ``train --backend local``, ``estimate``, ``cancel``, ``resume``, ``save``.
+
+``train`` itself is registered by ``tui.commands.train_hosted`` (one parser
+for every backend); ``add_local_arguments`` adds the local options to it and
+``run_train_local`` handles ``--backend local``: check, print the memory
+estimate, start the detached worker, print the run id, and without
+``--detach`` follow the run folder until the run ends (Ctrl-C stops only the
+following: the worker runs in its own session).
+
+Exit status: 0 succeeded (or detached), 1 failed or cancelled, 2 usage or
+configuration (including a model or data that cannot be used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+LOCAL_METHODS = ("lora", "qlora", "full")
+
+_NUMBER_FLAGS = {
+    "max_steps": int,
+    "learning_rate": float,
+    "grad_accum": int,
+    "max_length": int,
+    "lora_r": int,
+    "lora_alpha": int,
+    "lora_dropout": float,
+    "eval_steps": int,
+    "save_steps": int,
+    "validation_split": float,
+    "gpus": int,
+}
+
+
+def add_local_arguments(train: argparse.ArgumentParser) -> None:
+    group = train.add_argument_group("local training (--backend local)")
+    group.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
+    group.add_argument("--lr", dest="learning_rate", type=float, help="learning rate")
+    group.add_argument("--grad-accum", type=int, help="gradient accumulation steps")
+    group.add_argument("--max-length", type=int, help="longest sequence in tokens")
+    group.add_argument("--lora-r", type=int)
+    group.add_argument("--lora-alpha", type=int)
+    group.add_argument("--lora-dropout", type=float)
+    group.add_argument("--target-modules", help="comma-separated, or all-linear (default)")
+    group.add_argument("--packing", action="store_true", default=None)
+    group.add_argument(
+        "--no-gradient-checkpointing",
+        dest="gradient_checkpointing",
+        action="store_false",
+        default=None,
+    )
+    group.add_argument(
+        "--full-loss",
+        dest="assistant_only_loss",
+        action="store_false",
+        default=None,
+        help="train on every token, not only the assistant's",
+    )
+    group.add_argument("--eval-steps", type=int, help="evaluate every N steps (default: per epoch)")
+    group.add_argument("--save-steps", type=int, help="checkpoint every N steps")
+    group.add_argument("--validation-split", type=float, help="hold out this fraction")
+    group.add_argument("--precision", choices=("auto", "bf16", "fp16", "fp32"))
+    group.add_argument("--gpus", type=int, help="GPUs to use; more than 1 runs accelerate launch")
+    group.add_argument(
+        "--accelerate-config", metavar="FILE", help="accelerate YAML or DeepSpeed JSON config"
+    )
+    group.add_argument(
+        "--merge", action="store_true", default=None, help="also save a merged model"
+    )
+    group.add_argument(
+        "--config", metavar="FILE", help="run.json of an earlier run, or a TOML file"
+    )
+
+
+def register(subparsers: Any) -> None:
+    estimate = subparsers.add_parser(
+        "estimate", help="GPU memory a local run needs, next to the visible GPUs"
+    )
+    estimate.add_argument("--model", help="hub id, model folder or .gguf (default: SmolLM2-135M)")
+    estimate.add_argument("--method", choices=LOCAL_METHODS, default="lora")
+    estimate.add_argument("--batch-size", type=int, default=1)
+    estimate.add_argument("--max-length", type=int, default=1024)
+    estimate.add_argument("--lora-r", type=int, default=16)
+    estimate.add_argument("--gpus", type=int, default=1)
+    estimate.add_argument(
+        "--no-gradient-checkpointing", dest="gradient_checkpointing", action="store_false"
+    )
+    estimate.set_defaults(handler=run_estimate)
+    for name, what, handler in (
+        ("cancel", "stop a run (local: saves a checkpoint first)", run_cancel),
+        ("resume", "continue a cancelled or failed local run from its last checkpoint", run_resume),
+        ("save", "save a checkpoint of a running local run now", run_save),
+    ):
+        parser = subparsers.add_parser(name, help=what)
+        parser.add_argument("run", metavar="RUN", help="run id, unique prefix or folder")
+        if name == "resume":
+            parser.add_argument("--detach", action="store_true", help="do not follow the run")
+        parser.set_defaults(handler=handler)
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from backends.runs import RunStore
+    from backends.workspace import Workspace
+
+    return RunStore.of(Workspace.at(args.workspace))
+
+
+def _number(name: str, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return None
+    kind = float if name == "epochs" else _NUMBER_FLAGS.get(name, int)
+    return kind(value)
+
+
+def settings_from_args(args: argparse.Namespace, base: dict[str, Any]) -> Any:
+    from backends.local.settings import LocalSettings
+
+    settings = LocalSettings.from_mapping(base)
+    changes: dict[str, Any] = {
+        "method": args.method,
+        "epochs": _number("epochs", args.epochs),
+        "batch_size": _number("batch_size", args.batch_size),
+        "seed": args.seed,
+    }
+    for name in (*_NUMBER_FLAGS, "packing", "gradient_checkpointing", "assistant_only_loss"):
+        changes[name] = getattr(args, name, None)
+    for name in ("precision", "accelerate_config", "merge"):
+        changes[name] = getattr(args, name, None)
+    if args.target_modules:
+        changes["target_modules"] = tuple(
+            part.strip() for part in args.target_modules.split(",") if part.strip()
+        )
+    return settings.updated(**changes)
+
+
+def run_train_local(args: argparse.Namespace) -> int:
+    from backends.base import BackendError
+    from backends.catalog import DEFAULT_LOCAL_MODEL
+    from backends.hosted.backend import sha256_of
+    from backends.local.backend import LocalBackend
+    from backends.local.memory import render_estimate
+    from backends.local.settings import RunConfig, read_run_config
+
+    if args.method in ("supervised", "dpo"):
+        _err("Local training methods are lora (default), qlora and full.")
+        return 2
+    config = RunConfig()
+    if args.config:
+        try:
+            config = read_run_config(Path(args.config))
+        except (OSError, ValueError) as error:
+            _err(f"Cannot read {args.config}: {error}")
+            return 2
+    try:
+        settings = settings_from_args(args, dict(config.settings))
+    except (TypeError, ValueError) as error:
+        _err(f"Bad setting: {error}")
+        return 2
+    data = args.data or config.data
+    if not data:
+        _err("--data is required (or a --config that names the data).")
+        return 2
+    validation = args.validation or config.validation
+    backend = LocalBackend()
+    available = backend.availability()
+    if not available.ok:
+        _err(f"{backend.label}: {available.reason} {available.hint}".strip())
+        return 2
+    data_path = Path(data)
+    spec = settings.to_spec(
+        model=args.model or config.model or DEFAULT_LOCAL_MODEL,
+        dataset=str(data_path.resolve()),
+        dataset_sha256=sha256_of(data_path) if data_path.is_file() else "",
+        validation=str(Path(validation).resolve()) if validation else None,
+        name=args.suffix or "",
+    )
+    problems = backend.prepare(spec)
+    for problem in problems:
+        _err(f"{'error' if problem.fatal else 'note'}: {problem.message}")
+    if any(p.fatal for p in problems):
+        return 2
+    try:
+        for line in render_estimate(backend.estimate(spec), backend.inventory, settings.gpus):
+            _err(line)
+        folder = backend.launch(spec, _store(args))
+    except BackendError as error:
+        _err(str(error))
+        return 2
+    print(folder.run_id, flush=True)
+    return 0 if args.detach else follow(folder)
+
+
+def follow(folder: Any, *, interval: float = 1.0) -> int:
+    """Print a local run's log, metrics and state from its folder until it ends."""
+    from backends.base import RunState
+    from tui.commands.train_hosted import _progress_line
+
+    metrics, log = folder.metrics_tail(), folder.log_tail()
+    last_state: RunState | None = None
+    try:
+        while True:
+            for line in log.read_text_lines():
+                print(line, flush=True)
+            for point in metrics.read_points():
+                print(_progress_line(point), flush=True)
+            status = folder.effective_status()
+            if status.state is not last_state:
+                last_state = status.state
+                print(f"[{status.state.value}] {status.detail}".rstrip(), flush=True)
+            if status.state.is_terminal:
+                for line in log.read_text_lines():
+                    print(line, flush=True)
+                if status.error:
+                    _err(status.error)
+                for path in status.result_files:
+                    print(f"Output: {path}", flush=True)
+                return 0 if status.state is RunState.SUCCEEDED else 1
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        _err(
+            f"\nStopped following; the run goes on. Cancel it: finetune-tui cancel {folder.run_id}"
+        )
+        return 0
+
+
+def run_estimate(args: argparse.Namespace) -> int:
+    from backends.base import BackendError
+    from backends.catalog import DEFAULT_LOCAL_MODEL
+    from backends.local.memory import check_fit, estimate_memory, render_estimate, visible_gpus
+    from backends.local.models import read_model_config, resolve_model
+
+    model = args.model or DEFAULT_LOCAL_MODEL
+    try:
+        config = read_model_config(resolve_model(model))
+    except BackendError as error:
+        _err(str(error))
+        return 2
+    estimate = estimate_memory(
+        config,
+        args.method,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        gradient_checkpointing=args.gradient_checkpointing,
+        lora_r=args.lora_r,
+    )
+    inventory = visible_gpus()
+    print(model)
+    for line in render_estimate(estimate, inventory, args.gpus):
+        print(line)
+    report = check_fit(estimate, inventory, args.gpus)
+    return 1 if any(not fit.fits for fit in report.fits) else 0
+
+
+def _find(args: argparse.Namespace) -> Any:
+    try:
+        return _store(args).find(args.run)
+    except KeyError as error:
+        _err(str(error.args[0]))
+        return None
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    from backends.base import BackendError
+
+    folder = _find(args)
+    if folder is None:
+        return 2
+    try:
+        if folder.read_spec().backend == "local":
+            from backends.local.backend import cancel
+
+            cancel(folder)
+            print(f"Cancel sent: the worker saves a checkpoint and stops ({folder.run_id}).")
+        else:
+            from backends.hosted.backend import backend_for_run
+
+            backend_for_run(folder).cancel(folder)
+            print(f"Cancel requested for {folder.run_id}.")
+    except BackendError as error:
+        _err(str(error))
+        return 1
+    return 0
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    from backends.base import BackendError
+    from backends.local.backend import LocalBackend
+
+    folder = _find(args)
+    if folder is None:
+        return 2
+    if folder.read_spec().backend != "local":
+        _err("Only local runs resume from a checkpoint here.")
+        return 2
+    try:
+        LocalBackend().resume(folder)
+    except BackendError as error:
+        _err(str(error))
+        return 1
+    print(folder.run_id, flush=True)
+    return 0 if args.detach else follow(folder)
+
+
+def run_save(args: argparse.Namespace) -> int:
+    from backends.base import BackendError
+    from backends.local.backend import save_now
+
+    folder = _find(args)
+    if folder is None:
+        return 2
+    try:
+        save_now(folder)
+    except BackendError as error:
+        _err(str(error))
+        return 1
+    print(f"Checkpoint requested; log.txt says where it was saved ({folder.run_id}).")
+    return 0
