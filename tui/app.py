@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -21,6 +21,10 @@ from tui.screens.help import HelpScreen
 from tui.screens.message import MessageScreen
 from tui.screens.step import Move, StepScreen
 
+if TYPE_CHECKING:
+    from backends.gpu import GpuReading
+    from backends.runs import RunFolder
+
 
 def stylesheet_path() -> Path:
     """``screens.tcss``: inside the package when installed from a wheel, else at the repo root."""
@@ -32,8 +36,20 @@ def stylesheet_path() -> Path:
 def binding_ids() -> set[str]:
     """The id of every binding on every screen: what ``keymap.toml`` may remap."""
     from tui.screens.catalog import CatalogScreen
+    from tui.screens.confirm import ConfirmScreen
+    from tui.screens.monitor import MonitorScreen
+    from tui.screens.runs import RunsScreen
 
-    owners = [FinetuneApp, HelpScreen, MessageScreen, CatalogScreen, *DECIDE_SCREENS]
+    owners = [
+        FinetuneApp,
+        HelpScreen,
+        MessageScreen,
+        CatalogScreen,
+        ConfirmScreen,
+        MonitorScreen,
+        RunsScreen,
+        *DECIDE_SCREENS,
+    ]
     ids: set[str] = set()
     for owner in owners:
         for cls in owner.__mro__:
@@ -50,6 +66,7 @@ class FinetuneApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="help"),
         Binding("question_mark", "help", "Help", id="help-alt", show=False),
+        Binding("f5", "runs", "Runs", id="runs"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
@@ -59,7 +76,10 @@ class FinetuneApp(App[None]):
         *,
         today: date | None = None,
         clock: Callable[[], datetime] | None = None,
+        watch: RunFolder | None = None,
+        gpu_probe: Callable[[], Sequence[GpuReading]] | None = None,
     ) -> None:
+        """``watch``: open straight on that run's monitor (``finetune-tui watch``); leaving it quits."""
         super().__init__()
         self.workspace = Workspace.at(workspace)
         self.today = today or date.today()
@@ -69,6 +89,10 @@ class FinetuneApp(App[None]):
         self.step_index = 0
         self.visited = 0
         self.recommendation: Recommendation = recommend(self.answers, today=self.today)
+        self.watch_folder = watch
+        self.gpu_probe = gpu_probe
+        self.restart_followers = True
+        """Monitors restart a dead follower of a hosted job (tests turn it off)."""
 
     # --- start -------------------------------------------------------------
 
@@ -79,6 +103,10 @@ class FinetuneApp(App[None]):
             self.set_keymap(keymap.keys)
         if keymap.problem:
             self.notify(keymap.problem, title="Keymap", severity="warning", timeout=10)
+        if self.watch_folder is not None:
+            self.sub_title = "Watch"
+            self.push_screen(self._monitor(self.watch_folder, standalone=True))
+            return
         loaded = load_decision(self.workspace)
         if loaded.record is not None:
             self.answers = loaded.record.answers
@@ -167,6 +195,9 @@ class FinetuneApp(App[None]):
             self.push_screen(HelpScreen(self.workspace.display()))
 
     async def action_quit(self) -> None:
+        if self.watch_folder is not None:
+            self.exit()
+            return
         step = self._step_screen()
         if step is not None and step is self.screen:
             step.leave("quit")
@@ -183,7 +214,53 @@ class FinetuneApp(App[None]):
         if self.save():
             self.notify(f"Saved to {self.workspace.display(self.workspace.decision_md)}.")
 
+    # --- runs ------------------------------------------------------------------
+    def timestamp(self) -> float:
+        """Now, in Unix seconds, from the app's (injectable) clock."""
+        return self.clock().timestamp()
+
+    def _monitor(self, folder: RunFolder, *, standalone: bool = False) -> Screen:
+        from tui.screens.monitor import MonitorScreen
+
+        return MonitorScreen(
+            folder,
+            clock=self.timestamp,
+            gpu_probe=self.gpu_probe,
+            standalone=standalone,
+            restart_follower=self.restart_followers,
+        )
+
+    def open_monitor(self, folder: RunFolder) -> None:
+        """Open the monitor of ``folder`` over whatever is on screen."""
+        self.push_screen(self._monitor(folder))
+
+    def action_runs(self) -> None:
+        from backends.runs import RunStore
+        from tui.screens.runs import RunsScreen
+
+        if isinstance(self.screen, RunsScreen):
+            return
+        self.push_screen(
+            RunsScreen(
+                RunStore.of(self.workspace),
+                clock=self.timestamp,
+                tz=self.clock().tzinfo,
+                open_run=self.open_monitor,
+            )
+        )
+
+    def action_watch_picker(self) -> None:
+        from textual.command import CommandPalette
+
+        from tui.screens.runs import WatchRunProvider
+
+        self.push_screen(
+            CommandPalette(providers=[WatchRunProvider], placeholder="Watch which run?")
+        )
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Runs", "Every training run in this workspace (F5)", self.action_runs)
+        yield SystemCommand("Watch run…", "Pick a run and follow it live", self.action_watch_picker)
         for index, step in enumerate(DECIDE_STEPS):
             if index <= self.visited and index != self.step_index:
                 yield SystemCommand(
@@ -191,8 +268,9 @@ class FinetuneApp(App[None]):
                     step.question,
                     lambda index=index: self.go_to_step(index),
                 )
-        yield SystemCommand(
-            "Save decision", "Write decision.json and decision.md now", self.action_save
-        )
+        if self.watch_folder is None:
+            yield SystemCommand(
+                "Save decision", "Write decision.json and decision.md now", self.action_save
+            )
         yield SystemCommand("Help", "Keys and a short tour", self.action_help)
         yield from super().get_system_commands(screen)

@@ -6,4 +6,8 @@ are listed in ``COMMAND_MODULES``; they import heavy libraries only inside
 their handler, so ``finetune-tui --help`` and the app stay fast.
 """
 
-COMMAND_MODULES: tuple[str, ...] = ("tui.commands.inspect", "tui.commands.train_hosted")
+COMMAND_MODULES: tuple[str, ...] = (
+    "tui.commands.inspect",
+    "tui.commands.train_hosted",
+    "tui.commands.runs",
+)
