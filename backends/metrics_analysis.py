@@ -39,14 +39,21 @@ def ema(values: Sequence[float], weight: float, *, previous: float | None = None
 
 
 def minmax_downsample(
-    xs: Sequence[float], ys: Sequence[float], buckets: int
+    xs: Sequence[float],
+    ys: Sequence[float],
+    buckets: int,
+    *,
+    x_range: tuple[float, float] | None = None,
 ) -> tuple[list[float], list[float]]:
-    """At most ``2 * buckets`` points that draw like all of them.
+    """At most about ``2 * buckets`` points that draw like all of them.
 
-    The points are cut into ``buckets`` runs of consecutive points; each run
-    keeps its lowest and its highest point, in step order. The first and the
-    last point are always kept, so a spike or a dip is never lost and the line
-    ends where the data ends. With few enough points, they are returned as is.
+    The x range (``x_range``, else first to last x) is cut into ``buckets``
+    equal slices, one per column of the drawing; each slice keeps its lowest
+    and its highest point, in x order, so a spike or a dip is never lost. The
+    first and the last point are always kept, so the line ends where the data
+    ends. Slices are fixed by x, not by count: appending points changes only
+    the last slices, and a drawing of the result changes only where the data
+    did. ``xs`` must be sorted; with few enough points they are returned as is.
     """
     n = len(xs)
     if n != len(ys):
@@ -55,27 +62,49 @@ def minmax_downsample(
         raise ValueError("buckets must be at least 1")
     if n <= 2 * buckets:
         return list(xs), list(ys)
+    low_x, high_x = x_range if x_range is not None else (xs[0], xs[-1])
+    width = (high_x - low_x) / buckets if high_x > low_x else 1.0
+    keep: list[int] = [0]
+    start = 0
+    while start < n:
+        bucket = min(buckets - 1, max(0, int((xs[start] - low_x) / width)))
+        end = n if bucket == buckets - 1 else bisect_left(xs, low_x + (bucket + 1) * width, start)
+        end = max(end, start + 1)
+        segment = ys[start:end]
+        low_at = start + segment.index(min(segment))
+        high_at = start + segment.index(max(segment))
+        keep.extend((low_at, high_at) if low_at <= high_at else (high_at, low_at))
+        start = end
+    keep.append(n - 1)
     out_x: list[float] = []
     out_y: list[float] = []
-    size = n / buckets
-    for bucket in range(buckets):
-        start = int(bucket * size)
-        end = n if bucket == buckets - 1 else int((bucket + 1) * size)
-        segment = ys[start:end]
-        low = min(segment)
-        high = max(segment)
-        low_at = start + segment.index(low)
-        high_at = start + segment.index(high)
-        if bucket == 0 and 0 not in (low_at, high_at):
-            out_x.append(xs[0])
-            out_y.append(ys[0])
-        for index in sorted({low_at, high_at}):
+    previous = -1
+    for index in keep:
+        if index != previous:
             out_x.append(xs[index])
             out_y.append(ys[index])
-        if bucket == buckets - 1 and n - 1 not in (low_at, high_at):
-            out_x.append(xs[n - 1])
-            out_y.append(ys[n - 1])
+            previous = index
     return out_x, out_y
+
+
+def nice_bounds(low: float, high: float, *, steps: int = 10) -> tuple[float, float]:
+    """``low`` and ``high`` widened to a round grid (about ``steps`` grid steps between them).
+
+    An axis drawn to these bounds keeps its ticks while new values stay
+    inside: a live plot need not be redrawn for every new extreme.
+    """
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError("bounds must be finite")
+    if high <= low:
+        pad = abs(low) * 0.05 or 0.5
+        return low - pad, high + pad
+    raw = (high - low) / steps
+    unit = 10 ** math.floor(math.log10(raw))
+    step = next(unit * m for m in (1, 2, 5, 10) if unit * m >= raw * (1 - 1e-9))
+    return (
+        round(math.floor(low / step + 1e-9) * step, 12),
+        round(math.ceil(high / step - 1e-9) * step, 12),
+    )
 
 
 def window_start(steps: Sequence[int], last_steps: int | None) -> int:

@@ -95,6 +95,7 @@ class MonitorScreen(Screen[None]):
         self._timer: Timer | None = None
         self._gpu_timer: Timer | None = None
         self._follower_tried_at: float | None = None
+        self._alert_text = ""
 
     # --- layout -----------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -137,7 +138,7 @@ class MonitorScreen(Screen[None]):
         if update.log_lines:
             self.query_one(Log).write_lines(update.log_lines)
         if update.points or update.reset:
-            self.plot.refresh()
+            self.plot.update_data()
         if update.points or update.reset or update.status_changed:
             self._show_figures()
         if update.status_changed:
@@ -166,8 +167,11 @@ class MonitorScreen(Screen[None]):
             messages.append(watch.spec_problem)
         if self.figures.alert is not None:
             messages.append(f"{self.figures.alert.message} {self.figures.alert.advice}")
-        alert.update("\n".join(messages))
-        alert.display = bool(messages)
+        text = "\n".join(messages)
+        if text != self._alert_text:  # Static.update lays the screen out again: only on change
+            self._alert_text = text
+            alert.update(text)
+            alert.display = bool(messages)
         alert.set_class(bool(messages) and self.figures.state is RunState.FAILED, "-error")
         alert.set_class(self.figures.alert is not None, "-overfit")
 

@@ -9,8 +9,9 @@ decides when (a timer, only when new points arrived).
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rich.text import Text
@@ -18,7 +19,7 @@ from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
-from backends.metrics_analysis import ema, minmax_downsample, window_start
+from backends.metrics_analysis import ema, minmax_downsample, nice_bounds, window_start
 from backends.run_watch import FULL_VALID, SERIES, SERIES_LABELS, TRAIN, VALID, LossHistory
 
 SMOOTHING_CHOICES: tuple[float, ...] = (0.6, 0.9, 0.0)
@@ -75,7 +76,13 @@ def step_ticks(low: int, high: int, count: int) -> list[int]:
 
 
 class LossPlot(PlotextPlot):
-    """A ``PlotextPlot`` that draws a ``LossHistory`` and caches the drawing."""
+    """A ``PlotextPlot`` that draws a ``LossHistory``, rebuilt only when the picture changes.
+
+    Each redraw starts from a plan: the downsampled curves, the axis bounds
+    (rounded outward, so they hold while new values stay inside) and where
+    every point lands on the canvas. A plan with the same landing cells as the
+    drawing on screen would draw the same picture, so nothing is rebuilt.
+    """
 
     def __init__(self, history: LossHistory, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -86,6 +93,7 @@ class LossPlot(PlotextPlot):
         self.last_build_s = 0.0
         self._smoothed: dict[tuple[str, float], list[float]] = {}
         self._cache_key: tuple[object, ...] | None = None
+        """The signature of the plan last drawn."""
         self._cache: Text = Text()
 
     def set_options(self, options: PlotOptions) -> None:
@@ -106,15 +114,26 @@ class LossPlot(PlotextPlot):
         return cached
 
     # --- drawing --------------------------------------------------------------
+    def update_data(self) -> bool:
+        """New points arrived: redraw if, and only if, the picture changes; says whether it does."""
+        plan = self._plan(self.size.width, self.size.height)
+        if plan is not None and plan.signature == self._cache_key:
+            return False
+        self.refresh()
+        return True
+
     def render(self) -> RenderResult:
         width, height = self.size.width, self.size.height
-        key = (width, height, self.history.version, self.options, self.app.theme)
-        if key == self._cache_key:
+        plan = self._plan(width, height)
+        if plan is None:
+            self._cache_key = None
+            return Text("No loss logged yet.", justify="center", style="dim")
+        if plan.signature == self._cache_key:
             return self._cache
         started = time.perf_counter()
-        self._cache = self._build(width, height)
+        self._cache = self._build(plan, width, height)
         self.last_build_s = time.perf_counter() - started
-        self._cache_key = key
+        self._cache_key = plan.signature
         self.draws += 1
         return self._cache
 
@@ -125,48 +144,90 @@ class LossPlot(PlotextPlot):
         colors["raw"] = faint.rgb
         return colors
 
-    def _build(self, width: int, height: int) -> Text:
+    def _plan(self, width: int, height: int) -> _Plan | None:
+        """What to draw, downsampled to the columns there are; ``None`` when there is nothing."""
         history = self.history
         if history.count == 0 or width < 10 or height < 4:
-            return Text("No loss logged yet.", justify="center", style="dim")
+            return None
+        options = self.options
+        last_step = history.last_step or 0
+        if options.last_steps is None:
+            x_low, x_high = 0, max(history.total_steps or 0, last_step, 1)
+        else:
+            x_low, x_high = max(0, last_step - options.last_steps), max(last_step, 1)
+        columns = max(8, width - 10) * 2  # braille: two dots across per cell
+        curves: list[_Curve] = []
+        for name in SERIES_CHOICES[options.series]:
+            series = history.series[name]
+            if not len(series):
+                continue
+            start = window_start(series.steps, options.last_steps)
+            steps, values = series.steps[start:], series.values[start:]
+            raw: tuple[list[float], list[float]] = ([], [])
+            line = values
+            if options.smoothing and len(series) > 2:
+                line = self.smoothed(name, options.smoothing)[start:]
+                raw = self._positive(
+                    *minmax_downsample(steps, values, columns, x_range=(x_low, x_high))
+                )
+            xs, ys = self._positive(
+                *minmax_downsample(steps, line, columns, x_range=(x_low, x_high))
+            )
+            if xs:
+                curves.append(_Curve(name, xs, ys, *raw))
+        if not curves:
+            return None
+        every_y = [y for curve in curves for y in (*curve.ys, *curve.raw_ys)]
+        scale = math.log10 if options.log_scale else float
+        y_low, y_high = nice_bounds(scale(min(every_y)), scale(max(every_y)))
+        # Where each point lands on the canvas: the picture changes only when one of these does.
+        x_scale = columns / (x_high - x_low)
+        y_scale = max(4, (height - 4) * 4) / (y_high - y_low)
+
+        def cells(xs: list[float], ys: list[float]) -> tuple[tuple[int, int], ...]:
+            return tuple(
+                (round((x - x_low) * x_scale), round((scale(y) - y_low) * y_scale))
+                for x, y in zip(xs, ys, strict=True)
+            )
+
+        signature = (
+            width,
+            height,
+            options,
+            self.app.theme,
+            x_low,
+            x_high,
+            y_low,
+            y_high,
+            tuple((c.name, cells(c.xs, c.ys), cells(c.raw_xs, c.raw_ys)) for c in curves),
+        )
+        if options.log_scale:
+            y_low, y_high = 10**y_low, 10**y_high
+        return _Plan(curves, x_low, x_high, y_low, y_high, signature)
+
+    def _build(self, plan: _Plan, width: int, height: int) -> Text:
         plt = self.plt
         plt.clear_figure()
         plt.plotsize(width, height)
         plt._set_size(width, height)
         plt.theme(self._get_plotext_theme_name(self.app.theme))
         colors = self._colors()
-        options = self.options
-        buckets = max(8, width - 12)
-        last_step = history.last_step or 0
-        drawn = 0
-        for name in SERIES_CHOICES[options.series]:
-            series = history.series[name]
-            if not len(series):
-                continue
-            start = window_start(series.steps, options.last_steps)
-            steps = series.steps[start:]
-            values = series.values[start:]
-            line = values
-            if options.smoothing and len(series) > 2:
-                line = self.smoothed(name, options.smoothing)[start:]
-                raw_x, raw_y = self._positive(*minmax_downsample(steps, values, buckets))
-                plt.scatter(raw_x, raw_y, marker="braille", color=colors["raw"])
-            xs, ys = self._positive(*minmax_downsample(steps, line, buckets))
-            if not xs:
-                continue
-            plt.plot(xs, ys, marker=MARKERS[name], color=colors[name], label=SERIES_LABELS[name])
-            drawn += 1
-        if not drawn:
-            return Text("Nothing to draw for these series.", justify="center", style="dim")
-        total = history.total_steps
-        if options.last_steps is None:
-            low, high = 0, max(total or 0, last_step, 1)
-        else:
-            low, high = max(0, last_step - options.last_steps), max(last_step, 1)
-        plt.xlim(low, high)
-        plt.xticks(step_ticks(low, high, 5 if width >= 60 else 3))
-        if options.log_scale:
+        for curve in plan.curves:
+            if curve.raw_xs:
+                plt.scatter(curve.raw_xs, curve.raw_ys, marker="braille", color=colors["raw"])
+        for curve in plan.curves:
+            plt.plot(
+                curve.xs,
+                curve.ys,
+                marker=MARKERS[curve.name],
+                color=colors[curve.name],
+                label=SERIES_LABELS[curve.name],
+            )
+        plt.xlim(plan.x_low, plan.x_high)
+        plt.xticks(step_ticks(plan.x_low, plan.x_high, 5 if width >= 60 else 3))
+        if self.options.log_scale:
             plt.yscale("log")
+        plt.ylim(plan.y_low, plan.y_high)
         plt.xlabel("step")
         return Text.from_ansi(plt.build(), no_wrap=True)
 
@@ -176,3 +237,22 @@ class LossPlot(PlotextPlot):
             return xs, ys
         kept = [(x, y) for x, y in zip(xs, ys, strict=True) if y > 0]
         return [x for x, _ in kept], [y for _, y in kept]
+
+
+@dataclass(frozen=True)
+class _Curve:
+    name: str
+    xs: list[float]
+    ys: list[float]
+    raw_xs: list[float] = field(default_factory=list)
+    raw_ys: list[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    curves: list[_Curve]
+    x_low: int
+    x_high: int
+    y_low: float
+    y_high: float
+    signature: tuple[object, ...]

@@ -145,12 +145,16 @@ class RunStats(Widget):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.figures: RunFigures | None = None
         self.gpus: tuple[GpuReading, ...] = ()
+        self._height = 0
 
     def show(self, figures: RunFigures, gpus: Sequence[GpuReading] = ()) -> None:
         if figures != self.figures or tuple(gpus) != self.gpus:
             self.figures = figures
             self.gpus = tuple(gpus)
-            self.refresh(layout=True)
+            height = len(self.lines(self.size.width))
+            # A new layout (costly: the whole screen) only when the panel's height changes.
+            self.refresh(layout=height != self._height)
+            self._height = height
 
     def render(self) -> Text:
         return Text("\n", no_wrap=True, overflow="ellipsis").join(self.lines(self.size.width))
