@@ -75,6 +75,11 @@ def step_ticks(low: int, high: int, count: int) -> list[int]:
     return sorted({round(low + index * (high - low) / (count - 1)) for index in range(count)})
 
 
+def log_ticks(low: float, high: float, count: int) -> list[float]:
+    """``count`` evenly spaced positions in log10 space from ``low`` to ``high``."""
+    return [low + index * (high - low) / (count - 1) for index in range(count)]
+
+
 class LossPlot(PlotextPlot):
     """A ``PlotextPlot`` that draws a ``LossHistory``, rebuilt only when the picture changes.
 
@@ -174,19 +179,18 @@ class LossPlot(PlotextPlot):
                 *minmax_downsample(steps, line, columns, x_range=(x_low, x_high))
             )
             if xs:
-                curves.append(_Curve(name, xs, ys, *raw))
+                curves.append(_Curve(name, xs, self._scaled(ys), raw[0], self._scaled(raw[1])))
         if not curves:
             return None
         every_y = [y for curve in curves for y in (*curve.ys, *curve.raw_ys)]
-        scale = math.log10 if options.log_scale else float
-        y_low, y_high = nice_bounds(scale(min(every_y)), scale(max(every_y)))
+        y_low, y_high = nice_bounds(min(every_y), max(every_y))
         # Where each point lands on the canvas: the picture changes only when one of these does.
         x_scale = columns / (x_high - x_low)
         y_scale = max(4, (height - 4) * 4) / (y_high - y_low)
 
         def cells(xs: list[float], ys: list[float]) -> tuple[tuple[int, int], ...]:
             return tuple(
-                (round((x - x_low) * x_scale), round((scale(y) - y_low) * y_scale))
+                (round((x - x_low) * x_scale), round((y - y_low) * y_scale))
                 for x, y in zip(xs, ys, strict=True)
             )
 
@@ -201,8 +205,6 @@ class LossPlot(PlotextPlot):
             y_high,
             tuple((c.name, cells(c.xs, c.ys), cells(c.raw_xs, c.raw_ys)) for c in curves),
         )
-        if options.log_scale:
-            y_low, y_high = 10**y_low, 10**y_high
         return _Plan(curves, x_low, x_high, y_low, y_high, signature)
 
     def _build(self, plan: _Plan, width: int, height: int) -> Text:
@@ -225,11 +227,16 @@ class LossPlot(PlotextPlot):
             )
         plt.xlim(plan.x_low, plan.x_high)
         plt.xticks(step_ticks(plan.x_low, plan.x_high, 5 if width >= 60 else 3))
-        if self.options.log_scale:
-            plt.yscale("log")
         plt.ylim(plan.y_low, plan.y_high)
+        if self.options.log_scale:  # drawn as log10 values, labelled as losses
+            ticks = log_ticks(plan.y_low, plan.y_high, max(2, min(6, height // 4)))
+            plt.yticks(ticks, [f"{10**tick:.3g}" for tick in ticks])
         plt.xlabel("step")
         return Text.from_ansi(plt.build(), no_wrap=True)
+
+    def _scaled(self, ys: list[float]) -> list[float]:
+        """Values as drawn: their log10 on a log scale (plotext's own log axis is not used)."""
+        return [math.log10(y) for y in ys] if self.options.log_scale else ys
 
     def _positive(self, xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
         """On a log scale, only values above zero can be drawn."""
