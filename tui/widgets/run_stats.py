@@ -173,10 +173,14 @@ class RunStats(Widget):
         badge = badge_of(figures)
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append(f" {badge.upper()} ", style(f"run-stats--badge-{badge}"))
-        head.append(f" {figures.model} · {figures.backend}", style("run-stats--label"))
         finished = figures.state.is_terminal
         chips = summary_chips(figures) if finished else live_chips(figures, self.gpus)
-        lines: list[Text] = [] if flow else [head]
+        lines: list[Text] = []
+        if flow:
+            head.append(f" {figures.model} · {figures.backend}", style("run-stats--label"))
+        else:
+            head.append(f" {figures.backend}", style("run-stats--label"))
+            lines.extend((head, Text(figures.model, style=style("run-stats--value"))))
         if not finished and figures.progress is not None:
             bar_width = 16 if flow else width - 6
             bar = Text(no_wrap=True)
@@ -202,6 +206,8 @@ class RunStats(Widget):
                 lines.append(Text("Next: Evaluate › (upcoming)", style=upcoming))
         if figures.detail and not finished:
             lines.append(Text(figures.detail, style=label, overflow="ellipsis", no_wrap=True))
+        for line in lines:  # one line each, whatever renders them: the count is the height
+            line.truncate(width, overflow="ellipsis")
         return lines
 
     @staticmethod
