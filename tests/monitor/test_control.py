@@ -113,3 +113,16 @@ def test_cancel_a_hosted_job_on_the_emulator(
         assert control.cancel(folder) == f"Cancel requested for job {job_id}."
         assert folder.read_status().state is RunState.CANCELLED
         assert api.jobs[job_id].status == "cancelled"
+
+
+def test_gpu_readings_parse_and_absent_tools_give_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backends import gpu
+
+    out = "0, NVIDIA H100 80GB HBM3, 87, 20480, 81559\n1, NVIDIA H100, [N/A], 1024, 81559\nbad\n"
+    first, second = gpu.parse_nvidia_smi(out)
+    assert (first.index, first.utilization_pct, first.memory_used_mib) == (0, 87.0, 20480.0)
+    assert first.describe() == "GPU0 87%  20.0/80 GiB"
+    assert second.utilization_pct is None and second.describe().startswith("GPU1 —")
+    monkeypatch.setattr(gpu, "_read_nvml", lambda: None)
+    monkeypatch.setattr(gpu.shutil, "which", lambda name: None)
+    assert gpu.read_gpus() == []
