@@ -330,4 +330,4 @@ async def test_a_broken_keymap_is_named_and_ignored(make_app, monkeypatch, tmp_p
         await pilot.pause()
         (message,) = [n.message for n in app._notifications]
         assert "keymap.toml: unknown binding id 'nxt'; back must be a key string" in message
-        assert "Known ids: back, catalog" in message
+        assert "Known ids: back, cancel-run, catalog" in message

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -26,6 +26,10 @@ from tui.state import DatasetChoice
 if TYPE_CHECKING:
     from backends.data.report import DatasetReport
 
+if TYPE_CHECKING:
+    from backends.gpu import GpuReading
+    from backends.runs import RunFolder
+
 
 def stylesheet_path() -> Path:
     """``screens.tcss``: inside the package when installed from a wheel, else at the repo root."""
@@ -42,7 +46,10 @@ SCREEN_AT: dict[Position, type[StepScreen]] = {screen.position: screen for scree
 def binding_ids() -> set[str]:
     """The id of every binding on every screen: what ``keymap.toml`` may remap."""
     from tui.screens.catalog import CatalogScreen
+    from tui.screens.confirm import ConfirmScreen
     from tui.screens.dataset.browse import ExamplesTable, FindingScreen
+    from tui.screens.monitor import MonitorScreen
+    from tui.screens.runs import RunsScreen
 
     owners = [
         FinetuneApp,
@@ -51,6 +58,9 @@ def binding_ids() -> set[str]:
         CatalogScreen,
         FindingScreen,
         ExamplesTable,
+        ConfirmScreen,
+        MonitorScreen,
+        RunsScreen,
         *STEP_SCREENS,
     ]
     ids: set[str] = set()
@@ -69,6 +79,7 @@ class FinetuneApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="help"),
         Binding("question_mark", "help", "Help", id="help-alt", show=False),
+        Binding("f5", "runs", "Runs", id="runs"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
@@ -78,7 +89,10 @@ class FinetuneApp(App[None]):
         *,
         today: date | None = None,
         clock: Callable[[], datetime] | None = None,
+        watch: RunFolder | None = None,
+        gpu_probe: Callable[[], Sequence[GpuReading]] | None = None,
     ) -> None:
+        """``watch``: open straight on that run's monitor (``finetune-tui watch``); leaving it quits."""
         super().__init__()
         self.workspace = Workspace.at(workspace)
         self.today = today or date.today()
@@ -90,6 +104,10 @@ class FinetuneApp(App[None]):
         self.dataset_choice = DatasetChoice()
         self.dataset_report: DatasetReport | None = None
         self.recommendation: Recommendation = recommend(self.answers, today=self.today)
+        self.watch_folder = watch
+        self.gpu_probe = gpu_probe
+        self.restart_followers = True
+        """Monitors restart a dead follower of a hosted job (tests turn it off)."""
 
     # --- start -------------------------------------------------------------
 
@@ -101,6 +119,10 @@ class FinetuneApp(App[None]):
                 self.set_keymap(keymap.keys)
             if keymap.problem:
                 self.notify(keymap.problem, title="Keymap", severity="warning", timeout=10)
+        if self.watch_folder is not None:
+            self.sub_title = "Watch"
+            self.push_screen(self._monitor(self.watch_folder, standalone=True))
+            return
         loaded = load_decision(self.workspace)
         if loaded.record is not None:
             self.answers = loaded.record.answers
@@ -192,6 +214,9 @@ class FinetuneApp(App[None]):
             self.push_screen(HelpScreen(self.workspace.display()))
 
     async def action_quit(self) -> None:
+        if self.watch_folder is not None:
+            self.exit()
+            return
         step = self._step_screen()
         if step is not None and step is self.screen:
             step.leave("quit")
@@ -208,17 +233,64 @@ class FinetuneApp(App[None]):
         if self.save():
             self.notify(f"Saved to {self.workspace.display(self.workspace.decision_md)}.")
 
+    # --- runs ------------------------------------------------------------------
+    def timestamp(self) -> float:
+        """Now, in Unix seconds, from the app's (injectable) clock."""
+        return self.clock().timestamp()
+
+    def _monitor(self, folder: RunFolder, *, standalone: bool = False) -> Screen:
+        from tui.screens.monitor import MonitorScreen
+
+        return MonitorScreen(
+            folder,
+            clock=self.timestamp,
+            gpu_probe=self.gpu_probe,
+            standalone=standalone,
+            restart_follower=self.restart_followers,
+        )
+
+    def open_monitor(self, folder: RunFolder) -> None:
+        """Open the monitor of ``folder`` over whatever is on screen."""
+        self.push_screen(self._monitor(folder))
+
+    def action_runs(self) -> None:
+        from backends.runs import RunStore
+        from tui.screens.runs import RunsScreen
+
+        if isinstance(self.screen, RunsScreen):
+            return
+        self.push_screen(
+            RunsScreen(
+                RunStore.of(self.workspace),
+                clock=self.timestamp,
+                tz=self.clock().tzinfo,
+                open_run=self.open_monitor,
+            )
+        )
+
+    def action_watch_picker(self) -> None:
+        from textual.command import CommandPalette
+
+        from tui.screens.runs import WatchRunProvider
+
+        self.push_screen(
+            CommandPalette(providers=[WatchRunProvider], placeholder="Watch which run?")
+        )
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Runs", "Every training run in this workspace (F5)", self.action_runs)
+        yield SystemCommand("Watch run…", "Pick a run and follow it live", self.action_watch_picker)
         for position in SCREEN_AT:
-            if position <= self.furthest and position != self.position:
+            if position <= self.furthest and position != self.position and self.watch_folder is None:
                 stage, step = position.stage_info, position.step_info
                 yield SystemCommand(
                     f"Go to {stage.title} {position.step + 1} · {step.title}",
                     step.question,
                     lambda position=position: self.go_to(position),
                 )
-        yield SystemCommand(
-            "Save decision", "Write decision.json and decision.md now", self.action_save
-        )
+        if self.watch_folder is None:
+            yield SystemCommand(
+                "Save decision", "Write decision.json and decision.md now", self.action_save
+            )
         yield SystemCommand("Help", "Keys and a short tour", self.action_help)
         yield from super().get_system_commands(screen)

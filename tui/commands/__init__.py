@@ -10,4 +10,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.inspect",
     "tui.commands.train_hosted",
     "tui.commands.train_local",
+    "tui.commands.runs",
 )

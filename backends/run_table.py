@@ -1,0 +1,167 @@
+"""The runs list: one row per run in the workspace, newest first.
+
+``RunTable.rows`` is called again and again by the Runs screen; each run's
+``metrics.jsonl`` is followed by a tail, so a refresh reads only the lines
+appended since (the best validation loss needs every point once). A run whose
+worker died reads as failed (``RunFolder.effective_status``), never as
+running forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from backends.base import MetricPoint, RunSpec, RunState
+from backends.runs import RunFolder, RunStatus, RunStore
+from backends.tail import MetricsTail
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    folder: RunFolder
+    name: str
+    backend: str
+    model: str
+    state: RunState
+    started_at: float | None
+    ended_at: float | None
+    duration_s: float | None
+    step: int | None
+    total_steps: int | None
+    last_loss: float | None
+    last_valid_loss: float | None
+    best_valid: tuple[float, int] | None
+    error: str | None
+    job_id: str | None
+    fine_tuned_model: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "path": str(self.folder.path),
+            "name": self.name,
+            "backend": self.backend,
+            "model": self.model,
+            "state": self.state.value,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_s": self.duration_s,
+            "step": self.step,
+            "total_steps": self.total_steps,
+            "last_loss": self.last_loss,
+            "last_valid_loss": self.last_valid_loss,
+            "best_valid_loss": self.best_valid[0] if self.best_valid else None,
+            "best_valid_step": self.best_valid[1] if self.best_valid else None,
+            "error": self.error,
+            "job_id": self.job_id,
+            "fine_tuned_model": self.fine_tuned_model,
+        }
+
+
+class _LossTracker:
+    """Last point, last losses and best validation loss of one run, kept current by a tail."""
+
+    def __init__(self, folder: RunFolder) -> None:
+        self.tail = MetricsTail(folder.metrics_jsonl)
+        self.resets = 0
+        self._clear()
+
+    def _clear(self) -> None:
+        self.last: MetricPoint | None = None
+        self.last_loss: float | None = None
+        self.last_valid: float | None = None
+        self.best_valid: tuple[float, int] | None = None
+        self.best_full_valid: tuple[float, int] | None = None
+        self.total_steps: int | None = None
+
+    def update(self) -> None:
+        points = self.tail.read_points()
+        if self.tail.resets != self.resets:  # the file was replaced: these points are all of it
+            self.resets = self.tail.resets
+            self._clear()
+        for point in points:
+            self.last = point
+            if point.train_loss is not None:
+                self.last_loss = point.train_loss
+            if point.total_steps:
+                self.total_steps = point.total_steps
+            if point.valid_loss is not None:
+                self.last_valid = point.valid_loss
+                if self.best_valid is None or point.valid_loss < self.best_valid[0]:
+                    self.best_valid = (point.valid_loss, point.step)
+            if point.full_valid_loss is not None and (
+                self.best_full_valid is None or point.full_valid_loss < self.best_full_valid[0]
+            ):
+                self.best_full_valid = (point.full_valid_loss, point.step)
+
+
+def _duration(status: RunStatus, now: float) -> float | None:
+    if status.started_at is None:
+        return None
+    if status.ended_at is not None:
+        return max(0.0, status.ended_at - status.started_at)
+    if status.state.is_terminal:
+        return None
+    return max(0.0, now - status.started_at)
+
+
+class RunTable:
+    """Rows for every run of a store, refreshed cheaply."""
+
+    def __init__(self, store: RunStore) -> None:
+        self.store = store
+        self._trackers: dict[str, _LossTracker] = {}
+        self._specs: dict[str, RunSpec | None] = {}
+
+    def _spec(self, folder: RunFolder) -> RunSpec | None:
+        if folder.run_id not in self._specs:
+            try:
+                self._specs[folder.run_id] = folder.read_spec()
+            except (OSError, ValueError, TypeError):
+                return None  # not cached: it may be being written
+        return self._specs[folder.run_id]
+
+    def rows(self, now: float) -> list[RunRow]:
+        rows = []
+        for folder in self.store.list_folders():
+            tracker = self._trackers.get(folder.run_id)
+            if tracker is None:
+                tracker = self._trackers[folder.run_id] = _LossTracker(folder)
+            tracker.update()
+            spec = self._spec(folder)
+            status = folder.effective_status(now=now)
+            last = tracker.last
+            rows.append(
+                RunRow(
+                    run_id=folder.run_id,
+                    folder=folder,
+                    name=(spec.name if spec else "") or folder.run_id,
+                    backend=spec.backend if spec else "?",
+                    model=spec.model if spec else "?",
+                    state=status.state,
+                    started_at=status.started_at or status.created_at,
+                    ended_at=status.ended_at,
+                    duration_s=_duration(status, now),
+                    step=last.step if last else None,
+                    total_steps=status.total_steps or tracker.total_steps,
+                    last_loss=tracker.last_loss,
+                    last_valid_loss=tracker.last_valid,
+                    best_valid=tracker.best_full_valid or tracker.best_valid,
+                    error=status.error,
+                    job_id=status.job_id,
+                    fine_tuned_model=status.fine_tuned_model,
+                )
+            )
+        return rows
+
+
+def format_started(when: float | None, tz: tzinfo | None, *, short: bool = False) -> str:
+    """``2026-11-24 09:30`` (``11-24 09:30`` when short) in ``tz``, the viewer's zone."""
+    if when is None:
+        return "—"
+    return datetime.fromtimestamp(when, tz=tz).strftime(
+        "%m-%d %H:%M" if short else "%Y-%m-%d %H:%M"
+    )

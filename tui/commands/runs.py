@@ -1,0 +1,111 @@
+"""``finetune-tui runs`` lists the workspace's runs; ``finetune-tui watch RUN`` opens one's monitor.
+
+``watch`` is for ``ssh box -t finetune-tui watch RUN``: the app opens straight
+on the monitor of that run (whole history, then live), and leaving it (Esc)
+quits; the run goes on.
+
+Exit status: 0 listed / watched, 2 no such run or bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+RUNS_HEADER = (
+    "RUN",
+    "BACKEND",
+    "MODEL",
+    "STATE",
+    "STARTED",
+    "DURATION",
+    "STEP",
+    "LOSS",
+    "BEST VALID",
+)
+
+
+def register(subparsers: Any) -> None:
+    runs = subparsers.add_parser("runs", help="list every training run in the workspace")
+    runs.add_argument("--json", action="store_true", help="one JSON array, for scripts")
+    runs.set_defaults(handler=run_runs)
+
+    watch = subparsers.add_parser(
+        "watch", help="open the live monitor of one run (id, unique id prefix, or folder)"
+    )
+    watch.add_argument("run", metavar="RUN")
+    watch.set_defaults(handler=run_watch)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from backends.runs import RunStore
+    from backends.workspace import Workspace
+
+    return RunStore.of(Workspace.at(args.workspace))
+
+
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell, two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def run_runs(args: argparse.Namespace) -> int:
+    import time
+    from datetime import datetime
+
+    import orjson
+
+    from backends.run_figures import format_duration, format_loss
+    from backends.run_table import RunTable, format_started
+
+    store = _store(args)
+    rows = RunTable(store).rows(time.time())
+    if args.json:
+        sys.stdout.write(
+            orjson.dumps([row.to_dict() for row in rows], option=orjson.OPT_INDENT_2).decode()
+            + "\n"
+        )
+        return 0
+    if not rows:
+        print(f"No runs in {store.root}.", file=sys.stderr)
+        return 0
+    tz = datetime.now().astimezone().tzinfo
+    lines = [RUNS_HEADER]
+    for row in rows:
+        step = "-" if row.step is None else str(row.step)
+        if row.step is not None and row.total_steps:
+            step += f"/{row.total_steps}"
+        lines.append(
+            (
+                row.run_id,
+                row.backend,
+                row.model,
+                row.state.value,
+                format_started(row.started_at, tz).replace("—", "-"),
+                format_duration(row.duration_s).replace("—", "-"),
+                step,
+                format_loss(row.last_loss).replace("—", "-"),
+                "-" if row.best_valid is None else f"{row.best_valid[0]:.4f}@{row.best_valid[1]}",
+            )
+        )
+    print(format_table(lines))
+    return 0
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        folder = store.find(args.run)
+    except KeyError as error:
+        print(f"{error.args[0]}. List them with: finetune-tui runs", file=sys.stderr)
+        return 2
+    from tui.app import FinetuneApp
+
+    app = FinetuneApp(workspace=args.workspace, watch=folder)
+    app.run()
+    return app.return_code or 0
