@@ -164,8 +164,22 @@ async def test_examples_tab_renders_the_highlighted_chat(make_app, in_tmp: Path)
 
 
 async def test_escape_cancels_a_long_scan_and_keeps_a_partial_report(
-    make_app, in_tmp: Path
+    make_app, in_tmp: Path, monkeypatch
 ) -> None:
+    """Escape during a scan stops the scan process and shows what it read.
+
+    The real scan process runs; the wrapper only holds it back until Escape was
+    pressed, so the test does not race a fast machine.
+    """
+    from backends.data import scan_process
+
+    real = scan_process.inspect_in_subprocess
+
+    def after_escape(source, validation, options, progress=None, cancel=None):
+        assert cancel is not None and cancel.wait(30)
+        return real(source, validation, options, progress, cancel)
+
+    monkeypatch.setattr(scan_process, "inspect_in_subprocess", after_escape)
     big = write_big(in_tmp / "big.jsonl", 40)
     write_decision(complete_answers())
     app = make_app()
@@ -173,13 +187,66 @@ async def test_escape_cancels_a_long_scan_and_keeps_a_partial_report(
         await to_dataset(pilot)
         app.screen.query_one("#train-path", Input).value = str(big)
         await pilot.pause()
-        # Escape right behind Next: the scan process gets SIGTERM as soon as it can take it.
-        await pilot.press("ctrl+n", "escape")
+        await pilot.press("ctrl+n")
         screen = app.screen
         assert isinstance(screen, DatasetReportScreen)
+        await pilot.press("escape")
+        assert "Cancelling" in str(screen.query_one("#scan-hint").render())
         await wait_for_scan(pilot)
         assert app.screen is screen
         assert screen.report is not None and screen.report.cancelled
+        assert screen.report.examples < big.read_bytes().count(b"\n")
         assert "Scan cancelled" in str(screen.query_one("#data-verdict").render())
     measured = orjson.loads(Path(".finetune/decision.json").read_bytes())["answers"]["measured"]
     assert measured["examples"] is None  # a partial scan is never recorded as the measurement
+
+
+async def test_alpaca_data_converts_to_a_new_chat_file_and_is_inspected(
+    make_app, in_tmp: Path
+) -> None:
+    alpaca = in_tmp / "alpaca.jsonl"
+    rows = [
+        {"instruction": f"Name part {n} of a bike.", "input": "", "output": f"Part {n}: a spoke."}
+        for n in range(25)
+    ]
+    alpaca.write_bytes(b"\n".join(orjson.dumps(row) for row in rows) + b"\n")
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_dataset(pilot)
+        screen = await scan(pilot, str(alpaca))
+        assert screen.report.format == "alpaca"
+        await pilot.click("#convert-button")
+        await pilot.pause(0.5)
+        await wait_for_scan(pilot)
+        screen = app.screen
+        assert isinstance(screen, DatasetReportScreen)
+        assert screen.report is not None and screen.report.format == "chat"
+        assert screen.report.source.endswith("alpaca.chat.jsonl")
+    assert alpaca.read_bytes().count(b"\n") == 25  # the original is untouched
+    assert (in_tmp / "alpaca.chat.jsonl").read_bytes().count(b'"role":"assistant"') == 25
+
+
+async def test_split_writes_two_new_files_and_refuses_to_overwrite(make_app, in_tmp: Path) -> None:
+    train, _ = copy_sample(in_tmp)
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_dataset(pilot)
+        await scan(pilot, str(train))
+        await pilot.click("#split-button")
+        await pilot.pause(0.5)
+        await wait_for_scan(pilot)
+        screen = app.screen
+        assert screen.report.validation is not None
+        assert screen.report.examples + screen.report.validation.examples == 60
+        assert screen.report.validation.examples == 6
+        # Once more from the original: the targets exist now, so nothing is written.
+        app.go_to(DatasetPickScreen.position)
+        await pilot.pause()
+        await scan(pilot, str(train))
+        before = sorted(p.name for p in in_tmp.iterdir())
+        await pilot.click("#split-button")
+        await pilot.pause(0.5)
+        assert "already exists" in " ".join(n.message for n in app._notifications)
+        assert sorted(p.name for p in in_tmp.iterdir()) == before

@@ -103,6 +103,8 @@ class FinetuneApp(App[None]):
         self.furthest = Position(0, 0)
         self.dataset_choice = DatasetChoice()
         self.dataset_report: DatasetReport | None = None
+        self.dataset_report_key: tuple[str, ...] = ()
+        """The dataset choice the cached report was made for."""
         self.recommendation: Recommendation = recommend(self.answers, today=self.today)
         self.watch_folder = watch
         self.gpu_probe = gpu_probe
@@ -281,7 +283,11 @@ class FinetuneApp(App[None]):
         yield SystemCommand("Runs", "Every training run in this workspace (F5)", self.action_runs)
         yield SystemCommand("Watch run…", "Pick a run and follow it live", self.action_watch_picker)
         for position in SCREEN_AT:
-            if position <= self.furthest and position != self.position and self.watch_folder is None:
+            if (
+                position <= self.furthest
+                and position != self.position
+                and self.watch_folder is None
+            ):
                 stage, step = position.stage_info, position.step_info
                 yield SystemCommand(
                     f"Go to {stage.title} {position.step + 1} · {step.title}",

@@ -18,6 +18,8 @@ KEYS = (
     ("Ctrl+N", "next step (greyed out until the step is complete)"),
     ("Esc", "previous step; closes a dialog"),
     ("F2", "models each provider can fine-tune (Cost step)"),
+    ("F3", "use the sample dataset (Dataset step)"),
+    ("F5", "every training run; Enter opens its live monitor"),
     ("1-4", "change an answer (Recommendation step)"),
     ("Ctrl+P", "command palette: jump to a step, save, help, theme"),
     ("F1 or ?", "this help"),
@@ -45,7 +47,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 f"[b]The journey[/b]  {stages}\n"
                 "Decide asks the four questions every fine-tuning guide asks first (use case, "
-                "alternatives, cost, benefit) and recommends with reasons. Answers are saved as you "
+                "alternatives, cost, benefit) and recommends with reasons; Dataset checks your data "
+                "and feeds its measured tokens and price back into Cost. Answers are saved as you "
                 f"go, in {self.workspace}/decision.json and a readable decision.md; reopening the "
                 "app restores them.",
                 id="help-tour",
@@ -53,7 +56,8 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 "[b]Your own keys[/b]  keymap.toml in the finetune-tui config folder "
                 "(~/.config/finetune-tui/ on Linux) remaps a binding by its id, e.g. "
-                '[i]next = "ctrl+j"[/i]. Ids: next, back, help, quit, catalog, pick, close.',
+                '[i]next = "ctrl+j"[/i]. Ids: next, back, help, quit, runs, catalog, sample, '
+                "cancel-run and more (a wrong id is named, with the full list).",
                 id="help-keymap",
             )
         yield Footer()

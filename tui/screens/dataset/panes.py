@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.markup import escape
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, DataTable, Static, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from backends.data.findings import FindingGroup, Severity
@@ -82,9 +84,34 @@ class SummaryPane(VerticalScroll):
         self.report = report
 
     def compose(self) -> ComposeResult:
-        text, verdict = verdict_line(self.report)
+        from backends.data.convert import default_split_names
+        from backends.data.formats import DataFormat
+
+        report = self.report
+        text, verdict = verdict_line(report)
         yield Static(text, id="data-verdict", classes=verdict, markup=False)
-        yield Static(summary_text(self.report), id="data-summary")
+        source = Path(report.source)
+        if source.is_file() and not report.cancelled:
+            with Horizontal(id="data-actions"):
+                if report.format in {f.value for f in DataFormat if f.convertible}:
+                    target = chat_copy_name(source)
+                    yield Button(
+                        f"Convert to chat → {target.name}", id="convert-button", compact=True
+                    )
+                if report.validation is None and report.valid_examples >= 20:
+                    train, valid = default_split_names(source)
+                    yield Button(
+                        f"Split off 10% for validation → {train.name}, {valid.name}",
+                        id="split-button",
+                        compact=True,
+                    )
+        yield Static(summary_text(report), id="data-summary")
+
+
+def chat_copy_name(source: Path) -> Path:
+    """Where a chat-format copy of ``source`` goes (a new file next to it)."""
+    stem = source.name.removesuffix(".jsonl").removesuffix(".json")
+    return source.with_name(f"{stem}.chat.jsonl")
 
 
 def finding_rows(report: DatasetReport) -> list[tuple[str, FindingGroup]]:

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, ProgressBar, Static
+from textual.widgets import Button, DataTable, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from tui.journey import Position
@@ -62,15 +62,16 @@ class DatasetReportScreen(StepScreen):
     def on_mount(self) -> None:
         super().on_mount()
         cached = self.app.dataset_report  # type: ignore[attr-defined]
-        if cached is not None and cached.source == self._source_path():
+        if cached is not None and self.app.dataset_report_key == self._key():  # type: ignore[attr-defined]
             self.show_report(cached)
         else:
             self.scan_started = time.monotonic()
             self.scan_worker = self.scan()
 
-    def _source_path(self) -> str:
-        path = Path(self.choice.train).expanduser()
-        return str(path) if path.is_file() else self.choice.train
+    def _key(self) -> tuple[str, str, str, str]:
+        """What the report depends on: a different key means a new scan."""
+        choice = self.choice
+        return (choice.train, choice.validation, choice.provider.value, choice.model)
 
     def can_go_next(self) -> bool:
         return self.report is not None and super().can_go_next()
@@ -126,6 +127,7 @@ class DatasetReportScreen(StepScreen):
 
         self.report = report
         self.app.dataset_report = report  # type: ignore[attr-defined]
+        self.app.dataset_report_key = self._key()  # type: ignore[attr-defined]
         self.app.record_dataset(report)  # type: ignore[attr-defined]
         self.query_one("#scan").display = False
         self.query_one("#report", Vertical).mount(ReportTabs(report, id="report-tabs"))
@@ -143,6 +145,50 @@ class DatasetReportScreen(StepScreen):
         report = self.report if where == "train" else (self.report.validation or self.report)
         source = report.source
         self.app.push_screen(FindingScreen(report, group, source))
+
+    @on(Button.Pressed, "#convert-button")
+    def _convert(self) -> None:
+        self.rewrite_data("convert")
+
+    @on(Button.Pressed, "#split-button")
+    def _split(self) -> None:
+        self.rewrite_data("split")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rewrite")
+    def rewrite_data(self, how: str) -> None:
+        """Write the chat copy or the split (new files only), then inspect what was written."""
+        from backends.data.convert import TargetExists, convert_to_chat, split_file
+        from tui.screens.dataset.panes import chat_copy_name
+
+        assert self.report is not None
+        source = Path(self.report.source)
+        try:
+            if how == "convert":
+                target = chat_copy_name(source)
+                result = convert_to_chat(source, target)
+                done = f"Wrote {result.written:,} chat examples to {target.name}"
+                if result.skipped_count:
+                    done += f" ({result.skipped_count:,} lines skipped: see the Findings of the original)"
+                train, validation = str(target), self.choice.validation
+            else:
+                split = split_file(source, 0.1, seed=0)
+                done = (
+                    f"Wrote {split.train_examples:,} examples to {split.train.name} and "
+                    f"{split.validation_examples:,} to {split.validation.name} (seed 0)"
+                )
+                train, validation = str(split.train), str(split.validation)
+        except (TargetExists, OSError, ValueError) as error:
+            self.app.call_from_thread(
+                self.notify, str(error), title="Nothing written", severity="error"
+            )
+            return
+        self.app.call_from_thread(self._use_rewritten, train, validation, done)
+
+    def _use_rewritten(self, train: str, validation: str, done: str) -> None:
+        self.choice.train = train
+        self.choice.validation = validation
+        self.notify(done + ". Inspecting it now.", title="New data written")
+        self.leave(self.position)
 
     def action_back(self) -> None:
         scanning = self.scan_worker is not None and not self.scan_worker.is_finished
