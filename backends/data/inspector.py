@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backends.catalog import DPO, PRICES_AS_OF, SUPERVISED, HostedModel, Provider, find_hosted
 from backends.data.findings import Finding, FindingCollector, Severity
@@ -38,6 +38,9 @@ from backends.data.stats import (
     explain_epochs,
 )
 from backends.data.tokenizer import EncodingChoice, TokenCounter, load_encoding
+
+if TYPE_CHECKING:
+    from backends.data.local_tokens import LocalTokenizer, TemplateCounter
 
 HOSTED_FILE_LIMIT_BYTES = 512 * 1024 * 1024
 MIN_EXAMPLES = 10
@@ -65,8 +68,25 @@ class InspectOptions:
 class _Target:
     entry: HostedModel | None
     encoding: EncodingChoice
+    """What the report's figures are counted with."""
     context_limit: int | None
     notes: tuple[str, ...]
+    scan_encoding: EncodingChoice | None = None
+    """The tiktoken encoding the scan checks with (``None``: ``encoding``)."""
+    local: LocalTokenizer | None = None
+    """Local provider: the model's tokenizer, when it loaded offline."""
+
+    @property
+    def scan_choice(self) -> EncodingChoice:
+        return self.scan_encoding or self.encoding
+
+    def recounter(self) -> TemplateCounter | None:
+        """A fresh per-file counter through the model's chat template (local models)."""
+        if self.local is None:
+            return None
+        from backends.data import local_tokens
+
+        return local_tokens.TemplateCounter(self.local, self.context_limit, local_tokens.BATCH)
 
 
 def _target(options: InspectOptions) -> _Target:
@@ -76,15 +96,24 @@ def _target(options: InspectOptions) -> _Target:
     notes: list[str] = []
     name = entry.encoding if entry else DEFAULT_ENCODING
     _count, choice = load_encoding(name, options.engine, options.allow_download)
+    limit = options.max_length if options.max_length else (entry.context_tokens if entry else None)
     if options.provider is Provider.LOCAL:
-        notes.append(
-            f"Local models count with their own tokenizer and chat template; these figures use {choice.used} as an estimate."
+        from backends.data.local_tokens import (
+            LocalTokenizerUnavailable,
+            describe_unavailable,
+            load_local_tokenizer,
         )
+
+        try:
+            local = load_local_tokenizer(options.model)
+        except LocalTokenizerUnavailable as exc:
+            notes.append(describe_unavailable(options.model, str(exc), choice.used))
+        else:
+            return _Target(None, local.choice, limit, (), choice, local)
     elif entry is None:
         notes.append(
             f"{options.model} is not in the {options.provider.label} catalog: no context limit or price; counted with {choice.used}."
         )
-    limit = options.max_length if options.max_length else (entry.context_tokens if entry else None)
     return _Target(entry, choice, limit, tuple(notes))
 
 
@@ -101,20 +130,23 @@ def inspect_file(
     target = _target(options)
     probe = probe_file(path)
     scan_options = ScanOptions(
-        target.encoding.used,
-        target.encoding.engine,
+        target.scan_choice.used,
+        target.scan_choice.engine,
         target.context_limit,
         options.provider is Provider.LOCAL,
         options.keep,
     )
+    recount = target.recounter()
     if probe.fatal:
         scan = ScanResult()
     elif probe.array_items is not None:
         items = (ParsedLine(i + 1, 0, value) for i, value in enumerate(probe.array_items))
-        scan = _check_items(items, scan_options, target, cancel)
+        scan = _check_items(items, scan_options, target, cancel, recount)
     else:
-        scan = scan_file(path, scan_options, progress, cancel, options.workers)
-    return build_report(str(path), scan, probe, options, target, time.perf_counter() - started)
+        scan = scan_file(path, scan_options, progress, cancel, options.workers, recount)
+    return build_report(
+        str(path), scan, probe, options, target, time.perf_counter() - started, recount
+    )
 
 
 def inspect_records(
@@ -130,8 +162,8 @@ def inspect_records(
     started = time.perf_counter()
     target = _target(options)
     scan_options = ScanOptions(
-        target.encoding.used,
-        target.encoding.engine,
+        target.scan_choice.used,
+        target.scan_choice.engine,
         target.context_limit,
         options.provider is Provider.LOCAL,
         options.keep,
@@ -143,10 +175,13 @@ def inspect_records(
                 progress(i, total)
             yield ParsedLine(i + 1, 0, dict(record))
 
-    scan = _check_items(items(), scan_options, target, cancel)
+    recount = target.recounter()
+    scan = _check_items(items(), scan_options, target, cancel, recount)
     if progress is not None and total:
         progress(total, total)
-    return build_report(source, scan, FileProbe(), options, target, time.perf_counter() - started)
+    return build_report(
+        source, scan, FileProbe(), options, target, time.perf_counter() - started, recount
+    )
 
 
 def _check_items(
@@ -154,9 +189,10 @@ def _check_items(
     scan_options: ScanOptions,
     target: _Target,
     cancel: threading.Event | None,
+    recount: TemplateCounter | None = None,
 ) -> ScanResult:
     counter = TokenCounter.for_encoding(
-        target.encoding.used, target.encoding.engine, allow_download=False
+        target.scan_choice.used, target.scan_choice.engine, allow_download=False
     )
     chunk = check_values(
         items,
@@ -164,6 +200,7 @@ def _check_items(
         ChunkResult(findings=FindingCollector(scan_options.keep)),
         counter,
         cancel,
+        recount=recount,
     )
     return merge([chunk], scan_options.keep)
 
@@ -281,6 +318,7 @@ def build_report(
     options: InspectOptions,
     target: _Target,
     elapsed: float,
+    recount: TemplateCounter | None = None,
 ) -> DatasetReport:
     fmt = _dominant(scan.formats)
     findings = FindingCollector(options.keep)
@@ -311,6 +349,8 @@ def build_report(
     approximations = list(target.notes)
     if not target.encoding.exact:
         approximations.append(target.encoding.note)
+    if recount is not None:
+        approximations.extend(recount.notes())
     if scan.approximate:
         approximations.append(
             f"{scan.approximate:,} example(s) have tool definitions or tool calls: counted as the tokens of their JSON text (no published formula)."

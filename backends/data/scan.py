@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -30,6 +30,9 @@ from backends.data.findings import Finding, FindingCollector
 from backends.data.formats import detect_format
 from backends.data.reader import ParsedLine, chunk_bounds, iter_lines
 from backends.data.tokenizer import TokenCounter
+
+if TYPE_CHECKING:
+    from backends.data.local_tokens import TemplateCounter
 
 ProgressCallback = Callable[[int, int], None]
 """``progress(bytes_done, bytes_total)``."""
@@ -87,8 +90,14 @@ def check_values(
     count: TokenCounter,
     cancel: threading.Event | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    recount: TemplateCounter | None = None,
 ) -> ChunkResult:
-    """Check parsed lines (or records) into ``result``."""
+    """Check parsed lines (or records) into ``result``.
+
+    ``recount`` (local models): re-counts each valid example with the model's
+    tokenizer and chat template, in batches, and reports the examples over
+    the limit itself.
+    """
     rules = ChatRules(local=options.local)
     limit = options.context_limit
     findings = result.findings
@@ -145,7 +154,11 @@ def check_values(
         result.digests += digest
         result.images += figures.images
         result.approximate += figures.approximate
-        if limit is not None and figures.total > limit:
+        if recount is not None:
+            recount.add(
+                result, len(result.totals) - 1, item.line, value, fmt, bool(figures.approximate)
+            )
+        elif limit is not None and figures.total > limit:
             findings.add(
                 Finding(
                     "over_context_limit",
@@ -153,6 +166,8 @@ def check_values(
                     f"{figures.total:,} tokens, over the {limit:,}-token limit: {figures.total - limit:,} will be truncated",
                 )
             )
+    if recount is not None:
+        recount.flush(result)
     if on_bytes is not None and pending_bytes:
         on_bytes(pending_bytes)
     return result
@@ -171,11 +186,18 @@ def scan_chunk(
     options: ScanOptions,
     cancel: threading.Event | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    recount: TemplateCounter | None = None,
 ) -> ChunkResult:
     """Scan bytes ``[start, end)`` of ``path``; line numbers count from the chunk's start."""
     result = ChunkResult(findings=FindingCollector(options.keep))
     return check_values(
-        iter_lines(Path(path), start, end), options, result, counter_for(options), cancel, on_bytes
+        iter_lines(Path(path), start, end),
+        options,
+        result,
+        counter_for(options),
+        cancel,
+        on_bytes,
+        recount,
     )
 
 
@@ -253,8 +275,13 @@ def scan_file(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     workers: int | None = None,
+    recount: TemplateCounter | None = None,
 ) -> ScanResult:
-    """Scan a whole JSONL file, in parallel when it is big enough and ``workers`` allows."""
+    """Scan a whole JSONL file, in parallel when it is big enough and ``workers`` allows.
+
+    With ``recount`` (a local model's tokenizer) the scan runs in this process:
+    the loaded tokenizer stays here, and its batched calls are the slow part.
+    """
     size = os.path.getsize(path)
     workers = workers if workers is not None else (os.cpu_count() or 1)
     done = 0
@@ -265,8 +292,8 @@ def scan_file(
         if progress is not None:
             progress(done, size)
 
-    if workers <= 1 or size < PARALLEL_MIN_BYTES:
-        chunk = scan_chunk(str(path), 0, size, options, cancel, on_bytes)
+    if recount is not None or workers <= 1 or size < PARALLEL_MIN_BYTES:
+        chunk = scan_chunk(str(path), 0, size, options, cancel, on_bytes, recount)
         return merge([chunk], options.keep)
     return _scan_parallel(path, size, options, workers, on_bytes, cancel)
 
