@@ -250,3 +250,35 @@ async def test_split_writes_two_new_files_and_refuses_to_overwrite(make_app, in_
         await pilot.pause(0.5)
         assert "already exists" in " ".join(n.message for n in app._notifications)
         assert sorted(p.name for p in in_tmp.iterdir()) == before
+
+
+async def test_local_models_are_counted_with_their_own_tokenizer(make_app, in_tmp: Path) -> None:
+    import pytest
+
+    pytest.importorskip("transformers")
+    from textual.widgets import Select
+
+    from backends.catalog import Provider
+    from tests.local.tiny_model import build_tiny_model
+
+    model = build_tiny_model(in_tmp / "tiny")
+    train, _ = copy_sample(in_tmp)
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_dataset(pilot)
+        screen = app.screen
+        assert not screen.query_one("#max-length-field").display
+        screen.query_one("#provider", Select).value = Provider.LOCAL
+        await pilot.pause()
+        assert screen.query_one("#max-length-field").display
+        screen.query_one("#model", Input).value = str(model)
+        screen.query_one("#max-length", Input).value = "150"
+        report = (await scan(pilot, str(train))).report
+        assert report.encoding.exact and report.encoding.engine == "transformers"
+        assert str(model) in report.encoding.used
+        # The sample defines tools, which this tiny template cannot render: said, not hidden.
+        assert any("does not render tools" in note for note in report.approximations)
+        assert report.context_limit == 150
+        assert 0 < report.over_limit < report.examples
+        assert report.over_limit == sum(1 for count in report.token_counts if count > 150)

@@ -16,6 +16,8 @@ class DatasetChoice:
     validation: str = ""
     provider: Provider = Provider.OPENAI
     model: str = "gpt-4o-mini"
+    max_length: int | None = None
+    """Local training's longest sequence: longer examples are truncated."""
 
     @classmethod
     def from_answers(cls, answers: Answers) -> DatasetChoice:

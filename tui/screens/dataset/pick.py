@@ -16,7 +16,7 @@ from backends.catalog import CATALOG, Provider
 from tui.journey import Position
 from tui.screens.step import StepScreen
 from tui.state import DatasetChoice
-from tui.widgets.form import Field
+from tui.widgets.form import Field, NumberInput
 from tui.widgets.path_suggester import PathSuggester
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".arrow")
@@ -87,6 +87,16 @@ class DatasetPickScreen(StepScreen):
             ),
             "Sets the tokenizer, the context limit and the price (from the Cost step).",
         )
+        max_length = NumberInput(
+            choice.max_length, integer=True, minimum=16, id="max-length", placeholder="e.g. 2048"
+        )
+        max_length.tooltip = "Max length"
+        yield Field(
+            "Max length (tokens)",
+            max_length,
+            "Local training truncates longer examples; counted with the model's own tokenizer.",
+            id="max-length-field",
+        )
         yield Button("Try with the sample dataset (F3)", id="sample-button", compact=True)
         yield DataTree(".", id="data-tree")
 
@@ -116,9 +126,18 @@ class DatasetPickScreen(StepScreen):
         self.query_one("#validation-path", Input).value = str(sample.validation)
         self.refresh_validity()
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_local_fields()
+
     @on(Select.Changed)
     def _select_changed(self) -> None:
+        self._show_local_fields()
         self.refresh_validity()
+
+    def _show_local_fields(self) -> None:
+        local = self.query_one("#provider", Select).value is Provider.LOCAL
+        self.query_one("#max-length-field").display = local
 
     def store(self) -> None:
         choice: DatasetChoice = self.app.dataset_choice  # type: ignore[attr-defined]
@@ -127,3 +146,4 @@ class DatasetPickScreen(StepScreen):
         provider = self.query_one("#provider", Select).value
         choice.provider = provider if isinstance(provider, Provider) else Provider.OPENAI
         choice.model = self.query_one("#model", Input).value.strip() or "gpt-4o-mini"
+        choice.max_length = self.query_one("#max-length", NumberInput).number  # type: ignore[assignment]

@@ -68,10 +68,16 @@ class DatasetReportScreen(StepScreen):
             self.scan_started = time.monotonic()
             self.scan_worker = self.scan()
 
-    def _key(self) -> tuple[str, str, str, str]:
+    def _key(self) -> tuple[str, ...]:
         """What the report depends on: a different key means a new scan."""
         choice = self.choice
-        return (choice.train, choice.validation, choice.provider.value, choice.model)
+        return (
+            choice.train,
+            choice.validation,
+            choice.provider.value,
+            choice.model,
+            str(choice.max_length),
+        )
 
     def can_go_next(self) -> bool:
         return self.report is not None and super().can_go_next()
@@ -84,11 +90,17 @@ class DatasetReportScreen(StepScreen):
         description="Inspecting dataset",
     )
     def scan(self) -> DatasetReport:
+        from backends.catalog import Provider
         from backends.data.inspector import InspectOptions
         from backends.data.scan_process import inspect_in_subprocess
 
         choice = self.choice
-        options = InspectOptions(model=choice.model, provider=choice.provider)
+        local = choice.provider is Provider.LOCAL
+        options = InspectOptions(
+            model=choice.model,
+            provider=choice.provider,
+            max_length=choice.max_length if local else None,
+        )
         return inspect_in_subprocess(
             choice.train,
             choice.validation or None,
