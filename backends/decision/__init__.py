@@ -12,6 +12,12 @@ from backends.decision.answers import (
     UseCase,
     UseCaseCategory,
 )
+from backends.decision.break_even import (
+    BreakEven,
+    compute_break_even,
+    default_price_after,
+    default_price_now,
+)
 from backends.decision.record import (
     SCHEMA_VERSION,
     DecisionRecord,
@@ -19,17 +25,7 @@ from backends.decision.record import (
     load_decision,
     save_decision,
 )
-from backends.decision.rules import (
-    BreakEven,
-    Reason,
-    Recommendation,
-    Stance,
-    Verdict,
-    compute_break_even,
-    default_price_after,
-    default_price_now,
-    recommend,
-)
+from backends.decision.rules import Reason, Recommendation, Stance, Verdict, recommend
 
 __all__ = [
     "SCHEMA_VERSION",

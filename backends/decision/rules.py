@@ -30,11 +30,13 @@ from backends.catalog import (
     PRICES_AS_OF,
     Provider,
     Tunability,
-    find_any_hosted,
-    find_hosted,
     tunability,
 )
 from backends.decision.answers import Answers, PromptingTried, Reuse, UseCaseCategory
+from backends.decision.break_even import (
+    BreakEven,
+    compute_break_even,
+)
 
 MIN_EXAMPLES = 10
 """OpenAI refuses a training file with fewer examples."""
@@ -80,21 +82,6 @@ class Stance(str, Enum):
 class Reason:
     stance: Stance
     text: str
-
-
-@dataclass(frozen=True)
-class BreakEven:
-    """Training cost ÷ saving per request = requests until the training has paid for itself."""
-
-    training_cost: float
-    compute_cost: float | None
-    compute_measured: bool
-    prep_cost: float | None
-    saving_per_request: float
-    requests: float | None
-    """``None`` when each request saves nothing: it never pays back."""
-    months: float | None
-    monthly_saving: float | None
 
 
 @dataclass(frozen=True)
@@ -271,55 +258,6 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
         verdict = Verdict.FINE_TUNE
     return Recommendation(
         verdict, tuple(reasons), _next_steps(verdict, answers, tun), break_even, tun
-    )
-
-
-def default_price_now(answers: Answers) -> float | None:
-    """Catalog price (USD / 1M input tokens) of the model used today."""
-    entry = find_any_hosted(answers.use_case.current_model.strip())
-    return entry.prices.base_input if entry else None
-
-
-def default_price_after(answers: Answers) -> float | None:
-    """Catalog price (USD / 1M input tokens) of the fine-tuned model, when hosted."""
-    cost = answers.cost
-    if cost.provider is Provider.LOCAL:
-        return None
-    model = cost.model.strip() or answers.use_case.current_model.strip()
-    entry = find_hosted(cost.provider, model) or find_any_hosted(model)
-    return entry.prices.tuned_input if entry else None
-
-
-def compute_break_even(answers: Answers) -> BreakEven | None:
-    """The break-even figure, when the answers give a one-off cost and a per-request saving."""
-    cost, benefit, measured = answers.cost, answers.benefit, answers.measured
-    compute_measured = measured.training_cost is not None
-    compute = measured.training_cost if compute_measured else cost.compute_estimate
-    prep = (
-        cost.prep_hours * cost.hourly_rate
-        if cost.prep_hours is not None and cost.hourly_rate is not None
-        else None
-    )
-    if compute is None and prep is None:
-        return None
-    price_now = benefit.price_now if benefit.price_now is not None else default_price_now(answers)
-    price_after = (
-        benefit.price_after if benefit.price_after is not None else default_price_after(answers)
-    )
-    if None in (benefit.prompt_tokens_now, benefit.prompt_tokens_after, price_now, price_after):
-        return None
-    assert benefit.prompt_tokens_now is not None and benefit.prompt_tokens_after is not None
-    assert price_now is not None and price_after is not None
-    training_cost = (compute or 0.0) + (prep or 0.0)
-    saving = (
-        benefit.prompt_tokens_now * price_now - benefit.prompt_tokens_after * price_after
-    ) / 1_000_000
-    requests = training_cost / saving if saving > 0 else None
-    per_month = benefit.requests_per_month
-    months = requests / per_month if requests is not None and per_month else None
-    monthly = saving * per_month if per_month else None
-    return BreakEven(
-        training_cost, compute, compute_measured, prep, saving, requests, months, monthly
     )
 
 
