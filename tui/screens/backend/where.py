@@ -42,9 +42,10 @@ class BackendWhereScreen(StepScreen):
                 yield RadioButton(LABELS[name], value=name == chosen, id=f"choose-{name}")
         for name in BACKEND_NAMES:
             yield Static(
-                f"[b]{LABELS[name]}[/b]  checking…",
+                f"{LABELS[name]}: checking…",
                 id=f"availability-{name}",
                 classes="availability -checking",
+                markup=False,
             )
 
     def on_mount(self) -> None:
