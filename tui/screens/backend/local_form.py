@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, Static
 from textual.worker import Worker, WorkerState
 
 from backends.base import BackendError
@@ -53,6 +53,8 @@ class MemoryEstimated(Message):
     text: str
     fits: bool | None
     """``None`` when no estimate could be made."""
+    detail: str = ""
+    """The breakdown and the assumptions (shown at the end of the form)."""
 
 
 def seeded_settings(choice: BackendChoice, longest_example: int | None) -> LocalSettings:
@@ -116,6 +118,7 @@ class LocalForm(Vertical):
                 hint,
                 id=f"field-local-{name}",
             )
+        yield Static("", id="memory-detail", markup=False)
 
     def _placeholder(self, name: str) -> str:
         if name == "learning_rate":
@@ -242,9 +245,14 @@ class LocalForm(Vertical):
         except (KeyError, TypeError, ValueError) as error:
             self.post_message(MemoryEstimated(f"No memory estimate for {model}: {error}", None))
             return
-        fits = all(fit.fits for fit in check_fit(estimate, gpus, settings.gpus).fits)
+        report = check_fit(estimate, gpus, settings.gpus)
+        fits = all(fit.fits for fit in report.fits) and gpus.any
         lines = render_estimate(estimate, gpus, settings.gpus)
-        self.post_message(MemoryEstimated("\n".join(lines), fits and gpus.any))
+        summary = [lines[0], *(fit.line for fit in report.fits)]
+        if report.warning:
+            summary.append(report.warning)
+        detail = [line for line in lines[1:] if line not in summary]
+        self.post_message(MemoryEstimated("\n".join(summary), fits, "\n".join(detail)))
 
     @on(Worker.StateChanged)
     def _estimate_failed(self, event: Worker.StateChanged) -> None:

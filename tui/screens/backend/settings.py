@@ -53,6 +53,7 @@ class BackendSettingsScreen(StepScreen):
         memory.update(message.text)
         memory.set_class(message.fits is False, "-short")
         memory.set_class(message.fits is True, "-fits")
+        self.query_one("#memory-detail", Static).update(message.detail)
 
     def problems(self) -> list[str]:
         return [*super().problems(), *self.form.problems()]
