@@ -78,7 +78,7 @@ async def test_sample_dataset_scan_fills_the_checklist_figures(make_app, in_tmp:
         assert screen.report is not None and screen.report.ok
         assert screen.report.validation is not None and screen.report.validation.examples == 12
         assert "Ready to train" in str(screen.query_one("#data-verdict").render())
-        assert screen.check_action("next", ()) is None  # Backend is upcoming
+        assert screen.check_action("next", ()) is True  # on to the Backend stage
     measured = orjson.loads(Path(".finetune/decision.json").read_bytes())["answers"]["measured"]
     assert measured["examples"] == 60
     assert measured["training_tokens"] == screen.report.charged_tokens

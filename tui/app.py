@@ -16,12 +16,13 @@ from backends.workspace import Workspace
 from tui import __version__
 from tui.journey import JOURNEY, Position
 from tui.keymap import keymap_path, load_keymap
+from tui.screens.backend import BACKEND_SCREENS
 from tui.screens.dataset import DATASET_SCREENS
 from tui.screens.decide import DECIDE_SCREENS
 from tui.screens.help import HelpScreen
 from tui.screens.message import MessageScreen
 from tui.screens.step import Move, StepScreen
-from tui.state import DatasetChoice
+from tui.state import BackendChoice, DatasetChoice
 
 if TYPE_CHECKING:
     from backends.data.report import DatasetReport
@@ -38,7 +39,11 @@ def stylesheet_path() -> Path:
     return packaged if packaged.exists() else here.parent / "screens.tcss"
 
 
-STEP_SCREENS: tuple[type[StepScreen], ...] = (*DECIDE_SCREENS, *DATASET_SCREENS)
+STEP_SCREENS: tuple[type[StepScreen], ...] = (
+    *DECIDE_SCREENS,
+    *DATASET_SCREENS,
+    *BACKEND_SCREENS,
+)
 """Every step screen, in journey order; each knows its ``position``."""
 SCREEN_AT: dict[Position, type[StepScreen]] = {screen.position: screen for screen in STEP_SCREENS}
 
@@ -105,6 +110,8 @@ class FinetuneApp(App[None]):
         self.dataset_report: DatasetReport | None = None
         self.dataset_report_key: tuple[str, ...] = ()
         """The dataset choice the cached report was made for."""
+        self.backend_choice = BackendChoice()
+        """Where and how to train (in memory only: a key typed there is never written)."""
         self.recommendation: Recommendation = recommend(self.answers, today=self.today)
         self.watch_folder = watch
         self.gpu_probe = gpu_probe

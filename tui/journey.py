@@ -50,10 +50,20 @@ DATASET = Stage(
     ),
 )
 
+BACKEND = Stage(
+    "backend",
+    "Backend",
+    (
+        Step("where", "Where to train", "Where will the model be trained?"),
+        Step("settings", "Settings", "Which model, method and settings?"),
+        Step("launch", "Launch", "Ready to start training?"),
+    ),
+)
+
 JOURNEY: tuple[Stage, ...] = (
     DECIDE,
     DATASET,
-    Stage("backend", "Backend"),
+    BACKEND,
     Stage("train", "Train"),
     Stage("evaluate", "Evaluate"),
 )

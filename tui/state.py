@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from backends.catalog import Provider
 from backends.decision import Answers
+
+if TYPE_CHECKING:
+    from backends.local.memory import GpuInventory
+    from backends.local.settings import LocalSettings
 
 
 @dataclass
@@ -25,3 +30,31 @@ class DatasetChoice:
         cost = answers.cost
         model = cost.model.strip() or answers.use_case.current_model.strip() or "gpt-4o-mini"
         return cls(train=answers.measured.source, provider=cost.provider, model=model)
+
+
+@dataclass
+class BackendChoice:
+    """The Backend stage's choices: where to train and with what settings (kept in memory only).
+
+    Hosted numbers are kept as typed (blank = auto). ``secret`` is a key
+    entered for this session: it is handed to the backend in memory and never
+    written anywhere (not even to the decision record).
+    """
+
+    backend: str = ""
+    """``openai``, ``azure`` or ``local``; empty until chosen."""
+    hosted_model: str = ""
+    hosted_method: str = "supervised"
+    hyper: dict[str, str] = field(default_factory=dict)
+    """``n_epochs``, ``batch_size``, ``learning_rate_multiplier``, ``beta`` as typed."""
+    suffix: str = ""
+    seed: str = ""
+    azure_endpoint: str = ""
+    api_version: str = ""
+    training_type: str = ""
+    secret: str = field(default="", repr=False)
+    local_model: str = ""
+    local: LocalSettings | None = None
+    """``None`` until the Settings step seeded the defaults (max length from the dataset)."""
+    gpus: GpuInventory | None = field(default=None, repr=False)
+    """The visible GPUs, read once off the UI thread."""

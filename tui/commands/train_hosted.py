@@ -61,15 +61,6 @@ def register(subparsers: Any) -> None:
     attach.set_defaults(handler=run_attach)
 
 
-def _number(text: str) -> int | float | str:
-    if text.strip().lower() == "auto":
-        return "auto"
-    try:
-        return int(text)
-    except ValueError:
-        return float(text)
-
-
 def _backend(name: str) -> Any:
     if name == "azure":
         from backends.hosted.azure import AzureBackend
@@ -92,10 +83,8 @@ def _err(message: str) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from backends.base import BackendError, RunSpec
-    from backends.hosted.backend import sha256_of
+    from backends.base import BackendError
+    from backends.hosted.spec import hosted_hyperparameters, hosted_spec
 
     if args.backend == "local":
         from tui.commands.train_local import run_train_local
@@ -111,13 +100,15 @@ def run_train(args: argparse.Namespace) -> int:
         _err(f"{backend.label}: {available.reason}")
         return 2
     try:
-        hyper = {
-            "n_epochs": _number(args.epochs),
-            "batch_size": _number(args.batch_size),
-            "learning_rate_multiplier": _number(args.lr_multiplier),
-        }
-        if args.method == "dpo":
-            hyper["beta"] = _number(args.beta)
+        hyper = hosted_hyperparameters(
+            args.method,
+            {
+                "n_epochs": args.epochs,
+                "batch_size": args.batch_size,
+                "learning_rate_multiplier": args.lr_multiplier,
+                "beta": args.beta,
+            },
+        )
     except ValueError as error:
         _err(f"Hyperparameters must be numbers or 'auto': {error}")
         return 2
@@ -126,13 +117,11 @@ def run_train(args: argparse.Namespace) -> int:
         settings["training_type"] = args.training_type
     if args.wandb_project:
         settings["wandb"] = {"project": args.wandb_project}
-    data = Path(args.data)
-    spec = RunSpec(
-        backend=backend.name,
+    spec = hosted_spec(
+        backend.name,
         model=args.model,
-        dataset=str(data.resolve()),
-        dataset_sha256=sha256_of(data) if data.is_file() else "",
-        validation=str(Path(args.validation).resolve()) if args.validation else None,
+        data=args.data,
+        validation=args.validation,
         method=args.method,
         hyperparameters=hyper,
         suffix=args.suffix,

@@ -1,0 +1,67 @@
+"""A hosted run's ``RunSpec`` from what a person typed: shared by ``finetune-tui train`` and the UI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from backends.base import AUTO, DPO, RunSpec
+from backends.hosted.api import DPO_HYPERPARAMETERS, SUPERVISED_HYPERPARAMETERS
+
+
+def hyper_value(text: str | int | float | None) -> int | float | str:
+    """``"auto"`` (also for blank) or the number; raises ``ValueError`` for anything else."""
+    if text is None:
+        return AUTO
+    if isinstance(text, (int, float)):
+        return text
+    cleaned = text.strip().lower()
+    if not cleaned or cleaned == AUTO:
+        return AUTO
+    try:
+        return int(cleaned)
+    except ValueError:
+        return float(cleaned)
+
+
+def hosted_hyperparameters(
+    method: str, values: Mapping[str, str | int | float | None]
+) -> dict[str, int | float | str]:
+    """The hyperparameters ``method`` takes, each ``"auto"`` or a number (``beta`` only for DPO)."""
+    names = DPO_HYPERPARAMETERS if method == DPO else SUPERVISED_HYPERPARAMETERS
+    return {name: hyper_value(values.get(name)) for name in names}
+
+
+def hosted_spec(
+    backend: str,
+    *,
+    model: str,
+    data: str,
+    validation: str | None = None,
+    method: str = "supervised",
+    hyperparameters: Mapping[str, int | float | str] | None = None,
+    suffix: str | None = None,
+    seed: int | None = None,
+    settings: Mapping[str, Any] | None = None,
+    hash_files: bool = True,
+) -> RunSpec:
+    """The spec ``launch`` takes: absolute paths, and the training file's hash when it exists.
+
+    ``hash_files=False`` skips reading the file (a quick check while a form is edited).
+    """
+    from backends.hosted.backend import sha256_of
+
+    data_path = Path(data).expanduser()
+    return RunSpec(
+        backend=backend,
+        model=model.strip(),
+        dataset=str(data_path.resolve()),
+        dataset_sha256=sha256_of(data_path) if hash_files and data_path.is_file() else "",
+        validation=str(Path(validation).expanduser().resolve()) if validation else None,
+        method=method,
+        hyperparameters=dict(hyperparameters or {}),
+        suffix=suffix or None,
+        seed=seed,
+        settings=dict(settings or {}),
+    )

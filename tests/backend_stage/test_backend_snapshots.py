@@ -1,0 +1,57 @@
+"""The Backend stage's three screens at 80x24 and 120x40 (fixed data, GPU, day; no key shown)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.backend_stage.conftest import choose, scan_and_enter_backend, settle
+from tests.test_snapshots import SIZES
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_where(snap_compare, make_app, workdir, size) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=scan_and_enter_backend)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("backend", ["openai", "local"])
+def test_settings(snap_compare, make_app, workdir, size, backend) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await scan_and_enter_backend(pilot)
+        await choose(backend)(pilot)
+        pilot.app.backend_choice.local_model = "tiny-model"
+        await pilot.press("ctrl+n")
+        await settle(pilot, 0.3)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_launch_hosted(snap_compare, make_app, workdir, size, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-on-screen-0123456789")
+
+    async def run_before(pilot: Pilot) -> None:
+        await scan_and_enter_backend(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot, 0.3)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_launch_confirmation(snap_compare, make_app, workdir, size, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-on-screen-0123456789")
+
+    async def run_before(pilot: Pilot) -> None:
+        await scan_and_enter_backend(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot, 0.3)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)

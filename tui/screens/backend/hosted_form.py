@@ -1,0 +1,259 @@
+"""The Settings step's form for OpenAI and Azure OpenAI: model, method, hyperparameters, key."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Input, Select, Static
+from textual.worker import Worker, WorkerState
+
+from backends.base import DPO, SUPERVISED
+from backends.catalog import hosted_models, tunability
+from backends.hosted.azure import SUFFIX_RE, TRAINING_TYPES
+from backends.hosted.settings import AZURE, DEFAULT_AZURE_API_VERSION, HostedSettings
+from tui.screens.backend.plan import HYPER_NAMES, hosted_backend, provider_of
+from tui.state import BackendChoice
+from tui.widgets.form import Field, NumberInput
+
+HYPER_LABELS = {
+    "n_epochs": "Epochs",
+    "batch_size": "Batch size",
+    "learning_rate_multiplier": "LR multiplier",
+    "beta": "DPO beta",
+}
+TIERS = sorted(set(TRAINING_TYPES.values()))
+
+
+class HostedForm(Vertical):
+    """Reads and writes a ``BackendChoice``; the key typed here stays in memory."""
+
+    def __init__(self, choice: BackendChoice, model: str, today: date) -> None:
+        super().__init__(id="hosted-form")
+        self.choice = choice
+        self.initial_model = model
+        self.today = today
+        self.settings = HostedSettings.from_env(choice.backend)
+        self.env_has_key = self.settings.resolve_secret() is not None
+
+    @property
+    def is_azure(self) -> bool:
+        return self.choice.backend == AZURE
+
+    def compose(self) -> ComposeResult:
+        choice = self.choice
+        names = sorted(
+            {n for m in hosted_models(provider_of(choice.backend)) for n in (m.name, *m.aliases)}
+        )
+        yield Field(
+            "Model",
+            Input(
+                self.initial_model,
+                placeholder="gpt-4o-mini, a snapshot, or ft:… to continue training",
+                suggester=SuggestFromList(names, case_sensitive=False),
+                compact=True,
+                id="hosted-model",
+            ),
+            "",
+        )
+        yield Field(
+            "Method",
+            Select(
+                [("Supervised (SFT)", SUPERVISED), ("DPO (preference pairs)", DPO)],
+                value=choice.hosted_method,
+                allow_blank=False,
+                compact=True,
+                id="hosted-method",
+            ),
+        )
+        for name in HYPER_NAMES:
+            integer = name in ("n_epochs", "batch_size")
+            field = Field(
+                HYPER_LABELS[name],
+                NumberInput(
+                    None,
+                    minimum=1 if integer else 0,
+                    integer=integer,
+                    placeholder="auto",
+                    id=f"hyper-{name}",
+                    tooltip=HYPER_LABELS[name],
+                ),
+                id=f"field-{name}",
+            )
+            field.display = name != "beta" or choice.hosted_method == DPO
+            yield field
+        yield Field(
+            "Suffix",
+            Input(
+                choice.suffix, placeholder="optional: in the model name", compact=True, id="suffix"
+            ),
+        )
+        yield Field(
+            "Seed",
+            NumberInput(None, integer=True, placeholder="random", id="seed", tooltip="Seed"),
+        )
+        if self.is_azure:
+            yield Field(
+                "Azure endpoint",
+                Input(
+                    choice.azure_endpoint or (self.settings.azure_endpoint or ""),
+                    placeholder="https://NAME.openai.azure.com",
+                    compact=True,
+                    id="azure-endpoint",
+                ),
+            )
+            yield Field(
+                "API version",
+                Input(
+                    choice.api_version,
+                    placeholder=self.settings.api_version or DEFAULT_AZURE_API_VERSION,
+                    compact=True,
+                    id="api-version",
+                ),
+            )
+            yield Field(
+                "Training tier",
+                Select(
+                    [(tier, tier) for tier in TIERS],
+                    value=choice.training_type or Select.BLANK,
+                    prompt="Standard (default)",
+                    compact=True,
+                    id="training-type",
+                ),
+            )
+        yield from self.compose_key()
+
+    def compose_key(self) -> ComposeResult:
+        variable = self.settings.secret_env_var
+        if self.env_has_key:
+            yield Field("API key", Static(f"from ${variable}", id="key-source"))
+        else:
+            yield Field(
+                "API key",
+                Input(
+                    self.choice.secret,
+                    password=True,
+                    placeholder=f"${variable} is not set: paste the key",
+                    compact=True,
+                    id="api-key",
+                ),
+                "Used for this session only: never saved, logged or shown.",
+            )
+        with Horizontal(id="key-row"):
+            yield Button("Check key", id="check-key", compact=True)
+            yield Static("", id="key-status", markup=False)
+
+    def on_mount(self) -> None:
+        self.show_tunability()
+        for name in HYPER_NAMES:
+            self.query_one(f"#hyper-{name}", NumberInput).value = self.choice.hyper.get(name, "")
+        self.query_one("#seed", NumberInput).value = self.choice.seed
+
+    # --- live hints ----------------------------------------------------------
+    def model(self) -> str:
+        return self.query_one("#hosted-model", Input).value.strip()
+
+    def method(self) -> str:
+        value = self.query_one("#hosted-method", Select).value
+        return value if isinstance(value, str) else SUPERVISED
+
+    def show_tunability(self) -> None:
+        verdict = tunability(provider_of(self.choice.backend), self.model(), today=self.today)
+        lines = [verdict.summary, *verdict.notes[:1]]
+        hint = self.query_one("#hosted-model-hint", Static)
+        hint.update("\n".join(lines))
+        hint.set_class(not verdict.tunable, "-blocked")
+
+    @on(Input.Changed, "#hosted-model")
+    def _model_changed(self) -> None:
+        self.show_tunability()
+
+    @on(Select.Changed, "#hosted-method")
+    def _method_changed(self) -> None:
+        self.query_one("#field-beta").display = self.method() == DPO
+        self.screen.refresh_validity()  # type: ignore[attr-defined]
+
+    # --- validation and storing --------------------------------------------------
+    def problems(self) -> list[str]:
+        found: list[str] = []
+        model = self.model()
+        verdict = tunability(provider_of(self.choice.backend), model, today=self.today)
+        if not model:
+            found.append("Enter the model to fine-tune.")
+        elif verdict.entry is not None and not verdict.tunable:
+            found.append(verdict.summary)
+        elif verdict.entry is not None and self.method() not in verdict.entry.methods:
+            found.append(
+                f"{verdict.entry.name} supports {', '.join(verdict.entry.methods)}, not {self.method()}."
+            )
+        for name in ("learning_rate_multiplier", "beta"):
+            widget = self.query_one(f"#hyper-{name}", NumberInput)
+            if widget.value.strip() and widget.number is not None and widget.number <= 0:
+                found.append(
+                    f"{HYPER_LABELS[name]}: enter a number above 0, or leave blank (auto)."
+                )
+        suffix = self.query_one("#suffix", Input).value.strip()
+        if suffix and self.is_azure and not SUFFIX_RE.match(suffix):
+            found.append("Suffix: at most 40 letters, digits, '_' or '-' on Azure.")
+        elif len(suffix) > 64:
+            found.append("Suffix: at most 64 characters.")
+        problem = hosted_backend(self.read(), self.today).settings.missing(self.read().secret)
+        if problem:
+            found.append(problem)
+        return found
+
+    def read(self) -> BackendChoice:
+        """The choice with what the form shows (the app's copy changes only in ``store``)."""
+        hyper = {
+            name: self.query_one(f"#hyper-{name}", NumberInput).value.strip()
+            for name in HYPER_NAMES
+        }
+        values: dict[str, object] = {
+            "hosted_model": self.model(),
+            "hosted_method": self.method(),
+            "hyper": hyper,
+            "suffix": self.query_one("#suffix", Input).value.strip(),
+            "seed": self.query_one("#seed", NumberInput).value.strip(),
+        }
+        if not self.env_has_key:
+            values["secret"] = self.query_one("#api-key", Input).value.strip()
+        if self.is_azure:
+            tier = self.query_one("#training-type", Select).value
+            values["azure_endpoint"] = self.query_one("#azure-endpoint", Input).value.strip()
+            values["api_version"] = self.query_one("#api-version", Input).value.strip()
+            values["training_type"] = tier if isinstance(tier, str) else ""
+        return replace(self.choice, **values)  # type: ignore[arg-type]
+
+    def store(self) -> None:
+        read = self.read()
+        for name in ("hosted_model", "hosted_method", "hyper", "suffix", "seed", "secret"):
+            setattr(self.choice, name, getattr(read, name))
+        for name in ("azure_endpoint", "api_version", "training_type"):
+            setattr(self.choice, name, getattr(read, name))
+
+    # --- check key ----------------------------------------------------------------
+    @on(Button.Pressed, "#check-key")
+    def _check_pressed(self) -> None:
+        self.query_one("#key-status", Static).update("Checking…")
+        self.check_key(self.read())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="check-key")
+    def check_key(self, choice: BackendChoice) -> str:
+        """One cheap call (list one job); nothing is uploaded."""
+        return hosted_backend(choice, self.today).check()
+
+    @on(Worker.StateChanged)
+    def _checked(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "check-key":
+            return
+        status = self.query_one("#key-status", Static)
+        if event.state is WorkerState.SUCCESS:
+            status.update(f"✓ {event.worker.result}")
+            status.set_classes("-ok")
+        elif event.state is WorkerState.ERROR:
+            status.update(f"✗ {event.worker.error}")
+            status.set_classes("-error")

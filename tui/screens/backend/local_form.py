@@ -1,0 +1,260 @@
+"""The Settings step's form for training on this machine, with the live GPU memory estimate.
+
+The estimate reads the model's config (no weights: a folder's ``config.json``,
+the Hub's cached or freshly fetched one with a short timeout, or a GGUF
+header) and the visible GPUs (``nvidia-smi``) in a thread worker; configs are
+kept per model so changing a number only recomputes the arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Input, Select, Static
+from textual.worker import Worker, WorkerState
+
+from backends.base import BackendError
+from backends.catalog import Provider, tunability
+from backends.local.settings import DEFAULT_LR, FULL, LORA, QLORA, LocalSettings
+from tui.state import BackendChoice
+from tui.widgets.form import Field, NumberInput
+
+METHOD_LABELS = (
+    ("LoRA (16-bit base, small adapter)", LORA),
+    ("QLoRA (4-bit base, CUDA only)", QLORA),
+    ("Full fine-tuning", FULL),
+)
+_NUMBERS: tuple[tuple[str, str, bool, float], ...] = (
+    ("epochs", "Epochs", False, 0),
+    ("max_steps", "Max steps", True, 1),
+    ("learning_rate", "Learning rate", False, 0),
+    ("batch_size", "Batch size", True, 1),
+    ("grad_accum", "Grad accumulation", True, 1),
+    ("max_length", "Max length", True, 8),
+    ("lora_r", "LoRA r", True, 1),
+    ("lora_alpha", "LoRA alpha", True, 1),
+)
+_HINTS = {
+    "epochs": "",
+    "max_steps": "Blank: train for the epochs above.",
+    "max_length": "",
+    "learning_rate": "",
+}
+
+
+@dataclass
+class MemoryEstimated(Message):
+    text: str
+    fits: bool | None
+    """``None`` when no estimate could be made."""
+    detail: str = ""
+    """The breakdown and the assumptions (shown at the end of the form)."""
+
+
+def seeded_settings(choice: BackendChoice, longest_example: int | None) -> LocalSettings:
+    """The settings the form starts from: earlier edits, else defaults with the data's max length."""
+    if choice.local is not None:
+        return choice.local
+    if longest_example:
+        return LocalSettings(max_length=max(8, longest_example))
+    return LocalSettings()
+
+
+class LocalForm(Vertical):
+    def __init__(
+        self, choice: BackendChoice, model: str, settings: LocalSettings, longest: int | None
+    ) -> None:
+        super().__init__(id="local-form")
+        self.choice = choice
+        self.initial_model = model
+        self.initial = settings
+        self.longest = longest
+        self.configs: dict[str, dict[str, Any] | str] = {}
+        """Per model: its config, or why it could not be read."""
+        self._debounce: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Field(
+            "Model",
+            Input(
+                self.initial_model,
+                placeholder="hub id, model folder, or .gguf file",
+                compact=True,
+                id="local-model",
+            ),
+            "A Hugging Face id, a folder with config.json, or a GGUF file (dequantised once).",
+        )
+        yield Field(
+            "Method",
+            Select(
+                METHOD_LABELS,
+                value=self.initial.method,
+                allow_blank=False,
+                compact=True,
+                id="local-method",
+            ),
+        )
+        for name, label, integer, minimum in _NUMBERS:
+            value = getattr(self.initial, name)
+            hint = _HINTS.get(name)
+            if name == "max_length" and self.longest:
+                hint = f"The longest example in the dataset report has {self.longest:,} tokens."
+            yield Field(
+                label,
+                NumberInput(
+                    value,
+                    minimum=minimum,
+                    integer=integer,
+                    placeholder=self._placeholder(name),
+                    id=f"local-{name}",
+                    tooltip=label,
+                ),
+                hint,
+                id=f"field-local-{name}",
+            )
+        yield Static("", id="memory-detail", markup=False)
+
+    def _placeholder(self, name: str) -> str:
+        if name == "learning_rate":
+            return f"{DEFAULT_LR.get(self.initial.method, 2e-4):g} for {self.initial.method}"
+        return "unset" if name == "max_steps" else ""
+
+    def on_mount(self) -> None:
+        self._show_lora_fields()
+        self.estimate(self.model(), self.read_settings(), self.choice.gpus)
+
+    # --- reading ----------------------------------------------------------------
+    def model(self) -> str:
+        return self.query_one("#local-model", Input).value.strip()
+
+    def method(self) -> str:
+        value = self.query_one("#local-method", Select).value
+        return value if isinstance(value, str) else LORA
+
+    def read_settings(self) -> LocalSettings | None:
+        """The form as settings; ``None`` while a number is blank or out of range."""
+        changes: dict[str, Any] = {"method": self.method()}
+        for name, _label, _integer, _minimum in _NUMBERS:
+            widget = self.query_one(f"#local-{name}", NumberInput)
+            if widget.value.strip() and widget.number is None:
+                return None
+            if widget.number is None and name not in ("max_steps", "learning_rate"):
+                return None
+            changes[name] = widget.number
+        base = self.choice.local or self.initial
+        return LocalSettings.from_mapping({**base.to_dict(), **changes})
+
+    def problems(self) -> list[str]:
+        from backends.local.backend import CPU_QLORA_REFUSAL
+        from backends.local.models import resolve_model
+
+        found: list[str] = []
+        model = self.model()
+        if not model:
+            found.append("Enter the model to fine-tune.")
+        else:
+            verdict = tunability(Provider.LOCAL, model, today=self.app.today)  # type: ignore[attr-defined]
+            if not verdict.tunable:
+                found.append(verdict.summary)
+            else:
+                try:
+                    resolve_model(model)
+                except BackendError as error:
+                    found.append(error.message)
+        settings = self.read_settings()
+        if settings is None:
+            found.append("Fill in every number (only max steps and learning rate may be blank).")
+        else:
+            found.extend(problem.message for problem in settings.problems())
+            gpus = self.choice.gpus
+            if settings.method == QLORA and gpus is not None and not gpus.any:
+                found.append(CPU_QLORA_REFUSAL.replace("--method lora", "LoRA"))
+        return found
+
+    def store(self) -> None:
+        self.choice.local_model = self.model()
+        settings = self.read_settings()
+        if settings is not None:
+            self.choice.local = settings
+
+    # --- live estimate -----------------------------------------------------------
+    def _show_lora_fields(self) -> None:
+        adapter = self.method() != FULL
+        for name in ("lora_r", "lora_alpha"):
+            self.query_one(f"#field-local-{name}").display = adapter
+        lr = self.query_one("#local-learning_rate", NumberInput)
+        lr.placeholder = f"{DEFAULT_LR.get(self.method(), 2e-4):g} for {self.method()}"
+
+    @on(Select.Changed, "#local-method")
+    def _method_changed(self) -> None:
+        self._show_lora_fields()
+        self.changed()
+        self.screen.refresh_validity()  # type: ignore[attr-defined]
+
+    @on(Input.Changed)
+    def _input_changed(self) -> None:
+        self.changed()
+
+    def changed(self) -> None:
+        """Recompute the estimate a moment after the typing stops."""
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(0.4, self._estimate_now)
+
+    def _estimate_now(self) -> None:
+        self.estimate(self.model(), self.read_settings(), self.choice.gpus)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="memory")
+    def estimate(self, model: str, settings: LocalSettings | None, gpus: Any) -> None:
+        from backends.local.memory import check_fit, estimate_memory, render_estimate, visible_gpus
+        from backends.local.models import read_model_config, resolve_model
+
+        if not model or settings is None:
+            self.post_message(MemoryEstimated("Memory estimate: waiting for valid settings.", None))
+            return
+        config = self.configs.get(model)
+        if config is None:
+            self.post_message(MemoryEstimated(f"Reading the config of {model}…", None))
+            try:
+                config = read_model_config(resolve_model(model))
+            except BackendError as error:
+                config = f"No memory estimate: {error}"
+            self.configs[model] = config
+        if isinstance(config, str):
+            self.post_message(MemoryEstimated(config, None))
+            return
+        if gpus is None:
+            gpus = visible_gpus()
+            self.choice.gpus = gpus
+        try:
+            estimate = estimate_memory(
+                config,
+                settings.method,
+                batch_size=settings.batch_size,
+                max_length=settings.max_length,
+                gradient_checkpointing=settings.gradient_checkpointing,
+                lora_r=settings.lora_r,
+                target_modules=settings.target_modules,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            self.post_message(MemoryEstimated(f"No memory estimate for {model}: {error}", None))
+            return
+        report = check_fit(estimate, gpus, settings.gpus)
+        fits = all(fit.fits for fit in report.fits) and gpus.any
+        lines = render_estimate(estimate, gpus, settings.gpus)
+        summary = [lines[0], *(fit.line for fit in report.fits)]
+        if report.warning:
+            summary.append(report.warning)
+        detail = [line for line in lines[1:] if line not in summary]
+        self.post_message(MemoryEstimated("\n".join(summary), fits, "\n".join(detail)))
+
+    @on(Worker.StateChanged)
+    def _estimate_failed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "memory" and event.state is WorkerState.ERROR:
+            self.post_message(MemoryEstimated(f"No memory estimate: {event.worker.error}", None))

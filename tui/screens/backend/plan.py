@@ -1,0 +1,217 @@
+"""From the Backend stage's choices to backends, specs and words: no widgets here.
+
+The screens call these; the work itself is in ``backends`` (the same
+functions ``finetune-tui train`` uses: ``hosted_spec``, ``LocalSettings.to_spec``,
+each backend's ``availability``/``prepare``/``launch``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import TYPE_CHECKING
+
+from backends.base import AUTO, DPO, Availability, RunSpec
+from backends.catalog import (
+    DEFAULT_LOCAL_MODEL,
+    OPENAI_NO_NEW_JOBS_FROM,
+    Provider,
+    find_hosted,
+    hosted_models,
+)
+from backends.hosted.settings import AZURE, OPENAI
+from tui.state import BackendChoice, DatasetChoice
+
+if TYPE_CHECKING:
+    from backends.data.report import DatasetReport
+    from backends.hosted.backend import HostedBackend
+    from backends.local.backend import LocalBackend
+
+LOCAL = "local"
+BACKEND_NAMES = (OPENAI, AZURE, LOCAL)
+LABELS = {OPENAI: "OpenAI", AZURE: "Azure OpenAI", LOCAL: "Local GPU"}
+HYPER_NAMES = ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One place to train, as the Where step shows it."""
+
+    name: str
+    ready: bool
+    """Usable as it is."""
+    selectable: bool
+    """Can be chosen (a missing key or endpoint is entered on the Settings step)."""
+    reason: str
+    hint: str = ""
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.name]
+
+
+def provider_of(name: str) -> Provider:
+    return {OPENAI: Provider.OPENAI, AZURE: Provider.AZURE}.get(name, Provider.LOCAL)
+
+
+def hosted_backend(choice: BackendChoice, today: date) -> HostedBackend:
+    """OpenAI or Azure OpenAI, connected from the environment plus what the Settings step holds."""
+    from backends.hosted.settings import HostedSettings
+
+    if choice.backend == AZURE:
+        from backends.hosted.azure import AzureBackend
+
+        settings = HostedSettings.from_env(
+            AZURE,
+            azure_endpoint=choice.azure_endpoint.strip() or None,
+            api_version=choice.api_version.strip() or None,
+        )
+        return AzureBackend(settings, secret=choice.secret or None, today=today)
+    from backends.hosted.backend import OpenAIBackend
+
+    return OpenAIBackend(HostedSettings.from_env(OPENAI), secret=choice.secret or None, today=today)
+
+
+def local_backend(choice: BackendChoice) -> LocalBackend:
+    from backends.local.backend import LocalBackend
+
+    return LocalBackend(inventory=choice.gpus)
+
+
+def check_option(name: str, choice: BackendChoice, today: date) -> Option:
+    """Whether ``name`` can be used here and now, and why not (blocking: may run nvidia-smi)."""
+    if name == LOCAL:
+        backend = local_backend(choice)
+        found = backend.availability()
+        if choice.gpus is None and found.ok:
+            choice.gpus = backend.inventory
+        return Option(name, found.ok, found.ok, found.reason, found.hint)
+    hosted = hosted_backend(replace(choice, backend=name), today)
+    found = hosted.availability()
+    if name == OPENAI and today >= OPENAI_NO_NEW_JOBS_FROM:
+        return Option(name, False, False, found.reason, found.hint)
+    if found.ok:
+        reason = found.reason
+        if name == OPENAI:
+            reason += f" New jobs until {OPENAI_NO_NEW_JOBS_FROM:%-d %b %Y}."
+        return Option(name, True, True, reason, found.hint)
+    enterable = "credential" in found.reason or "endpoint" in found.reason
+    return Option(name, False, enterable, found.reason, _settings_hint(found, enterable))
+
+
+def _settings_hint(found: Availability, enterable: bool) -> str:
+    if not enterable:
+        return found.hint
+    return f"{found.hint}, or enter it on the Settings step (kept in memory only)."
+
+
+# --- specs -------------------------------------------------------------------------
+def default_hosted_model(choice: BackendChoice, data: DatasetChoice, cost_model: str) -> str:
+    provider = provider_of(choice.backend)
+    for candidate in (choice.hosted_model, data.model, cost_model):
+        if candidate.strip() and find_hosted(provider, candidate) is not None:
+            return candidate.strip()
+    if choice.hosted_model.strip():
+        return choice.hosted_model.strip()
+    models = hosted_models(provider)
+    return (models[0].aliases or (models[0].name,))[0] if models else ""
+
+
+def default_local_model(choice: BackendChoice) -> str:
+    return choice.local_model.strip() or DEFAULT_LOCAL_MODEL
+
+
+def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool = True) -> RunSpec:
+    """The spec the Launch step hands to the backend; raises ``ValueError`` for a bad value."""
+    from backends.hosted.backend import sha256_of
+
+    if choice.backend == LOCAL:
+        from pathlib import Path
+
+        from backends.local.settings import LocalSettings
+
+        settings = choice.local or LocalSettings()
+        train = Path(data.train).expanduser()
+        return settings.to_spec(
+            model=choice.local_model.strip() or DEFAULT_LOCAL_MODEL,
+            dataset=str(train.resolve()),
+            dataset_sha256=sha256_of(train) if hash_files and train.is_file() else "",
+            validation=str(Path(data.validation).expanduser().resolve())
+            if data.validation
+            else None,
+        )
+    from backends.hosted.spec import hosted_hyperparameters, hosted_spec
+
+    settings: dict[str, str] = {}
+    if choice.backend == AZURE and choice.training_type:
+        settings["training_type"] = choice.training_type
+    return hosted_spec(
+        choice.backend,
+        model=choice.hosted_model,
+        data=data.train,
+        validation=data.validation or None,
+        method=choice.hosted_method,
+        hyperparameters=hosted_hyperparameters(choice.hosted_method, dict(choice.hyper)),
+        suffix=choice.suffix.strip() or None,
+        seed=int(choice.seed) if choice.seed.strip() else None,
+        settings=settings,
+        hash_files=hash_files,
+    )
+
+
+# --- words -----------------------------------------------------------------------
+def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
+    """``(label, value)`` rows describing the chosen settings, for the Launch summary."""
+    if choice.backend == LOCAL:
+        from backends.local.settings import LocalSettings
+
+        s = choice.local or LocalSettings()
+        length = f"{s.max_steps} steps" if s.max_steps else f"{s.epochs:g} epochs"
+        rows = [
+            ("Method", s.method),
+            ("Length", length),
+            ("Learning rate", f"{s.lr:g}"),
+            ("Batch", f"{s.batch_size} × {s.grad_accum} accumulation, max {s.max_length} tokens"),
+        ]
+        if s.uses_adapter:
+            rows.append(("LoRA", f"r {s.lora_r}, alpha {s.lora_alpha}"))
+        return rows
+    names = HYPER_NAMES if choice.hosted_method == DPO else HYPER_NAMES[:3]
+    hyper = ", ".join(f"{name} {choice.hyper.get(name, '').strip() or AUTO}" for name in names)
+    rows = [("Method", choice.hosted_method), ("Hyperparameters", hyper)]
+    extras = [
+        f"suffix {choice.suffix.strip()}" if choice.suffix.strip() else "",
+        f"seed {choice.seed.strip()}" if choice.seed.strip() else "",
+        f"tier {choice.training_type}" if choice.backend == AZURE and choice.training_type else "",
+    ]
+    if any(extras):
+        rows.append(("Options", ", ".join(e for e in extras if e)))
+    return rows
+
+
+def price_line(choice: BackendChoice, report: DatasetReport | None) -> str:
+    """What the job should cost, from the Dataset step's report (hosted only)."""
+    provider = provider_of(choice.backend)
+    entry = find_hosted(provider, choice.hosted_model)
+    per_million = entry.prices.training if entry else None
+    if report is None or report.cancelled:
+        if per_million is None:
+            return "Price: see the provider's price list (no dataset report to count tokens)."
+        return f"Price: ${per_million:.2f} per 1M training tokens (inspect the data for a total)."
+    same_model = entry is not None and find_hosted(provider, report.model) == entry
+    if same_model and report.provider == provider.value and report.estimated_cost_usd is not None:
+        return (
+            f"Estimated price: ${report.estimated_cost_usd:,.2f} for {report.charged_tokens:,} "
+            f"training tokens ({report.epochs} epochs × {report.billing_tokens:,}) at "
+            f"${report.price_per_1m:.2f} per 1M, prices as of {report.prices_as_of}."
+        )
+    if per_million is None:
+        return (
+            f"Price: {report.charged_tokens:,} training tokens; {choice.hosted_model} has no "
+            "per-token price in the catalog (see the provider's price list)."
+        )
+    approx = report.charged_tokens * per_million / 1e6
+    return (
+        f"Estimated price: about ${approx:,.2f} ({report.charged_tokens:,} tokens counted for "
+        f"{report.model} at ${per_million:.2f} per 1M); inspect the data again for this model."
+    )

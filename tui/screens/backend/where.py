@@ -1,0 +1,109 @@
+"""Backend step 1: where to train (OpenAI, Azure OpenAI or this machine), each checked up front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.widgets import RadioButton, RadioSet, Static
+from textual.worker import Worker, WorkerState
+
+from backends.catalog import Provider
+from tui.journey import Position
+from tui.screens.backend.plan import BACKEND_NAMES, LABELS, LOCAL, Option, check_option
+from tui.screens.step import StepScreen
+from tui.state import BackendChoice
+
+_FROM_PROVIDER = {Provider.OPENAI: "openai", Provider.AZURE: "azure", Provider.LOCAL: LOCAL}
+
+
+@dataclass
+class OptionChecked(Message):
+    option: Option
+
+
+class BackendWhereScreen(StepScreen):
+    position = Position(2, 0)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.options: dict[str, Option] = {}
+
+    @property
+    def choice(self) -> BackendChoice:
+        return self.app.backend_choice  # type: ignore[attr-defined, no-any-return]
+
+    def compose_form(self) -> ComposeResult:
+        chosen = self.choice.backend or _FROM_PROVIDER.get(self.answers.cost.provider, "openai")
+        with RadioSet(id="backend-choice"):
+            for name in BACKEND_NAMES:
+                yield RadioButton(LABELS[name], value=name == chosen, id=f"choose-{name}")
+        for name in BACKEND_NAMES:
+            yield Static(
+                f"{LABELS[name]}: checking…",
+                id=f"availability-{name}",
+                classes="availability -checking",
+                markup=False,
+            )
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.check_all()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="availability")
+    def check_all(self) -> None:
+        """Key present? Endpoint? The ``[local]`` extra importable, GPUs visible (nvidia-smi)?"""
+        today = self.app.today  # type: ignore[attr-defined]
+        for name in BACKEND_NAMES:
+            self.post_message(OptionChecked(check_option(name, self.choice, today)))
+
+    def on_option_checked(self, message: OptionChecked) -> None:
+        option = message.option
+        self.options[option.name] = option
+        mark = "✓" if option.ready else ("!" if option.selectable else "✗")
+        text = f"{mark} {option.label}: {option.reason}"
+        if option.hint and not option.ready:
+            text += f"\n  {option.hint}"
+        status = self.query_one(f"#availability-{option.name}", Static)
+        status.update(text)
+        status.set_class(False, "-checking")
+        status.set_class(option.ready, "-ready")
+        status.set_class(not option.ready and option.selectable, "-enterable")
+        status.set_class(not option.selectable, "-blocked")
+        self.query_one(f"#choose-{option.name}", RadioButton).disabled = not option.selectable
+        self._validity = None
+        self.refresh_validity()
+
+    @on(Worker.StateChanged)
+    def _check_failed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "availability" and event.state is WorkerState.ERROR:
+            self.notify(
+                f"Checking the backends failed: {event.worker.error}",
+                title="Backend check",
+                severity="error",
+            )
+
+    @on(RadioSet.Changed)
+    def _picked(self) -> None:
+        self._validity = None
+        self.refresh_validity()
+
+    def chosen(self) -> str | None:
+        pressed = self.query_one("#backend-choice", RadioSet).pressed_button
+        return str(pressed.id).removeprefix("choose-") if pressed is not None else None
+
+    def problems(self) -> list[str]:
+        found = super().problems()
+        chosen = self.chosen()
+        if chosen is None:
+            found.append("Choose where to train.")
+        elif chosen in self.options and not self.options[chosen].selectable:
+            found.append(f"{LABELS[chosen]} cannot be used here.")
+        return found
+
+    def store(self) -> None:
+        chosen = self.chosen()
+        if chosen is not None:
+            self.choice.backend = chosen
