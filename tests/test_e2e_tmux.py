@@ -107,8 +107,16 @@ def test_no_color_and_a_resize_keep_it_usable(terminal) -> None:
     subprocess.run(
         ["tmux", "resize-window", "-t", term.session, "-x", "80", "-y", "24"], check=True
     )
-    screen = term.wait_for("^q Quit")
-    assert "1 · Use case" in screen
+    # Redrawn for 80x24: the title, the footer and nothing wider than 80 columns.
+    deadline = time.monotonic() + 15
+    while True:
+        screen = term.screen()
+        lines = screen.rstrip("\n").split("\n")
+        redrawn = len(lines) <= 24 and all(len(line) <= 80 for line in lines)
+        if redrawn and "1 · Use case" in screen and "^q Quit" in screen:
+            break
+        assert time.monotonic() < deadline, f"not redrawn at 80x24:\n{screen}"
+        time.sleep(0.1)
     term.keys("F1")
     term.wait_for("finetune-tui help")
     term.keys("Escape")
