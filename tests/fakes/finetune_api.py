@@ -9,6 +9,7 @@ Real HTTP on 127.0.0.1 (a free port), stdlib only. It answers the calls the
     GET  /fine_tuning/jobs/{id}/events[?after&limit]       (newest first, cursor pages)
     GET  /fine_tuning/jobs/{id}/checkpoints[?after&limit]
     GET  /models, /models/{id}
+    POST /chat/completions           (and Azure's /deployments/{name}/chat/completions)
 
 under three URL shapes: OpenAI ``/v1/...`` (``Authorization: Bearer``),
 Azure ``/openai/...?api-version=`` (``api-key`` header, or a bearer Entra
@@ -22,6 +23,13 @@ each time a client retrieves the job (``auto_advance``) or when a test calls
 ``advance``: the job never moves while nobody is watching, so tests do not
 depend on timing. Faults are injected with ``inject`` (status, retry-after,
 dropped connections) and ``refuse_training`` (403 ``training_not_available``).
+
+Chat completions are deterministic: ``chat_responder(model, messages)`` gives
+the answer (default: ``echo: `` + the last user turn), usage counts words
+(each message's words + 3, plus 3 for the reply's priming; the answer's
+words), ``chat_delay_s`` holds each answer a while so tests can see how many
+requests are in flight at once (``chat_max_in_flight``). A 429 with
+retry-after is ``inject(429, path_contains="/chat/completions", retry_after=...)``.
 """
 
 from __future__ import annotations
@@ -31,6 +39,8 @@ import email.policy
 import json
 import math
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -77,6 +87,8 @@ class FineTuneAPI:
     auto_advance: bool = True
     refuse_training: bool = False
     organization: str = "org-emulator"
+    chat_responder: Callable[[str, list[dict[str, Any]]], str] | None = None
+    chat_delay_s: float = 0.0
 
     def __post_init__(self) -> None:
         self.files: dict[str, _File] = {}
@@ -85,6 +97,9 @@ class FineTuneAPI:
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.RLock()
         self._counter = 0
+        self.chat_calls: list[dict[str, Any]] = []
+        self.chat_in_flight = 0
+        self.chat_max_in_flight = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -481,7 +496,69 @@ def _model(api: FineTuneAPI, segments: list[str], *rest: Any) -> Answer:
     )
 
 
+def default_chat_answer(model: str, messages: list[dict[str, Any]]) -> str:
+    users = [m.get("content") for m in messages if m.get("role") == "user"]
+    last = users[-1] if users and isinstance(users[-1], str) else ""
+    return f"echo: {last}"
+
+
+def count_words(messages: list[dict[str, Any]]) -> int:
+    """The emulator's prompt-token count: each message's words + 3, plus 3."""
+    total = 3
+    for message in messages:
+        content = message.get("content")
+        text = content if isinstance(content, str) else json.dumps(content)
+        total += 3 + len(text.split())
+    return total
+
+
+def _chat(
+    api: FineTuneAPI, segments: list[str], query: dict[str, str], body: bytes, headers: Any
+) -> Answer:
+    params = json.loads(body or b"{}")
+    model = params.get("model") or (segments[1] if segments[0] == "deployments" else "")
+    messages = params.get("messages")
+    if not model:
+        return 400, _error("model is required", code="missing_model", param="model")
+    if not isinstance(messages, list) or not messages:
+        return 400, _error("messages must be a non-empty list", code=None, param="messages")
+    with api.lock:
+        api.chat_in_flight += 1
+        api.chat_max_in_flight = max(api.chat_max_in_flight, api.chat_in_flight)
+        api.chat_calls.append(params)
+    try:
+        if api.chat_delay_s:
+            time.sleep(api.chat_delay_s)
+        answer = (api.chat_responder or default_chat_answer)(model, messages)
+    finally:
+        with api.lock:
+            api.chat_in_flight -= 1
+    prompt_tokens = count_words(messages)
+    completion_tokens = len(answer.split())
+    return 200, {
+        "id": api.next_id("chatcmpl"),
+        "object": "chat.completion",
+        "created": api.now(),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer, "refusal": None},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
 _ROUTES: dict[tuple[str, int, str, str], Any] = {
+    ("POST", 2, "chat", ""): _chat,
+    ("POST", 4, "deployments", "completions"): _chat,
     ("POST", 1, "files", ""): _upload,
     ("GET", 2, "files", "*"): _file,
     ("GET", 3, "files", "content"): _file_content,

@@ -11,4 +11,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.train_hosted",
     "tui.commands.train_local",
     "tui.commands.runs",
+    "tui.commands.evaluate",
 )
