@@ -39,13 +39,28 @@ _NUMBERS: tuple[tuple[str, str, bool, float], ...] = (
     ("max_length", "Max length", True, 8),
     ("lora_r", "LoRA r", True, 1),
     ("lora_alpha", "LoRA alpha", True, 1),
+    ("lora_dropout", "LoRA dropout", False, 0),
+    ("eval_steps", "Evaluate every", True, 1),
+    ("save_steps", "Save every", True, 1),
+    ("seed", "Seed", True, 0),
+    ("gpus", "GPUs", True, 1),
 )
+_BLANK_OK = ("max_steps", "learning_rate", "eval_steps")
+"""Numbers that may stay blank (the engine picks: epochs, per-method rate, once per epoch)."""
+_ADAPTER_ONLY = ("lora_r", "lora_alpha", "lora_dropout", "target_modules")
 _HINTS = {
     "epochs": "",
     "max_steps": "Blank: train for the epochs above.",
     "max_length": "",
     "learning_rate": "",
+    "eval_steps": "Steps between validation losses; blank: once per epoch.",
+    "save_steps": "Steps between checkpoints (resume and cancel use the last one).",
+    "gpus": "More than one: accelerate launch, one process per GPU.",
 }
+_SWITCHES: tuple[tuple[str, str, str], ...] = (
+    ("packing", "Packing", "Several short examples per sequence: faster, same tokens."),
+    ("gradient_checkpointing", "Gradient checkpointing", "Less memory for ~30% more time."),
+)
 
 
 @dataclass
@@ -118,6 +133,29 @@ class LocalForm(Vertical):
                 hint,
                 id=f"field-local-{name}",
             )
+        yield Field(
+            "Target modules",
+            Input(
+                ", ".join(self.initial.target_modules),
+                placeholder="all-linear, or q_proj, v_proj",
+                compact=True,
+                id="local-target_modules",
+            ),
+            "Layers that get LoRA adapters.",
+            id="field-local-target_modules",
+        )
+        for name, label, hint in _SWITCHES:
+            yield Field(
+                label,
+                Select(
+                    [("Yes", True), ("No", False)],
+                    value=bool(getattr(self.initial, name)),
+                    allow_blank=False,
+                    compact=True,
+                    id=f"local-{name}",
+                ),
+                hint,
+            )
         yield Static("", id="memory-detail", markup=False)
 
     def _placeholder(self, name: str) -> str:
@@ -144,9 +182,13 @@ class LocalForm(Vertical):
             widget = self.query_one(f"#local-{name}", NumberInput)
             if widget.value.strip() and widget.number is None:
                 return None
-            if widget.number is None and name not in ("max_steps", "learning_rate"):
+            if widget.number is None and name not in _BLANK_OK:
                 return None
             changes[name] = widget.number
+        modules = self.query_one("#local-target_modules", Input).value
+        changes["target_modules"] = tuple(part.strip() for part in modules.split(",") if part.strip())
+        for name, _label, _hint in _SWITCHES:
+            changes[name] = self.query_one(f"#local-{name}", Select).value is True
         base = self.choice.local or self.initial
         return LocalSettings.from_mapping({**base.to_dict(), **changes})
 
@@ -169,7 +211,7 @@ class LocalForm(Vertical):
                     found.append(error.message)
         settings = self.read_settings()
         if settings is None:
-            found.append("Fill in every number (only max steps and learning rate may be blank).")
+            found.append("Fill in every number (max steps, learning rate and evaluation may be blank).")
         else:
             found.extend(problem.message for problem in settings.problems())
             gpus = self.choice.gpus
@@ -186,10 +228,15 @@ class LocalForm(Vertical):
     # --- live estimate -----------------------------------------------------------
     def _show_lora_fields(self) -> None:
         adapter = self.method() != FULL
-        for name in ("lora_r", "lora_alpha"):
+        for name in _ADAPTER_ONLY:
             self.query_one(f"#field-local-{name}").display = adapter
         lr = self.query_one("#local-learning_rate", NumberInput)
         lr.placeholder = f"{DEFAULT_LR.get(self.method(), 2e-4):g} for {self.method()}"
+
+    @on(Select.Changed, "#local-packing, #local-gradient_checkpointing")
+    def _switch_changed(self) -> None:
+        self.changed()
+        self.screen.refresh_validity()  # type: ignore[attr-defined]
 
     @on(Select.Changed, "#local-method")
     def _method_changed(self) -> None:
