@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
@@ -157,7 +157,7 @@ class EvaluateResultsScreen(StepScreen):
             yield Static("", id="eval-rate")
             yield Static("Esc stops; what finished is kept and scored.", id="eval-hint")
         with TabbedContent(id="eval-results"):
-            with TabPane("Comparison", id="tab-comparison"):
+            with TabPane("Comparison", id="tab-comparison"), VerticalScroll(id="eval-summary"):
                 yield DataTable(id="eval-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="eval-benefit", markup=False)
             with TabPane("Examples", id="tab-examples"):
@@ -319,7 +319,8 @@ class EvaluateResultsScreen(StepScreen):
             ]
         for row in rows:
             difference = row.difference()
-            prompt = " ".join(row.prompt.split())
+            asked = row.prompt.rsplit("user: ", 1)[-1]  # the last user turn says what was asked
+            prompt = " ".join(asked.split())
             table.add_row(
                 str(row.line),
                 "-" if difference is None else f"{difference:+.2f}",

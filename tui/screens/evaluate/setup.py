@@ -23,7 +23,7 @@ from tui.widgets.path_suggester import PathSuggester
 PROVIDER_LABELS = {"openai": "OpenAI", "azure": "Azure OpenAI", "local": "Local (transformers)"}
 _FROM_PROVIDER = {Provider.OPENAI: "openai", Provider.AZURE: "azure", Provider.LOCAL: "local"}
 SOURCE_LABELS = {
-    "validation": "A held-out file (the Dataset step's validation data)",
+    "validation": "A held-out file (validation data)",
     "split": "A seeded split of the training file",
 }
 
@@ -159,6 +159,8 @@ class EvaluateSetupScreen(StepScreen):
         limit = NumberInput(choice.limit, integer=True, minimum=1, id="eval-limit")
         limit.tooltip = "Limit"
         yield Field("Limit N", limit, "Evaluate the first N examples (blank: all).")
+
+    def compose_summary(self) -> ComposeResult:
         yield Static("", id="eval-checks", markup=False)
 
     def _run_ids(self) -> list[str]:
