@@ -19,13 +19,15 @@ from tui.keymap import keymap_path, load_keymap
 from tui.screens.backend import BACKEND_SCREENS
 from tui.screens.dataset import DATASET_SCREENS
 from tui.screens.decide import DECIDE_SCREENS
+from tui.screens.evaluate import EVALUATE_SCREENS
 from tui.screens.help import HelpScreen
 from tui.screens.message import MessageScreen
 from tui.screens.step import Move, StepScreen
-from tui.state import BackendChoice, DatasetChoice
+from tui.state import BackendChoice, DatasetChoice, EvalChoice
 
 if TYPE_CHECKING:
     from backends.data.report import DatasetReport
+    from backends.evaluate.compare import Comparison
 
 if TYPE_CHECKING:
     from backends.gpu import GpuReading
@@ -43,8 +45,10 @@ STEP_SCREENS: tuple[type[StepScreen], ...] = (
     *DECIDE_SCREENS,
     *DATASET_SCREENS,
     *BACKEND_SCREENS,
+    *EVALUATE_SCREENS,
 )
 """Every step screen, in journey order; each knows its ``position``."""
+EVALUATE_AT = EVALUATE_SCREENS[0].position
 SCREEN_AT: dict[Position, type[StepScreen]] = {screen.position: screen for screen in STEP_SCREENS}
 
 
@@ -112,6 +116,11 @@ class FinetuneApp(App[None]):
         """The dataset choice the cached report was made for."""
         self.backend_choice = BackendChoice()
         """Where and how to train (in memory only: a key typed there is never written)."""
+        self.eval_choice = EvalChoice()
+        """The Evaluate stage's setup (blanks filled from the Dataset and Backend choices)."""
+        self.comparison: Comparison | None = None
+        self.comparison_key: tuple[object, ...] = ()
+        """The evaluate choice the cached comparison was made with."""
         self.recommendation: Recommendation = recommend(self.answers, today=self.today)
         self.watch_folder = watch
         self.gpu_probe = gpu_probe
@@ -202,6 +211,18 @@ class FinetuneApp(App[None]):
         measured.training_tokens = report.charged_tokens
         measured.training_cost = report.estimated_cost_usd
         measured.source = report.source
+        self.save()
+
+    def record_evaluation(self, comparison: Comparison, key: tuple[object, ...]) -> None:
+        """Measured scores from the Evaluate stage flow into the decision (and its recommendation)."""
+        from backends.evaluate.compare import record_outcome
+
+        self.comparison = comparison
+        self.comparison_key = key
+        # ``measured.source`` names the training file the Dataset step read: keep it.
+        source = self.answers.measured.source
+        self.answers = record_outcome(self.answers, comparison)
+        self.answers.measured.source = source
         self.save()
 
     def _step_screen(self) -> StepScreen | None:
@@ -301,6 +322,12 @@ class FinetuneApp(App[None]):
                     step.question,
                     lambda position=position: self.go_to(position),
                 )
+        if self.watch_folder is None and self.position.stage != EVALUATE_AT.stage:
+            yield SystemCommand(
+                "Evaluate models",
+                "Measure the base model's alternatives and the tuned model side by side",
+                lambda: self.go_to(EVALUATE_AT),
+            )
         if self.watch_folder is None:
             yield SystemCommand(
                 "Save decision", "Write decision.json and decision.md now", self.action_save

@@ -60,12 +60,21 @@ BACKEND = Stage(
     ),
 )
 
+EVALUATE = Stage(
+    "evaluate",
+    "Evaluate",
+    (
+        Step("setup", "Setup", "What to measure, on which held-out examples?"),
+        Step("results", "Results", "Does the tuned model beat the alternatives?"),
+    ),
+)
+
 JOURNEY: tuple[Stage, ...] = (
     DECIDE,
     DATASET,
     BACKEND,
     Stage("train", "Train"),
-    Stage("evaluate", "Evaluate"),
+    EVALUATE,
 )
 
 DECIDE_STEPS = DECIDE.steps
@@ -100,8 +109,10 @@ class Position:
         return None
 
     def previous(self) -> Position | None:
+        """The step before: in this stage, else the last of the previous available stage."""
         if self.step > 0:
             return Position(self.stage, self.step - 1)
-        if self.stage > 0:
-            return Position(self.stage - 1, len(JOURNEY[self.stage - 1].steps) - 1)
+        for stage in range(self.stage - 1, -1, -1):
+            if JOURNEY[stage].available:
+                return Position(stage, len(JOURNEY[stage].steps) - 1)
         return None

@@ -58,3 +58,30 @@ class BackendChoice:
     """``None`` until the Settings step seeded the defaults (max length from the dataset)."""
     gpus: GpuInventory | None = field(default=None, repr=False)
     """The visible GPUs, read once off the UI thread."""
+
+
+@dataclass
+class EvalChoice:
+    """The Evaluate stage's setup: which examples, which base model, which methods.
+
+    Empty strings mean "not chosen yet": the Setup step fills them from the
+    Dataset and Backend choices and the checklist.
+    """
+
+    source: str = "validation"
+    """``validation`` (a held-out file) or ``split`` (a seeded share of the training file)."""
+    eval_path: str = ""
+    train_path: str = ""
+    """The training file: few-shot and RAG draw from it (and a split is taken out of it)."""
+    split_fraction: float = 0.1
+    provider: str = ""
+    """``openai``, ``azure`` or ``local``."""
+    model: str = ""
+    zero_shot: bool = True
+    few_shot_k: int = 3
+    rag_k: int = 3
+    tuned: str = ""
+    """A run id of the workspace or a model name (blank: the alternatives only)."""
+    limit: int | None = 50
+    seed: int = 0
+    concurrency: int = 8

@@ -218,6 +218,14 @@ def render_markdown(record: DecisionRecord, rec: Recommendation) -> str:
         f"- Requests per month: {_num(ben.requests_per_month)}",
         f"- Reuse: {ben.reuse.label}",
     ]
+    if measured.baseline_score is not None or measured.tuned_score is not None:
+        lines += [
+            "",
+            "## Outcome (measured)",
+            "",
+            f"- Best alternative (baseline): {_num(measured.baseline_score, 'not measured')}",
+            f"- Tuned model: {_num(measured.tuned_score, 'not measured')}",
+        ]
     be = rec.break_even
     if be is not None:
         lines += ["", "## Break-even", ""]

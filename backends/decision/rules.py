@@ -166,6 +166,8 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
             )
         )
 
+    reasons.extend(_measured_reasons(answers))
+
     rag_needed = use_case.category is UseCaseCategory.KNOWLEDGE and not alts.rag_tried
     if use_case.category is UseCaseCategory.KNOWLEDGE:
         reasons.append(
@@ -259,6 +261,29 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
     return Recommendation(
         verdict, tuple(reasons), _next_steps(verdict, answers, tun), break_even, tun
     )
+
+
+def _measured_reasons(answers: Answers) -> list[Reason]:
+    """What the Evaluate stage measured on held-out examples (0-100, like the target)."""
+    measured = answers.measured
+    baseline, tuned = measured.baseline_score, measured.tuned_score
+    if tuned is not None and baseline is not None:
+        gain = tuned - baseline
+        return [
+            Reason(
+                Stance.FOR if gain > 0 else Stance.AGAINST,
+                f"Measured: the tuned model scores {tuned:g} against {baseline:g} for the best "
+                f"alternative on held-out examples ({gain:+.2f} points).",
+            )
+        ]
+    if baseline is not None:
+        return [
+            Reason(
+                Stance.NOTE,
+                f"Measured: the best alternative scores {baseline:g} on held-out examples.",
+            )
+        ]
+    return []
 
 
 def _break_even_reasons(answers: Answers, be: BreakEven | None) -> list[Reason]:

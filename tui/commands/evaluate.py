@@ -68,16 +68,36 @@ def guess_provider(model: str) -> str:
     return "openai"
 
 
+def eval_arguments(**values: Any) -> argparse.Namespace:
+    """The ``eval`` subcommand's arguments with their defaults, overridden by ``values``.
+
+    The TUI's Evaluate stage builds its comparison through ``prepare`` with these.
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--workspace", default=None)
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["eval", "--data", "", "--model", ""])
+    for name, value in values.items():
+        if not hasattr(args, name) and name != "secret":
+            raise TypeError(f"eval has no argument {name!r}")
+        setattr(args, name, value)
+    return args
+
+
 def _hosted_runner(provider: str, model: str, args: argparse.Namespace, settings: Any = None):
     from backends.evaluate.runners import HostedRunner
     from backends.hosted.errors import HostedError
     from backends.hosted.settings import HostedSettings
 
     settings = settings or HostedSettings.from_env(provider)
-    problem = settings.missing()
+    # A key typed in the TUI for this session (the command line reads the environment only).
+    secret = getattr(args, "secret", None) or None
+    problem = settings.missing(secret)
     if problem:
         raise HostedError(problem, kind="config")
-    return HostedRunner(settings, model, concurrency=args.concurrency, max_tokens=args.max_tokens)
+    return HostedRunner(
+        settings, model, secret=secret, concurrency=args.concurrency, max_tokens=args.max_tokens
+    )
 
 
 def _local_runner(model: str, args: argparse.Namespace, adapter: str | None = None):
@@ -197,39 +217,55 @@ def format_comparison(comparison: Any) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def check_numbers(args: argparse.Namespace) -> str | None:
+    """Why the numeric arguments cannot be used, or ``None``."""
+    for flag in ("few_shot", "rag", "limit", "max_tokens", "concurrency", "batch_size"):
+        value = getattr(args, flag)
+        if value is not None and value < (1 if flag not in ("few_shot", "rag") else 0):
+            return f"--{flag.replace('_', '-')} must be at least 1 (0 for --few-shot/--rag)."
+    if args.split is not None and args.train:
+        return "--split holds examples out of --data; give --train or --split, not both."
+    return None
+
+
+def prepare(args: argparse.Namespace) -> tuple[Any, Any, Any, float | None]:
+    """The evaluation set, the base and tuned runners, and the training bill (when a run says).
+
+    Raises ``UsageProblem``, ``BackendError`` or ``ValueError`` saying what is wrong.
+    """
+    from backends.evaluate.prompts import drop_trained, load_eval_set, split_eval_set
+
+    provider = args.provider or guess_provider(args.model)
+    if args.split is not None:
+        eval_set = split_eval_set(args.data, fraction=args.split, seed=args.seed, limit=args.limit)
+    else:
+        eval_set = load_eval_set(args.data, args.train, limit=args.limit)
+    if provider == "local":
+        base = _local_runner(args.model, args)
+    else:
+        base = _hosted_runner(provider, args.model, args)
+    tuned, trained_on, training_cost = (None, None, None)
+    if args.tuned:
+        tuned, trained_on, training_cost = _tuned_runner(args, provider)
+    if trained_on and Path(trained_on).is_file():
+        drop_trained(eval_set, trained_on)
+        if not eval_set.examples:
+            raise UsageProblem("every evaluation example is in the tuned model's training file.")
+    return eval_set, base, tuned, training_cost
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from backends.base import BackendError
-    from backends.evaluate.prompts import drop_trained, load_eval_set, split_eval_set
 
     def fail(message: str, code: int = 2) -> int:
         print(f"finetune-tui eval: {message}", file=sys.stderr)
         return code
 
-    for flag in ("few_shot", "rag", "limit", "max_tokens", "concurrency", "batch_size"):
-        value = getattr(args, flag)
-        if value is not None and value < (1 if flag not in ("few_shot", "rag") else 0):
-            return fail(f"--{flag.replace('_', '-')} must be at least 1 (0 for --few-shot/--rag).")
-    if args.split is not None and args.train:
-        return fail("--split holds examples out of --data; give --train or --split, not both.")
-    provider = args.provider or guess_provider(args.model)
+    problem = check_numbers(args)
+    if problem:
+        return fail(problem)
     try:
-        if args.split is not None:
-            eval_set = split_eval_set(
-                args.data, fraction=args.split, seed=args.seed, limit=args.limit
-            )
-        else:
-            eval_set = load_eval_set(args.data, args.train, limit=args.limit)
-        if provider == "local":
-            base = _local_runner(args.model, args)
-        else:
-            base = _hosted_runner(provider, args.model, args)
-        tuned, trained_on, training_cost = (None, None, None)
-        if args.tuned:
-            tuned, trained_on, training_cost = _tuned_runner(args, provider)
-        if trained_on and Path(trained_on).is_file():
-            drop_trained(eval_set, trained_on)
-            if not eval_set.examples:
-                return fail("every evaluation example is in the tuned model's training file.")
+        eval_set, base, tuned, training_cost = prepare(args)
         return _run(args, eval_set, base, tuned, training_cost)
     except UsageProblem as problem:
         return fail(str(problem))

@@ -1,0 +1,272 @@
+"""Evaluate step 1: the held-out examples, the base model, and the methods to measure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.suggester import SuggestFromList
+from textual.widgets import Checkbox, Input, Select, Static
+from textual.worker import Worker, WorkerState
+
+from backends.catalog import Provider
+from tui.journey import Position
+from tui.screens.dataset.pick import DATA_SUFFIXES
+from tui.screens.step import StepScreen
+from tui.state import EvalChoice
+from tui.widgets.form import Field, NumberInput
+from tui.widgets.path_suggester import PathSuggester
+
+PROVIDER_LABELS = {"openai": "OpenAI", "azure": "Azure OpenAI", "local": "Local (transformers)"}
+_FROM_PROVIDER = {Provider.OPENAI: "openai", Provider.AZURE: "azure", Provider.LOCAL: "local"}
+SOURCE_LABELS = {
+    "validation": "A held-out file (validation data)",
+    "split": "A seeded split of the training file",
+}
+
+
+@dataclass
+class ProviderChecked(Message):
+    """Whether ``provider`` can answer here, and why not (checked off the UI thread)."""
+
+    provider: str
+    problem: str | None
+
+
+def provider_problem(provider: str, secret: str = "") -> str | None:
+    """Why ``provider`` cannot run the evaluation here (no key, no ``[local]`` extra), or ``None``."""
+    if provider == "local":
+        from backends.local.backend import INSTALL_HINT, missing_packages
+
+        missing = missing_packages()
+        return f"Local models need {', '.join(missing)}: {INSTALL_HINT}" if missing else None
+    from backends.hosted.settings import HostedSettings
+
+    return HostedSettings.from_env(provider).missing(secret or None)
+
+
+def fill_defaults(app: object) -> EvalChoice:
+    """The app's Evaluate choice, its blanks filled from the Dataset and Backend choices."""
+    choice: EvalChoice = app.eval_choice  # type: ignore[attr-defined]
+    dataset = app.dataset_choice  # type: ignore[attr-defined]
+    backend = app.backend_choice  # type: ignore[attr-defined]
+    answers = app.answers  # type: ignore[attr-defined]
+    if not choice.train_path:
+        choice.train_path = dataset.train
+    if not choice.eval_path:
+        choice.eval_path = dataset.validation
+        if not dataset.validation and dataset.train:
+            choice.source = "split"
+    if not choice.provider:
+        choice.provider = backend.backend or _FROM_PROVIDER.get(answers.cost.provider, "openai")
+    if not choice.model:
+        if choice.provider == "local":
+            choice.model = backend.local_model or dataset.model
+        else:
+            choice.model = (
+                backend.hosted_model
+                or answers.cost.model.strip()
+                or answers.use_case.current_model.strip()
+                or dataset.model
+                or "gpt-4o-mini"
+            )
+    return choice
+
+
+class EvaluateSetupScreen(StepScreen):
+    position = Position(4, 0)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.provider_problems: dict[str, str | None] = {}
+
+    @property
+    def choice(self) -> EvalChoice:
+        return fill_defaults(self.app)
+
+    def compose_form(self) -> ComposeResult:
+        choice = self.choice
+        yield Field(
+            "Evaluate on",
+            Select(
+                [(label, key) for key, label in SOURCE_LABELS.items()],
+                value=choice.source,
+                allow_blank=False,
+                compact=True,
+                id="eval-source",
+            ),
+            "Never examples the model is trained on: a split is checked against the run's data.",
+        )
+        yield Field(
+            "Held-out file",
+            Input(
+                choice.eval_path,
+                placeholder="valid.jsonl",
+                suggester=PathSuggester(DATA_SUFFIXES),
+                compact=True,
+                id="eval-path",
+            ),
+            id="eval-path-field",
+        )
+        yield Field(
+            "Training file",
+            Input(
+                choice.train_path,
+                placeholder="train.jsonl",
+                suggester=PathSuggester(DATA_SUFFIXES),
+                compact=True,
+                id="eval-train",
+            ),
+            "Few-shot and RAG draw their examples from it.",
+        )
+        yield Field(
+            "Provider",
+            Select(
+                [(label, key) for key, label in PROVIDER_LABELS.items()],
+                value=choice.provider,
+                allow_blank=False,
+                compact=True,
+                id="eval-provider",
+            ),
+        )
+        yield Field(
+            "Base model",
+            Input(choice.model, placeholder="gpt-4o-mini", compact=True, id="eval-model"),
+        )
+        yield Field(
+            "Zero-shot",
+            Checkbox("the examples' own prompt", choice.zero_shot, compact=True, id="eval-zero"),
+        )
+        few = NumberInput(choice.few_shot_k, integer=True, minimum=0, maximum=20, id="eval-few")
+        few.tooltip = "Few-shot k"
+        yield Field("Few-shot k", few, "Examples put before each prompt; 0 leaves it out.")
+        rag = NumberInput(choice.rag_k, integer=True, minimum=0, maximum=20, id="eval-rag")
+        rag.tooltip = "RAG k"
+        yield Field("RAG k", rag, "Most similar training examples (BM25); 0 leaves it out.")
+        yield Field(
+            "Tuned model",
+            Input(
+                choice.tuned,
+                placeholder="a run id, or ft:… / a model folder (blank: baselines only)",
+                suggester=SuggestFromList(self._run_ids(), case_sensitive=False),
+                compact=True,
+                id="eval-tuned",
+            ),
+        )
+        limit = NumberInput(choice.limit, integer=True, minimum=1, id="eval-limit")
+        limit.tooltip = "Limit"
+        yield Field("Limit N", limit, "Evaluate the first N examples (blank: all).")
+
+    def compose_summary(self) -> ComposeResult:
+        yield Static("", id="eval-checks", markup=False)
+
+    def _run_ids(self) -> list[str]:
+        from backends.runs import RunStore
+
+        try:
+            return [f.run_id for f in RunStore.of(self.app.workspace).list_folders()]  # type: ignore[attr-defined]
+        except OSError:
+            return []
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show_source_fields()
+        self.check_provider(self.chosen_provider())
+
+    def chosen_provider(self) -> str:
+        value = self.query_one("#eval-provider", Select).value
+        return value if isinstance(value, str) else "openai"
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="eval-availability")
+    def check_provider(self, provider: str) -> None:
+        secret = self.app.backend_choice.secret  # type: ignore[attr-defined]
+        self.post_message(ProviderChecked(provider, provider_problem(provider, secret)))
+
+    def on_provider_checked(self, message: ProviderChecked) -> None:
+        self.provider_problems[message.provider] = message.problem
+        self._validity = None
+        self.refresh_validity()
+
+    @on(Worker.StateChanged)
+    def _check_failed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "eval-availability" and event.state is WorkerState.ERROR:
+            self.notify(f"Checking the provider failed: {event.worker.error}", severity="error")
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        self._show_source_fields()
+        if event.select.id == "eval-provider":
+            provider = self.chosen_provider()
+            if provider not in self.provider_problems:
+                self.check_provider(provider)
+        self._validity = None
+        self.refresh_validity()
+
+    @on(Checkbox.Changed)
+    def _checkbox_changed(self) -> None:
+        self._validity = None
+        self.refresh_validity()
+
+    def _show_source_fields(self) -> None:
+        split = self.query_one("#eval-source", Select).value == "split"
+        self.query_one("#eval-path-field").display = not split
+
+    def _number(self, selector: str) -> int | None:
+        return self.query_one(selector, NumberInput).number  # type: ignore[return-value]
+
+    def problems(self) -> list[str]:
+        found = super().problems()
+        split = self.query_one("#eval-source", Select).value == "split"
+        eval_path = self.query_one("#eval-path", Input).value.strip()
+        train_path = self.query_one("#eval-train", Input).value.strip()
+        if split:
+            if not train_path:
+                found.append("A split needs the training file.")
+        elif not eval_path:
+            found.append("Give a held-out file (JSONL chat examples).")
+        elif not Path(eval_path).expanduser().is_file():
+            found.append(f"{eval_path}: no such file.")
+        if train_path and not Path(train_path).expanduser().is_file():
+            found.append(f"{train_path}: no such file.")
+        if not self.query_one("#eval-model", Input).value.strip():
+            found.append("Name the base model.")
+        few, rag = self._number("#eval-few") or 0, self._number("#eval-rag") or 0
+        zero = self.query_one("#eval-zero", Checkbox).value
+        tuned = self.query_one("#eval-tuned", Input).value.strip()
+        if not (zero or few or rag or tuned):
+            found.append("Choose at least one method to run.")
+        if (few or rag) and not train_path:
+            found.append("Few-shot and RAG need the training file (or set k to 0).")
+        provider = self.chosen_provider()
+        if provider not in self.provider_problems:
+            found.append(f"Checking {PROVIDER_LABELS[provider]}…")
+        elif self.provider_problems[provider]:
+            found.append(str(self.provider_problems[provider]))
+        return found
+
+    def refresh_validity(self) -> None:
+        super().refresh_validity()
+        checks = self.query_one("#eval-checks", Static)
+        problems = self.problems()
+        checks.update("\n".join(f"✗ {p}" for p in problems) if problems else "✓ Ready to run.")
+        checks.set_class(bool(problems), "-blocked")
+
+    def answers_changed(self) -> None:
+        self._validity = None
+
+    def store(self) -> None:
+        choice = self.choice
+        source = self.query_one("#eval-source", Select).value
+        choice.source = source if isinstance(source, str) else "validation"
+        choice.eval_path = self.query_one("#eval-path", Input).value.strip()
+        choice.train_path = self.query_one("#eval-train", Input).value.strip()
+        choice.provider = self.chosen_provider()
+        choice.model = self.query_one("#eval-model", Input).value.strip()
+        choice.zero_shot = self.query_one("#eval-zero", Checkbox).value
+        choice.few_shot_k = self._number("#eval-few") or 0
+        choice.rag_k = self._number("#eval-rag") or 0
+        choice.tuned = self.query_one("#eval-tuned", Input).value.strip()
+        choice.limit = self._number("#eval-limit")
