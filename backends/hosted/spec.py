@@ -44,6 +44,7 @@ def hosted_spec(
     suffix: str | None = None,
     seed: int | None = None,
     settings: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, str] | None = None,
     hash_files: bool = True,
 ) -> RunSpec:
     """The spec ``launch`` takes: absolute paths, and the training file's hash when it exists.
@@ -64,4 +65,18 @@ def hosted_spec(
         suffix=suffix or None,
         seed=seed,
         settings=dict(settings or {}),
+        metadata=dict(metadata or {}),
     )
+
+
+def parse_metadata(text: str) -> dict[str, str]:
+    """``team=search, ticket=ML-42`` → a dict; raises ``ValueError`` naming the bad part."""
+    pairs: dict[str, str] = {}
+    for part in (piece.strip() for piece in text.split(",")):
+        if not part:
+            continue
+        key, equals, value = part.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"metadata {part!r}: write key=value, separated by commas")
+        pairs[key.strip()] = value.strip()
+    return pairs

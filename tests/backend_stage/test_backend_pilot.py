@@ -158,13 +158,15 @@ async def test_qlora_without_a_gpu_is_refused(make_app, workdir, monkeypatch) ->
         assert any("QLoRA needs an NVIDIA GPU" in p for p in screen.problems())
 
 
-async def to_launch(pilot, key: str) -> BackendLaunchScreen:
+async def to_launch(pilot, key: str, **fields: str) -> BackendLaunchScreen:
     await scan_and_enter_backend(pilot)
     await pilot.press("ctrl+n")
     await settle(pilot)
     pilot.app.screen.query_one("#api-key", Input).value = key
     await pilot.pause()
     pilot.app.screen.query_one("#hosted-model", Input).value = "gpt-4o-mini-2024-07-18"
+    for widget_id, value in fields.items():
+        pilot.app.screen.query_one(f"#{widget_id}", Input).value = value
     await pilot.pause()
     await pilot.press("ctrl+n")
     await settle(pilot)
@@ -187,7 +189,9 @@ async def test_hosted_launch_against_the_emulator_opens_the_monitor(
     app = make_app()
     app.restart_followers = False
     async with app.run_test(size=(100, 40)) as pilot:
-        screen = await to_launch(pilot, emulator.api_key)
+        screen = await to_launch(
+            pilot, emulator.api_key, metadata="team=search, ticket=ML-42", **{"wandb-project": "bikes"}
+        )
         assert "✓ Ready to launch." in text(screen, "#launch-checks")
         assert text(screen, "#launch-price").startswith("Estimated price: $")
         # Launching costs money: it asks first.
@@ -202,6 +206,10 @@ async def test_hosted_launch_against_the_emulator_opens_the_monitor(
         assert status.job_id and status.job_id in emulator.jobs
         assert folder.read_spec().model == "gpt-4o-mini-2024-07-18"
         assert len(emulator.files) == 2  # training and validation uploaded
+        job = emulator.jobs[status.job_id]
+        assert job.params["metadata"]["team"] == "search"
+        assert job.params["metadata"]["ticket"] == "ML-42"
+        assert job.params["integrations"] == [{"type": "wandb", "wandb": {"project": "bikes"}}]
     # The key typed in memory is in no file of the workspace.
     for path in Path(".finetune").rglob("*"):
         if path.is_file():

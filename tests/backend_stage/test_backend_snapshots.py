@@ -23,6 +23,9 @@ def test_settings(snap_compare, make_app, workdir, size, backend) -> None:
         pilot.app.backend_choice.local_model = "tiny-model"
         await pilot.press("ctrl+n")
         await settle(pilot, 0.3)
+        # The memory estimate reruns 0.4 s after the last change: let that one finish too.
+        await pilot.pause(0.6)
+        await settle(pilot, 0.3)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 

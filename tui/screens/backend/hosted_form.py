@@ -16,6 +16,7 @@ from backends.base import DPO, SUPERVISED
 from backends.catalog import hosted_models, tunability
 from backends.hosted.azure import SUFFIX_RE, TRAINING_TYPES
 from backends.hosted.settings import AZURE, DEFAULT_AZURE_API_VERSION, HostedSettings
+from backends.hosted.spec import parse_metadata
 from tui.screens.backend.plan import HYPER_NAMES, hosted_backend, provider_of
 from tui.state import BackendChoice
 from tui.widgets.form import Field, NumberInput
@@ -95,6 +96,21 @@ class HostedForm(Vertical):
         yield Field(
             "Seed",
             NumberInput(None, integer=True, placeholder="random", id="seed", tooltip="Seed"),
+        )
+        yield Field(
+            "Metadata",
+            Input(
+                choice.metadata,
+                placeholder="optional: team=search, ticket=ML-42",
+                compact=True,
+                id="metadata",
+            ),
+            "Stored with the job; find it again by these keys.",
+        )
+        yield Field(
+            "W&B project",
+            Input(choice.wandb_project, placeholder="optional", compact=True, id="wandb-project"),
+            "The provider sends the job's metrics to Weights & Biases (set up in your organisation).",
         )
         if self.is_azure:
             yield Field(
@@ -196,6 +212,10 @@ class HostedForm(Vertical):
                 found.append(
                     f"{HYPER_LABELS[name]}: enter a number above 0, or leave blank (auto)."
                 )
+        try:
+            parse_metadata(self.query_one("#metadata", Input).value)
+        except ValueError as error:
+            found.append(str(error))
         suffix = self.query_one("#suffix", Input).value.strip()
         if suffix and self.is_azure and not SUFFIX_RE.match(suffix):
             found.append("Suffix: at most 40 letters, digits, '_' or '-' on Azure.")
@@ -218,6 +238,8 @@ class HostedForm(Vertical):
             "hyper": hyper,
             "suffix": self.query_one("#suffix", Input).value.strip(),
             "seed": self.query_one("#seed", NumberInput).value.strip(),
+            "metadata": self.query_one("#metadata", Input).value.strip(),
+            "wandb_project": self.query_one("#wandb-project", Input).value.strip(),
         }
         if not self.env_has_key:
             values["secret"] = self.query_one("#api-key", Input).value.strip()
@@ -230,7 +252,16 @@ class HostedForm(Vertical):
 
     def store(self) -> None:
         read = self.read()
-        for name in ("hosted_model", "hosted_method", "hyper", "suffix", "seed", "secret"):
+        for name in (
+            "hosted_model",
+            "hosted_method",
+            "hyper",
+            "suffix",
+            "seed",
+            "metadata",
+            "wandb_project",
+            "secret",
+        ):
             setattr(self.choice, name, getattr(read, name))
         for name in ("azure_endpoint", "api_version", "training_type"):
             setattr(self.choice, name, getattr(read, name))

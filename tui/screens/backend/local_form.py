@@ -186,7 +186,9 @@ class LocalForm(Vertical):
                 return None
             changes[name] = widget.number
         modules = self.query_one("#local-target_modules", Input).value
-        changes["target_modules"] = tuple(part.strip() for part in modules.split(",") if part.strip())
+        changes["target_modules"] = tuple(
+            part.strip() for part in modules.split(",") if part.strip()
+        )
         for name, _label, _hint in _SWITCHES:
             changes[name] = self.query_one(f"#local-{name}", Select).value is True
         base = self.choice.local or self.initial
@@ -211,7 +213,9 @@ class LocalForm(Vertical):
                     found.append(error.message)
         settings = self.read_settings()
         if settings is None:
-            found.append("Fill in every number (max steps, learning rate and evaluation may be blank).")
+            found.append(
+                "Fill in every number (max steps, learning rate and evaluation may be blank)."
+            )
         else:
             found.extend(problem.message for problem in settings.problems())
             gpus = self.choice.gpus

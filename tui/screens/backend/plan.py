@@ -140,11 +140,13 @@ def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool =
             if data.validation
             else None,
         )
-    from backends.hosted.spec import hosted_hyperparameters, hosted_spec
+    from backends.hosted.spec import hosted_hyperparameters, hosted_spec, parse_metadata
 
-    settings: dict[str, str] = {}
+    settings: dict[str, object] = {}
     if choice.backend == AZURE and choice.training_type:
         settings["training_type"] = choice.training_type
+    if choice.wandb_project.strip():
+        settings["wandb"] = {"project": choice.wandb_project.strip()}
     return hosted_spec(
         choice.backend,
         model=choice.hosted_model,
@@ -155,6 +157,7 @@ def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool =
         suffix=choice.suffix.strip() or None,
         seed=int(choice.seed) if choice.seed.strip() else None,
         settings=settings,
+        metadata=parse_metadata(choice.metadata),
         hash_files=hash_files,
     )
 
