@@ -19,11 +19,10 @@ Run ids sort by creation time and say what they are:
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -31,92 +30,29 @@ from typing import Any
 import orjson
 
 from backends.base import MetricPoint, RunSpec, RunState
-from backends.catalog import base_of_fine_tuned, find_any_hosted
 from backends.detached import is_locked, pid_alive
 from backends.files import append_jsonl, write_json_atomic
+from backends.run_ids import make_run_id, model_slug
+from backends.run_status import RunStatus
 from backends.tail import MetricsTail, TextTail, last_lines, last_record
 
 Clock = Callable[[], float]
 """Returns Unix time in seconds; injected so tests control time."""
 
+__all__ = [
+    "STALE_AFTER_S",
+    "Clock",
+    "RunFolder",
+    "RunStatus",
+    "RunStore",
+    "RunSummary",
+    "format_log_line",
+    "make_run_id",
+    "model_slug",
+]
+
 STALE_AFTER_S = 90.0
 """A worker that has not written a heartbeat for this long is presumed dead."""
-
-_SLUG_RE = re.compile(r"[^a-z0-9]+")
-_DATE_SUFFIX_RE = re.compile(r"-\d{4}-\d{2}-\d{2}$")
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    """``status.json``: where a run stands. Written by the one process keeping the run current."""
-
-    state: RunState = RunState.QUEUED
-    pid: int | None = None
-    """The local worker or the hosted job's follower."""
-    job_id: str | None = None
-    """The provider's job id (hosted runs)."""
-    created_at: float | None = None
-    started_at: float | None = None
-    ended_at: float | None = None
-    heartbeat_at: float | None = None
-    error: str | None = None
-    detail: str = ""
-    """One line on what is happening now ("uploading train.jsonl", "reconnecting: 503")."""
-    reconnecting: bool = False
-    provider_status: str | None = None
-    """The provider's own word for the state (``validating_files``...)."""
-    total_steps: int | None = None
-    fine_tuned_model: str | None = None
-    trained_tokens: int | None = None
-    estimated_finish: float | None = None
-    checkpoints: tuple[Mapping[str, Any], ...] = ()
-    result_files: tuple[str, ...] = ()
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = dict(self.extra)
-        for f in fields(self):
-            if f.name == "extra":
-                continue
-            value = getattr(self, f.name)
-            if isinstance(value, RunState):
-                value = value.value
-            elif isinstance(value, tuple):
-                value = [dict(v) if isinstance(v, Mapping) else v for v in value]
-            out[f.name] = value
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunStatus:
-        known = {f.name for f in fields(cls)} - {"extra"}
-        values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
-        values["state"] = RunState.parse(values.get("state", RunState.QUEUED.value))
-        values["checkpoints"] = tuple(values.get("checkpoints") or ())
-        values["result_files"] = tuple(values.get("result_files") or ())
-        values["reconnecting"] = bool(values.get("reconnecting", False))
-        values["detail"] = values.get("detail") or ""
-        extra = {k: v for k, v in data.items() if k not in known and k != "extra"}
-        return cls(**values, extra=extra)
-
-
-def model_slug(model: str, *, max_len: int = 28) -> str:
-    """``gpt-4o-mini-2024-07-18`` → ``gpt-4o-mini``; ``org/SmolLM2-135M`` → ``smollm2-135m``."""
-    name = base_of_fine_tuned(model) or model
-    entry = find_any_hosted(name)
-    if entry is not None and entry.aliases:
-        name = entry.aliases[0]
-    name = name.rstrip("/").rsplit("/", 1)[-1]
-    if name.lower().endswith(".gguf"):
-        name = name[:-5]
-    name = _DATE_SUFFIX_RE.sub("", name.lower())
-    slug = _SLUG_RE.sub("-", name).strip("-")
-    return slug[:max_len].rstrip("-") or "model"
-
-
-def make_run_id(model: str, *, now: float, tag: str | None = None) -> str:
-    """``YYYYMMDD-HHMM-<model>-<tag>`` in UTC; ids sort by creation time."""
-    stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y%m%d-%H%M")
-    return f"{stamp}-{model_slug(model)}-{tag or secrets.token_hex(2)}"
 
 
 def format_log_line(message: str, when: float) -> str:

@@ -10,13 +10,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backends.catalog import DPO, PRICES_AS_OF, SUPERVISED, HostedModel, Provider, find_hosted
+from backends.catalog import DPO, PRICES_AS_OF, SUPERVISED, Provider
 from backends.data.findings import Finding, FindingCollector, Severity
 from backends.data.formats import DataFormat
+from backends.data.inspect_target import (
+    DEFAULT_ENCODING,
+    InspectOptions,
+    InspectTarget,
+    resolve_target,
+)
 from backends.data.reader import FileProbe, ParsedLine, probe_file
 from backends.data.report import DatasetReport
 from backends.data.scan import (
@@ -37,84 +42,26 @@ from backends.data.stats import (
     default_epochs,
     explain_epochs,
 )
-from backends.data.tokenizer import EncodingChoice, TokenCounter, load_encoding
+from backends.data.tokenizer import TokenCounter
 
 if TYPE_CHECKING:
-    from backends.data.local_tokens import LocalTokenizer, TemplateCounter
+    from backends.data.local_tokens import TemplateCounter
+
+__all__ = [
+    "DEFAULT_ENCODING",
+    "HOSTED_FILE_LIMIT_BYTES",
+    "MIN_EXAMPLES",
+    "RECOMMENDED_EXAMPLES",
+    "InspectOptions",
+    "build_report",
+    "inspect_file",
+    "inspect_records",
+    "inspect_with_validation",
+]
 
 HOSTED_FILE_LIMIT_BYTES = 512 * 1024 * 1024
 MIN_EXAMPLES = 10
 RECOMMENDED_EXAMPLES = 50
-DEFAULT_ENCODING = "o200k_base"
-
-
-@dataclass(frozen=True)
-class InspectOptions:
-    model: str = "gpt-4o-mini"
-    provider: Provider = Provider.OPENAI
-    epochs: int | None = None
-    """``None``: the service's automatic rule."""
-    max_length: int | None = None
-    """Local training: the longest sequence; hosted: the catalog's context limit."""
-    price_overrides: Mapping[str, float] = field(default_factory=dict)
-    engine: str = "auto"
-    workers: int | None = None
-    keep: int = 20
-    allow_download: bool = True
-    is_validation: bool = False
-
-
-@dataclass(frozen=True)
-class _Target:
-    entry: HostedModel | None
-    encoding: EncodingChoice
-    """What the report's figures are counted with."""
-    context_limit: int | None
-    notes: tuple[str, ...]
-    scan_encoding: EncodingChoice | None = None
-    """The tiktoken encoding the scan checks with (``None``: ``encoding``)."""
-    local: LocalTokenizer | None = None
-    """Local provider: the model's tokenizer, when it loaded offline."""
-
-    @property
-    def scan_choice(self) -> EncodingChoice:
-        return self.scan_encoding or self.encoding
-
-    def recounter(self) -> TemplateCounter | None:
-        """A fresh per-file counter through the model's chat template (local models)."""
-        if self.local is None:
-            return None
-        from backends.data import local_tokens
-
-        return local_tokens.TemplateCounter(self.local, self.context_limit, local_tokens.BATCH)
-
-
-def _target(options: InspectOptions) -> _Target:
-    entry = (
-        None if options.provider is Provider.LOCAL else find_hosted(options.provider, options.model)
-    )
-    notes: list[str] = []
-    name = entry.encoding if entry else DEFAULT_ENCODING
-    _count, choice = load_encoding(name, options.engine, options.allow_download)
-    limit = options.max_length if options.max_length else (entry.context_tokens if entry else None)
-    if options.provider is Provider.LOCAL:
-        from backends.data.local_tokens import (
-            LocalTokenizerUnavailable,
-            describe_unavailable,
-            load_local_tokenizer,
-        )
-
-        try:
-            local = load_local_tokenizer(options.model)
-        except LocalTokenizerUnavailable as exc:
-            notes.append(describe_unavailable(options.model, str(exc), choice.used))
-        else:
-            return _Target(None, local.choice, limit, (), choice, local)
-    elif entry is None:
-        notes.append(
-            f"{options.model} is not in the {options.provider.label} catalog: no context limit or price; counted with {choice.used}."
-        )
-    return _Target(entry, choice, limit, tuple(notes))
 
 
 def inspect_file(
@@ -127,15 +74,9 @@ def inspect_file(
     options = options or InspectOptions()
     path = Path(path)
     started = time.perf_counter()
-    target = _target(options)
+    target = resolve_target(options)
     probe = probe_file(path)
-    scan_options = ScanOptions(
-        target.scan_choice.used,
-        target.scan_choice.engine,
-        target.context_limit,
-        options.provider is Provider.LOCAL,
-        options.keep,
-    )
+    scan_options = _scan_options(options, target)
     recount = target.recounter()
     if probe.fatal:
         scan = ScanResult()
@@ -160,14 +101,8 @@ def inspect_records(
     """Inspect rows already in memory or streamed (Hugging Face datasets); row ``i`` is "line" ``i+1``."""
     options = options or InspectOptions()
     started = time.perf_counter()
-    target = _target(options)
-    scan_options = ScanOptions(
-        target.scan_choice.used,
-        target.scan_choice.engine,
-        target.context_limit,
-        options.provider is Provider.LOCAL,
-        options.keep,
-    )
+    target = resolve_target(options)
+    scan_options = _scan_options(options, target)
 
     def items() -> Iterable[ParsedLine]:
         for i, record in enumerate(records):
@@ -184,10 +119,20 @@ def inspect_records(
     )
 
 
+def _scan_options(options: InspectOptions, target: InspectTarget) -> ScanOptions:
+    return ScanOptions(
+        target.scan_choice.used,
+        target.scan_choice.engine,
+        target.context_limit,
+        options.provider is Provider.LOCAL,
+        options.keep,
+    )
+
+
 def _check_items(
     items: Iterable[ParsedLine],
     scan_options: ScanOptions,
-    target: _Target,
+    target: InspectTarget,
     cancel: threading.Event | None,
     recount: TemplateCounter | None = None,
 ) -> ScanResult:
@@ -216,7 +161,7 @@ def _file_findings(
     scan: ScanResult,
     probe: FileProbe,
     options: InspectOptions,
-    target: _Target,
+    target: InspectTarget,
     fmt: DataFormat,
 ) -> list[Finding]:
     found: list[Finding] = list(probe.findings)
@@ -279,7 +224,9 @@ def _file_findings(
     return found
 
 
-def _format_support(fmt: DataFormat, options: InspectOptions, target: _Target) -> list[Finding]:
+def _format_support(
+    fmt: DataFormat, options: InspectOptions, target: InspectTarget
+) -> list[Finding]:
     if fmt is DataFormat.UNKNOWN:
         return []
     model = options.model
@@ -316,7 +263,7 @@ def build_report(
     scan: ScanResult,
     probe: FileProbe,
     options: InspectOptions,
-    target: _Target,
+    target: InspectTarget,
     elapsed: float,
     recount: TemplateCounter | None = None,
 ) -> DatasetReport:

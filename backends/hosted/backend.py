@@ -22,13 +22,13 @@ from backends.base import (
     BackendError,
     Problem,
     ProgressCallback,
-    RunResult,
     RunSpec,
     RunState,
 )
 from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider, tunability
 from backends.hosted import api
 from backends.hosted.errors import ALTERNATIVES, HostedError, explain
+from backends.hosted.job_control import JobControl
 from backends.hosted.settings import AZURE, OPENAI, HostedSettings
 from backends.runs import RunFolder, RunStore
 
@@ -64,8 +64,8 @@ def backend_for_run(folder: RunFolder, *, secret: str | None = None) -> HostedBa
     return OpenAIBackend(settings, secret=secret)
 
 
-class HostedBackend:
-    """What OpenAI and Azure OpenAI have in common."""
+class HostedBackend(JobControl):
+    """What OpenAI and Azure OpenAI have in common (following and control: ``JobControl``)."""
 
     name = OPENAI
     label = "OpenAI"
@@ -327,64 +327,6 @@ class HostedBackend:
 
     def list_jobs(self, *, limit: int = 20) -> list[api.JobSummary]:
         return self._call(api.list_jobs, self.client(), limit=limit)
-
-    # --- following and control --------------------------------------------
-    def follow(self, run: RunFolder, *, stop: threading.Event | None = None) -> RunState:
-        from backends.hosted.mirror import JobMirror
-
-        job_id = self._job_id(run)
-        try:
-            mirror = JobMirror(
-                run, self.client(max_retries=1), job_id, provider=self.label, secrets=self._secrets
-            )
-            return mirror.run(stop=stop)
-        except HostedError as error:
-            run.log(f"Following stopped: {error}")
-            run.update_status(detail=f"Following stopped: {error}", reconnecting=False)
-            raise
-
-    def _job_id(self, run: RunFolder) -> str:
-        job_id = run.read_status().job_id
-        if not job_id:
-            raise BackendError("This run has no job yet (its files may still be uploading).")
-        return job_id
-
-    def _control(self, run: RunFolder, action: str) -> None:
-        job_id = self._job_id(run)
-        if action in ("pause", "resume") and not self.supports_pause:
-            raise HostedError(
-                f"{self.label} jobs cannot be {action}d from here.", kind="unsupported"
-            )
-        client = self.client()
-        job = self._call(api.job_control, client, job_id, action)
-        run.log(f"{action.capitalize()} requested for job {job_id}: now {job.status}.")
-        from backends.hosted.follower import follower_alive
-
-        if not follower_alive(run):
-            from backends.hosted.mirror import JobMirror
-
-            mirror = JobMirror(run, client, job_id, provider=self.label, secrets=self._secrets)
-            self._call(mirror.sync_once)
-
-    def cancel(self, run: RunFolder) -> None:
-        self._control(run, "cancel")
-
-    def pause(self, run: RunFolder) -> None:
-        self._control(run, "pause")
-
-    def resume(self, run: RunFolder) -> None:
-        self._control(run, "resume")
-
-    def result(self, run: RunFolder) -> RunResult:
-        status = run.read_status()
-        return RunResult(
-            state=status.state,
-            model=status.fine_tuned_model,
-            output_dir=run.output_dir,
-            trained_tokens=status.trained_tokens,
-            checkpoints=tuple(str(c.get("model")) for c in status.checkpoints if c.get("model")),
-            error=status.error,
-        )
 
 
 class _Cancelled(Exception):

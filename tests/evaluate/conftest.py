@@ -8,24 +8,13 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.fakes.emulator_env import clear_secret_env
 from tests.fakes.finetune_api import FineTuneAPI
-
-SECRET_ENV_VARS = (
-    "OPENAI_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "AZURE_OPENAI_AD_TOKEN",
-    "OPENAI_BASE_URL",
-    "OPENAI_ORG_ID",
-    "OPENAI_PROJECT_ID",
-    "AZURE_OPENAI_ENDPOINT",
-    "OPENAI_API_VERSION",
-)
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in SECRET_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+    clear_secret_env(monkeypatch)
 
 
 def qa(i: int, system: str = "Answer with the number only.") -> dict[str, object]:

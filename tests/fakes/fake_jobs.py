@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tests.fakes.finetune_api import FineTuneAPI
 
+CLOCK_START = 1_790_000_000
+"""The emulator's clock (Unix seconds) before its first tick."""
+
 TERMINAL = ("succeeded", "failed", "cancelled")
 
 

@@ -15,26 +15,15 @@ from backends.hosted.azure import AzureBackend
 from backends.hosted.backend import OpenAIBackend
 from backends.hosted.settings import AZURE, HostedSettings
 from backends.runs import RunStore
+from tests.fakes.emulator_env import clear_secret_env
 from tests.fakes.fake_jobs import Script
 from tests.fakes.finetune_api import FineTuneAPI
-
-SECRET_ENV_VARS = (
-    "OPENAI_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "AZURE_OPENAI_AD_TOKEN",
-    "OPENAI_BASE_URL",
-    "OPENAI_ORG_ID",
-    "OPENAI_PROJECT_ID",
-    "AZURE_OPENAI_ENDPOINT",
-    "OPENAI_API_VERSION",
-)
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No real credentials leak into tests; followers poll fast."""
-    for name in SECRET_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+    clear_secret_env(monkeypatch)
     monkeypatch.setenv("FINETUNE_TUI_POLL_INTERVAL", "0.02")
 
 

@@ -13,6 +13,8 @@ import argparse
 import sys
 from typing import Any
 
+from tui.commands.run_cli import store_of
+
 RUNS_HEADER = (
     "RUN",
     "BACKEND",
@@ -38,13 +40,6 @@ def register(subparsers: Any) -> None:
     watch.set_defaults(handler=run_watch)
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from backends.runs import RunStore
-    from backends.workspace import Workspace
-
-    return RunStore.of(Workspace.at(args.workspace))
-
-
 def format_table(rows: list[tuple[str, ...]]) -> str:
     """Columns padded to their widest cell, two spaces apart."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -63,7 +58,7 @@ def run_runs(args: argparse.Namespace) -> int:
     from backends.run_figures import format_duration, format_loss
     from backends.run_table import RunTable, format_started
 
-    store = _store(args)
+    store = store_of(args)
     rows = RunTable(store).rows(time.time())
     if args.json:
         sys.stdout.write(
@@ -98,7 +93,7 @@ def run_runs(args: argparse.Namespace) -> int:
 
 
 def run_watch(args: argparse.Namespace) -> int:
-    store = _store(args)
+    store = store_of(args)
     try:
         folder = store.find(args.run)
     except KeyError as error:

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Any
+
+from tui.commands.run_cli import err as _err
+from tui.commands.run_cli import print_until_done, report_problems, start_run, store_of
 
 HOSTED_BACKENDS = ("openai", "azure")
 
@@ -71,19 +73,7 @@ def _backend(name: str) -> Any:
     return OpenAIBackend()
 
 
-def _store(args: argparse.Namespace) -> Any:
-    from backends.runs import RunStore
-    from backends.workspace import Workspace
-
-    return RunStore.of(Workspace.at(args.workspace))
-
-
-def _err(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def run_train(args: argparse.Namespace) -> int:
-    from backends.base import BackendError
     from backends.hosted.spec import hosted_hyperparameters, hosted_spec
 
     if args.backend == "local":
@@ -128,20 +118,16 @@ def run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         settings=settings,
     )
-    problems = backend.prepare(spec)
-    for problem in problems:
-        _err(f"{'error' if problem.fatal else 'note'}: {problem.message}")
-    if any(p.fatal for p in problems):
+    if report_problems(backend.prepare(spec)):
         return 2
     if not args.yes and not _confirm(backend, spec):
         return 2
-    try:
-        folder = backend.launch(spec, _store(args), progress=_print_progress)
-    except BackendError as error:
-        _err(str(error))
-        return 1
-    print(folder.run_id, flush=True)
-    return 0 if args.detach else watch(folder)
+    return start_run(
+        lambda: backend.launch(spec, store_of(args), progress=_print_progress),
+        args,
+        watch,
+        failed=1,
+    )
 
 
 def _confirm(backend: Any, spec: Any) -> bool:
@@ -174,66 +160,32 @@ def _print_progress(what: str, done: int, total: int) -> None:
 
 
 def run_attach(args: argparse.Namespace) -> int:
-    from backends.base import BackendError
 
     backend = _backend(args.backend)
-    try:
-        folder = backend.attach(args.job_id, _store(args))
-    except BackendError as error:
-        _err(str(error))
-        return 1
-    print(folder.run_id, flush=True)
-    return 0 if args.detach else watch(folder)
+    return start_run(lambda: backend.attach(args.job_id, store_of(args)), args, watch, failed=1)
 
 
 def watch(folder: Any, *, interval: float | None = None) -> int:
     """Print a run's progress from its folder until it ends; restarts a dead follower on the way."""
     import os
 
-    from backends.base import RunState
     from backends.hosted.follower import ensure_follower
     from backends.hosted.mirror import POLL_ENV
 
     interval = interval if interval is not None else float(os.environ.get(POLL_ENV) or 1.0)
 
-    metrics, log = folder.metrics_tail(), folder.log_tail()
-    last_state: RunState | None = None
-    try:
-        while True:
-            for line in log.read_text_lines():
-                print(line, flush=True)
-            for point in metrics.read_points():
-                print(_progress_line(point), flush=True)
-            status = folder.effective_status()
-            if status.extra.get("follower_alive") is False:
-                ensure_follower(folder)
-            if status.state is not last_state:
-                last_state = status.state
-                print(f"[{status.state.value}] {status.detail}".rstrip(), flush=True)
-            if status.state.is_terminal:
-                for line in log.read_text_lines():
-                    print(line, flush=True)
-                if status.error:
-                    _err(status.error)
-                if status.fine_tuned_model:
-                    print(f"Fine-tuned model: {status.fine_tuned_model}", flush=True)
-                return 0 if status.state is RunState.SUCCEEDED else 1
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        _err(
-            f"\nStopped watching; the run goes on. Watch again: finetune-tui attach/watch {folder.run_id}"
-        )
-        return 0
+    def keep_follower(status: Any) -> None:
+        if status.extra.get("follower_alive") is False:
+            ensure_follower(folder)
 
+    def fine_tuned(status: Any) -> list[str]:
+        return [f"Fine-tuned model: {status.fine_tuned_model}"] if status.fine_tuned_model else []
 
-def _progress_line(point: Any) -> str:
-    parts = [f"step {point.step}" + (f"/{point.total_steps}" if point.total_steps else "")]
-    for label, value in (
-        ("loss", point.train_loss),
-        ("valid", point.valid_loss),
-        ("full valid", point.full_valid_loss),
-        ("acc", point.train_mean_token_accuracy),
-    ):
-        if value is not None:
-            parts.append(f"{label} {value:.4f}")
-    return "  ".join(parts)
+    return print_until_done(
+        folder,
+        interval=interval,
+        stopped="\nStopped watching; the run goes on. "
+        f"Watch again: finetune-tui attach/watch {folder.run_id}",
+        final_lines=fine_tuned,
+        on_status=keep_follower,
+    )

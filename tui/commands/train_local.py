@@ -14,10 +14,11 @@ configuration (including a model or data that cannot be used).
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from tui.commands.run_cli import err as _err
+from tui.commands.run_cli import print_until_done, report_problems, start_run, store_of
 
 LOCAL_METHODS = ("lora", "qlora", "full")
 
@@ -102,17 +103,6 @@ def register(subparsers: Any) -> None:
         parser.set_defaults(handler=handler)
 
 
-def _err(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
-def _store(args: argparse.Namespace) -> Any:
-    from backends.runs import RunStore
-    from backends.workspace import Workspace
-
-    return RunStore.of(Workspace.at(args.workspace))
-
-
 def _number(name: str, value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
         return None
@@ -142,7 +132,6 @@ def settings_from_args(args: argparse.Namespace, base: dict[str, Any]) -> Any:
 
 
 def run_train_local(args: argparse.Namespace) -> int:
-    from backends.base import BackendError
     from backends.catalog import DEFAULT_LOCAL_MODEL
     from backends.hosted.backend import sha256_of
     from backends.local.backend import LocalBackend
@@ -182,53 +171,26 @@ def run_train_local(args: argparse.Namespace) -> int:
         validation=str(Path(validation).resolve()) if validation else None,
         name=args.suffix or "",
     )
-    problems = backend.prepare(spec)
-    for problem in problems:
-        _err(f"{'error' if problem.fatal else 'note'}: {problem.message}")
-    if any(p.fatal for p in problems):
+    if report_problems(backend.prepare(spec)):
         return 2
-    try:
+
+    def launch() -> Any:
         for line in render_estimate(backend.estimate(spec), backend.inventory, settings.gpus):
             _err(line)
-        folder = backend.launch(spec, _store(args))
-    except BackendError as error:
-        _err(str(error))
-        return 2
-    print(folder.run_id, flush=True)
-    return 0 if args.detach else follow(folder)
+        return backend.launch(spec, store_of(args))
+
+    return start_run(launch, args, follow, failed=2)
 
 
 def follow(folder: Any, *, interval: float = 1.0) -> int:
     """Print a local run's log, metrics and state from its folder until it ends."""
-    from backends.base import RunState
-    from tui.commands.train_hosted import _progress_line
-
-    metrics, log = folder.metrics_tail(), folder.log_tail()
-    last_state: RunState | None = None
-    try:
-        while True:
-            for line in log.read_text_lines():
-                print(line, flush=True)
-            for point in metrics.read_points():
-                print(_progress_line(point), flush=True)
-            status = folder.effective_status()
-            if status.state is not last_state:
-                last_state = status.state
-                print(f"[{status.state.value}] {status.detail}".rstrip(), flush=True)
-            if status.state.is_terminal:
-                for line in log.read_text_lines():
-                    print(line, flush=True)
-                if status.error:
-                    _err(status.error)
-                for path in status.result_files:
-                    print(f"Output: {path}", flush=True)
-                return 0 if status.state is RunState.SUCCEEDED else 1
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        _err(
-            f"\nStopped following; the run goes on. Cancel it: finetune-tui cancel {folder.run_id}"
-        )
-        return 0
+    return print_until_done(
+        folder,
+        interval=interval,
+        stopped="\nStopped following; the run goes on. "
+        f"Cancel it: finetune-tui cancel {folder.run_id}",
+        final_lines=lambda status: [f"Output: {path}" for path in status.result_files],
+    )
 
 
 def run_estimate(args: argparse.Namespace) -> int:
@@ -261,7 +223,7 @@ def run_estimate(args: argparse.Namespace) -> int:
 
 def _find(args: argparse.Namespace) -> Any:
     try:
-        return _store(args).find(args.run)
+        return store_of(args).find(args.run)
     except KeyError as error:
         _err(str(error.args[0]))
         return None
@@ -291,7 +253,6 @@ def run_cancel(args: argparse.Namespace) -> int:
 
 
 def run_resume(args: argparse.Namespace) -> int:
-    from backends.base import BackendError
     from backends.local.backend import LocalBackend
 
     folder = _find(args)
@@ -300,13 +261,12 @@ def run_resume(args: argparse.Namespace) -> int:
     if folder.read_spec().backend != "local":
         _err("Only local runs resume from a checkpoint here.")
         return 2
-    try:
+
+    def resume() -> Any:
         LocalBackend().resume(folder)
-    except BackendError as error:
-        _err(str(error))
-        return 1
-    print(folder.run_id, flush=True)
-    return 0 if args.detach else follow(folder)
+        return folder
+
+    return start_run(resume, args, follow, failed=1)
 
 
 def run_save(args: argparse.Namespace) -> int:

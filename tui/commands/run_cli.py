@@ -1,0 +1,111 @@
+"""Shell plumbing the run commands share: the run store, stderr, launching, following a run folder.
+
+``start_run`` turns a launch into an exit status (the run id on stdout, then
+follow the run unless ``--detach``); ``print_until_done`` prints a run's log,
+metrics and state from its folder until the run ends: 0 succeeded, 1 not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def store_of(args: argparse.Namespace) -> Any:
+    from backends.runs import RunStore
+    from backends.workspace import Workspace
+
+    return RunStore.of(Workspace.at(args.workspace))
+
+
+def report_problems(problems: Iterable[Any]) -> bool:
+    """Print each ``Problem`` to stderr; ``True`` when one of them is fatal."""
+    problems = list(problems)
+    for problem in problems:
+        err(f"{'error' if problem.fatal else 'note'}: {problem.message}")
+    return any(p.fatal for p in problems)
+
+
+def start_run(
+    launch: Callable[[], Any],
+    args: argparse.Namespace,
+    follow: Callable[[Any], int],
+    *,
+    failed: int,
+) -> int:
+    """``launch()`` a run folder; a ``BackendError`` is printed and gives ``failed``.
+
+    Otherwise print the run id, and return 0 with ``--detach`` or what ``follow(folder)`` returns.
+    """
+    from backends.base import BackendError
+
+    try:
+        folder = launch()
+    except BackendError as error:
+        err(str(error))
+        return failed
+    print(folder.run_id, flush=True)
+    return 0 if args.detach else follow(folder)
+
+
+def print_until_done(
+    folder: Any,
+    *,
+    interval: float,
+    stopped: str,
+    final_lines: Callable[[Any], Iterable[str]],
+    on_status: Callable[[Any], None] | None = None,
+) -> int:
+    """Print ``folder``'s new log lines, metrics and state changes every ``interval`` seconds.
+
+    ``on_status(status)`` sees each status read; at the end ``final_lines(status)``
+    are printed after the error, if any. Ctrl-C prints ``stopped`` and returns 0.
+    """
+    from backends.base import RunState
+
+    metrics, log = folder.metrics_tail(), folder.log_tail()
+    last_state: RunState | None = None
+    try:
+        while True:
+            for line in log.read_text_lines():
+                print(line, flush=True)
+            for point in metrics.read_points():
+                print(progress_line(point), flush=True)
+            status = folder.effective_status()
+            if on_status is not None:
+                on_status(status)
+            if status.state is not last_state:
+                last_state = status.state
+                print(f"[{status.state.value}] {status.detail}".rstrip(), flush=True)
+            if status.state.is_terminal:
+                for line in log.read_text_lines():
+                    print(line, flush=True)
+                if status.error:
+                    err(status.error)
+                for line in final_lines(status):
+                    print(line, flush=True)
+                return 0 if status.state is RunState.SUCCEEDED else 1
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        err(stopped)
+        return 0
+
+
+def progress_line(point: Any) -> str:
+    parts = [f"step {point.step}" + (f"/{point.total_steps}" if point.total_steps else "")]
+    for label, value in (
+        ("loss", point.train_loss),
+        ("valid", point.valid_loss),
+        ("full valid", point.full_valid_loss),
+        ("acc", point.train_mean_token_accuracy),
+    ):
+        if value is not None:
+            parts.append(f"{label} {value:.4f}")
+    return "  ".join(parts)
