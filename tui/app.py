@@ -213,6 +213,10 @@ class FinetuneApp(App[None]):
         measured.source = report.source
         self.save()
 
+    @property
+    def evaluate_position(self) -> Position:
+        return EVALUATE_AT
+
     def record_evaluation(self, comparison: Comparison, key: tuple[object, ...]) -> None:
         """Measured scores from the Evaluate stage flow into the decision (and its recommendation)."""
         from backends.evaluate.compare import record_outcome

@@ -190,7 +190,10 @@ async def test_hosted_launch_against_the_emulator_opens_the_monitor(
     app.restart_followers = False
     async with app.run_test(size=(100, 40)) as pilot:
         screen = await to_launch(
-            pilot, emulator.api_key, metadata="team=search, ticket=ML-42", **{"wandb-project": "bikes"}
+            pilot,
+            emulator.api_key,
+            metadata="team=search, ticket=ML-42",
+            **{"wandb-project": "bikes"},
         )
         assert "✓ Ready to launch." in text(screen, "#launch-checks")
         assert text(screen, "#launch-price").startswith("Estimated price: $")

@@ -121,9 +121,9 @@ async def test_finished_and_failed_runs_grey_out_control(make_app, store: RunSto
         screen = app.screen
         for action in ("cancel_run", "pause_run", "save_now"):
             assert screen.check_action(action, ()) is None, action
-        assert screen.check_action("evaluate", ()) is None  # upcoming: shown, greyed
+        assert screen.check_action("evaluate", ()) is False  # `watch` has no journey to go on with
         text = stats_text(app)
-        assert "Next: Evaluate › (upcoming)" in text and "cost $3.70" in text
+        assert "Next: Evaluate ›" in text and "cost $3.70" in text
         await pilot.press("o")
         await pilot.pause()
         assert "ft:gpt-4o-mini-2024-07-18:acme:support:9xYz" in str(
@@ -216,3 +216,22 @@ async def test_detach_quits_when_opened_by_watch(make_app, store: RunStore) -> N
         await pilot.pause()
     assert app.return_code == 0
     assert not Path(".finetune/decision.json").exists()  # watching writes nothing
+
+
+async def test_a_succeeded_run_goes_on_to_evaluate_with_itself_as_the_tuned_model(
+    make_app, store: RunStore
+) -> None:
+    from tui.screens.evaluate import EVALUATE_SCREENS
+
+    folder = hosted_succeeded(store)
+    app = make_app(gpu_probe=list)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.open_monitor(folder)
+        await pilot.pause()
+        assert app.screen.check_action("evaluate", ()) is True
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, EVALUATE_SCREENS[0])
+        assert app.eval_choice.tuned == folder.run_id

@@ -179,7 +179,14 @@ def watch(folder: Any, *, interval: float | None = None) -> int:
             ensure_follower(folder)
 
     def fine_tuned(status: Any) -> list[str]:
-        return [f"Fine-tuned model: {status.fine_tuned_model}"] if status.fine_tuned_model else []
+        if not status.fine_tuned_model:
+            return []
+        lines = [f"Fine-tuned model: {status.fine_tuned_model}"]
+        if folder.read_spec().backend == "azure":
+            from backends.hosted.azure import deployment_instructions
+
+            lines += ["", deployment_instructions(status.fine_tuned_model)]
+        return lines
 
     return print_until_done(
         folder,

@@ -224,7 +224,9 @@ class MonitorScreen(Screen[None]):
             verdict = control.check(self.follow.spec, status, CONTROL_ACTIONS[action])
             return True if verdict.ok else None
         if action == "evaluate":
-            return None if status.state is RunState.SUCCEEDED else False
+            if self.standalone:
+                return False  # `finetune-tui watch` has no journey to go on with
+            return status.state is RunState.SUCCEEDED
         return True
 
     def _hosted(self) -> bool:
@@ -237,7 +239,7 @@ class MonitorScreen(Screen[None]):
             action = CONTROL_ACTIONS.get(binding.action)
             if action is None:
                 if binding.action == "evaluate" and self.check_action("evaluate", ()) is None:
-                    self.notify("Evaluate is the next step of the journey, not built yet.")
+                    self.notify("Evaluate opens once the run has succeeded.")
                 continue
             verdict = control.check(self.follow.spec, self.follow.status, action)
             if not verdict.ok:
@@ -314,6 +316,11 @@ class MonitorScreen(Screen[None]):
         if figures is not None and figures.fine_tuned_model:
             where.append(f"Fine-tuned model: {figures.fine_tuned_model}")
             copied = figures.fine_tuned_model
+            spec = self.follow.spec
+            if spec is not None and spec.backend == "azure":
+                from backends.hosted.azure import deployment_instructions
+
+                where += ["", deployment_instructions(figures.fine_tuned_model)]
         output = self.folder.output_dir
         where.append(f"Output folder: {output}" + ("" if output.is_dir() else " (not created yet)"))
         copied = copied or str(output)
@@ -322,7 +329,11 @@ class MonitorScreen(Screen[None]):
         self.app.push_screen(MessageScreen("Where this run's results are", "\n".join(where)))
 
     def action_evaluate(self) -> None:
-        self.notify("Evaluate is the next step of the journey, not built yet.")
+        """On to the Evaluate stage, with this run as the tuned model."""
+        app = self.app
+        app.eval_choice.tuned = self.folder.run_id  # type: ignore[attr-defined]
+        self.dismiss(None)
+        app.call_after_refresh(app.go_to, app.evaluate_position)  # type: ignore[attr-defined]
 
     def _set_plot_options(self, options: PlotOptions) -> None:
         self.plot.set_options(options)

@@ -198,12 +198,12 @@ class RunStats(Widget):
         next_step = figures.state is RunState.SUCCEEDED
         if flow:
             if next_step:
-                chips.append(("", "Next: Evaluate › (upcoming)"))
+                chips.append(("", "Next: Evaluate ›"))
             lines.extend(self._flow(head, chips, width, label, value, upcoming))
         else:
             lines.extend(self._column(chips, width, label, value))
             if next_step:
-                lines.append(Text("Next: Evaluate › (upcoming)", style=upcoming))
+                lines.append(Text("Next: Evaluate ›", style=upcoming))
         if figures.detail and not finished:
             lines.append(Text(figures.detail, style=label, overflow="ellipsis", no_wrap=True))
         for line in lines:  # one line each, whatever renders them: the count is the height
