@@ -127,3 +127,37 @@ def test_attach_mirrors_an_existing_job(
     job = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=training.id)
     code = main(["--workspace", str(tmp_path / "ws"), "attach", job.id, "--backend", "openai"])
     assert code == 0 and "step 12/12" in capsys.readouterr().out
+
+
+def test_jobs_lists_recent_jobs_to_attach_to(
+    openai_env: FineTuneAPI, dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openai
+    import orjson
+
+    client = openai.OpenAI()
+    training = client.files.create(file=dataset, purpose="fine-tune")
+    first = client.fine_tuning.jobs.create(
+        model="gpt-4o-mini-2024-07-18", training_file=training.id
+    )
+    second = client.fine_tuning.jobs.create(
+        model="gpt-4.1-nano-2025-04-14", training_file=training.id
+    )
+    assert main(["jobs", "--backend", "openai"]) == 0
+    out = capsys.readouterr().out
+    assert out.index(second.id) < out.index(first.id)  # newest first
+    assert "finetune-tui attach JOB_ID --backend openai" in out
+    assert main(["jobs", "--backend", "openai", "--json"]) == 0
+    rows = orjson.loads(capsys.readouterr().out)
+    assert [row["job_id"] for row in rows[:2]] == [second.id, first.id]
+    assert rows[0]["model"] == "gpt-4.1-nano-2025-04-14"
+
+
+def test_jobs_with_a_bad_key_is_a_message(
+    openai_env: FineTuneAPI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-0123456789abcdef")
+    assert main(["jobs", "--backend", "openai"]) == 1
+    captured = capsys.readouterr()
+    assert "sk-wrong-0123456789abcdef" not in captured.err + captured.out
+    assert "Traceback" not in captured.err

@@ -62,6 +62,14 @@ def register(subparsers: Any) -> None:
     attach.add_argument("--detach", action="store_true")
     attach.set_defaults(handler=run_attach)
 
+    jobs = subparsers.add_parser(
+        "jobs", help="list recent fine-tuning jobs of your account (to attach to one)"
+    )
+    jobs.add_argument("--backend", choices=HOSTED_BACKENDS, required=True)
+    jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
+    jobs.add_argument("--json", action="store_true", help="one JSON list instead of a table")
+    jobs.set_defaults(handler=run_jobs)
+
 
 def _backend(name: str) -> Any:
     if name == "azure":
@@ -163,6 +171,44 @@ def run_attach(args: argparse.Namespace) -> int:
 
     backend = _backend(args.backend)
     return start_run(lambda: backend.attach(args.job_id, store_of(args)), args, watch, failed=1)
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    """Recent jobs, newest first: id, state, base model, fine-tuned model."""
+    import time
+
+    import orjson
+
+    from backends.base import BackendError
+
+    try:
+        jobs = _backend(args.backend).list_jobs(limit=max(1, args.limit))
+    except BackendError as error:
+        _err(f"finetune-tui jobs: {error}")
+        return 1
+    if args.json:
+        rows = [
+            {
+                "job_id": job.job_id,
+                "status": job.status,
+                "model": job.model,
+                "fine_tuned_model": job.fine_tuned_model,
+                "created_at": job.created_at,
+                "suffix": job.suffix,
+            }
+            for job in jobs
+        ]
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return 0
+    if not jobs:
+        print("No fine-tuning jobs on this account.")
+        return 0
+    for job in jobs:
+        created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(job.created_at))
+        tuned = f"  → {job.fine_tuned_model}" if job.fine_tuned_model else ""
+        print(f"{job.job_id}  {job.status:<17} {created} UTC  {job.model}{tuned}")
+    print(f"\nAttach to one: finetune-tui attach JOB_ID --backend {args.backend}")
+    return 0
 
 
 def watch(folder: Any, *, interval: float | None = None) -> int:
