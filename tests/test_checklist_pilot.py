@@ -331,3 +331,20 @@ async def test_a_broken_keymap_is_named_and_ignored(make_app, monkeypatch, tmp_p
         (message,) = [n.message for n in app._notifications]
         assert "keymap.toml: unknown binding id 'nxt'; back must be a key string" in message
         assert "Known ids: back, cancel-run, catalog" in message
+
+
+async def test_alternatives_show_what_evaluate_measured(make_app) -> None:
+    from tests.test_snapshots import complete_answers, write_decision
+
+    answers = complete_answers()
+    answers.measured.baseline_score = 81.5
+    answers.measured.tuned_score = 92.0
+    write_decision(answers)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, AlternativesScreen)
+        text = str(app.screen.query_one("#alternatives-measured").render())
+        assert "best alternative 81.5, tuned model 92" in text

@@ -217,3 +217,21 @@ def test_reuse_is_weighed() -> None:
     assert any("one-off cost is shared" in text for text in texts(a))
     a.benefit.reuse = Reuse.RETRAIN
     assert any("retrained" in text for text in texts(a))
+
+
+def test_measured_scores_outweigh_the_estimates() -> None:
+    a = ready()
+    a.benefit.expected_score = 99  # hoped for
+    a.measured.baseline_score = 80
+    a.measured.tuned_score = 78  # measured: no better than the best alternative
+    rec = recommend(a, today=TODAY)
+    assert rec.verdict is Verdict.NOT_NEEDED
+    assert any(r.text.startswith("Measured: the tuned model scores 78") for r in rec.reasons)
+    a.measured.tuned_score = 91
+    assert verdict(a) is Verdict.FINE_TUNE
+
+
+def test_a_measured_baseline_that_reaches_the_target_means_no_fine_tuning() -> None:
+    a = ready()  # target 95, few-shot typed in as 70
+    a.measured.baseline_score = 96
+    assert verdict(a) is Verdict.NOT_NEEDED

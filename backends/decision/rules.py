@@ -134,6 +134,12 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
     expected = benefit.expected_score
     target_met = best is not None and target is not None and best[1] >= target
     no_expected_gain = best is not None and expected is not None and expected <= best[1]
+    # What the Evaluate stage measured outweighs what was estimated by hand.
+    measured_base, measured_tuned = answers.measured.baseline_score, answers.measured.tuned_score
+    if measured_base is not None and target is not None and measured_base >= target:
+        target_met = True
+    if measured_base is not None and measured_tuned is not None:
+        no_expected_gain = measured_tuned <= measured_base
     if best is not None and target is not None:
         gap = target - best[1]
         if gap > 0:

@@ -27,6 +27,12 @@ class AlternativesScreen(StepScreen):
 
     def compose_form(self) -> ComposeResult:
         alts = self.answers.alternatives
+        measured = self.answers.measured
+        if measured.baseline_score is not None:
+            line = f"[b]Measured[/b] on held-out examples: best alternative {measured.baseline_score:g}"
+            if measured.tuned_score is not None:
+                line += f", tuned model {measured.tuned_score:g}"
+            yield Static(line + " (Evaluate stage).", id="alternatives-measured")
         yield Static(PROMPTING_LESSON, classes="lesson")
         yield Field(
             "Prompting tried",
