@@ -45,6 +45,7 @@ def make_app(in_tmp: Path) -> Callable[..., object]:
     from tui.app import FinetuneApp
 
     def factory(workspace: str | Path | None = None, **kwargs: object) -> FinetuneApp:
+        kwargs.setdefault("cursor_blink", False)
         return FinetuneApp(workspace, today=kwargs.pop("today", TODAY), clock=fixed_clock, **kwargs)  # type: ignore[arg-type]
 
     return factory

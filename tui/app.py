@@ -7,6 +7,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -100,6 +101,7 @@ class FinetuneApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         watch: RunFolder | None = None,
         gpu_probe: Callable[[], Sequence[GpuReading]] | None = None,
+        cursor_blink: bool = True,
     ) -> None:
         """``watch``: open straight on that run's monitor (``finetune-tui watch``); leaving it quits."""
         super().__init__()
@@ -124,10 +126,16 @@ class FinetuneApp(App[None]):
         self.recommendation: Recommendation = recommend(self.answers, today=self.today)
         self.watch_folder = watch
         self.gpu_probe = gpu_probe
+        self.cursor_blink = cursor_blink
+        """``False`` keeps text cursors steady (snapshot tests must not depend on timing)."""
         self.restart_followers = True
         """Monitors restart a dead follower of a hosted job (tests turn it off)."""
 
     # --- start -------------------------------------------------------------
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
 
     def on_mount(self) -> None:
         self.sub_title = "Should you fine-tune?"
