@@ -43,3 +43,28 @@ def group(report, code: str):
     matches = [g for g in report.findings if g.code == code]
     assert matches, f"no {code} in {sorted(codes(report))}"
     return matches[0]
+
+
+def run(path: Path, **options) -> object:
+    """Inspect ``path`` in one process (the checks, not the pool, are under test)."""
+    from backends.data import InspectOptions, inspect_file
+
+    return inspect_file(path, InspectOptions(workers=1, **options))
+
+
+def expect(report, code: str, line: int | None = None, severity=None, field: str | None = None):
+    """The first finding of ``code``, checked for line, severity and field where given."""
+    found = group(report, code)
+    if severity is not None:
+        assert found.severity is severity
+    sample = found.samples[0]
+    if line is not None:
+        assert sample.line == line, (code, sample)
+    if field is not None:
+        assert sample.field == field, (code, sample)
+    assert sample.message and sample.fix
+    return sample
+
+
+def msg(role: str, content: object = "text", **extra) -> dict:
+    return {"role": role, "content": content, **extra}

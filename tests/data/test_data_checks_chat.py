@@ -2,40 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from data_helpers import chat, codes, good_chats, group
+from data_helpers import chat, codes, expect, good_chats, group, msg, run
 
 from backends.catalog import Provider
-from backends.data import InspectOptions, Severity, inspect_file
-
-
-def run(path: Path, **options) -> object:
-    return inspect_file(path, InspectOptions(workers=1, **options))
-
-
-def expect(
-    report,
-    code: str,
-    line: int | None = None,
-    severity: Severity | None = None,
-    field: str | None = None,
-):
-    found = group(report, code)
-    if severity is not None:
-        assert found.severity is severity
-    sample = found.samples[0]
-    if line is not None:
-        assert sample.line == line, (code, sample)
-    if field is not None:
-        assert sample.field == field, (code, sample)
-    assert sample.message and sample.fix
-    return sample
-
-
-def msg(role: str, content: object = "text", **extra) -> dict:
-    return {"role": role, "content": content, **extra}
-
+from backends.data import Severity
 
 # --- the Cookbook's checks ------------------------------------------------------------
 

@@ -3,43 +3,14 @@
 from __future__ import annotations
 
 import builtins
-from pathlib import Path
 
 import pytest
-from data_helpers import chat, codes, good_chats, group
+from data_helpers import chat, codes, expect, good_chats, msg, run
 
 from backends.catalog import Provider
-from backends.data import InspectOptions, Severity, inspect_file
+from backends.data import Severity
 from backends.data import inspector as inspector_module
 from backends.data import reader as reader_module
-
-
-def run(path: Path, **options) -> object:
-    return inspect_file(path, InspectOptions(workers=1, **options))
-
-
-def expect(
-    report,
-    code: str,
-    line: int | None = None,
-    severity: Severity | None = None,
-    field: str | None = None,
-):
-    found = group(report, code)
-    if severity is not None:
-        assert found.severity is severity
-    sample = found.samples[0]
-    if line is not None:
-        assert sample.line == line, (code, sample)
-    if field is not None:
-        assert sample.field == field, (code, sample)
-    assert sample.message and sample.fix
-    return sample
-
-
-def msg(role: str, content: object = "text", **extra) -> dict:
-    return {"role": role, "content": content, **extra}
-
 
 # --- reading the file ------------------------------------------------------------
 
