@@ -227,7 +227,7 @@ class FinetuneApp(App[None]):
 
     def record_evaluation(self, comparison: Comparison, key: tuple[object, ...]) -> None:
         """Measured scores from the Evaluate stage flow into the decision (and its recommendation)."""
-        from backends.evaluate.compare import record_outcome
+        from backends.evaluate.outcome import record_outcome
 
         self.comparison = comparison
         self.comparison_key = key

@@ -9,6 +9,7 @@ import pytest
 
 from backends.decision.answers import Answers
 from backends.evaluate import compare as cmp
+from backends.evaluate.outcome import record_outcome
 from backends.evaluate.prompts import load_eval_set
 from backends.evaluate.runners import HostedRunner, Request
 from backends.hosted.settings import AZURE, HostedSettings
@@ -126,7 +127,7 @@ def test_comparison_end_to_end(emulator: FineTuneAPI, eval_file: Path, train_fil
     data = result.to_dict()
     assert data["rows"][0]["answers"]["tuned"]["scores"]["exact_match"] == 1.0
 
-    answers = cmp.record_outcome(Answers(), result, metric="exact_match")
+    answers = record_outcome(Answers(), result, metric="exact_match")
     assert answers.measured.tuned_score == 100.0
     assert answers.measured.baseline_score == round(benefit.best_alternative_score * 100, 2)
     assert "exact match" in answers.measured.source
