@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from textual.widgets import Button, Input, Select, TextArea
+from textual.widgets import Button, Input, Select, Static, TextArea
 
 from backends.decision import PromptingTried, UseCaseCategory
 from tests.checklist_keys import (
@@ -348,3 +348,29 @@ async def test_alternatives_show_what_evaluate_measured(make_app) -> None:
         assert isinstance(app.screen, AlternativesScreen)
         text = str(app.screen.query_one("#alternatives-measured").render())
         assert "best alternative 81.5, tuned model 92" in text
+
+
+async def test_benefit_uses_the_measured_prompt_tokens_when_left_blank(make_app) -> None:
+    from tests.test_snapshots import measured_answers, write_decision
+
+    write_decision(measured_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(3):
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+        assert isinstance(app.screen, BenefitScreen)
+        now = app.screen.query_one("#tokens-now", NumberInput)
+        assert now.value == "" and now.placeholder == "2,412 (measured)"
+        hint = str(app.screen.query_one("#tokens-now-hint", Static).render())
+        assert "few-shot k=3 needs 2,412 tokens per request, RAG 1,980" in hint
+        figures = str(app.screen.query_one("#figures", Static).render())
+        # (2,412.3 x $0.15 - 296 x $0.30) / 1M = $0.000273; one-off cost $820.
+        assert "Saving / request  $0.000273" in figures
+        assert "Break-even        3,003,168 requests" in figures
+        assert "+33.5 points over the measured best alternative (61.5%)" in figures
+        # A typed figure replaces the measured one.
+        now.value = "5000"
+        await pilot.pause()
+        figures = str(app.screen.query_one("#figures", Static).render())
+        assert "Saving / request  $0.000661" in figures

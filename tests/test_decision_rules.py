@@ -196,6 +196,22 @@ def test_measured_training_cost_replaces_the_estimate() -> None:
     assert be.training_cost == pytest.approx(805.0)
 
 
+def test_measured_prompt_tokens_fill_blank_answers() -> None:
+    a = efficiency_case(100_000)
+    a.benefit.prompt_tokens_now = None
+    a.benefit.prompt_tokens_after = None
+    assert compute_break_even(a) is None
+    a.measured.few_shot_prompt_tokens = 2500.0
+    a.measured.plain_prompt_tokens = 300.0
+    be = compute_break_even(a)
+    assert be is not None and be.saving_per_request == pytest.approx(0.000285)
+    # What the person typed wins over the measurement.
+    a.benefit.prompt_tokens_after = 1000
+    be = compute_break_even(a)
+    assert be is not None
+    assert be.saving_per_request == pytest.approx((2500 * 0.15 - 1000 * 0.30) / 1e6)
+
+
 def test_no_break_even_without_costs() -> None:
     a = ready()
     assert compute_break_even(a) is None

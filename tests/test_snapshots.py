@@ -108,6 +108,25 @@ def test_benefit(snap_compare, make_app, size) -> None:
     assert snap_compare(make_app(), terminal_size=size, run_before=at_step(3))
 
 
+def measured_answers() -> Answers:
+    """Prompt tokens left blank: the Evaluate stage measured them."""
+    a = complete_answers()
+    a.benefit.prompt_tokens_now = None
+    a.benefit.prompt_tokens_after = None
+    a.measured.baseline_score = 61.5
+    a.measured.few_shot_prompt_tokens = 2412.3
+    a.measured.few_shot_k = 3
+    a.measured.rag_prompt_tokens = 1980.0
+    a.measured.plain_prompt_tokens = 296.0
+    return a
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_benefit_measured_tokens(snap_compare, make_app, size) -> None:
+    write_decision(measured_answers())
+    assert snap_compare(make_app(), terminal_size=size, run_before=at_step(3))
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_recommendation_fine_tune(snap_compare, make_app, size) -> None:
     write_decision(complete_answers())

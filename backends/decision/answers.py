@@ -157,6 +157,12 @@ class Measured:
     gpu_memory_gb: float | None = None
     baseline_score: float | None = None
     tuned_score: float | None = None
+    few_shot_prompt_tokens: float | None = None
+    """Mean prompt tokens per request few-shot prompting needed on the held-out examples."""
+    few_shot_k: int | None = None
+    rag_prompt_tokens: float | None = None
+    plain_prompt_tokens: float | None = None
+    """Mean prompt tokens per request of the plain prompt (what a tuned model is sent)."""
     source: str = ""
     """What produced these figures (a dataset path, a run id)."""
 

@@ -43,6 +43,18 @@ def default_price_after(answers: Answers) -> float | None:
     return entry.prices.tuned_input if entry else None
 
 
+def prompt_tokens_now(answers: Answers) -> float | None:
+    """Prompt tokens per request today: as answered, else what few-shot measured (Evaluate)."""
+    typed = answers.benefit.prompt_tokens_now
+    return float(typed) if typed is not None else answers.measured.few_shot_prompt_tokens
+
+
+def prompt_tokens_after(answers: Answers) -> float | None:
+    """Prompt tokens per request once tuned: as answered, else the measured plain prompt."""
+    typed = answers.benefit.prompt_tokens_after
+    return float(typed) if typed is not None else answers.measured.plain_prompt_tokens
+
+
 def compute_break_even(answers: Answers) -> BreakEven | None:
     """The break-even figure, when the answers give a one-off cost and a per-request saving."""
     cost, benefit, measured = answers.cost, answers.benefit, answers.measured
@@ -59,14 +71,11 @@ def compute_break_even(answers: Answers) -> BreakEven | None:
     price_after = (
         benefit.price_after if benefit.price_after is not None else default_price_after(answers)
     )
-    if None in (benefit.prompt_tokens_now, benefit.prompt_tokens_after, price_now, price_after):
+    tokens_now, tokens_after = prompt_tokens_now(answers), prompt_tokens_after(answers)
+    if tokens_now is None or tokens_after is None or price_now is None or price_after is None:
         return None
-    assert benefit.prompt_tokens_now is not None and benefit.prompt_tokens_after is not None
-    assert price_now is not None and price_after is not None
     training_cost = (compute or 0.0) + (prep or 0.0)
-    saving = (
-        benefit.prompt_tokens_now * price_now - benefit.prompt_tokens_after * price_after
-    ) / 1_000_000
+    saving = (tokens_now * price_now - tokens_after * price_after) / 1_000_000
     requests = training_cost / saving if saving > 0 else None
     per_month = benefit.requests_per_month
     months = requests / per_month if requests is not None and per_month else None

@@ -226,6 +226,14 @@ def render_markdown(record: DecisionRecord, rec: Recommendation) -> str:
             f"- Best alternative (baseline): {_num(measured.baseline_score, 'not measured')}",
             f"- Tuned model: {_num(measured.tuned_score, 'not measured')}",
         ]
+    if measured.few_shot_prompt_tokens is not None or measured.plain_prompt_tokens is not None:
+        shots = f" (k={measured.few_shot_k})" if measured.few_shot_k else ""
+        lines += [
+            f"- Prompt tokens per request, measured: few-shot{shots} "
+            f"{_num(measured.few_shot_prompt_tokens, 'not measured')}, "
+            f"RAG {_num(measured.rag_prompt_tokens, 'not measured')}, "
+            f"plain prompt {_num(measured.plain_prompt_tokens, 'not measured')}",
+        ]
     be = rec.break_even
     if be is not None:
         lines += ["", "## Break-even", ""]

@@ -127,3 +127,23 @@ def test_missing_file_and_bad_numbers(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 2 and "no such file" in err
     code, _, err = run_cli(capsys, "eval", "--data", "x.jsonl", "--model", BASE, "--limit", "0")
     assert code == 2 and "--limit" in err
+
+
+def test_azure_endpoint_option(
+    emulator: FineTuneAPI,
+    eval_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("AZURE_OPENAI_ENDPOINT", raising=False)
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", emulator.api_key)
+    argv = ["--workspace", str(tmp_path / "ws"), "eval", "--data", str(eval_file)]
+    argv += ["--model", "my-deployment", "--provider", "azure", "--few-shot", "0", "--rag", "0"]
+    argv += ["--limit", "2", "--json"]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and "AZURE_OPENAI_ENDPOINT" in err  # no endpoint anywhere: said, not crashed
+    code, out, err = run_cli(capsys, *argv, "--azure-endpoint", emulator.azure_endpoint)
+    assert code == 0, err
+    assert orjson.loads(out)["methods"]["zero-shot"]["answered"] == 2
+    assert emulator.api_key not in out + err

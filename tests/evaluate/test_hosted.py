@@ -131,3 +131,8 @@ def test_comparison_end_to_end(emulator: FineTuneAPI, eval_file: Path, train_fil
     assert answers.measured.tuned_score == 100.0
     assert answers.measured.baseline_score == round(benefit.best_alternative_score * 100, 2)
     assert "exact match" in answers.measured.source
+    # The prompt tokens each way needs per request reach the Benefit step.
+    assert answers.measured.few_shot_prompt_tokens == round(few.prompt_tokens, 1)
+    assert answers.measured.few_shot_k == few.shots
+    assert answers.measured.rag_prompt_tokens == round(result.methods["rag"].prompt_tokens, 1)
+    assert answers.measured.plain_prompt_tokens == round(tuned.prompt_tokens, 1)

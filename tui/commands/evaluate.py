@@ -53,6 +53,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--batch-size", type=int, default=8, metavar="N")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    parser.add_argument(
+        "--azure-endpoint",
+        metavar="URL",
+        help="Azure OpenAI endpoint (default: AZURE_OPENAI_ENDPOINT)",
+    )
+    parser.add_argument(
+        "--api-version",
+        metavar="VERSION",
+        help="Azure OpenAI API version (default: OPENAI_API_VERSION)",
+    )
     parser.set_defaults(handler=run_eval)
 
 
@@ -84,12 +94,24 @@ def eval_arguments(**values: Any) -> argparse.Namespace:
     return args
 
 
+def hosted_settings(provider: str, args: argparse.Namespace) -> Any:
+    """The provider's settings from the environment, with the Azure endpoint/version given."""
+    from backends.hosted.settings import AZURE, HostedSettings
+
+    if provider != AZURE:
+        return HostedSettings.from_env(provider)
+    return HostedSettings.from_env(
+        provider,
+        azure_endpoint=(getattr(args, "azure_endpoint", None) or "").strip() or None,
+        api_version=(getattr(args, "api_version", None) or "").strip() or None,
+    )
+
+
 def _hosted_runner(provider: str, model: str, args: argparse.Namespace, settings: Any = None):
     from backends.evaluate.runners import HostedRunner
     from backends.hosted.errors import HostedError
-    from backends.hosted.settings import HostedSettings
 
-    settings = settings or HostedSettings.from_env(provider)
+    settings = settings or hosted_settings(provider, args)
     # A key typed in the TUI for this session (the command line reads the environment only).
     secret = getattr(args, "secret", None) or None
     problem = settings.missing(secret)

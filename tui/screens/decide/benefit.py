@@ -32,12 +32,12 @@ class BenefitScreen(StepScreen):
             ben.prompt_tokens_now, integer=True, id="tokens-now", placeholder="tokens"
         )
         now.tooltip = "Prompt tokens now"
-        yield Field("Prompt tokens now", now, "Per request today: instructions, examples, context.")
+        yield Field("Prompt tokens now", now, "")
         after = NumberInput(
             ben.prompt_tokens_after, integer=True, id="tokens-after", placeholder="tokens"
         )
         after.tooltip = "Prompt tokens after"
-        yield Field("Prompt tokens after", after, "Per request once the behaviour is trained in.")
+        yield Field("Prompt tokens after", after, "")
         volume = NumberInput(
             ben.requests_per_month, integer=True, id="requests", placeholder="requests"
         )
@@ -80,11 +80,24 @@ class BenefitScreen(StepScreen):
         catalog_now, catalog_after = default_price_now(answers), default_price_after(answers)
         self._price_hint("#price-now", catalog_now, "the model used today")
         self._price_hint("#price-after", catalog_after, "the fine-tuned model")
+        self._token_hints()
 
         lines = ["[b]What it adds up to[/b]"]
         best = answers.alternatives.best_score()
         expected = answers.benefit.expected_score
-        if best is not None and expected is not None:
+        measured = answers.measured
+        if measured.baseline_score is not None and measured.tuned_score is not None:
+            lines.append(
+                f"  Quality gain      {measured.tuned_score - measured.baseline_score:+g} points "
+                f"measured: tuned {measured.tuned_score:g}% vs best alternative "
+                f"{measured.baseline_score:g}%"
+            )
+        elif measured.baseline_score is not None and expected is not None:
+            lines.append(
+                f"  Quality gain      {expected - measured.baseline_score:+g} points over the "
+                f"measured best alternative ({measured.baseline_score:g}%)"
+            )
+        elif best is not None and expected is not None:
             lines.append(
                 f"  Quality gain      {expected - best[1]:+g} points over {best[0]} ({best[1]:g}%)"
             )
@@ -110,6 +123,36 @@ class BenefitScreen(StepScreen):
                 months = f" ≈ {be.months:,.1f} months" if be.months is not None else ""
                 lines.append(f"  Break-even        {be.requests:,.0f} requests{months}")
         self.query_one("#figures", Static).update("\n".join(lines))
+
+    def _token_hints(self) -> None:
+        """Say what the Evaluate stage measured; a blank field uses it."""
+        measured = self.answers.measured
+        now = self.query_one("#tokens-now", NumberInput)
+        if measured.few_shot_prompt_tokens is None:
+            now.placeholder = "tokens"
+            hint = "Per request today: instructions, examples, context."
+        else:
+            shots = f" k={measured.few_shot_k}" if measured.few_shot_k else ""
+            now.placeholder = f"{measured.few_shot_prompt_tokens:,.0f} (measured)"
+            hint = (
+                f"Measured: few-shot{shots} needs {measured.few_shot_prompt_tokens:,.0f} "
+                "tokens per request"
+            )
+            if measured.rag_prompt_tokens is not None:
+                hint += f", RAG {measured.rag_prompt_tokens:,.0f}"
+            hint += "; blank uses few-shot's."
+        self.query_one("#tokens-now-hint", Static).update(hint)
+        after = self.query_one("#tokens-after", NumberInput)
+        if measured.plain_prompt_tokens is None:
+            after.placeholder = "tokens"
+            hint = "Per request once the behaviour is trained in."
+        else:
+            after.placeholder = f"{measured.plain_prompt_tokens:,.0f} (measured)"
+            hint = (
+                f"Measured: the plain prompt is {measured.plain_prompt_tokens:,.0f} tokens "
+                "per request; blank uses it."
+            )
+        self.query_one("#tokens-after-hint", Static).update(hint)
 
     def _price_hint(self, selector: str, catalog: float | None, what: str) -> None:
         field = self.query_one(selector, NumberInput)

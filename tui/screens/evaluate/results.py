@@ -55,6 +55,8 @@ def eval_arguments_for(choice: EvalChoice, app: Any) -> Any:
         seed=choice.seed,
         concurrency=choice.concurrency,
         secret=app.backend_choice.secret or None,
+        azure_endpoint=app.backend_choice.azure_endpoint or None,
+        api_version=app.backend_choice.api_version or None,
     )
 
 

@@ -36,7 +36,7 @@ class ProviderChecked(Message):
     problem: str | None
 
 
-def provider_problem(provider: str, secret: str = "") -> str | None:
+def provider_problem(provider: str, secret: str = "", azure_endpoint: str = "") -> str | None:
     """Why ``provider`` cannot run the evaluation here (no key, no ``[local]`` extra), or ``None``."""
     if provider == "local":
         from backends.local.backend import INSTALL_HINT, missing_packages
@@ -45,7 +45,8 @@ def provider_problem(provider: str, secret: str = "") -> str | None:
         return f"Local models need {', '.join(missing)}: {INSTALL_HINT}" if missing else None
     from backends.hosted.settings import HostedSettings
 
-    return HostedSettings.from_env(provider).missing(secret or None)
+    endpoint = {"azure_endpoint": azure_endpoint.strip() or None} if provider == "azure" else {}
+    return HostedSettings.from_env(provider, **endpoint).missing(secret or None)
 
 
 def fill_defaults(app: object) -> EvalChoice:
@@ -182,8 +183,9 @@ class EvaluateSetupScreen(StepScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="eval-availability")
     def check_provider(self, provider: str) -> None:
-        secret = self.app.backend_choice.secret  # type: ignore[attr-defined]
-        self.post_message(ProviderChecked(provider, provider_problem(provider, secret)))
+        backend = self.app.backend_choice  # type: ignore[attr-defined]
+        problem = provider_problem(provider, backend.secret, backend.azure_endpoint)
+        self.post_message(ProviderChecked(provider, problem))
 
     def on_provider_checked(self, message: ProviderChecked) -> None:
         self.provider_problems[message.provider] = message.problem
