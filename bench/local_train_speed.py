@@ -39,12 +39,17 @@ def plain_trl(model_dir: str, data: Path, settings: LocalSettings, out: Path) ->
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
+    from backends.local.chat_template import training_template
     from backends.local.dataset import load_conversations
     from backends.local.training import tokenise
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     loaded = load_conversations(data)
-    rows = tokenise(tokenizer, loaded.records, loaded.lines, True)
+    # The same assistant-masking template the worker picks (SmolLM2's own has no markers).
+    choice = training_template(tokenizer, loaded.records)
+    if choice.template is not None:
+        tokenizer.chat_template = choice.template
+    rows = tokenise(tokenizer, loaded.records, loaded.lines, choice.assistant_only)
     cuda = torch.cuda.is_available()
     bf16 = cuda and torch.cuda.is_bf16_supported()
     model = AutoModelForCausalLM.from_pretrained(

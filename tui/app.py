@@ -24,6 +24,7 @@ from tui.screens.evaluate import EVALUATE_SCREENS
 from tui.screens.help import HelpScreen
 from tui.screens.message import MessageScreen
 from tui.screens.step import Move, StepScreen
+from tui.screens.train import TRAIN_SCREENS
 from tui.state import BackendChoice, DatasetChoice, EvalChoice
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ STEP_SCREENS: tuple[type[StepScreen], ...] = (
     *DECIDE_SCREENS,
     *DATASET_SCREENS,
     *BACKEND_SCREENS,
+    *TRAIN_SCREENS,
     *EVALUATE_SCREENS,
 )
 """Every step screen, in journey order; each knows its ``position``."""
@@ -119,6 +121,8 @@ class FinetuneApp(App[None]):
         self.backend_choice = BackendChoice()
         """Where and how to train (in memory only: a key typed there is never written)."""
         self.eval_choice = EvalChoice()
+        self.monitor_next: RunFolder | None = None
+        """A run just launched: its monitor opens over the next step shown."""
         """The Evaluate stage's setup (blanks filled from the Dataset and Backend choices)."""
         self.comparison: Comparison | None = None
         self.comparison_key: tuple[object, ...] = ()
@@ -171,6 +175,9 @@ class FinetuneApp(App[None]):
         self.position = position
         self.furthest = max(self.furthest, position)
         self.push_screen(SCREEN_AT[position](self.answers, self.furthest), self._after_step)
+        if self.monitor_next is not None:
+            folder, self.monitor_next = self.monitor_next, None
+            self.open_monitor(folder)
 
     def _after_step(self, move: Move | None) -> None:
         self.save()

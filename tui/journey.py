@@ -69,11 +69,17 @@ EVALUATE = Stage(
     ),
 )
 
+TRAIN = Stage(
+    "train",
+    "Train",
+    (Step("runs", "Runs", "How is training going, and which run goes on to Evaluate?"),),
+)
+
 JOURNEY: tuple[Stage, ...] = (
     DECIDE,
     DATASET,
     BACKEND,
-    Stage("train", "Train"),
+    TRAIN,
     EVALUATE,
 )
 

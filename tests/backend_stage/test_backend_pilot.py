@@ -16,6 +16,8 @@ from tests.fakes.finetune_api import FineTuneAPI
 from tui.screens.backend import BackendLaunchScreen, BackendSettingsScreen, BackendWhereScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.monitor import MonitorScreen
+from tui.screens.train import TrainRunsScreen
+from tui.widgets.run_list import RunList
 
 
 def text(screen, selector: str) -> str:
@@ -213,6 +215,11 @@ async def test_hosted_launch_against_the_emulator_opens_the_monitor(
         assert job.params["metadata"]["team"] == "search"
         assert job.params["metadata"]["ticket"] == "ML-42"
         assert job.params["integrations"] == [{"type": "wandb", "wandb": {"project": "bikes"}}]
+        # Detaching from the monitor lands on the Train step, the new run highlighted.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, TrainRunsScreen)
+        assert app.screen.query_one(RunList).selected_row().run_id == folder.run_id
     # The key typed in memory is in no file of the workspace.
     for path in Path(".finetune").rglob("*"):
         if path.is_file():

@@ -7,48 +7,16 @@ from datetime import tzinfo
 from functools import partial
 from typing import ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Footer, Header, Static
 
-from backends.run_figures import format_duration, format_loss
-from backends.run_table import RunRow, RunTable, format_started
+from backends.run_table import RunRow
 from backends.runs import RunFolder, RunStore
-
-Clock = Callable[[], float]
-COLUMNS = ("Run", "Backend", "Model", "State", "Started", "Duration", "Step", "Loss", "Best valid")
-STATE_STYLES = {
-    "running": "bold",
-    "succeeded": "",
-    "failed": "bold reverse",
-    "cancelled": "dim",
-    "queued": "italic",
-    "validating": "italic",
-    "paused": "italic",
-}
-"""Text styles (no colours: the theme and ``NO_COLOR`` decide those) for the state column."""
-
-
-def row_cells(row: RunRow, tz: tzinfo | None) -> tuple[str | Text, ...]:
-    step = "—" if row.step is None else f"{row.step:,}"
-    if row.step is not None and row.total_steps:
-        step += f"/{row.total_steps:,}"
-    best = "—" if row.best_valid is None else f"{row.best_valid[0]:.4f}"
-    return (
-        row.run_id,
-        row.backend,
-        row.model.rstrip("/").rsplit("/", 1)[-1],
-        Text(row.state.value, style=STATE_STYLES.get(row.state.value, "")),
-        format_started(row.started_at, tz, short=True),
-        format_duration(row.duration_s),
-        step,
-        format_loss(row.last_loss),
-        best,
-    )
+from tui.widgets.run_list import Clock, RunList
 
 
 class RunsScreen(Screen[None]):
@@ -71,26 +39,26 @@ class RunsScreen(Screen[None]):
     ) -> None:
         super().__init__(classes="runs")
         self.store = store
-        self.table = RunTable(store)
         self.clock = clock
         self.tz = tz
         self.open_run = open_run
-        self.rows: list[RunRow] = []
-        self._shown: list[tuple[object, ...]] = []
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
-        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield RunList(self.store, clock=self.clock, tz=self.tz, id="runs-table")
         yield Static(id="runs-note", markup=False)
         yield Footer()
 
+    @property
+    def rows(self) -> list[RunRow]:
+        return self.query_one(RunList).run_rows
+
     def on_mount(self) -> None:
         self.sub_title = "Runs"
-        self.query_one(DataTable).add_columns(*COLUMNS)
         self.refresh_runs()
         self._timer = self.set_interval(self.REFRESH_S, self.refresh_runs, name="runs-refresh")
-        self.query_one(DataTable).focus()
+        self.query_one(RunList).focus()
 
     def on_screen_suspend(self) -> None:
         if self._timer is not None:
@@ -102,36 +70,13 @@ class RunsScreen(Screen[None]):
             self.refresh_runs()
 
     def refresh_runs(self) -> None:
-        """Read the runs again; touch the table only when a row changed."""
-        self.rows = self.table.rows(self.clock())
-        shown = [row_cells(row, self.tz) for row in self.rows]
-        note = self.query_one("#runs-note", Static)
-        if not self.rows:
-            note.update(
-                f"No runs yet in {self.store.root}. Start one with finetune-tui train, "
-                "then watch it here."
-            )
-        else:
-            failed = [row for row in self.rows if row.state.value == "failed" and row.error]
-            note.update(f"{failed[0].run_id}: {failed[0].error}" if failed else "")
-        if shown == self._shown:
-            return
-        table = self.query_one(DataTable)
-        selected = self.selected_run()
-        table.clear()
-        for row, cells in zip(self.rows, shown, strict=True):
-            table.add_row(*cells, key=row.run_id)
-        self._shown = shown
-        ids = [row.run_id for row in self.rows]
-        if selected is not None and selected.run_id in ids:
-            table.move_cursor(row=ids.index(selected.run_id))
+        """Read the runs again; the table changes only where a row did."""
+        table = self.query_one(RunList)
+        table.refresh_runs()
+        self.query_one("#runs-note", Static).update(runs_note(table))
 
     def selected_run(self) -> RunFolder | None:
-        table = self.query_one(DataTable)
-        if table.row_count == 0 or not self.rows:
-            return None
-        index = min(table.cursor_row, len(self.rows) - 1)
-        return self.rows[index].folder
+        return self.query_one(RunList).selected_run()
 
     def action_open_run(self) -> None:
         folder = self.selected_run()
@@ -143,6 +88,17 @@ class RunsScreen(Screen[None]):
 
     def action_refresh_runs(self) -> None:
         self.refresh_runs()
+
+
+def runs_note(table: RunList) -> str:
+    """Below the table: how to start a run when there is none, else the newest failure's reason."""
+    if not table.run_rows:
+        return (
+            f"No runs yet in {table.store.root}. Start one with finetune-tui train, "
+            "then watch it here."
+        )
+    failed = [row for row in table.run_rows if row.state.value == "failed" and row.error]
+    return f"{failed[0].run_id}: {failed[0].error}" if failed else ""
 
 
 class WatchRunProvider(Provider):

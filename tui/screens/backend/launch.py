@@ -88,7 +88,7 @@ class BackendLaunchScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="form"):
             yield Static(self.summary(), id="launch-summary", markup=False)
-            if not self.is_local:
+            if self.chosen and not self.is_local:
                 yield Static(
                     price_line(self.choice, self.app.dataset_report),  # type: ignore[attr-defined]
                     id="launch-price",
@@ -100,6 +100,8 @@ class BackendLaunchScreen(StepScreen):
 
     def summary(self) -> str:
         choice, data = self.choice, self.data
+        if choice.backend not in LABELS:
+            return "Nothing to launch yet: choose where to train (Backend › Where to train)."
         report = self.app.dataset_report  # type: ignore[attr-defined]
         examples = f" ({report.valid_examples:,} examples)" if report is not None else ""
         model = choice.local_model if self.is_local else choice.hosted_model
@@ -112,9 +114,16 @@ class BackendLaunchScreen(StepScreen):
         ]
         return "\n".join(f"{label:<16} {value}" for label, value in rows)
 
+    @property
+    def chosen(self) -> bool:
+        return self.choice.backend in LABELS
+
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#launch-bar").display = False
+        if not self.chosen:
+            self.query_one("#launch-checks", Static).update("")
+            return
         self.backend = local_backend(self.choice) if self.is_local else self._hosted()
         self.prepare()
 
@@ -151,6 +160,8 @@ class BackendLaunchScreen(StepScreen):
     def problems(self) -> list[str]:
         if self.folder is not None:
             return [f"Launched as run {self.folder.run_id} (F5 lists the runs)."]
+        if not self.chosen:
+            return ["Choose where to train first (Back)."]
         fatal = self.fatal()
         return [fatal] if fatal else []
 
@@ -238,7 +249,10 @@ class BackendLaunchScreen(StepScreen):
         status = self.query_one("#launch-status", Static)
         status.set_classes("-ok")
         status.update(f"Launched run {folder.run_id}.")
-        self.app.open_monitor(folder)  # type: ignore[attr-defined]
+        # On to the Train step (its runs list), with the new run's monitor over it.
+        self.app.monitor_next = folder  # type: ignore[attr-defined]
+        self.store()
+        self.dismiss("next")
 
     def failed(self, message: str) -> None:
         status = self.query_one("#launch-status", Static)
