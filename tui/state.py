@@ -89,3 +89,5 @@ class EvalChoice:
     limit: int | None = 50
     seed: int = 0
     concurrency: int = 8
+    judge: str = ""
+    """A hosted model that grades every answer 1-5 (blank: no LLM judge)."""

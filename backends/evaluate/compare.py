@@ -19,7 +19,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backends.catalog import PRICES_AS_OF, find_any_hosted
 from backends.evaluate import scoring
@@ -34,6 +34,9 @@ from backends.evaluate.prompts import (
     zero_shot,
 )
 from backends.evaluate.runners import Generation, Request, Runner
+
+if TYPE_CHECKING:
+    from backends.evaluate.judge import JudgeReport, Verdict
 
 ZERO_SHOT = "zero-shot"
 FEW_SHOT = "few-shot"
@@ -93,6 +96,8 @@ class Row:
     reference: str
     answers: dict[str, Generation] = field(default_factory=dict)
     scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    judgements: dict[str, Verdict] = field(default_factory=dict)
+    """The LLM judge's verdict per method (when a judge ran)."""
 
     def difference(self, metric: str = DEFAULT_METRIC) -> float | None:
         """Tuned score minus the best alternative's on this example (for sorting)."""
@@ -109,6 +114,11 @@ class Row:
             "reference": self.reference,
             "answers": {
                 method: {**g.to_dict(), "scores": self.scores.get(method)}
+                | (
+                    {"judge": self.judgements[method].to_dict()}
+                    if method in self.judgements
+                    else {}
+                )
                 for method, g in self.answers.items()
             },
         }
@@ -144,8 +154,11 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     cancelled: bool = False
     benefit: Benefit | None = None
+    judge: JudgeReport | None = None
+    """What the optional LLM judge graded (``None``: no judge)."""
 
     def to_dict(self) -> dict[str, Any]:
+        judge = {"judge": self.judge.to_dict()} if self.judge is not None else {}
         return {
             "held_out": self.held_out,
             "examples": len(self.rows),
@@ -154,6 +167,7 @@ class Comparison:
             "methods": {name: result.to_dict() for name, result in self.methods.items()},
             "benefit": self.benefit.to_dict() if self.benefit else None,
             "rows": [row.to_dict() for row in self.rows],
+            **judge,
         }
 
     def sorted_rows(self, metric: str = DEFAULT_METRIC) -> list[Row]:

@@ -15,6 +15,7 @@ from backends.evaluate import runners
 from backends.evaluate.prompts import load_examples
 from tests.dataset_fixtures import copy_sample
 from tests.evaluate.conftest import clean_env  # noqa: F401  (autouse: no real keys)
+from tests.evaluate.judge_fakes import with_judge
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.test_snapshots import complete_answers, write_decision
 from tui.journey import Position
@@ -38,7 +39,10 @@ def still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def responder(workdir: Path):
-    """The tuned model gives the reference answer; the base model only its first sentence."""
+    """The tuned model gives the reference answer; the base model only its first sentence.
+
+    An LLM judge (when one is set) grades the reference 5, its first sentence 3.
+    """
     references = {e.user_text: e.reference for e in load_examples(workdir / "valid.jsonl").examples}
 
     def answer(model: str, messages: list[dict[str, Any]]) -> str:
@@ -48,7 +52,7 @@ def responder(workdir: Path):
             return reference
         return reference.split(". ")[0] + "."
 
-    return answer
+    return with_judge(answer)
 
 
 @pytest.fixture
@@ -70,7 +74,7 @@ async def wait_for_workers(pilot: Pilot, group: str, timeout: float = 20.0) -> N
     await pilot.pause()
 
 
-async def open_setup(pilot: Pilot, *, tuned: str = TUNED, limit: int = 6) -> None:
+async def open_setup(pilot: Pilot, *, tuned: str = TUNED, limit: int = 6, judge: str = "") -> None:
     """From the first step straight to Evaluate › Setup (as the palette does), filled in."""
     await pilot.pause()
     pilot.app.clear_notifications()
@@ -79,6 +83,7 @@ async def open_setup(pilot: Pilot, *, tuned: str = TUNED, limit: int = 6) -> Non
     pilot.app.eval_choice.tuned = tuned
     pilot.app.eval_choice.limit = limit
     pilot.app.eval_choice.concurrency = 2
+    pilot.app.eval_choice.judge = judge
     pilot.app.go_to(EVALUATE)
     await pilot.pause()
     await wait_for_workers(pilot, "eval-availability")

@@ -47,3 +47,23 @@ def test_example(snap_compare, make_app, workdir, emulator, still_clock, size) -
         await pilot.pause(0.1)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_results_with_judge(snap_compare, make_app, workdir, emulator, still_clock, size) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await run_results(pilot, judge="gpt-4.1-mini")
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+def test_setup_with_judge(snap_compare, make_app, workdir, emulator) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        from tests.evaluate_stage.test_judge_pilot import until_priced
+
+        await open_setup(pilot, judge="gpt-4.1-mini")
+        await until_priced(pilot)
+        pilot.app.screen.query_one("#eval-judge").focus()
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=run_before)

@@ -2,10 +2,13 @@
 
     finetune-tui eval --data EVAL.jsonl --model BASE [--provider openai|azure|local]
         [--few-shot K] [--rag K] [--train TRAIN.jsonl] [--tuned RUN|MODEL] [--limit N] [--json]
+        [--judge MODEL [--judge-provider openai|azure] [--yes]]
 
 ``--tuned`` takes a run of the workspace (a hosted run's fine-tuned model, a
 local run's adapter) or a model (an ``ft:`` name, a folder, an adapter
 folder). Keys come from the environment only and never appear in the output.
+``--judge`` adds an LLM judge's 1-5 grade (``tui.commands.evaluate_judge``):
+its estimated cost is printed first, and it runs after a yes or ``--yes``.
 
 Exit status: 0 compared, 1 nothing could be answered, 2 bad usage or input,
 130 interrupted (what finished is still printed).
@@ -63,6 +66,9 @@ def register(subparsers: Any) -> None:
         metavar="VERSION",
         help="Azure OpenAI API version (default: OPENAI_API_VERSION)",
     )
+    from tui.commands.evaluate_judge import add_judge_arguments
+
+    add_judge_arguments(parser)
     parser.set_defaults(handler=run_eval)
 
 
@@ -185,16 +191,19 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def format_comparison(comparison: Any) -> str:
     from backends.evaluate.compare import METHOD_LABELS
+    from backends.evaluate.judge import JUDGE, JUDGE_LABEL, judge_lines
     from backends.evaluate.scoring import METRIC_LABELS, METRICS
     from tui.commands.runs import format_table
 
-    header = ("METHOD", "MODEL", "N", *(METRIC_LABELS[m].upper() for m in METRICS))
+    metrics = [*METRICS, *([JUDGE] if comparison.judge is not None else [])]
+    labels = {**METRIC_LABELS, JUDGE: JUDGE_LABEL}
+    header = ("METHOD", "MODEL", "N", *(labels[m].upper() for m in metrics))
     header = (*header, "PROMPT TOK", "COMPL TOK", "LATENCY", "$/1K REQ")
     rows: list[tuple[str, ...]] = [header]
     costs = comparison.benefit.cost_per_1000 if comparison.benefit else {}
     for name, result in comparison.methods.items():
         cells = []
-        for metric in METRICS:
+        for metric in metrics:
             s = result.scores.get(metric)
             cells.append("-" if s is None else f"{s.mean:.3f} [{s.low:.2f}-{s.high:.2f}]")
         label = METHOD_LABELS[name] + (f" (k={result.shots})" if result.shots else "")
@@ -233,6 +242,8 @@ def format_comparison(comparison: Any) -> str:
             lines.append(
                 f"{METHOD_LABELS[result.method]}: {result.errors} failed, e.g. {result.first_error}"
             )
+    if comparison.judge is not None:
+        lines += judge_lines(comparison.judge)
     lines += [f"Note: {note}" for note in comparison.notes]
     if comparison.cancelled:
         lines.append("Interrupted: partial results.")
@@ -255,13 +266,10 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Any, Any, float | None]:
 
     Raises ``UsageProblem``, ``BackendError`` or ``ValueError`` saying what is wrong.
     """
-    from backends.evaluate.prompts import drop_trained, load_eval_set, split_eval_set
+    from backends.evaluate.prompts import drop_trained
 
     provider = args.provider or guess_provider(args.model)
-    if args.split is not None:
-        eval_set = split_eval_set(args.data, fraction=args.split, seed=args.seed, limit=args.limit)
-    else:
-        eval_set = load_eval_set(args.data, args.train, limit=args.limit)
+    eval_set = load_set(args)
     if provider == "local":
         base = _local_runner(args.model, args)
     else:
@@ -276,6 +284,15 @@ def prepare(args: argparse.Namespace) -> tuple[Any, Any, Any, float | None]:
     return eval_set, base, tuned, training_cost
 
 
+def load_set(args: argparse.Namespace) -> Any:
+    """The evaluation set the arguments name (a held-out file, or a seeded split of --data)."""
+    from backends.evaluate.prompts import load_eval_set, split_eval_set
+
+    if args.split is not None:
+        return split_eval_set(args.data, fraction=args.split, seed=args.seed, limit=args.limit)
+    return load_eval_set(args.data, args.train, limit=args.limit)
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from backends.base import BackendError
 
@@ -288,7 +305,15 @@ def run_eval(args: argparse.Namespace) -> int:
         return fail(problem)
     try:
         eval_set, base, tuned, training_cost = prepare(args)
-        return _run(args, eval_set, base, tuned, training_cost)
+        judge = None
+        if args.judge:
+            from tui.commands.evaluate_judge import confirm_judge, judge_estimate, make_judge
+
+            provider = args.provider or guess_provider(args.model)
+            judge = (make_judge(args, provider), judge_estimate(args, eval_set, provider))
+            if not confirm_judge(judge[1], args):
+                return fail("nothing run: the judge's cost was not confirmed.")
+        return _run(args, eval_set, base, tuned, training_cost, judge)
     except UsageProblem as problem:
         return fail(str(problem))
     except BackendError as error:
@@ -298,7 +323,12 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _run(
-    args: argparse.Namespace, eval_set: Any, base: Any, tuned: Any, training_cost: float | None
+    args: argparse.Namespace,
+    eval_set: Any,
+    base: Any,
+    tuned: Any,
+    training_cost: float | None,
+    judge: tuple[Any, Any] | None = None,
 ) -> int:
     import orjson
 
@@ -309,15 +339,26 @@ def _run(
     outcome: dict[str, Any] = {}
     show_progress = sys.stderr.isatty() and not args.json
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, what: str = "requests") -> None:
         if show_progress:
-            print(f"\r{done}/{total} requests", end="", file=sys.stderr, flush=True)
+            print(f"\r{done}/{total} {what}", end="", file=sys.stderr, flush=True)
 
     def work() -> None:
         try:
             outcome["comparison"] = compare(
                 eval_set, plan, cancel=cancel, progress=progress, training_cost=training_cost
             )
+            if judge is not None and not cancel.is_set():
+                from backends.evaluate.judge import judge_comparison
+
+                judge_comparison(
+                    outcome["comparison"],
+                    judge[0],
+                    cancel=cancel,
+                    progress=lambda done, total: progress(done, total, "graded by the judge"),
+                    estimate=judge[1],
+                    seed=args.seed,
+                )
         except BaseException as error:  # reported by the main thread
             outcome["error"] = error
 

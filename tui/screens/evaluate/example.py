@@ -42,6 +42,13 @@ class ExampleScreen(ModalScreen[None]):
                         generation = row.answers.get(method)
                         scores = row.scores.get(method)
                         score = f" · F1 {scores['token_f1']:.2f}" if scores else ""
+                        verdict = row.judgements.get(method)
+                        if verdict is not None:
+                            score += (
+                                f" · judge {verdict.score}/5"
+                                if verdict.score is not None
+                                else " · judge: no grade"
+                            )
                         if generation is None:
                             text = "(not run)"
                         elif not generation.ok:
@@ -55,6 +62,8 @@ class ExampleScreen(ModalScreen[None]):
                                 markup=False,
                             )
                             yield Static(text, classes="example-text", markup=False)
+                            if verdict is not None and verdict.error:
+                                yield Static(verdict.error, classes="example-judge", markup=False)
             yield Static("Esc closes.", classes="dialog-text")
 
     def action_close(self) -> None:

@@ -17,13 +17,20 @@ from textual.widgets import DataTable, ProgressBar, Static, TabbedContent, TabPa
 from textual.worker import Worker, WorkerState
 
 from tui.journey import Position
+from tui.screens.evaluate.figures import (
+    benefit_lines,
+    eval_arguments_for,
+    interval,
+    method_label,
+    metric_columns,
+    usd,
+)
 from tui.screens.step import Move, StepScreen
 from tui.state import EvalChoice
 
 if TYPE_CHECKING:
     from backends.evaluate.compare import Comparison
 
-METRIC_COLUMNS = (("exact_match", "EM"), ("token_f1", "F1"), ("rouge_l", "ROUGE-L"))
 RECOMMENDATION = Position(0, 4)
 
 
@@ -31,104 +38,11 @@ RECOMMENDATION = Position(0, 4)
 class EvalProgress(Message):
     done: int
     total: int
+    phase: str = "requests"
+    """``requests`` (the methods), then ``judged`` (the LLM judge, when one is set)."""
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, EvalProgress)
-
-
-def eval_arguments_for(choice: EvalChoice, app: Any) -> Any:
-    """The ``finetune-tui eval`` arguments that say what ``choice`` says."""
-    from tui.commands.evaluate import eval_arguments
-
-    split = choice.source == "split"
-    return eval_arguments(
-        workspace=str(app.workspace.root),
-        data=choice.train_path if split else choice.eval_path,
-        train=None if split else (choice.train_path or None),
-        split=choice.split_fraction if split else None,
-        model=choice.model,
-        provider=choice.provider or None,
-        few_shot=choice.few_shot_k,
-        rag=choice.rag_k,
-        tuned=choice.tuned or None,
-        limit=choice.limit,
-        seed=choice.seed,
-        concurrency=choice.concurrency,
-        secret=app.backend_choice.secret or None,
-        azure_endpoint=app.backend_choice.azure_endpoint or None,
-        api_version=app.backend_choice.api_version or None,
-    )
-
-
-def method_label(result: Any) -> str:
-    from backends.evaluate.compare import METHOD_LABELS
-
-    return METHOD_LABELS[result.method] + (f" k={result.shots}" if result.shots else "")
-
-
-def interval(summary: Any) -> str:
-    return "-" if summary is None else f"{summary.mean:.2f} {summary.low:.2f}–{summary.high:.2f}"
-
-
-def _usd(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.3f}"
-
-
-def benefit_lines(comparison: Comparison, requested: int) -> list[str]:
-    """The benefit figures in words, then what is missing and why."""
-    from backends.evaluate.compare import METHOD_LABELS
-    from backends.evaluate.scoring import METRIC_LABELS
-
-    lines: list[str] = []
-    benefit = comparison.benefit
-    if benefit is not None:
-        metric = METRIC_LABELS[benefit.metric]
-        if benefit.quality_gain is not None and benefit.best_alternative is not None:
-            lines.append(
-                f"Quality gain ({metric}): {benefit.quality_gain:+.3f} over the best alternative, "
-                f"{METHOD_LABELS[benefit.best_alternative]} "
-                f"({benefit.best_alternative_score:.3f} → {benefit.tuned_score:.3f})."
-            )
-        elif benefit.best_alternative is not None:
-            lines.append(
-                f"Best alternative ({metric}): {METHOD_LABELS[benefit.best_alternative]} "
-                f"at {benefit.best_alternative_score:.3f}. Add a tuned model to see the gain."
-            )
-        if benefit.prompt_tokens_saved:
-            saved = ", ".join(
-                f"{tokens:,.0f} vs {METHOD_LABELS[name]}"
-                for name, tokens in benefit.prompt_tokens_saved.items()
-            )
-            lines.append(f"Prompt tokens saved per request: {saved}.")
-        costs = [
-            f"{METHOD_LABELS[name]} {_usd(cost)}"
-            for name, cost in benefit.cost_per_1000.items()
-            if cost is not None
-        ]
-        if costs:
-            lines.append(
-                f"Cost per 1,000 requests: {' · '.join(costs)} (prices as of {benefit.prices_as_of})."
-            )
-        if benefit.break_even_requests is not None:
-            lines.append(
-                f"Break-even: {benefit.break_even_requests:,.0f} requests (training "
-                f"{_usd(benefit.training_cost)} ÷ ${benefit.saving_per_request:.6f} saved per request)."
-            )
-        elif "tuned" in comparison.methods:
-            lines.append(
-                "Break-even: needs a training cost and a saving per request "
-                "(a tuned model cheaper per request than the best alternative)."
-            )
-    for result in comparison.methods.values():
-        if result.errors:
-            lines.append(
-                f"{method_label(result)}: {result.errors} failed, e.g. {result.first_error}"
-            )
-    lines += [f"Note: {note}" for note in comparison.notes]
-    if comparison.cancelled:
-        answered = sum(r.answered + r.errors for r in comparison.methods.values())
-        lines.append(f"Stopped: partial results ({answered} of {requested} requests answered).")
-    return lines
+        return isinstance(message, EvalProgress) and message.phase == self.phase
 
 
 class EvaluateResultsScreen(StepScreen):
@@ -146,6 +60,7 @@ class EvaluateResultsScreen(StepScreen):
         self.comparison: Comparison | None = None
         self.started = 0.0
         self.total_requests = 0
+        self.phase = "requests"
         self.best_first = False
 
     @property
@@ -174,7 +89,8 @@ class EvaluateResultsScreen(StepScreen):
         choice = self.choice
         data = choice.train_path + " (split)" if choice.source == "split" else choice.eval_path
         tuned = f" and {choice.tuned}" if choice.tuned else ""
-        return f"Evaluating {choice.model}{tuned} on {data}"
+        judge = f", graded by {choice.judge}" if choice.judge else ""
+        return f"Evaluating {choice.model}{tuned} on {data}{judge}"
 
     def _key(self) -> tuple[Any, ...]:
         return dataclasses.astuple(self.choice)
@@ -192,6 +108,7 @@ class EvaluateResultsScreen(StepScreen):
         self.cancel_event = threading.Event()
         self.comparison = None
         self.started = time.monotonic()
+        self.phase = "requests"
         self.query_one("#eval-run").display = True
         self.query_one("#eval-bar").display = True
         self.query_one("#eval-results").display = False
@@ -213,6 +130,12 @@ class EvaluateResultsScreen(StepScreen):
         if problem:
             raise UsageProblem(problem)
         eval_set, base, tuned, training_cost = prepare(args)
+        judge = None
+        if args.judge:  # its key is checked now, before anything is sent
+            from tui.commands.evaluate_judge import judge_estimate, make_judge
+
+            provider = str(args.judge_provider)
+            judge = (make_judge(args, provider), judge_estimate(args, eval_set, provider))
         if tuned is not None and training_cost is None:
             training_cost = self.app.answers.measured.training_cost  # type: ignore[attr-defined]
         plan = Plan(
@@ -223,23 +146,39 @@ class EvaluateResultsScreen(StepScreen):
             zero_shot=self.choice.zero_shot,
             seed=args.seed,
         )
-        return compare(
+        comparison = compare(
             eval_set,
             plan,
             cancel=self.cancel_event,
             progress=lambda done, total: self.post_message(EvalProgress(done, total)),
             training_cost=training_cost,
         )
+        if judge is not None and not self.cancel_event.is_set():
+            from backends.evaluate.judge import judge_comparison
+
+            judge_comparison(
+                comparison,
+                judge[0],
+                cancel=self.cancel_event,
+                progress=lambda done, total: self.post_message(EvalProgress(done, total, "judged")),
+                estimate=judge[1],
+                seed=args.seed,
+            )
+        return comparison
 
     def on_eval_progress(self, message: EvalProgress) -> None:
-        self.total_requests = message.total
+        if message.phase == "requests":
+            self.total_requests = message.total
+        elif self.phase != message.phase:
+            self.phase, self.started = message.phase, time.monotonic()
         bar = self.query_one("#eval-bar", ProgressBar)
         bar.update(total=max(message.total, 1), progress=message.done)
         elapsed = max(time.monotonic() - self.started, 1e-6)
         rate = message.done / elapsed
         left = (message.total - message.done) / rate if rate else 0
+        what = "graded by the judge" if message.phase == "judged" else "requests"
         self.query_one("#eval-rate", Static).update(
-            f"{message.done} of {message.total} requests · {rate:,.1f}/s · about {left:,.0f} s left"
+            f"{message.done} of {message.total} {what} · {rate:,.1f}/s · about {left:,.0f} s left"
         )
 
     @on(Worker.StateChanged)
@@ -275,17 +214,18 @@ class EvaluateResultsScreen(StepScreen):
         self.query_one("#eval-results").display = True
         table = self.query_one("#eval-table", DataTable)
         table.clear(columns=True)
-        table.add_columns("Method", "N", *(label for _, label in METRIC_COLUMNS))
+        columns = metric_columns(comparison)
+        table.add_columns("Method", "N", *(label for _, label in columns))
         table.add_columns("Tok/req", "Latency", "$/1K")
         costs = comparison.benefit.cost_per_1000 if comparison.benefit else {}
         for name, result in comparison.methods.items():
             table.add_row(
                 method_label(result),
                 f"{result.answered}/{result.requested}",
-                *(interval(result.scores.get(metric)) for metric, _ in METRIC_COLUMNS),
+                *(interval(result.scores.get(metric)) for metric, _ in columns),
                 "-" if result.prompt_tokens is None else f"{result.prompt_tokens:,.0f}",
                 "-" if result.latency_s is None else f"{result.latency_s:.2f}s",
-                _usd(costs.get(name)).removeprefix("$"),
+                usd(costs.get(name)).removeprefix("$"),
                 key=name,
             )
         requested = self.total_requests or sum(r.requested for r in comparison.methods.values())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from textual.worker import Worker, WorkerState
 from backends.catalog import Provider
 from tui.journey import Position
 from tui.screens.dataset.pick import DATA_SUFFIXES
+from tui.screens.evaluate.figures import JUDGE_OFF, judge_cost_text, judge_provider_for
 from tui.screens.step import StepScreen
 from tui.state import EvalChoice
 from tui.widgets.form import Field, NumberInput
@@ -34,6 +36,14 @@ class ProviderChecked(Message):
 
     provider: str
     problem: str | None
+
+
+@dataclass
+class JudgeCosted(Message):
+    """The LLM judge's estimated cost for the form as it was (``judge``: the model priced)."""
+
+    judge: str
+    text: str
 
 
 def provider_problem(provider: str, secret: str = "", azure_endpoint: str = "") -> str | None:
@@ -160,6 +170,16 @@ class EvaluateSetupScreen(StepScreen):
         limit = NumberInput(choice.limit, integer=True, minimum=1, id="eval-limit")
         limit.tooltip = "Limit"
         yield Field("Limit N", limit, "Evaluate the first N examples (blank: all).")
+        yield Field(
+            "LLM judge",
+            Input(
+                choice.judge,
+                placeholder="optional: a hosted model, e.g. gpt-4.1-mini (blank: off)",
+                compact=True,
+                id="eval-judge",
+            ),
+            JUDGE_OFF,
+        )
 
     def compose_summary(self) -> ComposeResult:
         yield Static("", id="eval-checks", markup=False)
@@ -176,12 +196,13 @@ class EvaluateSetupScreen(StepScreen):
         super().on_mount()
         self._show_source_fields()
         self.check_provider(self.chosen_provider())
+        self.judge_changed()
 
     def chosen_provider(self) -> str:
         value = self.query_one("#eval-provider", Select).value
         return value if isinstance(value, str) else "openai"
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="eval-availability")
+    @work(thread=True, exit_on_error=False, group="eval-availability")
     def check_provider(self, provider: str) -> None:
         backend = self.app.backend_choice  # type: ignore[attr-defined]
         problem = provider_problem(provider, backend.secret, backend.azure_endpoint)
@@ -194,8 +215,14 @@ class EvaluateSetupScreen(StepScreen):
 
     @on(Worker.StateChanged)
     def _check_failed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "eval-availability" and event.state is WorkerState.ERROR:
+        if event.state is not WorkerState.ERROR:
+            return
+        if event.worker.group == "eval-availability":
             self.notify(f"Checking the provider failed: {event.worker.error}", severity="error")
+        elif event.worker.group == "eval-judge-cost":
+            self.query_one("#eval-judge-hint", Static).update(
+                f"Could not price the judge: {event.worker.error}"
+            )
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
@@ -206,11 +233,48 @@ class EvaluateSetupScreen(StepScreen):
                 self.check_provider(provider)
         self._validity = None
         self.refresh_validity()
+        self.judge_changed()
 
     @on(Checkbox.Changed)
     def _checkbox_changed(self) -> None:
         self._validity = None
         self.refresh_validity()
+        self.judge_changed()
+
+    # --- the LLM judge: its provider checked, its cost estimated as the form changes ---
+
+    def judge_model(self) -> str:
+        return self.query_one("#eval-judge", Input).value.strip()
+
+    def judge_provider(self) -> str:
+        return judge_provider_for(EvalChoice(provider=self.chosen_provider()))
+
+    def judge_changed(self) -> None:
+        """Price the judge again shortly (typing restarts the wait); blank: off."""
+        timer = getattr(self, "_judge_timer", None)
+        if timer is not None:
+            timer.stop()
+        hint = self.query_one("#eval-judge-hint", Static)
+        if not self.judge_model():
+            hint.update(JUDGE_OFF)
+            return
+        if self.judge_provider() not in self.provider_problems:
+            self.check_provider(self.judge_provider())
+        hint.update("Pricing the judge…")
+        self._judge_timer = self.set_timer(0.3, self._price_judge)
+
+    def _price_judge(self) -> None:
+        draft = dataclasses.replace(self.choice)
+        self.read_into(draft)
+        self.price_judge(draft)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="eval-judge-cost")
+    def price_judge(self, draft: EvalChoice) -> None:
+        self.post_message(JudgeCosted(draft.judge, judge_cost_text(draft, self.app)))
+
+    def on_judge_costed(self, message: JudgeCosted) -> None:
+        if message.judge == self.judge_model():
+            self.query_one("#eval-judge-hint", Static).update(message.text)
 
     def _show_source_fields(self) -> None:
         split = self.query_one("#eval-source", Select).value == "split"
@@ -247,6 +311,12 @@ class EvaluateSetupScreen(StepScreen):
             found.append(f"Checking {PROVIDER_LABELS[provider]}…")
         elif self.provider_problems[provider]:
             found.append(str(self.provider_problems[provider]))
+        judge_provider = self.judge_provider()
+        if self.judge_model() and judge_provider != provider:
+            if judge_provider not in self.provider_problems:
+                found.append(f"Checking {PROVIDER_LABELS[judge_provider]} for the judge…")
+            elif self.provider_problems[judge_provider]:
+                found.append(f"The judge: {self.provider_problems[judge_provider]}")
         return found
 
     def refresh_validity(self) -> None:
@@ -258,9 +328,13 @@ class EvaluateSetupScreen(StepScreen):
 
     def answers_changed(self) -> None:
         self._validity = None
+        self.judge_changed()
 
     def store(self) -> None:
-        choice = self.choice
+        self.read_into(self.choice)
+
+    def read_into(self, choice: EvalChoice) -> None:
+        """The form's values into ``choice``."""
         source = self.query_one("#eval-source", Select).value
         choice.source = source if isinstance(source, str) else "validation"
         choice.eval_path = self.query_one("#eval-path", Input).value.strip()
@@ -272,3 +346,4 @@ class EvaluateSetupScreen(StepScreen):
         choice.rag_k = self._number("#eval-rag") or 0
         choice.tuned = self.query_one("#eval-tuned", Input).value.strip()
         choice.limit = self._number("#eval-limit")
+        choice.judge = self.judge_model()
