@@ -75,3 +75,11 @@ def test_a_missing_model_is_a_message(tmp_path: Path) -> None:
     assert reply.error is not None
     assert reply.error.startswith(f"{tmp_path / 'nowhere'} (local): ")
     assert "Traceback" not in reply.error
+
+
+def test_the_child_ends_when_the_parent_goes_away(local_chat: LocalChat) -> None:
+    assert collect(local_chat.stream(ASK)).ok
+    child = local_chat._child
+    assert child is not None and child.stdin is not None
+    child.stdin.close()  # what the child sees when the parent dies
+    assert child.wait(timeout=10) == 0
