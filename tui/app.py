@@ -25,7 +25,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.message import MessageScreen
 from tui.screens.step import Move, StepScreen
 from tui.screens.train import TRAIN_SCREENS
-from tui.state import BackendChoice, DatasetChoice, EvalChoice
+from tui.state import BackendChoice, ChatChoice, DatasetChoice, EvalChoice
 
 if TYPE_CHECKING:
     from backends.data.report import DatasetReport
@@ -52,6 +52,7 @@ STEP_SCREENS: tuple[type[StepScreen], ...] = (
 )
 """Every step screen, in journey order; each knows its ``position``."""
 EVALUATE_AT = EVALUATE_SCREENS[0].position
+TRY_IT_AT = EVALUATE_SCREENS[-1].position
 SCREEN_AT: dict[Position, type[StepScreen]] = {screen.position: screen for screen in STEP_SCREENS}
 
 
@@ -104,8 +105,15 @@ class FinetuneApp(App[None]):
         watch: RunFolder | None = None,
         gpu_probe: Callable[[], Sequence[GpuReading]] | None = None,
         cursor_blink: bool = True,
+        start: Position | None = None,
+        eval_choice: EvalChoice | None = None,
+        chat_choice: ChatChoice | None = None,
     ) -> None:
-        """``watch``: open straight on that run's monitor (``finetune-tui watch``); leaving it quits."""
+        """``watch``: open straight on that run's monitor (``finetune-tui watch``); leaving it quits.
+
+        ``start``: open on that step (``finetune-tui chat`` opens Evaluate › Try it), with
+        ``eval_choice`` / ``chat_choice`` as chosen on the command line.
+        """
         super().__init__()
         self.workspace = Workspace.at(workspace)
         self.today = today or date.today()
@@ -120,10 +128,13 @@ class FinetuneApp(App[None]):
         """The dataset choice the cached report was made for."""
         self.backend_choice = BackendChoice()
         """Where and how to train (in memory only: a key typed there is never written)."""
-        self.eval_choice = EvalChoice()
+        self.eval_choice = eval_choice or EvalChoice()
+        """The Evaluate stage's setup (blanks filled from the Dataset and Backend choices)."""
         self.monitor_next: RunFolder | None = None
         """A run just launched: its monitor opens over the next step shown."""
-        """The Evaluate stage's setup (blanks filled from the Dataset and Backend choices)."""
+        self.chat_choice = chat_choice or ChatChoice()
+        """The Try-it step's system prompt and conversations."""
+        self.start_position = start
         self.comparison: Comparison | None = None
         self.comparison_key: tuple[object, ...] = ()
         """The evaluate choice the cached comparison was made with."""
@@ -160,7 +171,7 @@ class FinetuneApp(App[None]):
             if self.answers.use_case.category:
                 self.furthest = Position(0, len(JOURNEY[0].steps) - 1)
         self.dataset_choice = DatasetChoice.from_answers(self.answers)
-        self.show(Position(0, 0))
+        self.show(self.start_position if self.start_position in SCREEN_AT else Position(0, 0))
         if loaded.problem:
             self.push_screen(MessageScreen("Your saved decision could not be used", loaded.problem))
         elif loaded.record is not None:
@@ -346,6 +357,12 @@ class FinetuneApp(App[None]):
                 "Evaluate models",
                 "Measure the base model's alternatives and the tuned model side by side",
                 lambda: self.go_to(EVALUATE_AT),
+            )
+        if self.watch_folder is None and self.position != TRY_IT_AT:
+            yield SystemCommand(
+                "Try it",
+                "Your own prompt to the base and the tuned model, side by side",
+                lambda: self.go_to(TRY_IT_AT),
             )
         if self.watch_folder is None:
             yield SystemCommand(

@@ -66,6 +66,7 @@ EVALUATE = Stage(
     (
         Step("setup", "Setup", "What to measure, on which held-out examples?"),
         Step("results", "Results", "Does the tuned model beat the alternatives?"),
+        Step("try", "Try it", "How do they answer your own prompt?"),
     ),
 )
 

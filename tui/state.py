@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backends.catalog import Provider
 from backends.decision import Answers
@@ -91,3 +91,15 @@ class EvalChoice:
     concurrency: int = 8
     judge: str = ""
     """A hosted model that grades every answer 1-5 (blank: no LLM judge)."""
+
+
+@dataclass
+class ChatChoice:
+    """The Try-it step's system prompt and each pane's conversation (kept while the app runs)."""
+
+    system: str | None = None
+    """``None``: the evaluation data's system prompt, if it has one."""
+    histories: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    """``base`` / ``tuned`` → the turns so far (user and assistant messages)."""
+    models: tuple[Any, ...] = ()
+    """What the histories were had with (provider, base, tuned): another choice starts afresh."""

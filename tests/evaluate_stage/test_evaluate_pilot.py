@@ -61,7 +61,10 @@ async def test_run_end_to_end_records_the_outcome(make_app, workdir, emulator) -
         assert isinstance(app.screen, ExampleScreen)
         await pilot.press("escape")
         await pilot.pause()
-        # Next goes to the recommendation, recomputed.
+        # Next goes on to Try it, then to the recommendation, recomputed.
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.position == Position(4, 2)
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert app.position == Position(0, 4)

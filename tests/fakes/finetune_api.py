@@ -30,6 +30,11 @@ the answer (default: ``echo: `` + the last user turn), usage counts words
 words), ``chat_delay_s`` holds each answer a while so tests can see how many
 requests are in flight at once (``chat_max_in_flight``). A 429 with
 retry-after is ``inject(429, path_contains="/chat/completions", retry_after=...)``.
+``stream: true`` is answered with server-sent events as OpenAI sends them
+(``chat.completion.chunk`` objects one word each, a final usage chunk when
+``stream_options.include_usage``, then ``data: [DONE]``), ``chat_chunk_delay_s``
+apart; ``chat_streams_finished`` / ``chat_streams_dropped`` count streams sent
+to the end / hung up on by the client.
 
 The HTTP plumbing is in ``finetune_http``, the endpoints in ``finetune_routes``.
 """
@@ -93,6 +98,7 @@ class FineTuneAPI:
     organization: str = "org-emulator"
     chat_responder: Callable[[str, list[dict[str, Any]]], str] | None = None
     chat_delay_s: float = 0.0
+    chat_chunk_delay_s: float = 0.0
 
     def __post_init__(self) -> None:
         self.files: dict[str, _File] = {}
@@ -104,6 +110,9 @@ class FineTuneAPI:
         self.chat_calls: list[dict[str, Any]] = []
         self.chat_in_flight = 0
         self.chat_max_in_flight = 0
+        self.chat_streams_finished = 0
+        self.chat_streams_dropped = 0
+        """Streamed answers the client hung up on before the end (a cancel)."""
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 

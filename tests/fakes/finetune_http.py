@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.fakes.finetune_routes import ROUTES, error_body
+from tests.fakes.finetune_routes import ROUTES, EventStream, error_body
 
 if TYPE_CHECKING:
     from tests.fakes.finetune_api import FineTuneAPI
@@ -58,6 +59,31 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def _send_events(self, stream: EventStream) -> None:
+        """Server-sent events, one HTTP chunk each; a client that hangs up ends the stream."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        try:
+            for index, event in enumerate(stream.events):
+                if index and stream.delay_s:
+                    time.sleep(stream.delay_s)
+                data = event if isinstance(event, str) else json.dumps(event)
+                payload = f"data: {data}\n\n".encode()
+                self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:  # the client went away (a cancelled stream)
+            self.close_connection = True
+            with self.api.lock:
+                self.api.chat_streams_dropped += 1
+            return
+        with self.api.lock:
+            self.api.chat_streams_finished += 1
 
     def _route(self) -> tuple[str, str, dict[str, str]] | None:
         """(flavour, path under the API root, query) or None after answering an error."""
@@ -156,4 +182,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             self._send(404, error_body(f"Unknown route {method} {path}", code="unknown_url"))
             return
         status, payload = handler(self.api, segments, query, body, self.headers)
+        if isinstance(payload, EventStream):
+            self._send_events(payload)
+            return
         self._send(status, payload)

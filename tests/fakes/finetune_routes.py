@@ -9,7 +9,9 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
+import re
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes.fake_jobs import CLOCK_START, FakeJob
@@ -193,6 +195,47 @@ def count_words(messages: list[dict[str, Any]]) -> int:
     return total
 
 
+@dataclass
+class EventStream:
+    """A ``text/event-stream`` answer: each event a ``data:`` line, ``delay_s`` apart."""
+
+    events: list[Any]
+    delay_s: float = 0.0
+
+
+def chat_chunks(
+    api: FineTuneAPI, model: str, answer: str, usage: dict[str, int], include_usage: bool
+) -> list[Any]:
+    """The ``chat.completion.chunk`` objects OpenAI streams for ``answer``, then ``[DONE]``.
+
+    One chunk per word (with its trailing space), like the real service: first the
+    role, then the content pieces, then the finish reason; with ``include_usage``
+    every chunk carries ``usage: null`` and a last chunk with no choices has it.
+    """
+    chunk_id, created = api.next_id("chatcmpl"), api.now()
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        }
+        if include_usage:
+            body["usage"] = None
+        return body
+
+    events: list[Any] = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    events += [chunk({"content": piece}) for piece in re.findall(r"\s*\S+\s*", answer)]
+    events.append(chunk({}, "stop"))
+    if include_usage:
+        last = chunk({})
+        last["choices"], last["usage"] = [], usage
+        events.append(last)
+    return [*events, "[DONE]"]
+
+
 def _chat(
     api: FineTuneAPI, segments: list[str], query: dict[str, str], body: bytes, headers: Any
 ) -> Answer:
@@ -216,6 +259,15 @@ def _chat(
             api.chat_in_flight -= 1
     prompt_tokens = count_words(messages)
     completion_tokens = len(answer.split())
+    usage = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+    if params.get("stream"):
+        include_usage = bool((params.get("stream_options") or {}).get("include_usage"))
+        chunks = chat_chunks(api, model, answer, usage, include_usage)
+        return 200, EventStream(chunks, api.chat_chunk_delay_s)
     return 200, {
         "id": api.next_id("chatcmpl"),
         "object": "chat.completion",

@@ -12,4 +12,5 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.train_local",
     "tui.commands.runs",
     "tui.commands.evaluate",
+    "tui.commands.chat",
 )

@@ -74,9 +74,9 @@ def make_judge(args: argparse.Namespace, provider: str) -> Any:
     """The hosted judge runner (its key checked now, before anything is sent)."""
     from backends.evaluate.judge import judge_runner
     from backends.hosted.errors import HostedError
-    from backends.hosted.settings import HostedSettings
+    from tui.commands.evaluate import hosted_settings
 
-    settings = HostedSettings.from_env(judge_provider(args, provider))
+    settings = hosted_settings(judge_provider(args, provider), args)
     secret = getattr(args, "secret", None) or None
     problem = settings.missing(secret)
     if problem:

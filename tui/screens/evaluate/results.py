@@ -31,7 +31,6 @@ from tui.state import EvalChoice
 if TYPE_CHECKING:
     from backends.evaluate.compare import Comparison
 
-RECOMMENDATION = Position(0, 4)
 
 
 @dataclass
@@ -284,7 +283,7 @@ class EvaluateResultsScreen(StepScreen):
     # --- navigation -------------------------------------------------------------
 
     def next_label(self) -> str:
-        return "Recommendation ›"
+        return "Try it ›"
 
     def can_go_next(self) -> bool:
         return self.comparison is not None
@@ -300,7 +299,8 @@ class EvaluateResultsScreen(StepScreen):
         if self.comparison is None:
             self.app.bell()
             return
-        self.dismiss(RECOMMENDATION)
+        self.store()
+        self.dismiss("next")
 
     def action_back(self) -> None:
         if self.running:
