@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.base import BackendError, RunState
+from backends.base import BackendError, RunSpec, RunState
 from backends.detached import LockHeld, RunLock
 from backends.local.settings import BACKEND_NAME, LocalSettings
 from backends.runs import RunFolder
@@ -68,6 +68,18 @@ def merged_dir(folder: RunFolder) -> Path:
 
 def adapter_dir(folder: RunFolder) -> Path:
     return folder.output_dir / ADAPTER_DIR
+
+
+def merge_offered(folder: RunFolder, spec: RunSpec | None, state: RunState) -> bool:
+    """Whether a viewer should offer to merge this run (cheap: no status re-read, no torch)."""
+    if spec is None or spec.backend != BACKEND_NAME:
+        return False
+    if state not in (RunState.SUCCEEDED, RunState.CANCELLED):
+        return False
+    return (
+        bool(LocalSettings.from_spec(spec).uses_adapter)
+        and (adapter_dir(folder) / "adapter_config.json").is_file()
+    )
 
 
 def plan_merge(folder: RunFolder, *, force: bool = False) -> MergePlan:

@@ -150,3 +150,33 @@ def test_offline_mode_and_hosted_runs_are_refused(
 
 def test_redact_hides_the_token_and_token_shaped_text() -> None:
     assert redact(f"bad {TOKEN} and hf_abcdefghijkl", TOKEN) == "bad hf_*** and hf_***"
+
+
+async def test_push_from_the_monitor(make_app, hub: HubEmulator, done_run: RunFolder) -> None:
+    from textual.widgets import Input
+
+    from tui.screens.run_output import PushScreen
+
+    app = make_app(done_run.path.parents[1], watch=done_run, gpu_probe=list)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()  # looking for the token
+        await pilot.pause()
+        screen = app.screen
+        assert screen.check_action("push_output", ()) is True
+        await pilot.press("u")
+        await pilot.pause()
+        assert isinstance(app.screen, PushScreen)
+        app.screen.query_one("#push-repo", Input).value = "alice/from-the-ui"
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is screen
+        assert set(hub.repos["alice/from-the-ui"]) == {
+            "adapter_config.json",
+            "adapter_model.safetensors",
+        }
+        assert hub.private["alice/from-the-ui"] is True  # the dialog's default
+        messages = "\n".join(n.message for n in app._notifications)
+        assert f"{hub.url}/alice/from-the-ui" in messages and TOKEN not in messages
