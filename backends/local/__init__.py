@@ -18,4 +18,7 @@ RUN_DIR``) or inside the function that needs them.
     worker.py         the detached process: lock, signals, heartbeat, final state
     launch.py         the worker's command line (plain python or ``accelerate launch``)
     backend.py        LocalBackend (the Backend protocol), cancel / save_now / resume
+    merge.py          adapter + base model → 16-bit output/merged/ (written aside, then renamed)
+    merge_process.py  the merge in a child process, with progress lines
+    push.py           the adapter or merged model → a Hugging Face Hub repo
 """

@@ -111,7 +111,9 @@ def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) ->
             if not logs or not state.is_world_process_zero:
                 return
             if "loss" not in logs and "eval_loss" not in logs:
-                return  # the end-of-training summary
+                if "train_runtime" in logs:  # the end-of-training summary, in one line
+                    reporter.log(summary_line(logs))
+                return
             now = time.time()
             tokens_per_s = None
             seen = logs.get("num_tokens")
@@ -158,3 +160,30 @@ def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) ->
                 reporter.log(f"Checkpoint at step {state.global_step}: {path}")
 
     return RunFolderCallback()
+
+
+def summary_line(logs: dict[str, Any]) -> str:
+    """trl's end-of-training dict as a sentence (what ``PrinterCallback`` would have printed)."""
+
+    def number(key: str) -> float | None:
+        value = logs.get(key)
+        try:
+            return float(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+    parts = []
+    runtime = number("train_runtime")
+    if runtime is not None:
+        parts.append(f"{runtime:.1f} s")
+    for key, label in (
+        ("train_steps_per_second", "steps/s"),
+        ("train_samples_per_second", "examples/s"),
+    ):
+        value = number(key)
+        if value is not None:
+            parts.append(f"{value:.3g} {label}")
+    loss = number("train_loss")
+    if loss is not None:
+        parts.append(f"mean training loss {loss:.4f}")
+    return "Training loop done: " + ", ".join(parts) + "."

@@ -112,12 +112,13 @@ def _unavailable(model: str, why: str) -> ModelUnavailable:
     )
 
 
-def hub_unreachable(timeout: float) -> str | None:
+def hub_unreachable(timeout: float, endpoint: str | None = None) -> str | None:
     """Why the Hub's host cannot be reached (one TCP connect), or ``None`` when it can.
 
     huggingface_hub retries a refused connection five times with backoff
     (over 20 s); this answers in ``timeout`` at most. Behind a proxy the
-    check is left to huggingface_hub.
+    check is left to huggingface_hub. ``endpoint`` defaults to ``HF_ENDPOINT``
+    as huggingface_hub read it at import.
     """
     import socket
     from urllib.parse import urlsplit
@@ -128,7 +129,7 @@ def hub_unreachable(timeout: float) -> str | None:
         os.environ.get(name) for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
     ):
         return None
-    url = urlsplit(constants.ENDPOINT)
+    url = urlsplit(endpoint or constants.ENDPOINT)
     host = url.hostname or "huggingface.co"
     port = url.port or (443 if url.scheme == "https" else 80)
     try:

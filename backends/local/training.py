@@ -212,6 +212,25 @@ def _sft_config(
     )
 
 
+def quiet_progress_bars() -> None:
+    """No tqdm bars in ``log.txt`` (datasets' map, transformers' shard writing, the hub's downloads)."""
+    import datasets
+    from huggingface_hub.utils import disable_progress_bars
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    disable_progress_bars()
+    datasets.disable_progress_bars()
+
+
+def quiet_trainer(trainer: Any) -> None:
+    """Drop the per-step ``{'loss': ...}`` prints: every value is in ``metrics.jsonl`` already."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+
+
 def run_training(
     folder_path: Path,
     reporter: Reporter,
@@ -223,6 +242,7 @@ def run_training(
     import torch
     from transformers import AutoTokenizer
 
+    quiet_progress_bars()
     folder = reporter.folder
     spec = folder.read_spec()
     settings = LocalSettings.from_spec(spec)
@@ -294,6 +314,7 @@ def run_training(
         peft_config=_peft_config(settings),
         callbacks=[make_callback(reporter, flags, started=started)],
     )
+    quiet_trainer(trainer)
     if resume_from:
         reporter.log(f"Resuming from {resume_from}.")
     reporter.status(detail="training")
@@ -311,20 +332,9 @@ def run_training(
         gc.collect()
         if cuda:
             torch.cuda.empty_cache()
-        merged = merge_adapter(model_path, final, folder.output_dir / "merged", precision)
+        from backends.local.merge import merged_dir, write_merged
+
+        merged = merged_dir(folder)
+        write_merged(model_path, final, merged, "fp16" if precision == "fp16" else "bf16")
         reporter.log(f"Merged the adapter into the base model: {merged}.")
     return Outcome(cancelled, final, steps, int(tokens) if tokens else None, merged)
-
-
-def merge_adapter(base_path: str, adapter: Path, target: Path, precision: str) -> Path:
-    """Load the base in 16-bit, apply the adapter, merge and save (also for QLoRA adapters)."""
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    dtype = torch.float16 if precision == "fp16" else torch.bfloat16
-    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
-    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
-    merged.save_pretrained(str(target))
-    AutoTokenizer.from_pretrained(str(adapter)).save_pretrained(str(target))
-    return target

@@ -60,3 +60,22 @@ def reap() -> Iterator[list[RunFolder]]:
         if pid and folder.read_status().state.is_active:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def tiny_lora_spec(model: Path, data: Path, **changes: object) -> object:
+    """A LoRA spec on the tiny model that learns the toy data in a few steps."""
+    from backends.local.settings import LocalSettings
+
+    base = {"batch_size": 4, "lora_r": 4, "lora_alpha": 8, "learning_rate": 1e-2}
+    settings = LocalSettings(**{"save_steps": 1000, "max_steps": 8, **base, **changes})  # type: ignore[arg-type]
+    return settings.to_spec(model=str(model), dataset=str(data))
+
+
+@pytest.fixture
+def trained_run(tiny_model: Path, toy_data: Path, store: RunStore) -> RunFolder:
+    """A succeeded tiny LoRA run (8 steps, trained in this process: a few seconds on a CPU)."""
+    from backends.local.worker import run_worker
+
+    folder = store.create(tiny_lora_spec(tiny_model, toy_data))  # type: ignore[arg-type]
+    assert run_worker(folder.path) == 0, folder.log_txt.read_text(errors="replace")
+    return folder

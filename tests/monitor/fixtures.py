@@ -157,6 +157,38 @@ def local_failed(store: RunStore) -> RunFolder:
     return folder
 
 
+def local_succeeded(store: RunStore) -> RunFolder:
+    """A finished local LoRA run with its adapter in ``output/adapter`` (merge and push offered)."""
+    started = NOW - 1500 * 1.5 - 60
+    folder = _create(store, local_spec(), started - 20)
+    folder.append_metrics(local_points(1500))
+    adapter = folder.output_dir / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"r": 16}\n')
+    folder.write_status(
+        RunStatus(
+            state=RunState.SUCCEEDED,
+            created_at=started - 20,
+            started_at=started,
+            ended_at=started + 1500 * 1.5,
+            heartbeat_at=started + 1500 * 1.5,
+            total_steps=1500,
+            result_files=(str(adapter),),
+        )
+    )
+    write_log(
+        folder,
+        [
+            f"Loading {LOCAL_MODEL} (bf16) on cuda:0",
+            "Training 1,500 steps (3 epochs, batch 8)",
+            "Saved the adapter to output/adapter.",
+            "Run succeeded after 1500 steps.",
+        ],
+        started,
+    )
+    return folder
+
+
 def hosted_spec() -> RunSpec:
     return RunSpec(
         backend="openai",

@@ -6,16 +6,19 @@ Regenerate after an intended change with
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.pilot import Pilot
 
-from backends.runs import RunStore
+from backends.runs import RunFolder, RunStore
 from tests.monitor.fixtures import (
     all_kinds,
     hosted_succeeded,
     local_failed,
     local_overfitting,
     local_running,
+    local_succeeded,
 )
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -89,3 +92,28 @@ def test_running_local_no_color(
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(watch=local_overfitting(store), gpu_probe=list)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled)
+
+
+def relative(folder: RunFolder) -> RunFolder:
+    """The same folder by a path relative to the test's folder, so no tmp path is drawn."""
+    return RunFolder(folder.path.relative_to(Path.cwd()))
+
+
+@pytest.fixture
+def hub_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A (fake) Hugging Face token, so the push key is offered; nothing is sent."""
+    monkeypatch.setenv("HF_TOKEN", "hf_SnapshotTokenNeverShown000")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_succeeded_local_offers_merge_and_push(
+    snap_compare, make_app, store: RunStore, hub_token: None, size
+) -> None:
+    app = make_app(watch=relative(local_succeeded(store)), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=settled)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_push_dialog(snap_compare, make_app, store: RunStore, hub_token: None, size) -> None:
+    app = make_app(watch=relative(local_succeeded(store)), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=press_then_settle("u"))

@@ -10,6 +10,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.inspect",
     "tui.commands.train_hosted",
     "tui.commands.train_local",
+    "tui.commands.merge_push",
     "tui.commands.runs",
     "tui.commands.evaluate",
     "tui.commands.chat",

@@ -31,6 +31,7 @@ from backends.run_watch import RunWatch
 from backends.runs import RunFolder
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.message import MessageScreen
+from tui.screens.run_output import OUTPUT_ACTIONS, OUTPUT_GROUPS, RunOutputActions
 from tui.widgets.loss_plot import LossPlot, PlotOptions
 from tui.widgets.run_stats import RunStats
 
@@ -45,7 +46,7 @@ CONTROL_ACTIONS: dict[str, Action] = {
 }
 
 
-class MonitorScreen(Screen[None]):
+class MonitorScreen(RunOutputActions, Screen[None]):
     """Live loss plot, figures, alerts and the log tail of one run; keys to control it."""
 
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
@@ -61,6 +62,8 @@ class MonitorScreen(Screen[None]):
         Binding("k", "save_now", "Save now", id="save-now"),
         Binding("o", "show_output", "Output", id="show-output"),
         Binding("e", "evaluate", "Evaluate", id="evaluate"),
+        Binding("m", "merge_output", "Merge", id="merge-output"),
+        Binding("u", "push_output", "Push", id="push-output"),
         Binding("s", "cycle_smoothing", "Smoothing", id="toggle-smoothing", show=False),
         Binding("l", "toggle_log_scale", "Log scale", id="toggle-log-scale", show=False),
         Binding("v", "cycle_series", "Series", id="cycle-series", show=False),
@@ -223,6 +226,8 @@ class MonitorScreen(Screen[None]):
                 return False
             verdict = control.check(self.follow.spec, status, CONTROL_ACTIONS[action])
             return True if verdict.ok else None
+        if action in OUTPUT_ACTIONS:
+            return self.check_output_action(action)
         if action == "evaluate":
             if self.standalone:
                 return False  # `finetune-tui watch` has no journey to go on with
@@ -240,6 +245,11 @@ class MonitorScreen(Screen[None]):
             if action is None:
                 if binding.action == "evaluate" and self.check_action("evaluate", ()) is None:
                     self.notify("Evaluate opens once the run has succeeded.")
+                if (
+                    binding.action in OUTPUT_ACTIONS
+                    and self.check_action(binding.action, ()) is None
+                ):
+                    self.notify(self.output_refusal(binding.action), title=binding.description)
                 continue
             verdict = control.check(self.follow.spec, self.follow.status, action)
             if not verdict.ok:
@@ -296,8 +306,9 @@ class MonitorScreen(Screen[None]):
                 self.gpus = tuple(worker.result or ())
                 if self.figures is not None:
                     self.query_one(RunStats).show(self.figures, self.gpus)
-            elif worker.group in ("control", "follower") and worker.result:
-                self.notify(str(worker.result))
+            elif worker.group in ("control", "follower", *OUTPUT_GROUPS) and worker.result:
+                lasting = worker.group in OUTPUT_GROUPS  # a result path to read and copy
+                self.notify(str(worker.result), timeout=20 if lasting else 5)
                 self.follow.poll(self.clock())
                 self._show_figures()
                 self.refresh_bindings()
@@ -305,6 +316,9 @@ class MonitorScreen(Screen[None]):
             if worker.group == "gpu":
                 self.gpus = ()
                 return
+            if worker.group == "hub-token":
+                return  # no token found: push stays greyed
+            self.refresh_bindings()
             error = worker.error
             message = str(error) if isinstance(error, BackendError) else repr(error)
             self.notify(message, title="Could not do that", severity="error", timeout=10)
@@ -323,6 +337,8 @@ class MonitorScreen(Screen[None]):
                 where += ["", deployment_instructions(figures.fine_tuned_model)]
         output = self.folder.output_dir
         where.append(f"Output folder: {output}" + ("" if output.is_dir() else " (not created yet)"))
+        if (output / "merged").is_dir():
+            where.append(f"Merged model: {output / 'merged'}")
         copied = copied or str(output)
         self.app.copy_to_clipboard(copied)
         where.append(f"Copied to the clipboard: {copied}")

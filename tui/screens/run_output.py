@@ -1,0 +1,226 @@
+"""Merge and push, from the Monitor of a finished local LoRA run (keys ``m`` and ``u``).
+
+Neither blocks the screen. The merge runs in a child process
+(``backends.local.merge_process``) driven from a thread worker; the child
+writes its progress to ``log.txt``, so the Monitor's log tail shows it, and a
+notification gives the result path. The push is network I/O in a thread
+worker, after ``PushScreen`` asked for the repo. Leaving the screen cancels
+a merge (nothing half-written stays). Results and errors reach the person
+through the Monitor's ``Worker.StateChanged`` handler (groups ``merge`` and
+``push``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Static
+
+from backends.base import RunState
+from backends.local.merge import merge_offered, merged_dir
+from tui.screens.confirm import ConfirmScreen
+
+if TYPE_CHECKING:
+    from backends.run_watch import RunWatch
+    from backends.runs import RunFolder
+
+OUTPUT_ACTIONS = ("merge_output", "push_output")
+OUTPUT_GROUPS = ("merge", "push")
+
+
+@dataclass(frozen=True)
+class PushChoice:
+    repo: str
+    merged: bool
+    private: bool
+
+
+class PushScreen(ModalScreen["PushChoice | None"]):
+    """Asks for the Hub repo (and merged or adapter, private or public); ``None`` when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="push-cancel"),
+    ]
+
+    def __init__(self, run_id: str, *, merged_available: bool) -> None:
+        super().__init__(classes="dialog")
+        self.run_id = run_id
+        self.merged_available = merged_available
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="push-box", classes="dialog-box"):
+            yield Static("Push to the Hugging Face Hub", classes="dialog-title")
+            yield Static(
+                f"Run {self.run_id}: its adapter (or merged model) goes to a model repo, "
+                "created if it does not exist.",
+                classes="dialog-text",
+                markup=False,
+            )
+            yield Input(placeholder="USER/NAME", id="push-repo", compact=True)
+            yield Static("", id="push-error", markup=False)
+            yield Checkbox(
+                "Merged model (output/merged/)"
+                if self.merged_available
+                else "Merged model (merge first: m)",
+                value=False,
+                disabled=not self.merged_available,
+                id="push-merged",
+                compact=True,
+            )
+            yield Checkbox("Private repo", value=True, id="push-private", compact=True)
+            with Horizontal(id="push-buttons"):
+                yield Button("Push", id="push-go", variant="primary", compact=True)
+                yield Button("Cancel", id="push-no", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#push-repo", Input).focus()
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#push-go")
+    def _submit(self) -> None:
+        from backends.base import BackendError
+        from backends.local.push import check_repo_id
+
+        try:
+            repo = check_repo_id(self.query_one("#push-repo", Input).value)
+        except BackendError as error:
+            self.query_one("#push-error", Static).update(str(error))
+            return
+        self.dismiss(
+            PushChoice(
+                repo,
+                self.query_one("#push-merged", Checkbox).value,
+                self.query_one("#push-private", Checkbox).value,
+            )
+        )
+
+    @on(Button.Pressed, "#push-no")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class RunOutputActions:
+    """Mixed into ``MonitorScreen``: the merge and push actions and their workers."""
+
+    folder: RunFolder
+    follow: RunWatch
+    _output_busy: str = ""
+    """``merge`` or ``push`` while one runs."""
+    _hub_token_present: bool | None = None
+    _merge_cancel: threading.Event | None = None
+
+    # --- availability ----------------------------------------------------------
+    def _push_offered(self) -> bool:
+        state = self.follow.status.state
+        spec = self.follow.spec
+        if merge_offered(self.folder, spec, state):
+            return True
+        full = self.folder.output_dir / "model"
+        return (
+            spec is not None
+            and spec.backend == "local"
+            and state is RunState.SUCCEEDED
+            and full.is_dir()
+        )
+
+    def check_output_action(self, action: str) -> bool | None:
+        """``False`` hides the key (not this kind of run), ``None`` greys it (not now)."""
+        if action == "merge_output":
+            if not merge_offered(self.folder, self.follow.spec, self.follow.status.state):
+                return False
+            return None if self._output_busy else True
+        if not self._push_offered():
+            return False
+        if self._hub_token_present is None:
+            self.find_hub_token()
+        return None if self._output_busy or not self._hub_token_present else True
+
+    def output_refusal(self, action: str) -> str:
+        """Why a greyed merge/push key does nothing now."""
+        if self._output_busy:
+            return f"A {self._output_busy} of this run is under way; wait for it to finish."
+        if action == "push_output" and not self._hub_token_present:
+            from backends.local.push import NO_TOKEN
+
+            return NO_TOKEN
+        return ""
+
+    @work(thread=True, exclusive=True, group="hub-token", exit_on_error=False)
+    def find_hub_token(self) -> None:
+        from backends.local.push import hub_token
+
+        self._hub_token_present = hub_token() is not None
+        self.app.call_from_thread(self.refresh_bindings)  # type: ignore[attr-defined]
+
+    # --- merge ---------------------------------------------------------------
+    def action_merge_output(self) -> None:
+        target = merged_dir(self.folder)
+        if target.exists():
+            self.app.push_screen(  # type: ignore[attr-defined]
+                ConfirmScreen(
+                    "Merge again?",
+                    f"{target} exists. Merging again replaces it (the new one is written "
+                    "beside it first).",
+                    yes="Replace it",
+                    no="Keep it",
+                ),
+                lambda yes: self.merge_adapter(force=True) if yes else None,
+            )
+        else:
+            self.merge_adapter(force=False)
+
+    @work(thread=True, exclusive=True, group="merge", exit_on_error=False)
+    def merge_adapter(self, force: bool) -> str:
+        from backends.local.merge_process import merge_in_subprocess
+
+        self._merge_cancel = threading.Event()
+        self._output_busy = "merge"
+        call = self.app.call_from_thread  # type: ignore[attr-defined]
+        call(self.refresh_bindings)  # type: ignore[attr-defined]
+        call(
+            self.notify,  # type: ignore[attr-defined]
+            "Merging the adapter into the base model; progress in the log below. "
+            "Leaving this screen cancels it.",
+            title="Merge",
+        )
+        try:
+            result = merge_in_subprocess(self.folder, force=force, cancel=self._merge_cancel)
+        finally:
+            self._output_busy = ""
+        return f"Merged model ({result.dtype}: {result.reason}) saved in {result.path}"
+
+    def on_unmount(self) -> None:
+        if self._merge_cancel is not None:
+            self._merge_cancel.set()
+
+    # --- push ------------------------------------------------------------------
+    def action_push_output(self) -> None:
+        self.app.push_screen(  # type: ignore[attr-defined]
+            PushScreen(self.folder.run_id, merged_available=merged_dir(self.folder).is_dir()),
+            self._push_chosen,
+        )
+
+    def _push_chosen(self, choice: PushChoice | None) -> None:
+        if choice is not None:
+            self.push_to_hub(choice)
+
+    @work(thread=True, exclusive=True, group="push", exit_on_error=False)
+    def push_to_hub(self, choice: PushChoice) -> str:
+        from backends.local.push import push_run
+
+        self._output_busy = "push"
+        self.app.call_from_thread(self.refresh_bindings)  # type: ignore[attr-defined]
+        try:
+            result = push_run(
+                self.folder, choice.repo, merged=choice.merged, private=choice.private
+            )
+        finally:
+            self._output_busy = ""
+        return f"Pushed {result.files} file(s) from {result.source} to {result.url}"
