@@ -18,6 +18,7 @@ resident memory of each process.
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import subprocess
 import sys
@@ -105,8 +106,9 @@ def worker(model: str, data: Path, settings: LocalSettings, root: Path) -> tuple
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     runtime = None
     for line in folder.log_txt.read_text().splitlines():
-        if "'train_runtime'" in line:
-            runtime = float(line.split("'train_runtime': '")[1].split("'")[0])
+        found = re.search(r"Training loop done: ([0-9.]+) s", line)
+        if found:
+            runtime = float(found.group(1))
     status = folder.read_status()
     if runtime is None or not status.trained_tokens:
         raise SystemExit(f"worker run did not finish: {status.state} {status.error}")

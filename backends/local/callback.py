@@ -175,7 +175,7 @@ def summary_line(logs: dict[str, Any]) -> str:
     parts = []
     runtime = number("train_runtime")
     if runtime is not None:
-        parts.append(f"{runtime:.1f} s")
+        parts.append(f"{runtime:.3f} s")
     for key, label in (
         ("train_steps_per_second", "steps/s"),
         ("train_samples_per_second", "examples/s"),

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from backends.evaluate.compare import Comparison
 
 
-
 @dataclass
 class EvalProgress(Message):
     done: int
