@@ -18,11 +18,13 @@ resident memory of each process.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import re
-import resource
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +44,7 @@ def plain_trl(model_dir: str, data: Path, settings: LocalSettings, out: Path) ->
 
     from backends.local.chat_template import training_template
     from backends.local.dataset import load_conversations
-    from backends.local.training import tokenise
+    from backends.local.training import checkpointing_argument, tokenise
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     loaded = load_conversations(data)
@@ -72,7 +74,7 @@ def plain_trl(model_dir: str, data: Path, settings: LocalSettings, out: Path) ->
         max_length=settings.max_length,
         report_to="none",
         disable_tqdm=True,
-        gradient_checkpointing=settings.gradient_checkpointing,
+        **checkpointing_argument(SFTConfig, settings.gradient_checkpointing),
     )
     peft = LoraConfig(
         r=settings.lora_r,
@@ -92,18 +94,41 @@ def plain_trl(model_dir: str, data: Path, settings: LocalSettings, out: Path) ->
     return trainer._total_train_tokens / result.metrics["train_runtime"]
 
 
+def peak_rss_mib(pid: int | str = "self") -> float:
+    """A process's peak resident memory so far (``VmHWM``), in MiB; 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def reset_peak_rss() -> None:
+    """Start this process's ``VmHWM`` afresh (Linux: ``5`` to ``clear_refs``)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def worker(model: str, data: Path, settings: LocalSettings, root: Path) -> tuple[float, float]:
     """tokens/s of the detached worker (from its log), and its peak RSS in MiB."""
     folder = RunStore(root).create(settings.to_spec(model=model, dataset=str(data)))
+    peak = 0.0
     with open(folder.log_txt, "ab") as log:  # as the detached launch does
-        subprocess.run(
+        process = subprocess.Popen(
             [sys.executable, "-m", "backends.local.worker", str(folder.path)],
             cwd=ROOT,
-            check=True,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        # The worker's own high-water mark (VmHWM is per address space; ru_maxrss of a
+        # child also counts this process's size when it forked).
+        while process.poll() is None:
+            peak = max(peak, peak_rss_mib(process.pid))
+            time.sleep(0.2)
+    if process.returncode:
+        raise SystemExit(f"worker exited with {process.returncode}")
     runtime = None
     for line in folder.log_txt.read_text().splitlines():
         found = re.search(r"Training loop done: ([0-9.]+) s", line)
@@ -136,13 +161,16 @@ def main() -> int:
         )
         ours_runs: list[float] = []
         plain_runs: list[float] = []
-        ours_peak = 0.0
+        ours_peak = plain_peak = 0.0
         for index in range(args.repeat):  # alternate, best of each: the machine may be shared
+            gc.collect()
+            reset_peak_rss()  # the set-up (building or converting the model) does not count
             plain_runs.append(plain_trl(model_dir, data, settings, root / f"plain{index}"))
-            speed, ours_peak = worker(model, data, settings, root / "runs")
+            plain_peak = max(plain_peak, peak_rss_mib())
+            speed, peak = worker(model, data, settings, root / "runs")
             ours_runs.append(speed)
+            ours_peak = max(ours_peak, peak)
         ours, plain = max(ours_runs), max(plain_runs)
-        plain_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"model: {args.model or 'tiny random Llama (hidden 256, 4 layers)'}")
     print(f"plain trl SFTTrainer: {plain:10.0f} tokens/s   peak RSS {plain_peak:7.0f} MiB")
     print(f"finetune-tui worker:  {ours:10.0f} tokens/s   peak RSS {ours_peak:7.0f} MiB")

@@ -202,7 +202,7 @@ def _sft_config(
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         use_cpu=not cuda,
-        gradient_checkpointing=settings.gradient_checkpointing,
+        **checkpointing_argument(SFTConfig, settings.gradient_checkpointing),
         max_length=settings.max_length,
         packing=settings.packing,
         assistant_only_loss=False,  # the data arrives tokenised with its assistant masks
@@ -210,6 +210,17 @@ def _sft_config(
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
+
+
+def checkpointing_argument(config_class: Any, enabled: bool) -> dict[str, bool]:
+    """Gradient checkpointing under the name this transformers uses (``activation_`` since 5.x)."""
+    fields = getattr(config_class, "__dataclass_fields__", {})
+    name = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in fields
+        else "gradient_checkpointing"
+    )
+    return {name: enabled}
 
 
 def quiet_progress_bars() -> None:
