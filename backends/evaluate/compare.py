@@ -33,7 +33,7 @@ from backends.evaluate.prompts import (
     rag,
     zero_shot,
 )
-from backends.evaluate.runners import Generation, Request, Runner
+from backends.evaluate.runners import Generation, Request, Runner, counting
 
 if TYPE_CHECKING:
     from backends.evaluate.judge import JudgeReport, Verdict
@@ -232,17 +232,7 @@ def compare(
 ) -> Comparison:
     cancel = cancel or threading.Event()
     per_method, notes = build_requests(eval_set, plan)
-    total = sum(len(r) for r in per_method.values())
-    finished = 0
-    lock = threading.Lock()
-
-    def on_result(_generation: Generation) -> None:
-        nonlocal finished
-        with lock:
-            finished += 1
-            done = finished
-        if progress is not None:
-            progress(done, total)
+    on_result = counting(sum(len(r) for r in per_method.values()), progress)
 
     answers: dict[str, list[Generation | None]] = {}
     for runner, methods in (

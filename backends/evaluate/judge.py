@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from backends.evaluate import scoring
 from backends.evaluate.prompts import Message
-from backends.evaluate.runners import Generation, HostedRunner, Request, Runner
+from backends.evaluate.runners import Generation, HostedRunner, Request, Runner, counting
 
 if TYPE_CHECKING:
     from backends.evaluate.compare import Comparison
@@ -189,16 +189,7 @@ def judge_comparison(
             targets.append((method, position))
     report = JudgeReport(runner.model, len(requests), estimate=estimate)
     comparison.judge = report
-    finished = 0
-    lock = threading.Lock()
-
-    def on_result(_generation: Generation) -> None:
-        nonlocal finished
-        with lock:
-            finished += 1
-            done = finished
-        if progress is not None:
-            progress(done, len(requests))
+    on_result = counting(len(requests), progress)
 
     results: list[Generation | None] = []
     if requests and not cancel.is_set():

@@ -76,6 +76,22 @@ class Generation:
 ResultCallback = Callable[[Generation], None]
 
 
+def counting(total: int, progress: Callable[[int, int], None] | None) -> ResultCallback:
+    """An ``on_result`` that reports ``(finished, total)`` to ``progress``, from any thread."""
+    finished = 0
+    lock = threading.Lock()
+
+    def on_result(_generation: Generation) -> None:
+        nonlocal finished
+        with lock:
+            finished += 1
+            done = finished
+        if progress is not None:
+            progress(done, total)
+
+    return on_result
+
+
 class Runner:
     """What compare needs of a runner."""
 
