@@ -18,8 +18,9 @@ import signal
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from backends.base import Availability, BackendError, NotSupported, RunSpec, RunState
+from backends.backend import Availability, BackendError, NotSupported
 from backends.runs import RunFolder, RunStatus
+from backends.runs.values import RunSpec, RunState
 
 if TYPE_CHECKING:
     from backends.hosted.backend import HostedBackend

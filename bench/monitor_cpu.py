@@ -30,14 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from backends.base import MetricPoint, RunSpec, RunState  # noqa: E402
 from backends.runs import RunFolder, RunStatus, RunStore  # noqa: E402
+from backends.runs.values import MetricPoint, RunSpec, RunState  # noqa: E402
 
 WRITER = """
 import math, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from backends.base import MetricPoint
+from backends.runs.values import MetricPoint
 from backends.runs import RunFolder
 folder = RunFolder(Path({path!r}))
 folder.update_status(pid=__import__("os").getpid())

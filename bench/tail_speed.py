@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backends.base import MetricPoint, RunSpec
 from backends.runs import RunStore
+from backends.runs.values import MetricPoint, RunSpec
 
 
 def point(step: int, total: int) -> MetricPoint:

@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from backends.base import BackendError
+from backends.backend import BackendError
 from backends.data.formats import ConversionError, to_chat
 from backends.data.reader import iter_lines
 

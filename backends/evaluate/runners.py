@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backends.base import BackendError
+from backends.backend import BackendError
 from backends.evaluate.prompts import Message
 
 DEFAULT_CONCURRENCY = 8

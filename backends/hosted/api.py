@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backends.base import AUTO, DPO, MetricPoint, ProgressCallback, RunSpec, RunState
+from backends.backend import ProgressCallback
+from backends.runs.values import AUTO, DPO, MetricPoint, RunSpec, RunState
 
 SUPERVISED_HYPERPARAMETERS = ("n_epochs", "batch_size", "learning_rate_multiplier")
 DPO_HYPERPARAMETERS = (*SUPERVISED_HYPERPARAMETERS, "beta")

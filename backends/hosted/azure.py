@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backends.base import Problem, RunSpec
+from backends.backend import Problem
 from backends.catalog import HostedModel, Provider, hosted_models
 from backends.hosted.backend import HostedBackend
 from backends.hosted.settings import AZURE
+from backends.runs.values import RunSpec
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MIN_EXAMPLES = 10

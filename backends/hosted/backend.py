@@ -16,21 +16,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from backends.base import (
-    AUTO,
-    Availability,
-    BackendError,
-    Problem,
-    ProgressCallback,
-    RunSpec,
-    RunState,
-)
+from backends.backend import Availability, BackendError, Problem, ProgressCallback
 from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider, tunability
 from backends.hosted import api
 from backends.hosted.errors import ALTERNATIVES, HostedError, explain
 from backends.hosted.job_control import JobControl
 from backends.hosted.settings import AZURE, OPENAI, HostedSettings
 from backends.runs import RunFolder, RunStore
+from backends.runs.values import AUTO, RunSpec, RunState
 
 RUN_METADATA_KEY = "finetune_tui_run"
 """Added to each job's metadata so a job can be found from its run id."""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from backends.base import BackendError
+from backends.backend import BackendError
 from backends.catalog import OPENAI_WIND_DOWN
 
 TRAINING_NOT_AVAILABLE = "training_not_available"

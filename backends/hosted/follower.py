@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from backends.detached import (
+from backends.processes import (
     LockHeld,
     RunLock,
     is_locked,

@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from backends.base import BackendError, RunResult, RunState
+from backends.backend import BackendError
 from backends.hosted import api
 from backends.hosted.errors import HostedError
 from backends.runs import RunFolder
+from backends.runs.values import RunResult, RunState
 
 
 class JobControl:

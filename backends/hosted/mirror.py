@@ -28,12 +28,12 @@ from typing import Any
 
 import orjson
 
-from backends.base import RunState
 from backends.files import write_atomic, write_json_atomic
 from backends.hosted import api
 from backends.hosted.errors import HostedError, explain
 from backends.runs import RunFolder, format_log_line
-from backends.tail import JsonlTail, LineTail, last_record
+from backends.runs.tail import JsonlTail, LineTail, last_record
+from backends.runs.values import RunState
 
 CURSOR_FILE = ".mirror.json"
 POLL_ENV = "FINETUNE_TUI_POLL_INTERVAL"

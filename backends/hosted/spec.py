@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from backends.base import AUTO, DPO, RunSpec
 from backends.hosted.api import DPO_HYPERPARAMETERS, SUPERVISED_HYPERPARAMETERS
+from backends.runs.values import AUTO, DPO, RunSpec
 
 
 def hyper_value(text: str | int | float | None) -> int | float | str:

@@ -20,17 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from backends.base import (
-    Availability,
-    BackendError,
-    NotSupported,
-    Problem,
-    ProgressCallback,
-    RunResult,
-    RunSpec,
-    RunState,
-)
-from backends.detached import pid_alive, spawn_detached
+from backends.backend import Availability, BackendError, NotSupported, Problem, ProgressCallback
 from backends.hosted.backend import sha256_of
 from backends.local.dataset import DatasetRejected, load_conversations
 from backends.local.launch import worker_argv, worker_env
@@ -44,7 +34,9 @@ from backends.local.memory import (
 )
 from backends.local.models import ModelUnavailable, read_model_config, resolve_model
 from backends.local.settings import BACKEND_NAME, QLORA, LocalSettings
+from backends.processes import pid_alive, spawn_detached
 from backends.runs import RunFolder, RunStore
+from backends.runs.values import RunResult, RunSpec, RunState
 
 REQUIRED_PACKAGES = ("torch", "transformers", "peft", "trl", "accelerate")
 INSTALL_HINT = "pip install 'finetune-tui[local]'"

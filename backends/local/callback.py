@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backends.base import MetricPoint
 from backends.runs import RunFolder, RunStatus
+from backends.runs.values import MetricPoint
 
 
 class Reporter:

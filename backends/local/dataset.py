@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from backends.base import BackendError
+from backends.backend import BackendError
 from backends.data.chat_checks import ChatRules, check_messages
 from backends.data.findings import Finding, Severity
 from backends.data.formats import ConversionError, DataFormat, detect_format, to_chat

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backends.base import BackendError
+from backends.backend import BackendError
 from backends.local.settings import QLORA, LocalSettings
 
 STOPPED_ADVICE = (

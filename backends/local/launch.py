@@ -12,8 +12,8 @@ import socket
 import sys
 from pathlib import Path
 
-from backends.detached import python_module_argv
 from backends.local.settings import LocalSettings
+from backends.processes import python_module_argv
 
 WORKER_MODULE = "backends.local.worker"
 ACCELERATE_LAUNCH = "accelerate.commands.launch"

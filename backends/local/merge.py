@@ -27,10 +27,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.base import BackendError, RunSpec, RunState
-from backends.detached import LockHeld, RunLock
+from backends.backend import BackendError
 from backends.local.settings import BACKEND_NAME, LocalSettings
+from backends.processes import LockHeld, RunLock
 from backends.runs import RunFolder
+from backends.runs.values import RunSpec, RunState
 
 MERGED_DIR = "merged"
 ADAPTER_DIR = "adapter"

@@ -26,7 +26,7 @@ from types import FrameType
 
 import orjson
 
-from backends.base import BackendError
+from backends.backend import BackendError
 from backends.local.launch import worker_env
 from backends.local.merge import MergeRefused, MergeResult, merge_run, plan_merge
 from backends.runs import RunFolder

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backends.base import BackendError
+from backends.backend import BackendError
 
 HUB = "hub"
 FOLDER = "folder"

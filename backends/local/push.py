@@ -22,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.base import BackendError, RunState
+from backends.backend import BackendError
 from backends.local.merge import adapter_dir, merged_dir
 from backends.local.settings import BACKEND_NAME, LocalSettings
 from backends.runs import RunFolder
+from backends.runs.values import RunState
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 REACH_TIMEOUT_S = 5.0

@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from backends.base import SUPERVISED, Problem, RunSpec
+from backends.backend import Problem
+from backends.runs.values import SUPERVISED, RunSpec
 
 if sys.version_info >= (3, 11):
     import tomllib

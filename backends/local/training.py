@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backends.base import BackendError
+from backends.backend import BackendError
 from backends.local.callback import ControlFlags, Reporter, make_callback
 from backends.local.chat_template import supports_tools, training_template
 from backends.local.dataset import DatasetRejected, load_conversations, split_validation

@@ -42,13 +42,13 @@ from types import FrameType
 
 import orjson
 
-from backends.base import RunState
-from backends.detached import LockHeld, RunLock
 from backends.files import write_atomic
 from backends.local.callback import ControlFlags, Reporter
 from backends.local.failures import STOPPED_ADVICE, explain
 from backends.local.settings import LocalSettings
+from backends.processes import LockHeld, RunLock
 from backends.runs import RunFolder
+from backends.runs.values import RunState
 
 MODULE = "backends.local.worker"
 HEARTBEAT_ENV = "FINETUNE_TUI_HEARTBEAT_S"

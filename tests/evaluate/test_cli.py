@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends.base import RunSpec, RunState
 from backends.hosted.settings import HostedSettings
 from backends.runs import RunStore
+from backends.runs.values import RunSpec, RunState
 from tests.fakes.finetune_api import FineTuneAPI
 from tui.cli import main
 

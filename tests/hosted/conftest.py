@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends import detached
+from backends import processes as detached
 from backends.hosted.azure import AzureBackend
 from backends.hosted.backend import OpenAIBackend
 from backends.hosted.settings import AZURE, HostedSettings

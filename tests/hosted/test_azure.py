@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import RunSpec, RunState
 from backends.hosted.azure import (
     AzureBackend,
     DeploymentTarget,
@@ -18,6 +17,7 @@ from backends.hosted.azure import (
 from backends.hosted.errors import HostedError
 from backends.hosted.settings import AZURE, HostedSettings
 from backends.runs import RunStore
+from backends.runs.values import RunSpec, RunState
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.helpers import files_containing
 

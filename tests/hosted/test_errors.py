@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import RunSpec, RunState
 from backends.hosted.backend import OpenAIBackend
 from backends.hosted.errors import ALTERNATIVES, HostedError, TrainingNotAvailable, redact
 from backends.hosted.settings import HostedSettings
 from backends.runs import RunStore
+from backends.runs.values import RunSpec, RunState
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.helpers import files_containing
 

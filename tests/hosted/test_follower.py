@@ -8,12 +8,12 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from backends.base import RunSpec, RunState
-from backends.detached import RunLock
 from backends.hosted.backend import OpenAIBackend
 from backends.hosted.follower import ensure_follower, follower_alive, run_follower, start_follower
 from backends.hosted.settings import HostedSettings
+from backends.processes import RunLock
 from backends.runs import RunFolder, RunStore
+from backends.runs.values import RunSpec, RunState
 from tests.fakes.fake_jobs import Script
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.helpers import files_containing, wait_for
@@ -119,7 +119,7 @@ def test_follower_without_a_key_stops_with_an_explanation(
 def test_module_entry_point_usage() -> None:
     result = subprocess.run(
         [
-            *__import__("backends.detached", fromlist=["x"]).python_module_argv(
+            *__import__("backends.processes", fromlist=["x"]).python_module_argv(
                 "backends.hosted.follower"
             )
         ],

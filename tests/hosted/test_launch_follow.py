@@ -7,9 +7,9 @@ import io
 import json
 from pathlib import Path
 
-from backends.base import DPO, RunSpec, RunState
 from backends.hosted.backend import RUN_METADATA_KEY, OpenAIBackend, sha256_of
 from backends.runs import RunStore
+from backends.runs.values import DPO, RunSpec, RunState
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.helpers import files_containing
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import RunSpec, RunState
 from backends.hosted.backend import OpenAIBackend
 from backends.hosted.mirror import JobMirror
 from backends.runs import RunFolder, RunStore
+from backends.runs.values import RunSpec, RunState
 from tests.fakes.finetune_api import FineTuneAPI
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import RunState
 from backends.local.merge import (
     MergeRefused,
     choose_merge_dtype,
@@ -17,6 +16,7 @@ from backends.local.merge import (
 )
 from backends.local.merge_process import merge_in_subprocess
 from backends.runs import RunFolder, RunStore
+from backends.runs.values import RunState
 from tests.local.conftest import tiny_lora_spec
 from tui.cli import main
 
@@ -152,7 +152,7 @@ def test_merge_refuses_with_what_and_where(
 def test_merge_refuses_hosted_runs_and_unknown_runs(
     store: RunStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from backends.base import RunSpec
+    from backends.runs.values import RunSpec
 
     folder = store.create(RunSpec(backend="openai", model="gpt-4o-mini", dataset="d.jsonl"))
     folder.update_status(state=RunState.SUCCEEDED)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import RunState
 from backends.local.push import redact
 from backends.runs import RunFolder, RunStore
+from backends.runs.values import RunState
 from tests.fakes.hub_emulator import HubEmulator
 from tests.local.conftest import tiny_lora_spec
 from tui.cli import main
@@ -136,7 +136,7 @@ def test_offline_mode_and_hosted_runs_are_refused(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from backends.base import RunSpec
+    from backends.runs.values import RunSpec
 
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import RunState
 from backends.local.models import GGUF, dequantised_folder, resolve_model
 from backends.local.settings import LocalSettings
 from backends.local.worker import run_worker
 from backends.runs import RunStore
+from backends.runs.values import RunState
 from tests.local.tiny_model import write_toy_dataset
 
 pytestmark = pytest.mark.slow

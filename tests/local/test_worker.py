@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import BackendError, RunState
+from backends.backend import BackendError
 from backends.local.backend import LocalBackend, cancel, save_now
 from backends.local.memory import GpuInventory
 from backends.local.settings import LocalSettings
 from backends.local.worker import run_worker
 from backends.runs import RunFolder, RunStore
+from backends.runs.values import RunState
 from tests.local.conftest import wait_for
 from tests.local.tiny_model import write_toy_dataset
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from backends import detached
-from backends.base import RunState
-from backends.detached import python_module_argv, spawn_detached
+from backends import processes as detached
+from backends.processes import python_module_argv, spawn_detached
 from backends.runs import RunFolder, RunStore
+from backends.runs.values import RunState
 from tests.helpers import wait_for
 from tests.monitor.fixtures import local_spec, store_at
 

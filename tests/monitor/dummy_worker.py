@@ -18,9 +18,9 @@ import threading
 import time
 from pathlib import Path
 
-from backends.base import MetricPoint, RunState
-from backends.detached import RunLock
+from backends.processes import RunLock
 from backends.runs import RunFolder
+from backends.runs.values import MetricPoint, RunState
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,8 +10,8 @@ import math
 import os
 from pathlib import Path
 
-from backends.base import MetricPoint, RunSpec, RunState
 from backends.runs import RunFolder, RunStatus, RunStore, format_log_line
+from backends.runs.values import MetricPoint, RunSpec, RunState
 from tests.conftest import fixed_clock
 
 NOW = fixed_clock().timestamp()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backends.metrics_analysis import (
+from backends.runs.metrics import (
     best_loss,
     detect_overfitting,
     ema,

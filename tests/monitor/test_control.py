@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from backends import control
-from backends.base import BackendError, NotSupported, RunSpec, RunState
+from backends.backend import BackendError, NotSupported
 from backends.control import Action
 from backends.runs import RunStatus, RunStore
+from backends.runs.values import RunSpec, RunState
 from tests.fakes.fake_jobs import Script
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.helpers import wait_for

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Log
 
-from backends.base import RunState
 from backends.runs import RunStore
+from backends.runs.values import RunState
 from tests.helpers import wait_for
 from tests.monitor.fixtures import (
     all_kinds,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
 
 import orjson
 import pytest
 
-from backends.base import MetricPoint, RunState
-from backends.run_figures import compute_figures, format_duration
-from backends.run_table import RunTable
-from backends.run_watch import RunWatch, log_backlog
 from backends.runs import RunStore
+from backends.runs.figures import compute_figures, format_duration
+from backends.runs.table import RunTable
+from backends.runs.values import MetricPoint, RunState
+from backends.runs.watch import RunWatch, log_backlog
 from tests.monitor.fixtures import (
     NOW,
     all_kinds,
@@ -122,6 +123,8 @@ def test_run_table_marks_a_dead_worker_failed(store: RunStore) -> None:
 
 def test_runs_command_prints_a_table_and_json(store: RunStore, capsys) -> None:
     runs = all_kinds(store)
+    # The command reads the real clock: the running worker's heartbeat must be fresh by it.
+    runs["running"].update_status(heartbeat_at=time.time())
     assert main(["runs"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:4] == ["RUN", "BACKEND", "MODEL", "STATE"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import RunState
+from backends.runs.values import RunState
 from tests.helpers import wait_for
 from tests.test_e2e_tmux import Terminal
 

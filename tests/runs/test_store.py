@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends.base import MetricPoint, RunSpec, RunState
-from backends.detached import RunLock
+from backends.processes import RunLock
 from backends.runs import RunFolder, RunStore, make_run_id, model_slug
+from backends.runs.values import MetricPoint, RunSpec, RunState
 from backends.workspace import Workspace
 
 NOV_24 = datetime(2026, 11, 24, 3, 12, tzinfo=timezone.utc).timestamp()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from backends.tail import (
+from backends.runs.tail import (
     JsonlTail,
     MetricsTail,
     TextTail,

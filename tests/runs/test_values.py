@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from backends.base import AUTO, MetricPoint, RunSpec, RunState
 from backends.runs import RunStatus
+from backends.runs.values import AUTO, MetricPoint, RunSpec, RunState
 
 
 def test_spec_round_trip_ignores_unknown_keys() -> None:

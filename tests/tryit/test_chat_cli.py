@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import RunSpec, RunState
 from backends.hosted.settings import HostedSettings
 from backends.runs import RunStore
+from backends.runs.values import RunSpec, RunState
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.tryit.conftest import TRY_IT, TUNED, wait_for_workers
 from tui.cli import main

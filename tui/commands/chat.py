@@ -84,7 +84,7 @@ def chat_sides(
 
     Never raises for bad input: a side that cannot be built carries its ``problem``.
     """
-    from backends.base import BackendError
+    from backends.backend import BackendError
     from backends.evaluate.chat import HostedChat
     from backends.evaluate.local_chat import LocalChat
     from tui.commands.evaluate import (

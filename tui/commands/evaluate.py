@@ -294,7 +294,7 @@ def load_set(args: argparse.Namespace) -> Any:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from backends.base import BackendError
+    from backends.backend import BackendError
 
     def fail(message: str, code: int = 2) -> int:
         print(f"finetune-tui eval: {message}", file=sys.stderr)

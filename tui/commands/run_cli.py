@@ -44,7 +44,7 @@ def start_run(
 
     Otherwise print the run id, and return 0 with ``--detach`` or what ``follow(folder)`` returns.
     """
-    from backends.base import BackendError
+    from backends.backend import BackendError
 
     try:
         folder = launch()
@@ -68,7 +68,7 @@ def print_until_done(
     ``on_status(status)`` sees each status read; at the end ``final_lines(status)``
     are printed after the error, if any. Ctrl-C prints ``stopped`` and returns 0.
     """
-    from backends.base import RunState
+    from backends.runs.values import RunState
 
     metrics, log = folder.metrics_tail(), folder.log_tail()
     last_state: RunState | None = None

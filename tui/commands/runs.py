@@ -55,8 +55,8 @@ def run_runs(args: argparse.Namespace) -> int:
 
     import orjson
 
-    from backends.run_figures import format_duration, format_loss
-    from backends.run_table import RunTable, format_started
+    from backends.runs.figures import format_duration, format_loss
+    from backends.runs.table import RunTable, format_started
 
     store = store_of(args)
     rows = RunTable(store).rows(time.time())

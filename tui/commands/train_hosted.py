@@ -179,7 +179,7 @@ def run_jobs(args: argparse.Namespace) -> int:
 
     import orjson
 
-    from backends.base import BackendError
+    from backends.backend import BackendError
 
     try:
         jobs = _backend(args.backend).list_jobs(limit=max(1, args.limit))

@@ -194,7 +194,7 @@ def follow(folder: Any, *, interval: float = 1.0) -> int:
 
 
 def run_estimate(args: argparse.Namespace) -> int:
-    from backends.base import BackendError
+    from backends.backend import BackendError
     from backends.catalog import DEFAULT_LOCAL_MODEL
     from backends.local.memory import check_fit, estimate_memory, render_estimate, visible_gpus
     from backends.local.models import read_model_config, resolve_model
@@ -230,7 +230,7 @@ def _find(args: argparse.Namespace) -> Any:
 
 
 def run_cancel(args: argparse.Namespace) -> int:
-    from backends.base import BackendError
+    from backends.backend import BackendError
 
     folder = _find(args)
     if folder is None:
@@ -270,7 +270,7 @@ def run_resume(args: argparse.Namespace) -> int:
 
 
 def run_save(args: argparse.Namespace) -> int:
-    from backends.base import BackendError
+    from backends.backend import BackendError
     from backends.local.backend import save_now
 
     folder = _find(args)

@@ -23,12 +23,13 @@ from textual.widgets import Footer, Header, Log, Static
 from textual.worker import Worker, WorkerState
 
 from backends import control
-from backends.base import BackendError, RunState
+from backends.backend import BackendError
 from backends.control import Action
 from backends.gpu import GpuReading, read_gpus
-from backends.run_figures import HOSTED_BACKENDS, RunFigures, compute_figures
-from backends.run_watch import RunWatch
 from backends.runs import RunFolder
+from backends.runs.figures import HOSTED_BACKENDS, RunFigures, compute_figures
+from backends.runs.values import RunState
+from backends.runs.watch import RunWatch
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.message import MessageScreen
 from tui.screens.run_output import OUTPUT_ACTIONS, OUTPUT_GROUPS, RunOutputActions

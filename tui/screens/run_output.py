@@ -23,13 +23,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
-from backends.base import RunState
 from backends.local.merge import merge_offered, merged_dir
+from backends.runs.values import RunState
 from tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
-    from backends.run_watch import RunWatch
     from backends.runs import RunFolder
+    from backends.runs.watch import RunWatch
 
 OUTPUT_ACTIONS = ("merge_output", "push_output")
 OUTPUT_GROUPS = ("merge", "push")
@@ -85,7 +85,7 @@ class PushScreen(ModalScreen["PushChoice | None"]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#push-go")
     def _submit(self) -> None:
-        from backends.base import BackendError
+        from backends.backend import BackendError
         from backends.local.push import check_repo_id
 
         try:

@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Static
 
-from backends.run_table import RunRow
 from backends.runs import RunFolder, RunStore
+from backends.runs.table import RunRow
 from tui.widgets.run_list import Clock, RunList
 
 

@@ -19,8 +19,8 @@ from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
-from backends.metrics_analysis import ema, minmax_downsample, nice_bounds, window_start
-from backends.run_watch import FULL_VALID, SERIES, SERIES_LABELS, TRAIN, VALID, LossHistory
+from backends.runs.metrics import ema, minmax_downsample, nice_bounds, window_start
+from backends.runs.watch import FULL_VALID, SERIES, SERIES_LABELS, TRAIN, VALID, LossHistory
 
 SMOOTHING_CHOICES: tuple[float, ...] = (0.6, 0.9, 0.0)
 """EMA weights the smoothing key cycles through (0: raw points only)."""

@@ -14,9 +14,9 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
-from backends.run_figures import format_duration, format_loss
-from backends.run_table import RunRow, RunTable, format_started
 from backends.runs import RunFolder, RunStore
+from backends.runs.figures import format_duration, format_loss
+from backends.runs.table import RunRow, RunTable, format_started
 
 Clock = Callable[[], float]
 COLUMNS = ("Run", "Backend", "Model", "State", "Started", "Duration", "Step", "Loss", "Best valid")

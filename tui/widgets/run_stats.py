@@ -15,9 +15,9 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.widget import Widget
 
-from backends.base import RunState
 from backends.gpu import GpuReading
-from backends.run_figures import RunFigures, format_duration, format_loss
+from backends.runs.figures import RunFigures, format_duration, format_loss
+from backends.runs.values import RunState
 
 BADGE_STATES: tuple[str, ...] = (*(state.value for state in RunState), "reconnecting")
 FLOW_FROM_WIDTH = 60

@@ -12,11 +12,11 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
-from backends.base import DPO, SUPERVISED
 from backends.catalog import hosted_models, tunability
 from backends.hosted.azure import SUFFIX_RE, TRAINING_TYPES
 from backends.hosted.settings import AZURE, DEFAULT_AZURE_API_VERSION, HostedSettings
 from backends.hosted.spec import parse_metadata
+from backends.runs.values import DPO, SUPERVISED
 from tui.screens.backend.plan import HYPER_NAMES, hosted_backend, provider_of
 from tui.state import BackendChoice
 from tui.widgets.form import Field, NumberInput

@@ -20,7 +20,8 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from backends.base import BackendError, Problem, RunSpec
+from backends.backend import BackendError, Problem
+from backends.runs.values import RunSpec
 from tui.journey import Position
 from tui.screens.backend.plan import (
     LABELS,

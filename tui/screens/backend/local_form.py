@@ -19,7 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Select, Static
 from textual.worker import Worker, WorkerState
 
-from backends.base import BackendError
+from backends.backend import BackendError
 from backends.catalog import Provider, tunability
 from backends.local.settings import DEFAULT_LR, FULL, LORA, QLORA, LocalSettings
 from tui.state import BackendChoice

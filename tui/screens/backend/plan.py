@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from backends.base import AUTO, DPO, Availability, RunSpec
+from backends.backend import Availability
 from backends.catalog import (
     DEFAULT_LOCAL_MODEL,
     OPENAI_NO_NEW_JOBS_FROM,
@@ -20,6 +20,7 @@ from backends.catalog import (
     hosted_models,
 )
 from backends.hosted.settings import AZURE, OPENAI
+from backends.runs.values import AUTO, DPO, RunSpec
 from tui.state import BackendChoice, DatasetChoice
 
 if TYPE_CHECKING:

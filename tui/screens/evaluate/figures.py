@@ -50,7 +50,7 @@ def judge_provider_for(choice: EvalChoice) -> str:
 
 def judge_cost_text(choice: EvalChoice, app: Any) -> str:
     """The judge's estimated cost for ``choice``, or why it cannot be priced yet (off the UI thread)."""
-    from backends.base import BackendError
+    from backends.backend import BackendError
     from tui.commands.evaluate import guess_provider, load_set
     from tui.commands.evaluate_judge import judge_estimate
 

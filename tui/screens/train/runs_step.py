@@ -17,9 +17,9 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
-from backends.base import RunState
-from backends.run_table import RunRow
 from backends.runs import RunStore
+from backends.runs.table import RunRow
+from backends.runs.values import RunState
 from tui.journey import Position
 from tui.screens.step import StepScreen
 from tui.widgets.run_list import RunList

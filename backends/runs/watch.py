@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backends.base import MetricPoint, RunSpec
-from backends.metrics_analysis import OverfitAlert, best_loss, detect_overfitting
-from backends.runs import RunFolder, RunStatus
-from backends.tail import TextTail
+from backends.runs.metrics import OverfitAlert, best_loss, detect_overfitting
+from backends.runs.status import RunStatus
+from backends.runs.store import RunFolder
+from backends.runs.tail import TextTail
+from backends.runs.values import MetricPoint, RunSpec
 
 TRAIN = "train"
 VALID = "valid"

@@ -1,28 +1,20 @@
-"""The contract every training backend speaks, and the values it speaks in.
+"""The values a run is made of, each as plain JSON: ``RunSpec`` (``run.json``: what to train),
+``MetricPoint`` (one line of ``metrics.jsonl``), ``RunState`` (where a run stands) and
+``RunResult`` (what a finished run produced).
 
-``RunSpec`` says what to train, ``MetricPoint`` is one line of
-``metrics.jsonl``, ``RunState`` is where a run stands, ``RunStatus`` is
-``status.json``. Every value converts to and from plain dicts (JSON), and
-reading tolerates keys it does not know, so a newer writer never breaks an
-older reader.
-
-A spec never carries a secret: ``RunSpec.to_dict`` refuses keys that look
-like one (an API key belongs to the environment or to memory, never to a
-file in the run folder).
+Reading tolerates keys it does not know, so a newer writer never breaks an older reader. A spec
+never carries a secret: ``RunSpec.to_dict`` refuses keys that look like one (an API key belongs
+to the environment or to memory, never to a file in the run folder).
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
-if TYPE_CHECKING:
-    from backends.runs import RunFolder, RunStore
+from typing import Any
 
 AUTO = "auto"
 """A hyperparameter left to the backend."""
@@ -235,25 +227,6 @@ class MetricPoint:
 
 
 @dataclass(frozen=True)
-class Availability:
-    """Can a backend be used here and now; if not, why, and what to do."""
-
-    ok: bool
-    reason: str
-    hint: str = ""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something ``prepare`` found in a spec before anything was launched."""
-
-    message: str
-    fatal: bool = True
-    where: str = ""
-    """File, line or field the problem is about."""
-
-
-@dataclass(frozen=True)
 class RunResult:
     """What a finished run produced."""
 
@@ -264,71 +237,3 @@ class RunResult:
     trained_tokens: int | None = None
     checkpoints: tuple[str, ...] = ()
     error: str | None = None
-
-
-ProgressCallback = Callable[[str, int, int], None]
-"""``(what, done, total)``: e.g. ``("train.jsonl", 524288, 1048576)`` while uploading."""
-
-
-class BackendError(Exception):
-    """A failure a person can act on: ``str(error)`` is the whole explanation, never a traceback."""
-
-    def __init__(self, message: str, *, hint: str = "", retryable: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-        self.retryable = retryable
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
-
-
-class NotSupported(BackendError):
-    """The backend cannot do this (e.g. pause on a backend without pause)."""
-
-
-@runtime_checkable
-class Backend(Protocol):
-    """A place that trains: hosted (OpenAI, Azure OpenAI) or the local GPU.
-
-    The UI and CLI only call these methods and then read the run folder; a
-    backend writes everything a viewer needs into that folder.
-    """
-
-    name: str
-    """Short id used in ``run.json``: ``openai``, ``azure``, ``local``."""
-    label: str
-    supports_pause: bool
-
-    def availability(self) -> Availability:
-        """Whether this backend can be used now (key present? GPU? extra installed?)."""
-        ...
-
-    def prepare(self, spec: RunSpec) -> list[Problem]:
-        """Check a spec before launch; an empty list means ready."""
-        ...
-
-    def launch(
-        self,
-        spec: RunSpec,
-        store: RunStore,
-        *,
-        progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
-    ) -> RunFolder:
-        """Start training; returns once the run folder holds what is needed to follow it."""
-        ...
-
-    def follow(self, run: RunFolder, *, stop: threading.Event | None = None) -> RunState:
-        """Keep the run folder current until the run ends (or ``stop`` is set); the last state."""
-        ...
-
-    def cancel(self, run: RunFolder) -> None: ...
-
-    def pause(self, run: RunFolder) -> None:
-        """Raises ``NotSupported`` where ``supports_pause`` is false."""
-        ...
-
-    def resume(self, run: RunFolder) -> None: ...
-
-    def result(self, run: RunFolder) -> RunResult: ...

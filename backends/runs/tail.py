@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from backends.base import MetricPoint
+from backends.runs.values import MetricPoint
 
 _CHUNK = 1 << 16
 

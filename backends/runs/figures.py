@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.base import AUTO, RunSpec, RunState
 from backends.catalog import Provider, find_hosted
-from backends.metrics_analysis import OverfitAlert, eta_seconds
-from backends.run_watch import LossHistory
-from backends.runs import RunStatus
+from backends.runs.metrics import OverfitAlert, eta_seconds
+from backends.runs.status import RunStatus
+from backends.runs.values import AUTO, RunSpec, RunState
+from backends.runs.watch import LossHistory
 
 HOSTED_BACKENDS = ("openai", "azure")
 _EPOCH_HYPERPARAMETERS = ("n_epochs", "num_train_epochs", "epochs")

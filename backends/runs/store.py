@@ -29,12 +29,12 @@ from typing import Any
 
 import orjson
 
-from backends.base import MetricPoint, RunSpec, RunState
-from backends.detached import is_locked, pid_alive
 from backends.files import append_jsonl, write_json_atomic
-from backends.run_ids import make_run_id, model_slug
-from backends.run_status import RunStatus
-from backends.tail import MetricsTail, TextTail, last_lines, last_record
+from backends.processes import is_locked, pid_alive
+from backends.runs.ids import make_run_id, model_slug
+from backends.runs.status import RunStatus
+from backends.runs.tail import MetricsTail, TextTail, last_lines, last_record
+from backends.runs.values import MetricPoint, RunSpec, RunState
 
 Clock = Callable[[], float]
 """Returns Unix time in seconds; injected so tests control time."""

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from backends.base import MetricPoint, RunSpec, RunState
-from backends.runs import RunFolder, RunStatus, RunStore
-from backends.tail import MetricsTail
+from backends.runs.status import RunStatus
+from backends.runs.store import RunFolder, RunStore
+from backends.runs.tail import MetricsTail
+from backends.runs.values import MetricPoint, RunSpec, RunState
 
 
 @dataclass(frozen=True)
