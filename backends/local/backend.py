@@ -280,3 +280,9 @@ class LocalBackend:
             checkpoints=tuple(str(c.get("path")) for c in status.checkpoints if c.get("path")),
             error=status.error,
         )
+
+
+def backend_for_run(folder: RunFolder, *, secret: str | None = None) -> LocalBackend:
+    """The backend of a local run (no connection to restore: the worker is on this machine)."""
+    del folder, secret
+    return LocalBackend()

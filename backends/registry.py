@@ -1,0 +1,204 @@
+"""Every training backend by name: the only place that knows which backends exist.
+
+Each entry says what a backend is called, what it can do (objectives, adaptations, pause,
+save-now, checkpoints, download of the trained weights, inference for Evaluate and Try it) and
+where its code lives. Screens, CLI commands, the run table and run control ask here; nothing else
+compares backend names.
+
+Factories are named by ``"module:attribute"`` and imported on first use, so asking what a
+backend can do costs no import of its SDK, and the low layers (``backends.runs``) can ask too
+without depending on the backends themselves. Adding a backend is one module plus one entry in
+``_ENTRIES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from backends.catalog import Provider
+
+if TYPE_CHECKING:
+    from backends.backend import Backend
+    from backends.runs.store import RunFolder
+
+SUPERVISED = "supervised"
+DPO = "dpo"
+OBJECTIVES = (SUPERVISED, DPO)
+"""What training optimises: ``--method``."""
+
+LORA = "lora"
+QLORA = "qlora"
+FULL = "full"
+ADAPTERS = (LORA, QLORA, FULL)
+"""How the weights are adapted: ``--adapter``."""
+
+
+class UnknownBackend(ValueError):
+    """A backend name no entry has (e.g. a ``run.json`` written by a newer version)."""
+
+    def __init__(self, name: str) -> None:
+        known = ", ".join(names())
+        super().__init__(f"Unknown backend {name!r} (known: {known}).")
+        self.name = name
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What one backend is and can do; ``factory`` builds it, ``for_run`` reconnects to a run."""
+
+    name: str
+    """The id in ``run.json`` and on the command line (``--backend``)."""
+    label: str
+    hosted: bool
+    provider: Provider | None
+    """Where the catalog keeps its models and prices."""
+    objectives: tuple[str, ...]
+    adapters: tuple[str, ...]
+    """Adaptations the user chooses; empty where the provider decides (OpenAI, Azure)."""
+    pause: bool
+    save_now: bool
+    checkpoints: bool
+    download: bool
+    """The trained weights can be fetched into the run's ``output/``."""
+    inference: bool
+    """The trained model can be called for Evaluate and Try it."""
+    key_env: str | None
+    """The environment variable that holds its API key, if it has one."""
+    factory: str
+    for_run: str
+
+    def create(self, **options: Any) -> Backend:
+        """A new backend object; ``options`` go to its constructor (e.g. ``secret=``)."""
+        return cast("Backend", _load(self.factory)(**options))
+
+    def reconnect(self, run: RunFolder, *, secret: str | None = None) -> Backend:
+        """The backend that launched ``run``, connected as it was (secret from memory or env)."""
+        return cast("Backend", _load(self.for_run)(run, secret=secret))
+
+    def supports(self, *, objective: str | None = None, adapter: str | None = None) -> bool:
+        return (objective is None or objective in self.objectives) and (
+            adapter is None or not self.adapters or adapter in self.adapters
+        )
+
+
+def _load(path: str) -> Callable[..., Any]:
+    module, _, attribute = path.partition(":")
+    return cast("Callable[..., Any]", getattr(importlib.import_module(module), attribute))
+
+
+_ENTRIES = (
+    BackendInfo(
+        name="openai",
+        label="OpenAI",
+        hosted=True,
+        provider=Provider.OPENAI,
+        objectives=OBJECTIVES,
+        adapters=(),
+        pause=True,
+        save_now=False,
+        checkpoints=True,
+        download=False,
+        inference=True,
+        key_env="OPENAI_API_KEY",
+        factory="backends.hosted.backend:OpenAIBackend",
+        for_run="backends.hosted.backend:backend_for_run",
+    ),
+    BackendInfo(
+        name="azure",
+        label="Azure OpenAI",
+        hosted=True,
+        provider=Provider.AZURE,
+        objectives=OBJECTIVES,
+        adapters=(),
+        pause=True,
+        save_now=False,
+        checkpoints=True,
+        download=False,
+        inference=True,
+        key_env="AZURE_OPENAI_API_KEY",
+        factory="backends.hosted.azure:AzureBackend",
+        for_run="backends.hosted.backend:backend_for_run",
+    ),
+    BackendInfo(
+        name="local",
+        label="Local GPU",
+        hosted=False,
+        provider=Provider.LOCAL,
+        objectives=(SUPERVISED,),
+        adapters=ADAPTERS,
+        pause=False,
+        save_now=True,
+        checkpoints=True,
+        download=True,
+        inference=True,
+        key_env=None,
+        factory="backends.local.backend:LocalBackend",
+        for_run="backends.local.backend:backend_for_run",
+    ),
+)
+_BY_NAME = {entry.name: entry for entry in _ENTRIES}
+
+LOCAL = "local"
+"""The local backend's name, for callers that offer it by default."""
+DEFAULT_HOSTED = "openai"
+
+
+def names() -> tuple[str, ...]:
+    return tuple(_BY_NAME)
+
+
+def all_backends() -> tuple[BackendInfo, ...]:
+    return _ENTRIES
+
+
+def hosted() -> tuple[BackendInfo, ...]:
+    return tuple(entry for entry in _ENTRIES if entry.hosted)
+
+
+def hosted_names() -> tuple[str, ...]:
+    return tuple(entry.name for entry in hosted())
+
+
+def find(name: str | None) -> BackendInfo | None:
+    """The entry called ``name``, or ``None``."""
+    return _BY_NAME.get(name or "")
+
+
+def get(name: str) -> BackendInfo:
+    """The entry called ``name``; ``UnknownBackend`` when there is none."""
+    entry = _BY_NAME.get(name)
+    if entry is None:
+        raise UnknownBackend(name)
+    return entry
+
+
+def is_hosted(name: str | None) -> bool:
+    entry = find(name)
+    return entry is not None and entry.hosted
+
+
+def is_local(name: str | None) -> bool:
+    entry = find(name)
+    return entry is not None and not entry.hosted
+
+
+def label(name: str | None) -> str:
+    entry = find(name)
+    return entry.label if entry is not None else str(name or "?")
+
+
+def for_provider(provider: Provider | str) -> BackendInfo | None:
+    """The backend that trains on a catalog provider."""
+    value = provider.value if isinstance(provider, Provider) else str(provider)
+    return next(
+        (entry for entry in _ENTRIES if entry.provider and entry.provider.value == value), None
+    )
+
+
+def reconnect(run: RunFolder, *, secret: str | None = None) -> Backend:
+    """The backend that launched ``run`` (by ``run.json``), connected as it was."""
+    spec = run.read_spec()
+    return get(spec.backend).reconnect(run, secret=secret)
