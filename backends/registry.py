@@ -19,13 +19,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from backends.catalog import Provider
+from backends.runs.values import DPO, SUPERVISED
 
 if TYPE_CHECKING:
     from backends.backend import Backend
     from backends.runs.store import RunFolder
 
-SUPERVISED = "supervised"
-DPO = "dpo"
 OBJECTIVES = (SUPERVISED, DPO)
 """What training optimises: ``--method``."""
 
