@@ -42,7 +42,7 @@ def plain_trl(model_dir: str, data: Path, settings: LocalSettings, out: Path) ->
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
-    from backends.local.chat_template import training_template
+    from backends.data.chat_template import training_template
     from backends.local.dataset import load_conversations
     from backends.local.training import checkpointing_argument, tokenise
 

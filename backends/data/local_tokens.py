@@ -34,8 +34,22 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from backends.data.chat_template import (
+    chatml_training_template,
+    for_template,
+    training_template,
+)
 from backends.data.findings import Finding
 from backends.data.formats import ConversionError, DataFormat, to_chat
+from backends.data.model_files import (
+    DONE_MARKER,
+    FOLDER,
+    GGUF,
+    ModelUnavailable,
+    gguf_cache_folder,
+    hf_cache_dir,
+    resolve_model,
+)
 from backends.data.tokenizer import EncodingChoice
 
 if TYPE_CHECKING:
@@ -63,14 +77,6 @@ def _has_markers(template: Any) -> bool:
 
 def load_local_tokenizer(model: str) -> LocalTokenizer:
     """The tokenizer of local model ``model``, from disk only; ``LocalTokenizerUnavailable`` otherwise."""
-    from backends.local.models import (
-        FOLDER,
-        GGUF,
-        ModelUnavailable,
-        gguf_cache_folder,
-        resolve_model,
-    )
-
     try:
         resolved = resolve_model(model)
     except ModelUnavailable as exc:
@@ -84,7 +90,7 @@ def load_local_tokenizer(model: str) -> LocalTokenizer:
         return _load(resolved.name, resolved.path, None, f"local model folder {resolved.path}", key)
     if resolved.kind == GGUF:
         converted = gguf_cache_folder(resolved)
-        if (converted / ".finetune-tui-complete").is_file():
+        if (converted / DONE_MARKER).is_file():
             return _load(
                 resolved.name,
                 str(converted),
@@ -114,8 +120,6 @@ def _stamp(path: Path) -> str:
 
 def _load_hub(repo_id: str) -> LocalTokenizer:
     from huggingface_hub import try_to_load_from_cache
-
-    from backends.local.models import hf_cache_dir
 
     cached = [
         isinstance(try_to_load_from_cache(repo_id, name), str)
@@ -212,8 +216,6 @@ class TemplateCounter:
             except (ConversionError, ValueError, TypeError, KeyError):
                 chat = None
             if chat is not None:
-                from backends.local.dataset import for_template
-
                 record = for_template(chat)
         self.pending.append(_Pending(index, line, record, approximate))
         if len(self.pending) >= self.batch:
@@ -266,13 +268,9 @@ class TemplateCounter:
             self.assistant_mask = True
             return
         try:
-            from backends.local.chat_template import training_template
-
             picked = training_template(self.tokenizer, samples)
         except ImportError:
             if not own:
-                from backends.local.chat_template import chatml_training_template
-
                 self.template = chatml_training_template(None)
                 self.assistant_mask = True
                 self.template_note = "the model has no chat template: counted with ChatML markup"

@@ -20,19 +20,16 @@ from dataclasses import dataclass, field
 from multiprocessing import get_all_start_methods, get_context
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
 from backends.data.chat_checks import ChatRules
 from backends.data.example_checks import check_example
 from backends.data.findings import Finding, FindingCollector
-from backends.data.formats import detect_format
+from backends.data.formats import DataFormat, detect_format
 from backends.data.reader import ParsedLine, chunk_bounds, iter_lines
 from backends.data.tokenizer import TokenCounter
-
-if TYPE_CHECKING:
-    from backends.data.local_tokens import TemplateCounter
 
 ProgressCallback = Callable[[int, int], None]
 """``progress(bytes_done, bytes_total)``."""
@@ -49,6 +46,24 @@ class ScanOptions:
     context_limit: int | None = None
     local: bool = False
     keep: int = 20
+
+
+class Recount(Protocol):
+    """Re-counts the valid examples of a scan (``local_tokens.TemplateCounter``)."""
+
+    def add(
+        self,
+        result: ChunkResult,
+        index: int,
+        line: int,
+        value: dict[str, Any],
+        fmt: DataFormat,
+        approximate: bool,
+    ) -> None:
+        """Take example ``index`` of ``result``; may count held examples into ``result``."""
+
+    def flush(self, result: ChunkResult) -> None:
+        """Count every held example into ``result``."""
 
 
 @dataclass
@@ -90,7 +105,7 @@ def check_values(
     count: TokenCounter,
     cancel: threading.Event | None = None,
     on_bytes: Callable[[int], None] | None = None,
-    recount: TemplateCounter | None = None,
+    recount: Recount | None = None,
 ) -> ChunkResult:
     """Check parsed lines (or records) into ``result``.
 
@@ -186,7 +201,7 @@ def scan_chunk(
     options: ScanOptions,
     cancel: threading.Event | None = None,
     on_bytes: Callable[[int], None] | None = None,
-    recount: TemplateCounter | None = None,
+    recount: Recount | None = None,
 ) -> ChunkResult:
     """Scan bytes ``[start, end)`` of ``path``; line numbers count from the chunk's start."""
     result = ChunkResult(findings=FindingCollector(options.keep))
@@ -275,7 +290,7 @@ def scan_file(
     progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
     workers: int | None = None,
-    recount: TemplateCounter | None = None,
+    recount: Recount | None = None,
 ) -> ScanResult:
     """Scan a whole JSONL file, in parallel when it is big enough and ``workers`` allows.
 

@@ -9,7 +9,8 @@ lines and what is wrong with each); warnings do not.
 What trl gets: ``{"messages": [...]}`` plus ``"tools"`` when the example
 defines tools. Message keys no chat template reads (``weight``) are dropped,
 and tool-call ``arguments`` written as JSON strings (OpenAI's format) become
-objects (the Hugging Face chat-template convention).
+objects (the Hugging Face chat-template convention): see
+``backends.data.chat_template.for_template``.
 """
 
 from __future__ import annotations
@@ -20,15 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
-
 from backends.backend import BackendError
 from backends.data.chat_checks import ChatRules, check_messages
+from backends.data.chat_template import for_template
 from backends.data.findings import Finding, Severity
 from backends.data.formats import ConversionError, DataFormat, detect_format, to_chat
 from backends.data.reader import iter_lines, probe_file
 
-TEMPLATE_MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
 SHOWN_PROBLEMS = 5
 T = TypeVar("T")
 _IGNORED_FOR_LOCAL = frozenset(
@@ -56,36 +55,6 @@ class LoadedData:
     formats: dict[str, int] = field(default_factory=dict)
     warnings: int = 0
     with_tools: int = 0
-
-
-def _arguments_as_object(call: Any) -> Any:
-    if not isinstance(call, dict):
-        return call
-    function = call.get("function")
-    if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-        try:
-            parsed = orjson.loads(function["arguments"])
-        except orjson.JSONDecodeError:
-            return call
-        if isinstance(parsed, dict):
-            return {**call, "function": {**function, "arguments": parsed}}
-    return call
-
-
-def for_template(example: dict[str, Any]) -> dict[str, Any]:
-    """One chat example as a chat template expects it."""
-    messages = []
-    for message in example["messages"]:
-        kept = {k: message[k] for k in TEMPLATE_MESSAGE_KEYS if k in message}
-        if kept.get("content") is None:
-            kept["content"] = ""
-        if isinstance(kept.get("tool_calls"), list):
-            kept["tool_calls"] = [_arguments_as_object(c) for c in kept["tool_calls"]]
-        messages.append(kept)
-    record: dict[str, Any] = {"messages": messages}
-    if example.get("tools"):
-        record["tools"] = example["tools"]
-    return record
 
 
 def _check(value: Any, line: int) -> tuple[dict[str, Any] | None, list[Finding], str]:

@@ -1,7 +1,10 @@
 """Which model a local run trains: a Hugging Face hub id, a local folder, or a ``.gguf`` file.
 
 ``resolve_model`` says what a name is and where its files are, without
-loading weights. ``read_model_config`` reads its ``config.json`` (for the
+loading weights (it lives in ``backends.data.model_files``, which the data
+report's token count shares; it is re-exported here with the names that go
+with it, so local callers import everything about models from this module).
+``read_model_config`` reads its ``config.json`` (for the
 memory estimate). Neither hangs without network: the Hugging Face cache is
 tried first, ``HF_HUB_OFFLINE`` is honoured, and a download of the config is
 bounded by a short timeout; a model that cannot be found raises
@@ -9,53 +12,32 @@ bounded by a short timeout; a model that cannot be found raises
 
 A GGUF file (llama.cpp, Ollama) is dequantised once with transformers'
 ``gguf_file=`` support and saved as safetensors under the user cache
-(``platformdirs``), keyed by the file's path, size and mtime, so the next run
-reuses it. The saved copy carries no quantisation marker: transformers
+(``backends.locations.cache_root``), keyed by the file's path, size and
+mtime, so the next run reuses it. The saved copy carries no quantisation marker: transformers
 refuses to train a model still marked as GGUF-quantised.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from backends.backend import BackendError
+from backends.data.model_files import DONE_MARKER
+from backends.data.model_files import FOLDER as FOLDER
+from backends.data.model_files import GGUF as GGUF
+from backends.data.model_files import HUB as HUB
+from backends.data.model_files import ModelUnavailable as ModelUnavailable
+from backends.data.model_files import ResolvedModel as ResolvedModel
+from backends.data.model_files import gguf_cache_folder as gguf_cache_folder
+from backends.data.model_files import hf_cache_dir as hf_cache_dir
+from backends.data.model_files import resolve_model as resolve_model
 
-HUB = "hub"
-FOLDER = "folder"
-GGUF = "gguf"
 CONFIG_TIMEOUT_S = 8.0
-_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
-_DONE_MARKER = ".finetune-tui-complete"
-
-
-class ModelUnavailable(BackendError):
-    """The model's files could not be found or fetched; the message says where we looked."""
-
-
-@dataclass(frozen=True)
-class ResolvedModel:
-    name: str
-    """What the person typed."""
-    kind: str
-    """``hub``, ``folder`` or ``gguf``."""
-    path: str
-    """What ``from_pretrained`` takes: a hub id or a folder (the GGUF's folder for ``gguf``)."""
-    gguf_file: str | None = None
-    """For ``gguf``: the file name inside ``path``."""
-
-    @property
-    def label(self) -> str:
-        return {HUB: "Hugging Face model", FOLDER: "local model folder", GGUF: "GGUF file"}[
-            self.kind
-        ]
 
 
 def hf_offline() -> bool:
@@ -64,40 +46,6 @@ def hf_offline() -> bool:
         if os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on"):
             return True
     return False
-
-
-def hf_cache_dir() -> str:
-    from huggingface_hub import constants
-
-    return str(constants.HF_HUB_CACHE)
-
-
-def resolve_model(name: str) -> ResolvedModel:
-    """What ``name`` is; raises ``ModelUnavailable`` for a path that does not exist."""
-    text = name.strip()
-    path = Path(text).expanduser()
-    if text.lower().endswith(".gguf"):
-        if not path.is_file():
-            raise ModelUnavailable(
-                f"The GGUF file {text} does not exist.",
-                hint="Give the path of a .gguf file (llama.cpp / Ollama models are GGUF files).",
-            )
-        resolved = path.resolve()
-        return ResolvedModel(text, GGUF, str(resolved.parent), resolved.name)
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ModelUnavailable(
-                f"The folder {text} has no config.json: it is not a Hugging Face model folder.",
-                hint="Point --model at a folder saved with save_pretrained (config.json, "
-                "tokenizer files, *.safetensors), a .gguf file, or a hub id.",
-            )
-        return ResolvedModel(text, FOLDER, str(path.resolve()))
-    if text.startswith((".", "/", "~")) or not _HUB_ID_RE.match(text):
-        raise ModelUnavailable(
-            f"{text} is neither an existing folder or .gguf file nor a Hugging Face model id.",
-            hint="Use an id like HuggingFaceTB/SmolLM2-135M-Instruct, a model folder, or a .gguf file.",
-        )
-    return ResolvedModel(text, HUB, text)
 
 
 def _unavailable(model: str, why: str) -> ModelUnavailable:
@@ -171,7 +119,7 @@ def read_model_config(model: ResolvedModel) -> dict[str, Any]:
     if model.kind == HUB:
         return _read_json(hub_config_path(model.path))
     cached = gguf_cache_folder(model)
-    if (cached / _DONE_MARKER).is_file():
+    if (cached / DONE_MARKER).is_file():
         return _read_json(cached / "config.json")
     try:
         from transformers import AutoConfig
@@ -202,30 +150,10 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 # --- GGUF → safetensors, once --------------------------------------------------
-def cache_root() -> Path:
-    """``FINETUNE_TUI_CACHE`` or the platform's user cache folder for finetune-tui."""
-    override = os.environ.get("FINETUNE_TUI_CACHE")
-    if override:
-        return Path(override)
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("finetune-tui"))
-
-
-def gguf_cache_folder(model: ResolvedModel) -> Path:
-    """Where the dequantised copy of a GGUF file lives (changes when the file changes)."""
-    assert model.gguf_file is not None
-    file = Path(model.path) / model.gguf_file
-    stat = file.stat()
-    key = f"{file.resolve()}|{stat.st_size}|{int(stat.st_mtime)}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return cache_root() / "gguf" / f"{Path(model.gguf_file).stem}-{digest}"
-
-
 def dequantised_folder(model: ResolvedModel, *, log: Any = None) -> Path:
     """The safetensors copy of a GGUF model, made now if it does not exist yet."""
     target = gguf_cache_folder(model)
-    if (target / _DONE_MARKER).is_file():
+    if (target / DONE_MARKER).is_file():
         if log:
             log(f"Using the dequantised copy of {model.gguf_file} in {target}.")
         return target
@@ -247,7 +175,7 @@ def dequantised_folder(model: ResolvedModel, *, log: Any = None) -> Path:
     strip_quantization(loaded)
     loaded.save_pretrained(work)
     tokenizer.save_pretrained(work)
-    (work / _DONE_MARKER).write_text(str(Path(model.path) / model.gguf_file) + "\n")
+    (work / DONE_MARKER).write_text(str(Path(model.path) / model.gguf_file) + "\n")
     if target.exists():
         shutil.rmtree(target, ignore_errors=True)
     os.replace(work, target)

@@ -151,7 +151,7 @@ SMOLLM2_TEMPLATE = (
 def test_a_chatml_template_without_markers_gets_a_checked_training_twin(tiny_model: Path) -> None:
     from transformers import AutoTokenizer
 
-    from backends.local.chat_template import training_template
+    from backends.data.chat_template import training_template
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     tokenizer.chat_template = SMOLLM2_TEMPLATE

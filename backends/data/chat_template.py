@@ -1,4 +1,13 @@
-"""A chat template that marks the assistant's tokens, so only they are trained on.
+"""Chat examples as a chat template takes them, and the template local training uses.
+
+``for_template`` turns one chat example into what ``apply_chat_template``
+expects: message keys no chat template reads (``weight``) are dropped, and
+tool-call ``arguments`` written as JSON strings (OpenAI's format) become
+objects (the Hugging Face chat-template convention). Local training
+(``backends.local.dataset``) and the exact local token count
+(``backends.data.local_tokens``) both use it.
+
+A chat template that marks the assistant's tokens, so only they are trained on:
 
 trl's assistant-only loss needs ``{% generation %}`` markers in the template.
 ``training_template`` finds one, in this order:
@@ -18,9 +27,42 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 _CHATML_START = "<|im_start|>"
 _CHATML_END = "<|im_end|>"
 _CHECKED_EXAMPLES = 20
+TEMPLATE_MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
+
+
+def _arguments_as_object(call: Any) -> Any:
+    if not isinstance(call, dict):
+        return call
+    function = call.get("function")
+    if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+        try:
+            parsed = orjson.loads(function["arguments"])
+        except orjson.JSONDecodeError:
+            return call
+        if isinstance(parsed, dict):
+            return {**call, "function": {**function, "arguments": parsed}}
+    return call
+
+
+def for_template(example: dict[str, Any]) -> dict[str, Any]:
+    """One chat example as a chat template expects it."""
+    messages = []
+    for message in example["messages"]:
+        kept = {k: message[k] for k in TEMPLATE_MESSAGE_KEYS if k in message}
+        if kept.get("content") is None:
+            kept["content"] = ""
+        if isinstance(kept.get("tool_calls"), list):
+            kept["tool_calls"] = [_arguments_as_object(c) for c in kept["tool_calls"]]
+        messages.append(kept)
+    record: dict[str, Any] = {"messages": messages}
+    if example.get("tools"):
+        record["tools"] = example["tools"]
+    return record
 
 
 @dataclass(frozen=True)
