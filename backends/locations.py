@@ -11,7 +11,7 @@ so a test can set a variable for itself.
 - ``FINETUNE_TUI_HEARTBEAT_S``: seconds between a local worker's heartbeats.
 - ``FINETUNE_TUI_CACHE``: the cache folder (dequantised GGUF copies), instead
   of the platform's user cache folder.
-- The user config folder holds ``keymap.toml``.
+- The user config folder (``config_dir``) holds ``keymap.toml`` (``tui.keymap``).
 
 Variables that belong to other tools (``HF_HUB_OFFLINE``, ``HF_ENDPOINT``,
 ``CUDA_VISIBLE_DEVICES``, provider keys...) are read where they are used.
@@ -61,8 +61,3 @@ def config_dir() -> Path:
     from platformdirs import user_config_path
 
     return user_config_path(APP_NAME)
-
-
-def keymap_path() -> Path:
-    """``keymap.toml`` in the user config folder."""
-    return config_dir() / "keymap.toml"

@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from backends.locations import config_dir
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -22,9 +24,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 
 def keymap_path() -> Path:
-    from platformdirs import user_config_path
-
-    return user_config_path("finetune-tui") / "keymap.toml"
+    return config_dir() / "keymap.toml"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from backends import locations
 from backends.files import write_atomic
 
 ENCODING_URLS = {
@@ -89,9 +90,7 @@ class EncodingChoice:
 
 
 def offline() -> bool:
-    return any(
-        os.environ.get(v, "") not in ("", "0") for v in ("FINETUNE_TUI_OFFLINE", "HF_HUB_OFFLINE")
-    )
+    return locations.offline() or os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
 
 
 def tiktoken_cache_dir() -> str | None:

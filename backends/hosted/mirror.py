@@ -31,13 +31,12 @@ import orjson
 from backends.files import write_atomic, write_json_atomic
 from backends.hosted import api
 from backends.hosted.errors import HostedError, explain
+from backends.locations import poll_interval
 from backends.runs import RunFolder, format_log_line
 from backends.runs.tail import JsonlTail, LineTail, last_record
 from backends.runs.values import RunState
 
 CURSOR_FILE = ".mirror.json"
-POLL_ENV = "FINETUNE_TUI_POLL_INTERVAL"
-"""Override every poll interval (seconds); tests set it small."""
 
 
 @dataclass
@@ -54,10 +53,11 @@ class Intervals:
 
     @classmethod
     def from_env(cls) -> Intervals:
-        raw = os.environ.get(POLL_ENV)
-        if not raw:
+        """Every interval from ``FINETUNE_TUI_POLL_INTERVAL`` when set (tests set it small)."""
+        raw = poll_interval()
+        if raw is None:
             return cls()
-        value = max(0.005, float(raw))
+        value = max(0.005, raw)
         return cls(value, value, value, value, value, max(value * 8, 0.05), value)
 
     def for_state(self, state: RunState) -> float:

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from backends.backend import BackendError
-from backends.local.callback import ControlFlags, Reporter, make_callback
 from backends.data.chat_template import supports_tools, training_template
+from backends.local.callback import ControlFlags, Reporter, make_callback
 from backends.local.dataset import DatasetRejected, load_conversations, split_validation
 from backends.local.models import loadable_path, resolve_model
 from backends.local.settings import FULL, QLORA, LocalSettings

@@ -46,12 +46,12 @@ from backends.files import write_atomic
 from backends.local.callback import ControlFlags, Reporter
 from backends.local.failures import STOPPED_ADVICE, explain
 from backends.local.settings import LocalSettings
+from backends.locations import heartbeat_s
 from backends.processes import LockHeld, RunLock
 from backends.runs import RunFolder
 from backends.runs.values import RunState
 
 MODULE = "backends.local.worker"
-HEARTBEAT_ENV = "FINETUNE_TUI_HEARTBEAT_S"
 DEFAULT_HEARTBEAT_S = 10.0
 
 
@@ -148,7 +148,7 @@ def run_worker(run_dir: Path) -> int:
     previous_handlers = signals.install()
     reporter = Reporter(folder, enabled=main)
     stop_beat = threading.Event()
-    every = float(os.environ.get(HEARTBEAT_ENV) or DEFAULT_HEARTBEAT_S)
+    every = heartbeat_s(DEFAULT_HEARTBEAT_S)
     beat = threading.Thread(target=_heartbeat_loop, args=(reporter, stop_beat, every), daemon=True)
     settings = LocalSettings()
     try:

@@ -213,12 +213,13 @@ def run_jobs(args: argparse.Namespace) -> int:
 
 def watch(folder: Any, *, interval: float | None = None) -> int:
     """Print a run's progress from its folder until it ends; restarts a dead follower on the way."""
-    import os
-
     from backends.hosted.follower import ensure_follower
-    from backends.hosted.mirror import POLL_ENV
+    from backends.locations import poll_interval
 
-    interval = interval if interval is not None else float(os.environ.get(POLL_ENV) or 1.0)
+    if interval is None:
+        interval = poll_interval()
+    if interval is None:
+        interval = 1.0
 
     def keep_follower(status: Any) -> None:
         if status.extra.get("follower_alive") is False:
