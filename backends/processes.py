@@ -1,4 +1,5 @@
-"""Processes that outlive the terminal that started them, and the lock that keeps them single.
+"""Processes that outlive the terminal that started them, the lock that keeps them single,
+and the JSON-lines talk between a parent and a child process.
 
 A training worker (local) or a job follower (hosted) runs in its own session
 (``start_new_session=True``): closing the UI, an SSH drop or Ctrl-C in the
@@ -8,6 +9,16 @@ stdout/stderr go to a file in the run folder.
 ``RunLock`` is an ``fcntl.flock`` on a file in the run folder, held for the
 process's whole life: the kernel drops it when the process dies, however it
 dies, so "is the lock held?" is the most reliable liveness test there is.
+
+A child that does CPU-heavy work for a responsive parent (the dataset scan,
+the merge, the local chat) is ``python -m MODULE ARG...`` started with
+``start_child``; it answers in JSON lines, one object a line, on its stdout
+(``send_to_parent``), and the parent reads them with ``messages_from``
+(a line that is not a JSON object, such as a library's print, is skipped).
+A child that takes requests reads them with ``messages_from_parent``, which
+ends when the parent closes the child's stdin or goes away: the child then
+ends. ``stop_on_cancel`` sends SIGTERM once the caller's cancel event is set.
+Each child keeps its own message protocol (described in its module).
 """
 
 from __future__ import annotations
@@ -16,11 +27,16 @@ import contextlib
 import errno
 import fcntl
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import IO, Any
+
+import orjson
 
 _children: list[subprocess.Popen[bytes]] = []
 """Processes we started: kept referenced (no ResourceWarning) and reaped once they end."""
@@ -148,3 +164,109 @@ def is_locked(path: Path) -> bool:
     finally:
         os.close(fd)  # closing drops the shared lock if we got it
     return False
+
+
+# --- JSON lines between a parent and its child ----------------------------------------------
+Message = dict[str, Any]
+"""One JSON object: a line of a child's stdout or stdin."""
+
+_stdout_lock = threading.Lock()
+"""A child's threads share its stdout: one message at a time."""
+
+
+def write_message(stream: IO[bytes], message: Mapping[str, Any]) -> None:
+    """``message`` as one JSON line on ``stream``, flushed at once."""
+    stream.write(orjson.dumps(message) + b"\n")
+    stream.flush()
+
+
+def read_messages(lines: Iterable[bytes]) -> Iterator[Message]:
+    """Each JSON object in ``lines``, until they end; any other line is skipped."""
+    for raw in lines:
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(message, dict):
+            yield message
+
+
+def send_to_parent(message: Mapping[str, Any]) -> None:
+    """Child side: one message on this process's stdout (safe from any thread)."""
+    with _stdout_lock:
+        write_message(sys.stdout.buffer, message)
+
+
+def messages_from_parent() -> Iterator[Message]:
+    """Child side: the parent's messages on stdin; ends when the parent closes it or goes away."""
+    return read_messages(sys.stdin.buffer)
+
+
+def start_child(
+    module: str,
+    *args: str,
+    requests: bool = False,
+    stderr: int | IO[bytes] = subprocess.PIPE,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """``python -m module args...`` with its stdout piped to us (``messages_from``).
+
+    ``requests``: its stdin is a pipe for ``tell``; otherwise /dev/null.
+    ``stderr``: piped (read the end with ``stderr_tail``) or a file.
+    """
+    return subprocess.Popen(
+        python_module_argv(module, *args),
+        stdin=subprocess.PIPE if requests else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        env=dict(env) if env is not None else None,
+    )
+
+
+def messages_from(child: subprocess.Popen[bytes]) -> Iterator[Message]:
+    """Parent side: the child's messages, until its stdout closes (it ended)."""
+    assert child.stdout is not None
+    return read_messages(child.stdout)
+
+
+def tell(child: subprocess.Popen[bytes], message: Mapping[str, Any]) -> None:
+    """Parent side: one message on the child's stdin; nothing when it has ended."""
+    if child.stdin is None or child.poll() is not None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        write_message(child.stdin, message)
+
+
+def stderr_tail(child: subprocess.Popen[bytes]) -> str | None:
+    """The last non-blank line of the child's (piped) stderr, read to its end."""
+    if child.stderr is None:
+        return None
+    text = child.stderr.read().decode("utf-8", errors="replace")
+    last = [line for line in text.strip().splitlines() if line.strip()][-1:]
+    return last[0] if last else None
+
+
+def stop_on_cancel(
+    child: subprocess.Popen[bytes],
+    cancel: threading.Event | None,
+    *,
+    ready: threading.Event | None = None,
+) -> None:
+    """SIGTERM ``child`` once ``cancel`` is set (after ``ready``: its handler is installed).
+
+    Watches from a daemon thread, which ends with the child.
+    """
+    if cancel is None:
+        return
+
+    def watch() -> None:
+        if ready is not None:
+            while child.poll() is None and not ready.wait(0.05):
+                pass
+        while child.poll() is None:
+            if cancel.wait(0.1):
+                with contextlib.suppress(ProcessLookupError):
+                    child.send_signal(signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="stop-on-cancel", daemon=True).start()

@@ -11,11 +11,9 @@ still returns the report of what it read.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -24,6 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from backends.processes import (
+    messages_from,
+    send_to_parent,
+    start_child,
+    stderr_tail,
+    stop_on_cancel,
+)
 
 if TYPE_CHECKING:
     from backends.data.inspector import InspectOptions
@@ -54,53 +60,27 @@ def inspect_in_subprocess(
     with tempfile.TemporaryDirectory(prefix="finetune-scan-") as folder:
         result_path = Path(folder) / "report.pickle"
         request["result"] = str(result_path)
-        child = subprocess.Popen(
-            [sys.executable, "-m", "backends.data.scan_process", orjson.dumps(request).decode()],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        child = start_child("backends.data.scan_process", orjson.dumps(request).decode())
         ready = threading.Event()
-        stopper = threading.Thread(target=_stop_on_cancel, args=(child, ready, cancel), daemon=True)
-        stopper.start()
+        stop_on_cancel(child, cancel, ready=ready)
         error = ""
-        assert child.stdout is not None
-        for raw in child.stdout:
-            try:
-                message = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
+        for message in messages_from(child):
             if "ready" in message:
                 ready.set()
             elif "done" in message and progress is not None:
                 progress(int(message["done"]), int(message["total"]))
             elif "error" in message:
                 error = str(message["error"])
-        stderr = child.stderr.read().decode("utf-8", errors="replace") if child.stderr else ""
+        last = stderr_tail(child)
         code = child.wait()
         if error:
             raise ScanFailed(error)
         if code != 0 or not result_path.exists():
-            last = stderr.strip().splitlines()[-1:] or [f"exit status {code}"]
-            raise ScanFailed(f"the scan process stopped unexpectedly ({last[0]})")
+            why = last or f"exit status {code}"
+            raise ScanFailed(f"the scan process stopped unexpectedly ({why})")
         with open(result_path, "rb") as handle:
             report: DatasetReport = pickle.load(handle)
         return report
-
-
-def _stop_on_cancel(
-    child: subprocess.Popen[bytes], ready: threading.Event, cancel: threading.Event | None
-) -> None:
-    """SIGTERM the child once it can take it (its handler is installed) and cancel is asked."""
-    if cancel is None:
-        return
-    while child.poll() is None and not ready.wait(0.05):
-        pass
-    while child.poll() is None:
-        if cancel.wait(0.1):
-            with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signal.SIGTERM)
-            return
 
 
 def _main(argument: str) -> int:
@@ -115,14 +95,12 @@ def _main(argument: str) -> int:
     cancel = _CANCEL
 
     def progress(done: int, total: int) -> None:
-        sys.stdout.buffer.write(orjson.dumps({"done": done, "total": total}) + b"\n")
-        sys.stdout.flush()
+        send_to_parent({"done": done, "total": total})
 
     try:
         report = inspect_source(request["source"], request["validation"], options, progress, cancel)
     except Exception as error:  # every failure becomes a message for the UI, never a traceback
-        sys.stdout.buffer.write(orjson.dumps({"error": _describe(error)}) + b"\n")
-        sys.stdout.flush()
+        send_to_parent({"error": _describe(error)})
         return 1
     tmp = request["result"] + ".tmp"
     with open(tmp, "wb") as handle:
@@ -139,6 +117,5 @@ def _describe(error: BaseException) -> str:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: _CANCEL.set())
-    sys.stdout.buffer.write(b'{"ready": true}\n')
-    sys.stdout.flush()
+    send_to_parent({"ready": True})
     sys.exit(_main(sys.argv[1]))

@@ -33,13 +33,7 @@ from typing import Any
 
 import orjson
 
-_write_lock = threading.Lock()
-
-
-def send(message: dict[str, Any]) -> None:
-    with _write_lock:
-        sys.stdout.buffer.write(orjson.dumps(message) + b"\n")
-        sys.stdout.flush()
+from backends.processes import messages_from_parent, send_to_parent
 
 
 class Inbox:
@@ -53,12 +47,8 @@ class Inbox:
         threading.Thread(target=self._read, name="chat-inbox", daemon=True).start()
 
     def _read(self) -> None:
-        for raw in sys.stdin.buffer:
-            try:
-                message = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                continue
-            kind = message.get("type") if isinstance(message, dict) else None
+        for message in messages_from_parent():
+            kind = message.get("type")
             if kind == "cancel":
                 self.cancelled.add(int(message.get("id", -1)))
             elif kind == "generate":
@@ -87,7 +77,7 @@ def generate(
     class Deltas(TextStreamer):
         def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
             if text:
-                send({"type": "delta", "id": turn, "text": text})
+                send_to_parent({"type": "delta", "id": turn, "text": text})
 
     class Cancelled(StoppingCriteria):
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> bool:
@@ -109,7 +99,7 @@ def generate(
     eos = tokenizer.eos_token_id
     if eos is not None and eos in new:
         new = new[: new.index(eos) + 1]
-    send(
+    send_to_parent(
         {
             "type": "done",
             "id": turn,
@@ -134,9 +124,9 @@ def main(argument: str) -> int:
         )
         tokenizer, model = runner.load()
     except Exception as error:  # a message for the pane, never a traceback
-        send({"type": "failed", "message": _describe(error)})
+        send_to_parent({"type": "failed", "message": _describe(error)})
         return 1
-    send({"type": "ready", "label": runner.label})
+    send_to_parent({"type": "ready", "label": runner.label})
     while True:
         request = inbox.requests.get()
         if request is None:
@@ -144,7 +134,7 @@ def main(argument: str) -> int:
         try:
             generate(tokenizer, model, runner, request, inbox)
         except Exception as error:
-            send({"type": "error", "id": request.get("id"), "message": _describe(error)})
+            send_to_parent({"type": "error", "id": request.get("id"), "message": _describe(error)})
         if inbox.gone.is_set():
             return 0
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -32,6 +31,7 @@ from backends.evaluate.chat import (
     Status,
 )
 from backends.evaluate.prompts import Message
+from backends.processes import messages_from, start_child, stderr_tail, tell, write_message
 
 CHILD_MODULE = "backends.evaluate.chat_process"
 POLL_S = 0.05
@@ -75,12 +75,8 @@ class LocalChat(ChatModel):
             "max_new_tokens": self.max_new_tokens,
             "device": self.device,
         }
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", CHILD_MODULE, orjson.dumps(config).decode()],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=worker_env(),
+        self._child = start_child(
+            CHILD_MODULE, orjson.dumps(config).decode(), requests=True, env=worker_env()
         )
         self._lines = queue.Queue()
         reader = threading.Thread(target=self._read, args=(self._child, self._lines), daemon=True)
@@ -88,24 +84,18 @@ class LocalChat(ChatModel):
 
     @staticmethod
     def _read(child: subprocess.Popen[bytes], lines: queue.Queue[Any]) -> None:
-        assert child.stdout is not None
-        for raw in child.stdout:
-            try:
-                lines.put(orjson.loads(raw))
-            except orjson.JSONDecodeError:
-                continue
-        stderr = child.stderr.read().decode("utf-8", errors="replace") if child.stderr else ""
-        last = [line for line in stderr.strip().splitlines() if line.strip()][-1:]
+        for message in messages_from(child):
+            lines.put(message)
+        last = stderr_tail(child)
         code = child.wait()
-        lines.put((_GONE, last[0] if last else f"exit status {code}"))
+        lines.put((_GONE, last or f"exit status {code}"))
 
     def _tell(self, message: dict[str, Any]) -> None:
         child = self._child
-        if child is None or child.stdin is None or child.poll() is not None:
+        if child is None:
             return
-        with self._lock, contextlib.suppress(OSError, ValueError):
-            child.stdin.write(orjson.dumps(message) + b"\n")
-            child.stdin.flush()
+        with self._lock:
+            tell(child, message)
 
     def _next(self, lines: queue.Queue[Any], cancel: threading.Event, turn: int | None) -> Any:
         """The child's next line; tells it to stop ``turn`` once ``cancel`` is set."""
@@ -207,7 +197,7 @@ class LocalChat(ChatModel):
         if child.poll() is None:
             with self._lock, contextlib.suppress(OSError, ValueError):
                 assert child.stdin is not None
-                child.stdin.write(b'{"type": "shutdown"}\n')
+                write_message(child.stdin, {"type": "shutdown"})
                 child.stdin.close()
             try:
                 child.wait(timeout=3)

@@ -15,20 +15,17 @@ half-written).
 
 from __future__ import annotations
 
-import contextlib
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-import orjson
-
 from backends.backend import BackendError
 from backends.local.launch import worker_env
 from backends.local.merge import MergeRefused, MergeResult, merge_run, plan_merge
+from backends.processes import messages_from, send_to_parent, start_child, stop_on_cancel
 from backends.runs import RunFolder
 
 MODULE = "backends.local.merge_process"
@@ -51,26 +48,14 @@ def merge_in_subprocess(
 ) -> MergeResult:
     """Merge ``folder``'s adapter in a child process; raises ``MergeRefused`` / ``MergeFailed``."""
     plan_merge(folder, force=force)  # refuse here, fast, before starting anything
-    argv = [sys.executable, "-m", MODULE, str(folder.path)] + (["--force"] if force else [])
+    args = [str(folder.path)] + (["--force"] if force else [])
     with open(folder.log_txt, "ab") as log:
-        child = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            env=worker_env(),
-        )
-    stopper = threading.Thread(target=_stop_on_cancel, args=(child, cancel), daemon=True)
-    stopper.start()
+        child = start_child(MODULE, *args, stderr=log, env=worker_env())
+    stop_on_cancel(child, cancel)
     result: MergeResult | None = None
     error = ""
     refused = False
-    assert child.stdout is not None
-    for raw in child.stdout:
-        try:
-            message = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue
+    for message in messages_from(child):
         if "status" in message and progress is not None:
             progress(str(message["status"]))
         elif "done" in message:
@@ -90,19 +75,8 @@ def merge_in_subprocess(
     )
 
 
-def _stop_on_cancel(child: subprocess.Popen[bytes], cancel: threading.Event | None) -> None:
-    if cancel is None:
-        return
-    while child.poll() is None:
-        if cancel.wait(0.1):
-            with contextlib.suppress(ProcessLookupError):
-                child.send_signal(signal.SIGTERM)
-            return
-
-
 def _emit(**message: object) -> None:
-    sys.stdout.buffer.write(orjson.dumps(message) + b"\n")
-    sys.stdout.flush()
+    send_to_parent(message)
 
 
 def describe_failure(error: BaseException) -> str:
