@@ -148,3 +148,14 @@ def is_locked(path: Path) -> bool:
     finally:
         os.close(fd)  # closing drops the shared lock if we got it
     return False
+
+
+def lock_holder(path: Path) -> int | None:
+    """The pid of the live process holding ``path`` (``RunLock`` writes it there), or ``None``."""
+    if not is_locked(path):
+        return None
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() and int(text) > 0 else None

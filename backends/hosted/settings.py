@@ -15,8 +15,12 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backends import registry
+
 if TYPE_CHECKING:
     import openai
+
+    from backends.runs.values import RunSpec
 
 OPENAI = "openai"
 AZURE = "azure"
@@ -172,6 +176,15 @@ class HostedSettings:
         if package_root not in paths:
             env["PYTHONPATH"] = os.pathsep.join([package_root, *paths])
         return env
+
+
+def settings_of(spec: RunSpec) -> HostedSettings:
+    """The connection a run was launched with (``run.json`` → ``settings.connection``)."""
+    connection = spec.settings.get("connection")
+    if isinstance(connection, dict):
+        return HostedSettings.from_dict(connection)
+    provider = spec.backend if registry.is_hosted(spec.backend) else registry.DEFAULT_HOSTED
+    return HostedSettings.from_env(provider)
 
 
 def _has_azure_identity() -> bool:
