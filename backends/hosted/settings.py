@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 OPENAI = "openai"
 AZURE = "azure"
+"""The two flavours of the OpenAI API a connection speaks (the registry's hosted backend names)."""
 
 DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
@@ -52,7 +53,7 @@ class HostedSettings:
 
     @property
     def label(self) -> str:
-        return "Azure OpenAI" if self.provider == AZURE else "OpenAI"
+        return registry.label(self.provider)
 
     @property
     def secret_env_var(self) -> str:
