@@ -2,9 +2,10 @@
 
 Launch = check the spec, create the run folder, start the detached worker
 (``backends.local.worker``), return. From then on only the worker writes the
-folder; every viewer reads it. Control goes through signals to the pid in
-``status.json`` (see the worker's docstring for the contract):
-``cancel(run)`` sends ``SIGTERM``, ``save_now(run)`` sends ``SIGUSR1``.
+folder; every viewer reads it. Control (callers go through ``backends.control``)
+is a signal to the worker (see the worker's docstring for the contract):
+``cancel(run)`` sends ``SIGTERM``, ``save_now(run)`` sends ``SIGUSR1``, both through
+``signal_worker``, which signals only the process proven to be the run's.
 
 Resume (of a cancelled or failed run) happens in the same run folder: the
 metrics history stays one file, the run id stays the same, and the worker
