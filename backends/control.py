@@ -1,32 +1,27 @@
-"""Cancel, pause, resume or checkpoint a run, whatever trains it: one call, chosen by ``run.json``.
+"""Cancel, pause, resume or checkpoint a run, whatever trains it: the one control path.
 
-Hosted runs (``openai``, ``azure``) go through the hosted backend, with the
-credential from the environment. Local runs are a detached worker process
-whose pid is in ``status.json``; it is told by signal:
+Every caller (the monitor, ``finetune-tui cancel``/``save``) comes here. ``check``
+asks the registry whether the run's backend can do the action at all
+(``BackendInfo.pause`` / ``save_now``) and the run's state whether it can be done
+now, so a UI can grey the action out with the reason; the ``cancel`` … ``save_now``
+functions check the same, then call the backend that launched the run
+(``registry.reconnect``). A hosted backend calls its provider's API (credential from
+the environment); the local backend signals its worker (``SIGTERM``: save, then end
+``cancelled``; ``SIGUSR1``: save a checkpoint now and go on), only ever the process
+proven to be the run's (``RunFolder.owner_pid``).
 
-    SIGTERM  graceful cancel: the worker saves, then ends ``cancelled``
-    SIGUSR1  save a checkpoint now, and go on training
-
-Whatever a backend cannot do raises ``NotSupported`` with the reason;
-``check`` says the same beforehand, so a UI can grey the action out.
+Whatever a backend cannot do raises ``NotSupported`` with the reason; anything not
+possible now raises ``BackendError``.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 from enum import Enum
-from typing import TYPE_CHECKING
 
+from backends import registry
 from backends.backend import Availability, BackendError, NotSupported
 from backends.runs import RunFolder, RunStatus
 from backends.runs.values import RunSpec, RunState
-
-if TYPE_CHECKING:
-    from backends.hosted.backend import HostedBackend
-
-LOCAL = "local"
-HOSTED = ("openai", "azure")
 
 
 class Action(str, Enum):
@@ -51,20 +46,19 @@ _YES = Availability(True, "")
 
 def backend_supports(backend: str, action: Action) -> Availability:
     """Whether a backend can do ``action`` at all (whatever state the run is in)."""
-    if backend in HOSTED:
-        if action is Action.SAVE_NOW:
-            return _no(
-                "Hosted providers save checkpoints on their own schedule; there is no save-now."
-            )
-        return _YES
-    if backend == LOCAL:
-        if action in (Action.PAUSE, Action.RESUME):
-            return _no(
-                "Local runs cannot be paused.",
-                "Save now (a checkpoint), then cancel: the run can be continued from it later.",
-            )
-        return _YES
-    return _no(f"Unknown backend {backend!r} in run.json: it cannot be controlled from here.")
+    info = registry.find(backend)
+    if info is None:
+        return _no(f"Unknown backend {backend!r} in run.json: it cannot be controlled from here.")
+    if action is Action.SAVE_NOW and not info.save_now:
+        return _no("Hosted providers save checkpoints on their own schedule; there is no save-now.")
+    if action in (Action.PAUSE, Action.RESUME) and not info.pause:
+        return _no(
+            f"{info.label} runs cannot be paused."
+            if info.hosted
+            else "Local runs cannot be paused.",
+            "Save now (a checkpoint), then cancel: the run can be continued from it later.",
+        )
+    return _YES
 
 
 def check(spec: RunSpec | None, status: RunStatus, action: Action) -> Availability:
@@ -76,7 +70,7 @@ def check(spec: RunSpec | None, status: RunStatus, action: Action) -> Availabili
         return supported
     if status.state.is_terminal:
         return _no(f"The run has already ended ({status.state.value}).")
-    if spec.backend in HOSTED:
+    if registry.is_hosted(spec.backend):
         if not status.job_id:
             return _no("This run has no job yet (its files may still be uploading).")
         if action is Action.PAUSE and status.state is not RunState.RUNNING:
@@ -105,52 +99,30 @@ def _require(run: RunFolder, action: Action) -> tuple[RunSpec, RunStatus]:
     return spec, status
 
 
-def _signal_worker(run: RunFolder, status: RunStatus, signum: signal.Signals) -> None:
-    if not run.worker_alive() or status.pid is None:
-        raise BackendError(
-            f"The worker of {run.run_id} (pid {status.pid}) is not running: nothing to signal."
-        )
-    try:
-        os.kill(status.pid, signum)
-    except ProcessLookupError:
-        raise BackendError(f"The worker (pid {status.pid}) has just ended.") from None
-    except PermissionError:
-        raise BackendError(
-            f"Not allowed to signal the worker (pid {status.pid}): it belongs to another user."
-        ) from None
-
-
-def _hosted(run: RunFolder) -> HostedBackend:
-    from backends.hosted.backend import backend_for_run
-
-    return backend_for_run(run)
-
-
 def cancel(run: RunFolder) -> str:
     """Stop the run; returns what was done, in words."""
     spec, status = _require(run, Action.CANCEL)
-    if spec.backend in HOSTED:
-        _hosted(run).cancel(run)
+    registry.reconnect(run).cancel(run)
+    if registry.is_hosted(spec.backend):
         return f"Cancel requested for job {status.job_id}."
-    _signal_worker(run, status, signal.SIGTERM)
     return f"Cancel requested: the worker (pid {status.pid}) saves and stops."
 
 
 def pause(run: RunFolder) -> str:
     _spec, status = _require(run, Action.PAUSE)
-    _hosted(run).pause(run)
+    registry.reconnect(run).pause(run)
     return f"Pause requested for job {status.job_id}."
 
 
 def resume(run: RunFolder) -> str:
     _spec, status = _require(run, Action.RESUME)
-    _hosted(run).resume(run)
+    registry.reconnect(run).resume(run)
     return f"Resume requested for job {status.job_id}."
 
 
 def save_now(run: RunFolder) -> str:
     _spec, status = _require(run, Action.SAVE_NOW)
-    _signal_worker(run, status, signal.SIGUSR1)
+    registry.reconnect(run).save_now(run)
     return f"Checkpoint requested: the worker (pid {status.pid}) saves at the next step."
 
 

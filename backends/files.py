@@ -8,6 +8,7 @@ Windows). Append-only logs are written one whole line per ``write`` call.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -55,3 +56,12 @@ def free_name(path: Path, suffix: str) -> Path:
         candidate = path.with_name(f"{path.name}{suffix}.{counter}")
         counter += 1
     return candidate
+
+
+def sha256_of(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -270,3 +270,14 @@ def stop_on_cancel(
                 return
 
     threading.Thread(target=watch, name="stop-on-cancel", daemon=True).start()
+
+
+def lock_holder(path: Path) -> int | None:
+    """The pid of the live process holding ``path`` (``RunLock`` writes it there), or ``None``."""
+    if not is_locked(path):
+        return None
+    try:
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() and int(text) > 0 else None

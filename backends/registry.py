@@ -16,9 +16,10 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
-from backends.catalog import Provider
+from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider
 from backends.runs.values import DPO, SUPERVISED
 
 if TYPE_CHECKING:
@@ -68,6 +69,14 @@ class BackendInfo:
     """The environment variable that holds its API key, if it has one."""
     factory: str
     for_run: str
+    no_new_jobs_from: date | None = None
+    """The provider stops creating new jobs from this day (existing ones go on)."""
+    endpoint_setting: bool = False
+    """The Settings step asks for an endpoint and an API version (``endpoint=``, ``api_version=``)."""
+    training_tiers: bool = False
+    """The job takes a training tier (``--training-type``) and a stricter suffix rule."""
+    deployment: str | None = None
+    """``"module:function"`` giving the words on deploying a trained model before calling it."""
 
     def create(self, **options: Any) -> Backend:
         """A new backend object; ``options`` go to its constructor (e.g. ``secret=``)."""
@@ -77,6 +86,15 @@ class BackendInfo:
         """The backend that launched ``run``, connected as it was (secret from memory or env)."""
         return cast("Backend", _load(self.for_run)(run, secret=secret))
 
+    def deployment_instructions(self, model_id: str) -> str | None:
+        """How to deploy ``model_id`` before it can be called, where the provider needs that."""
+        if self.deployment is None:
+            return None
+        return str(_load(self.deployment)(model_id))
+
+    def accepts_new_jobs(self, today: date) -> bool:
+        return self.no_new_jobs_from is None or today < self.no_new_jobs_from
+
     def supports(self, *, objective: str | None = None, adapter: str | None = None) -> bool:
         return (objective is None or objective in self.objectives) and (
             adapter is None or not self.adapters or adapter in self.adapters
@@ -84,8 +102,12 @@ class BackendInfo:
 
 
 def _load(path: str) -> Callable[..., Any]:
+    """``"package.module:Name.attribute"``: import the module, then follow the dotted attribute."""
     module, _, attribute = path.partition(":")
-    return cast("Callable[..., Any]", getattr(importlib.import_module(module), attribute))
+    found: Any = importlib.import_module(module)
+    for part in attribute.split("."):
+        found = getattr(found, part)
+    return cast("Callable[..., Any]", found)
 
 
 _ENTRIES = (
@@ -103,7 +125,8 @@ _ENTRIES = (
         inference=True,
         key_env="OPENAI_API_KEY",
         factory="backends.hosted.backend:OpenAIBackend",
-        for_run="backends.hosted.backend:backend_for_run",
+        for_run="backends.hosted.backend:OpenAIBackend.for_run",
+        no_new_jobs_from=OPENAI_NO_NEW_JOBS_FROM,
     ),
     BackendInfo(
         name="azure",
@@ -119,7 +142,10 @@ _ENTRIES = (
         inference=True,
         key_env="AZURE_OPENAI_API_KEY",
         factory="backends.hosted.azure:AzureBackend",
-        for_run="backends.hosted.backend:backend_for_run",
+        for_run="backends.hosted.azure:AzureBackend.for_run",
+        endpoint_setting=True,
+        training_tiers=True,
+        deployment="backends.hosted.azure:deployment_instructions",
     ),
     BackendInfo(
         name="local",
@@ -135,7 +161,7 @@ _ENTRIES = (
         inference=True,
         key_env=None,
         factory="backends.local.backend:LocalBackend",
-        for_run="backends.local.backend:backend_for_run",
+        for_run="backends.local.backend:LocalBackend.for_run",
     ),
 )
 _BY_NAME = {entry.name: entry for entry in _ENTRIES}

@@ -7,7 +7,6 @@ viewer shows afterwards comes from the run folder the follower keeps current.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -16,12 +15,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from backends import registry
 from backends.backend import Availability, BackendError, Problem, ProgressCallback
 from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider, tunability
+from backends.files import sha256_of
 from backends.hosted import api
 from backends.hosted.errors import ALTERNATIVES, HostedError, explain
 from backends.hosted.job_control import JobControl
-from backends.hosted.settings import AZURE, OPENAI, HostedSettings
+from backends.hosted.settings import OPENAI, HostedSettings, settings_of
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import AUTO, RunSpec, RunState
 
@@ -29,32 +30,6 @@ RUN_METADATA_KEY = "finetune_tui_run"
 """Added to each job's metadata so a job can be found from its run id."""
 
 _KNOWN_HYPER = {"supervised": api.SUPERVISED_HYPERPARAMETERS, "dpo": api.DPO_HYPERPARAMETERS}
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def settings_of(spec: RunSpec) -> HostedSettings:
-    """The connection a run was launched with (``run.json`` → ``settings.connection``)."""
-    connection = spec.settings.get("connection")
-    if isinstance(connection, dict):
-        return HostedSettings.from_dict(connection)
-    return HostedSettings.from_env(AZURE if spec.backend == AZURE else OPENAI)
-
-
-def backend_for_run(folder: RunFolder, *, secret: str | None = None) -> HostedBackend:
-    """The hosted backend that launched ``folder``, with the secret from memory or the environment."""
-    settings = settings_of(folder.read_spec())
-    if settings.provider == AZURE:
-        from backends.hosted.azure import AzureBackend
-
-        return AzureBackend(settings, secret=secret)
-    return OpenAIBackend(settings, secret=secret)
 
 
 class HostedBackend(JobControl):
@@ -72,11 +47,29 @@ class HostedBackend(JobControl):
         secret: str | None = None,
         today: date | None = None,
         start_followers: bool = True,
+        azure_endpoint: str | None = None,
+        api_version: str | None = None,
     ) -> None:
-        self.settings = settings or HostedSettings.from_env(self.name)
+        """``settings`` as given, else from the environment with the Settings step's overrides.
+
+        ``azure_endpoint`` and ``api_version`` (blank: the environment's) are used where the
+        registry says the backend has an endpoint setting (Azure).
+        """
+        overrides: dict[str, str | None] = {}
+        if registry.get(self.name).endpoint_setting:
+            overrides = {
+                "azure_endpoint": (azure_endpoint or "").strip() or None,
+                "api_version": (api_version or "").strip() or None,
+            }
+        self.settings = settings or HostedSettings.from_env(self.name, **overrides)
         self._secret = secret
         self.today = today
         self.start_followers = start_followers
+
+    @classmethod
+    def for_run(cls, folder: RunFolder, *, secret: str | None = None) -> HostedBackend:
+        """The backend that launched ``folder``, with the secret from memory or the environment."""
+        return cls(settings_of(folder.read_spec()), secret=secret)
 
     def __repr__(self) -> str:  # never shows the secret
         return f"{type(self).__name__}(settings={self.settings!r})"

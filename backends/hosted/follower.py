@@ -26,6 +26,9 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from backends import registry
+from backends.hosted.errors import HostedError
+from backends.hosted.settings import settings_of
 from backends.processes import (
     LockHeld,
     RunLock,
@@ -53,8 +56,6 @@ def start_follower(
     env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a detached follower for ``folder``; its output is appended to ``log.txt``."""
-    from backends.hosted.backend import settings_of
-
     settings = settings_of(folder.read_spec())
     child_env = settings.child_env(secret, env)
     # Written before the child exists: from here on only the follower writes status.json.
@@ -87,9 +88,6 @@ def ensure_follower(
 
 def run_follower(run_dir: Path, *, stop: threading.Event | None = None) -> int:
     """The follower's body (also callable in-process): lock, follow, release."""
-    from backends.hosted.backend import backend_for_run
-    from backends.hosted.errors import HostedError
-
     folder = RunFolder(run_dir)
     if not folder.exists():
         print(f"follower: no run folder at {run_dir}", file=sys.stderr)
@@ -108,7 +106,7 @@ def run_follower(run_dir: Path, *, stop: threading.Event | None = None) -> int:
         folder.update_status(pid=os.getpid())
         folder.log(f"Follower {os.getpid()} following job {status.job_id}.")
         try:
-            state = backend_for_run(folder).follow(folder, stop=stop)
+            state = registry.reconnect(folder).follow(folder, stop=stop)
         except HostedError:
             return 1  # explained in status.json and log.txt by follow()
         if state.is_terminal:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from backends.backend import BackendError
+from backends.backend import BackendError, NotSupported
 from backends.hosted import api
 from backends.hosted.errors import HostedError
 from backends.runs import RunFolder
@@ -77,6 +77,11 @@ class JobControl:
 
     def resume(self, run: RunFolder) -> None:
         self._control(run, "resume")
+
+    def save_now(self, run: RunFolder) -> None:
+        raise NotSupported(
+            "Hosted providers save checkpoints on their own schedule; there is no save-now."
+        )
 
     def result(self, run: RunFolder) -> RunResult:
         status = run.read_status()

@@ -15,11 +15,16 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from backends import registry
+
 if TYPE_CHECKING:
     import openai
 
+    from backends.runs.values import RunSpec
+
 OPENAI = "openai"
 AZURE = "azure"
+"""The two flavours of the OpenAI API a connection speaks (the registry's hosted backend names)."""
 
 DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
@@ -48,7 +53,7 @@ class HostedSettings:
 
     @property
     def label(self) -> str:
-        return "Azure OpenAI" if self.provider == AZURE else "OpenAI"
+        return registry.label(self.provider)
 
     @property
     def secret_env_var(self) -> str:
@@ -172,6 +177,15 @@ class HostedSettings:
         if package_root not in paths:
             env["PYTHONPATH"] = os.pathsep.join([package_root, *paths])
         return env
+
+
+def settings_of(spec: RunSpec) -> HostedSettings:
+    """The connection a run was launched with (``run.json`` → ``settings.connection``)."""
+    connection = spec.settings.get("connection")
+    if isinstance(connection, dict):
+        return HostedSettings.from_dict(connection)
+    provider = spec.backend if registry.is_hosted(spec.backend) else registry.DEFAULT_HOSTED
+    return HostedSettings.from_env(provider)
 
 
 def _has_azure_identity() -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from backends.files import sha256_of
 from backends.hosted.api import DPO_HYPERPARAMETERS, SUPERVISED_HYPERPARAMETERS
 from backends.runs.values import AUTO, DPO, RunSpec
 
@@ -51,8 +52,6 @@ def hosted_spec(
 
     ``hash_files=False`` skips reading the file (a quick check while a form is edited).
     """
-    from backends.hosted.backend import sha256_of
-
     data_path = Path(data).expanduser()
     return RunSpec(
         backend=backend,

@@ -2,9 +2,10 @@
 
 Launch = check the spec, create the run folder, start the detached worker
 (``backends.local.worker``), return. From then on only the worker writes the
-folder; every viewer reads it. Control goes through signals to the pid in
-``status.json`` (see the worker's docstring for the contract):
-``cancel(run)`` sends ``SIGTERM``, ``save_now(run)`` sends ``SIGUSR1``.
+folder; every viewer reads it. Control (callers go through ``backends.control``)
+is a signal to the worker (see the worker's docstring for the contract):
+``cancel(run)`` sends ``SIGTERM``, ``save_now(run)`` sends ``SIGUSR1``, both through
+``signal_worker``, which signals only the process proven to be the run's.
 
 Resume (of a cancelled or failed run) happens in the same run folder: the
 metrics history stays one file, the run id stays the same, and the worker
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 from backends.backend import Availability, BackendError, NotSupported, Problem, ProgressCallback
-from backends.hosted.backend import sha256_of
+from backends.files import sha256_of
 from backends.local.dataset import DatasetRejected, load_conversations
 from backends.local.launch import worker_argv, worker_env
 from backends.local.memory import (
@@ -34,7 +35,7 @@ from backends.local.memory import (
 )
 from backends.local.models import ModelUnavailable, read_model_config, resolve_model
 from backends.local.settings import BACKEND_NAME, QLORA, LocalSettings
-from backends.processes import pid_alive, spawn_detached
+from backends.processes import spawn_detached
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunResult, RunSpec, RunState
 
@@ -50,28 +51,42 @@ def missing_packages() -> list[str]:
     return [name for name in REQUIRED_PACKAGES if importlib.util.find_spec(name) is None]
 
 
-def _signal(run: RunFolder, signum: int, what: str) -> int:
+def signal_worker(run: RunFolder, signum: signal.Signals, what: str) -> int:
+    """Send ``signum`` to the run's own worker and return its pid; the one way a run is signalled.
+
+    Only a process proven to be this run's (``RunFolder.owner_pid``: it holds the run's lock,
+    ``status.json`` names it, its heartbeat is fresh) is ever signalled; a pid that
+    ``status.json`` merely names is left alone, whatever it is.
+    """
     status = run.read_status()
     if status.state.is_terminal:
         raise BackendError(f"Run {run.run_id} has already ended ({status.state.value}).")
-    if not status.pid or not pid_alive(status.pid):
+    pid = run.owner_pid()
+    if pid is None:
         raise BackendError(
-            f"Run {run.run_id} has no running worker to {what}.",
+            f"Run {run.run_id} has no running worker to {what}: no live process holds the run.",
             hint="Its status will read failed; `finetune-tui resume` restarts it from its last checkpoint.",
         )
-    os.kill(status.pid, signum)
-    return status.pid
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        raise BackendError(f"The worker of {run.run_id} (pid {pid}) has just ended.") from None
+    except PermissionError:
+        raise BackendError(
+            f"Not allowed to signal the worker (pid {pid}): it belongs to another user."
+        ) from None
+    return pid
 
 
 def cancel(run: RunFolder) -> None:
     """Graceful stop: the worker saves a checkpoint and the adapter, then ends as ``cancelled``."""
-    pid = _signal(run, signal.SIGTERM, "cancel")
+    pid = signal_worker(run, signal.SIGTERM, "cancel")
     run.log(f"Cancel requested (SIGTERM to worker {pid}).")
 
 
 def save_now(run: RunFolder) -> None:
     """Ask the worker to save a checkpoint at the end of the current step and go on."""
-    pid = _signal(run, signal.SIGUSR1, "save")
+    pid = signal_worker(run, signal.SIGUSR1, "save")
     run.log(f"Checkpoint requested (SIGUSR1 to worker {pid}).")
 
 
@@ -98,6 +113,12 @@ class LocalBackend:
 
     def __init__(self, *, inventory: GpuInventory | None = None) -> None:
         self._inventory = inventory
+
+    @classmethod
+    def for_run(cls, folder: RunFolder, *, secret: str | None = None) -> LocalBackend:
+        """The backend of a local run (no connection to restore: the worker is on this machine)."""
+        del folder, secret
+        return cls()
 
     @property
     def inventory(self) -> GpuInventory:
@@ -280,9 +301,3 @@ class LocalBackend:
             checkpoints=tuple(str(c.get("path")) for c in status.checkpoints if c.get("path")),
             error=status.error,
         )
-
-
-def backend_for_run(folder: RunFolder, *, secret: str | None = None) -> LocalBackend:
-    """The backend of a local run (no connection to restore: the worker is on this machine)."""
-    del folder, secret
-    return LocalBackend()

@@ -27,8 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from backends import registry
 from backends.backend import BackendError
-from backends.local.settings import BACKEND_NAME, LocalSettings
+from backends.local.settings import LocalSettings
 from backends.processes import LockHeld, RunLock
 from backends.runs import RunFolder
 from backends.runs.values import RunSpec, RunState
@@ -73,7 +74,7 @@ def adapter_dir(folder: RunFolder) -> Path:
 
 def merge_offered(folder: RunFolder, spec: RunSpec | None, state: RunState) -> bool:
     """Whether a viewer should offer to merge this run (cheap: no status re-read, no torch)."""
-    if spec is None or spec.backend != BACKEND_NAME:
+    if spec is None or not registry.is_local(spec.backend):
         return False
     if state not in (RunState.SUCCEEDED, RunState.CANCELLED):
         return False
@@ -92,7 +93,7 @@ def plan_merge(folder: RunFolder, *, force: bool = False) -> MergePlan:
         spec = folder.read_spec()
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise MergeRefused(f"Cannot read {folder.run_json}: {error}") from None
-    if spec.backend != BACKEND_NAME:
+    if not registry.is_local(spec.backend):
         raise MergeRefused(
             f"Run {run} was trained on {spec.backend}: its model lives with the provider. "
             "Only local LoRA/QLoRA runs have an adapter to merge."

@@ -22,9 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from backends import registry
 from backends.backend import BackendError
 from backends.local.merge import adapter_dir, merged_dir
-from backends.local.settings import BACKEND_NAME, LocalSettings
+from backends.local.settings import LocalSettings
 from backends.runs import RunFolder
 from backends.runs.values import RunState
 
@@ -90,7 +91,7 @@ def push_source(folder: RunFolder, *, merged: bool = False) -> Path:
     """The folder that would be uploaded; raises ``PushRefused`` when there is none yet."""
     run = folder.run_id
     spec = folder.read_spec()
-    if spec.backend != BACKEND_NAME:
+    if not registry.is_local(spec.backend):
         raise PushRefused(
             f"Run {run} was trained on {spec.backend}: its model lives with the provider, "
             "there are no local files to push."

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from backends import registry
 from backends.backend import Problem
 from backends.runs.values import SUPERVISED, RunSpec
 
@@ -23,7 +24,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-BACKEND_NAME = "local"
+BACKEND_NAME = registry.LOCAL
 LORA = "lora"
 QLORA = "qlora"
 FULL = "full"

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from backends.catalog import Provider, find_hosted
+from backends import registry
+from backends.catalog import find_hosted
 from backends.runs.metrics import OverfitAlert, eta_seconds
 from backends.runs.status import RunStatus
 from backends.runs.values import AUTO, RunSpec, RunState
 from backends.runs.watch import LossHistory
 
-HOSTED_BACKENDS = ("openai", "azure")
 _EPOCH_HYPERPARAMETERS = ("n_epochs", "num_train_epochs", "epochs")
 _TOKEN_KEYS = ("num_tokens", "trained_tokens", "tokens")
 
@@ -53,7 +53,7 @@ class RunFigures:
 
     @property
     def hosted(self) -> bool:
-        return self.backend in HOSTED_BACKENDS
+        return registry.is_hosted(self.backend)
 
     @property
     def progress(self) -> float | None:
@@ -70,9 +70,10 @@ class RunFigures:
 
 def training_price(spec: RunSpec | None) -> float | None:
     """USD per 1M training tokens from the catalog (hosted runs with a per-token price)."""
-    if spec is None or spec.backend not in HOSTED_BACKENDS:
+    info = registry.find(spec.backend if spec is not None else None)
+    if spec is None or info is None or not info.hosted or info.provider is None:
         return None
-    entry = find_hosted(Provider(spec.backend), spec.model)
+    entry = find_hosted(info.provider, spec.model)
     return entry.prices.training if entry is not None else None
 
 

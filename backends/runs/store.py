@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from backends.files import append_jsonl, write_json_atomic
-from backends.processes import is_locked, pid_alive
+from backends.processes import is_locked, lock_holder, pid_alive
 from backends.runs.ids import make_run_id, model_slug
 from backends.runs.status import RunStatus
 from backends.runs.tail import MetricsTail, TextTail, last_lines, last_record
@@ -199,13 +199,32 @@ class RunFolder:
 
     # --- liveness ----------------------------------------------------------
     def worker_alive(self, *, now: float | None = None, stale_after: float = STALE_AFTER_S) -> bool:
-        """Whether a process is keeping this run current: lock held or pid alive, and a fresh heartbeat."""
+        """Whether a process is keeping this run current: lock held or pid alive, and a fresh heartbeat.
+
+        A run with no heartbeat (nor start or creation time) at all is not kept by anyone.
+        """
         status = self.read_status()
         if not (is_locked(self.lock_path) or pid_alive(status.pid)):
             return False
         beat = status.heartbeat_at or status.started_at or status.created_at
         now = self.clock() if now is None else now
-        return beat is None or now - beat <= stale_after
+        return beat is not None and now - beat <= stale_after
+
+    def owner_pid(
+        self, *, now: float | None = None, stale_after: float = STALE_AFTER_S
+    ) -> int | None:
+        """The pid of the process proven to be this run's worker or follower, else ``None``.
+
+        Proven means: it holds the run's lock, ``status.json`` names it, and its heartbeat is
+        present and fresh. Only this pid may ever be signalled; a pid that ``status.json``
+        merely names may belong to anything (a copied folder, a reused pid).
+        """
+        status = self.read_status()
+        holder = lock_holder(self.lock_path)
+        if holder is None or holder != status.pid or status.heartbeat_at is None:
+            return None
+        now = self.clock() if now is None else now
+        return holder if now - status.heartbeat_at <= stale_after else None
 
     def effective_status(
         self, *, now: float | None = None, stale_after: float = STALE_AFTER_S

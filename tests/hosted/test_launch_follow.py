@@ -7,7 +7,8 @@ import io
 import json
 from pathlib import Path
 
-from backends.hosted.backend import RUN_METADATA_KEY, OpenAIBackend, sha256_of
+from backends.files import sha256_of
+from backends.hosted.backend import RUN_METADATA_KEY, OpenAIBackend
 from backends.runs import RunStore
 from backends.runs.values import DPO, RunSpec, RunState
 from tests.fakes.finetune_api import FineTuneAPI

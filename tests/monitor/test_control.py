@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ import pytest
 from backends import control
 from backends.backend import BackendError, NotSupported
 from backends.control import Action
+from backends.local.backend import LocalBackend
 from backends.runs import RunStatus, RunStore
 from backends.runs.values import RunSpec, RunState
 from tests.fakes.fake_jobs import Script
@@ -84,6 +89,43 @@ def test_a_dead_worker_is_not_signalled(store: RunStore) -> None:
     folder = store.create(local_spec(), status={"state": RunState.RUNNING, "pid": 2**22 + 17})
     with pytest.raises(BackendError, match="already ended"):
         control.cancel(folder)  # effective status: failed (the worker died)
+
+
+@pytest.fixture
+def foreign_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process that has nothing to do with any run."""
+    child = subprocess.Popen(["sleep", "30"])
+    yield child
+    child.kill()
+    child.wait(timeout=5)
+
+
+@pytest.mark.parametrize("heartbeat", [None, "fresh"])
+def test_cancel_leaves_a_foreign_process_alone(
+    tmp_path: Path, foreign_process: subprocess.Popen[bytes], heartbeat: str | None
+) -> None:
+    # A hand-made (or copied) run folder: running, the pid of an unrelated live process, no lock.
+    folder = RunStore(tmp_path / "runs").create(local_spec())
+    status = folder.read_status().to_dict()
+    beat = time.time() if heartbeat else None
+    status.update(
+        state="running",
+        pid=foreign_process.pid,
+        heartbeat_at=beat,
+        started_at=beat,
+        created_at=beat,
+    )
+    folder.status_json.write_text(json.dumps(status))
+    assert folder.owner_pid() is None
+    # No heartbeat: nobody keeps the run (it reads failed); a fresh one: still not proven its own.
+    expected = "no live process" if heartbeat else "already ended"
+    for act in (control.cancel, control.save_now):
+        with pytest.raises(BackendError, match=expected):
+            act(folder)
+    with pytest.raises(BackendError, match="no live process"):
+        LocalBackend().cancel(folder)
+    time.sleep(0.2)
+    assert foreign_process.poll() is None  # never signalled: still sleeping
 
 
 def test_cancel_a_hosted_job_on_the_emulator(

@@ -12,6 +12,8 @@ import sys
 import time
 from typing import Any
 
+from backends.catalog import Provider
+
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 UNREADABLE_CODES = ("missing_file", "not_a_file", "unreadable_file")
 
@@ -62,7 +64,11 @@ def register(subparsers: Any) -> None:
         "--sample", action="store_true", help="inspect the sample dataset shipped with finetune-tui"
     )
     parser.add_argument("--model", default="gpt-4o-mini", help="base model (default: gpt-4o-mini)")
-    parser.add_argument("--provider", choices=("openai", "azure", "local"), default="openai")
+    parser.add_argument(
+        "--provider",
+        choices=tuple(provider.value for provider in Provider),
+        default=Provider.OPENAI.value,
+    )
     parser.add_argument("--validation", metavar="FILE", help="validation file to check as well")
     parser.add_argument(
         "--epochs", type=_positive, help="epochs to price (default: the service's automatic rule)"
@@ -150,7 +156,6 @@ def _run(args: argparse.Namespace) -> int:
 
     import orjson
 
-    from backends.catalog import Provider
     from backends.data.convert import TargetExists, convert_to_chat, split_file
     from backends.data.hf import DatasetUnavailable, inspect_hf, is_hf_source
     from backends.data.inspector import InspectOptions, inspect_file

@@ -19,10 +19,9 @@ import argparse
 import sys
 from typing import Any
 
+from backends import registry
 from tui.commands.run_cli import err as _err
 from tui.commands.run_cli import print_until_done, report_problems, start_run, store_of
-
-HOSTED_BACKENDS = ("openai", "azure")
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +30,7 @@ def register(subparsers: Any) -> None:
     train = subparsers.add_parser(
         "train", help="launch a fine-tuning run (hosted: openai, azure; or local)"
     )
-    train.add_argument("--backend", choices=(*HOSTED_BACKENDS, "local"), required=True)
+    train.add_argument("--backend", choices=registry.names(), required=True)
     train.add_argument("--data", metavar="PATH", help="training JSONL file (required)")
     train.add_argument("--validation", metavar="PATH", help="validation JSONL file")
     train.add_argument("--model", help="base model, alias or ft: model to continue from (required)")
@@ -58,33 +57,23 @@ def register(subparsers: Any) -> None:
         "attach", help="mirror an existing hosted job into a new run folder"
     )
     attach.add_argument("job_id", metavar="JOB_ID")
-    attach.add_argument("--backend", choices=HOSTED_BACKENDS, required=True)
+    attach.add_argument("--backend", choices=registry.hosted_names(), required=True)
     attach.add_argument("--detach", action="store_true")
     attach.set_defaults(handler=run_attach)
 
     jobs = subparsers.add_parser(
         "jobs", help="list recent fine-tuning jobs of your account (to attach to one)"
     )
-    jobs.add_argument("--backend", choices=HOSTED_BACKENDS, required=True)
+    jobs.add_argument("--backend", choices=registry.hosted_names(), required=True)
     jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     jobs.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     jobs.set_defaults(handler=run_jobs)
 
 
-def _backend(name: str) -> Any:
-    if name == "azure":
-        from backends.hosted.azure import AzureBackend
-
-        return AzureBackend()
-    from backends.hosted.backend import OpenAIBackend
-
-    return OpenAIBackend()
-
-
 def run_train(args: argparse.Namespace) -> int:
     from backends.hosted.spec import hosted_hyperparameters, hosted_spec
 
-    if args.backend == "local":
+    if registry.is_local(args.backend):
         from tui.commands.train_local import run_train_local
 
         return run_train_local(args)
@@ -92,7 +81,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.method not in ("supervised", "dpo") or not args.model or not args.data:
         _err("Hosted training needs --model and --data; --method is supervised or dpo.")
         return 2
-    backend = _backend(args.backend)
+    backend: Any = registry.get(args.backend).create()  # hosted: attach, list_jobs, provider
     available = backend.availability()
     if not available.ok:
         _err(f"{backend.label}: {available.reason}")
@@ -169,7 +158,7 @@ def _print_progress(what: str, done: int, total: int) -> None:
 
 def run_attach(args: argparse.Namespace) -> int:
 
-    backend = _backend(args.backend)
+    backend: Any = registry.get(args.backend).create()  # hosted: attach, list_jobs, provider
     return start_run(lambda: backend.attach(args.job_id, store_of(args)), args, watch, failed=1)
 
 
@@ -182,7 +171,8 @@ def run_jobs(args: argparse.Namespace) -> int:
     from backends.backend import BackendError
 
     try:
-        jobs = _backend(args.backend).list_jobs(limit=max(1, args.limit))
+        backend: Any = registry.get(args.backend).create()
+        jobs = backend.list_jobs(limit=max(1, args.limit))
     except BackendError as error:
         _err(f"finetune-tui jobs: {error}")
         return 1
@@ -229,10 +219,11 @@ def watch(folder: Any, *, interval: float | None = None) -> int:
         if not status.fine_tuned_model:
             return []
         lines = [f"Fine-tuned model: {status.fine_tuned_model}"]
-        if folder.read_spec().backend == "azure":
-            from backends.hosted.azure import deployment_instructions
-
-            lines += ["", deployment_instructions(status.fine_tuned_model)]
+        deploy = registry.get(folder.read_spec().backend).deployment_instructions(
+            status.fine_tuned_model
+        )
+        if deploy:
+            lines += ["", deploy]
         return lines
 
     return print_until_done(

@@ -133,7 +133,7 @@ def settings_from_args(args: argparse.Namespace, base: dict[str, Any]) -> Any:
 
 def run_train_local(args: argparse.Namespace) -> int:
     from backends.catalog import DEFAULT_LOCAL_MODEL
-    from backends.hosted.backend import sha256_of
+    from backends.files import sha256_of
     from backends.local.backend import LocalBackend
     from backends.local.memory import render_estimate
     from backends.local.settings import RunConfig, read_run_config
@@ -230,35 +230,34 @@ def _find(args: argparse.Namespace) -> Any:
 
 
 def run_cancel(args: argparse.Namespace) -> int:
+    return _control(args, "cancel")
+
+
+def _control(args: argparse.Namespace, action: str) -> int:
+    """``cancel`` / ``save``: the monitor's control path (``backends.control``), from the shell."""
+    from backends import control
     from backends.backend import BackendError
 
     folder = _find(args)
     if folder is None:
         return 2
     try:
-        if folder.read_spec().backend == "local":
-            from backends.local.backend import cancel
-
-            cancel(folder)
-            print(f"Cancel sent: the worker saves a checkpoint and stops ({folder.run_id}).")
-        else:
-            from backends.hosted.backend import backend_for_run
-
-            backend_for_run(folder).cancel(folder)
-            print(f"Cancel requested for {folder.run_id}.")
+        done = control.perform(folder, control.Action(action))
     except BackendError as error:
         _err(str(error))
         return 1
+    print(f"{done} ({folder.run_id})")
     return 0
 
 
 def run_resume(args: argparse.Namespace) -> int:
+    from backends import registry
     from backends.local.backend import LocalBackend
 
     folder = _find(args)
     if folder is None:
         return 2
-    if folder.read_spec().backend != "local":
+    if not registry.is_local(folder.read_spec().backend):
         _err("Only local runs resume from a checkpoint here.")
         return 2
 
@@ -270,16 +269,4 @@ def run_resume(args: argparse.Namespace) -> int:
 
 
 def run_save(args: argparse.Namespace) -> int:
-    from backends.backend import BackendError
-    from backends.local.backend import save_now
-
-    folder = _find(args)
-    if folder is None:
-        return 2
-    try:
-        save_now(folder)
-    except BackendError as error:
-        _err(str(error))
-        return 1
-    print(f"Checkpoint requested; log.txt says where it was saved ({folder.run_id}).")
-    return 0
+    return _control(args, "save_now")

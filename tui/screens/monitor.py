@@ -22,12 +22,12 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header, Log, Static
 from textual.worker import Worker, WorkerState
 
-from backends import control
+from backends import control, registry
 from backends.backend import BackendError
 from backends.control import Action
 from backends.gpu import GpuReading, read_gpus
 from backends.runs import RunFolder
-from backends.runs.figures import HOSTED_BACKENDS, RunFigures, compute_figures
+from backends.runs.figures import RunFigures, compute_figures
 from backends.runs.values import RunState
 from backends.runs.watch import RunWatch
 from tui.screens.confirm import ConfirmScreen
@@ -190,7 +190,11 @@ class MonitorScreen(RunOutputActions, Screen[None]):
 
     def _wants_gpu(self) -> bool:
         spec = self.follow.spec
-        return spec is not None and spec.backend == "local" and self.follow.status.state.is_active
+        return (
+            spec is not None
+            and registry.is_local(spec.backend)
+            and self.follow.status.state.is_active
+        )
 
     @work(thread=True, exclusive=True, group="gpu", exit_on_error=False)
     def probe_gpus(self) -> tuple[GpuReading, ...]:
@@ -237,7 +241,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
 
     def _hosted(self) -> bool:
         spec = self.follow.spec
-        return spec is not None and spec.backend in HOSTED_BACKENDS
+        return spec is not None and registry.is_hosted(spec.backend)
 
     def on_key(self, event: Key) -> None:
         """A greyed-out control key says why it is greyed out."""
@@ -332,10 +336,10 @@ class MonitorScreen(RunOutputActions, Screen[None]):
             where.append(f"Fine-tuned model: {figures.fine_tuned_model}")
             copied = figures.fine_tuned_model
             spec = self.follow.spec
-            if spec is not None and spec.backend == "azure":
-                from backends.hosted.azure import deployment_instructions
-
-                where += ["", deployment_instructions(figures.fine_tuned_model)]
+            info = registry.find(spec.backend if spec is not None else None)
+            deploy = info.deployment_instructions(figures.fine_tuned_model) if info else None
+            if deploy:
+                where += ["", deploy]
         output = self.folder.output_dir
         where.append(f"Output folder: {output}" + ("" if output.is_dir() else " (not created yet)"))
         if (output / "merged").is_dir():

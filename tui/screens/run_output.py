@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Static
 
+from backends import registry
 from backends.local.merge import merge_offered, merged_dir
 from backends.runs.values import RunState
 from tui.screens.confirm import ConfirmScreen
@@ -125,7 +126,7 @@ class RunOutputActions:
         full = self.folder.output_dir / "model"
         return (
             spec is not None
-            and spec.backend == "local"
+            and registry.is_local(spec.backend)
             and state is RunState.SUCCEEDED
             and full.is_dir()
         )

@@ -12,9 +12,10 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
+from backends import registry
 from backends.catalog import hosted_models, tunability
 from backends.hosted.azure import SUFFIX_RE, TRAINING_TYPES
-from backends.hosted.settings import AZURE, DEFAULT_AZURE_API_VERSION, HostedSettings
+from backends.hosted.settings import DEFAULT_AZURE_API_VERSION, HostedSettings
 from backends.hosted.spec import parse_metadata
 from backends.runs.values import DPO, SUPERVISED
 from tui.screens.backend.plan import HYPER_NAMES, hosted_backend, provider_of
@@ -38,12 +39,9 @@ class HostedForm(Vertical):
         self.choice = choice
         self.initial_model = model
         self.today = today
+        self.info = registry.get(choice.backend)
         self.settings = HostedSettings.from_env(choice.backend)
         self.env_has_key = self.settings.resolve_secret() is not None
-
-    @property
-    def is_azure(self) -> bool:
-        return self.choice.backend == AZURE
 
     def compose(self) -> ComposeResult:
         choice = self.choice
@@ -112,7 +110,7 @@ class HostedForm(Vertical):
             Input(choice.wandb_project, placeholder="optional", compact=True, id="wandb-project"),
             "The provider sends the job's metrics to Weights & Biases (set up in your organisation).",
         )
-        if self.is_azure:
+        if self.info.endpoint_setting:
             yield Field(
                 "Azure endpoint",
                 Input(
@@ -131,6 +129,7 @@ class HostedForm(Vertical):
                     id="api-version",
                 ),
             )
+        if self.info.training_tiers:
             yield Field(
                 "Training tier",
                 Select(
@@ -217,7 +216,7 @@ class HostedForm(Vertical):
         except ValueError as error:
             found.append(str(error))
         suffix = self.query_one("#suffix", Input).value.strip()
-        if suffix and self.is_azure and not SUFFIX_RE.match(suffix):
+        if suffix and self.info.training_tiers and not SUFFIX_RE.match(suffix):
             found.append("Suffix: at most 40 letters, digits, '_' or '-' on Azure.")
         elif len(suffix) > 64:
             found.append("Suffix: at most 64 characters.")
@@ -243,10 +242,11 @@ class HostedForm(Vertical):
         }
         if not self.env_has_key:
             values["secret"] = self.query_one("#api-key", Input).value.strip()
-        if self.is_azure:
-            tier = self.query_one("#training-type", Select).value
+        if self.info.endpoint_setting:
             values["azure_endpoint"] = self.query_one("#azure-endpoint", Input).value.strip()
             values["api_version"] = self.query_one("#api-version", Input).value.strip()
+        if self.info.training_tiers:
+            tier = self.query_one("#training-type", Select).value
             values["training_type"] = tier if isinstance(tier, str) else ""
         return replace(self.choice, **values)  # type: ignore[arg-type]
 

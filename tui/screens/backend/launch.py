@@ -20,12 +20,11 @@ from textual.message import Message
 from textual.widgets import ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from backends import registry
 from backends.backend import BackendError, Problem
 from backends.runs.values import RunSpec
 from tui.journey import Position
 from tui.screens.backend.plan import (
-    LABELS,
-    LOCAL,
     build_spec,
     hosted_backend,
     local_backend,
@@ -81,7 +80,7 @@ class BackendLaunchScreen(StepScreen):
 
     @property
     def is_local(self) -> bool:
-        return self.choice.backend == LOCAL
+        return registry.is_local(self.choice.backend)
 
     def next_label(self) -> str:
         return "Launch ›"
@@ -101,13 +100,13 @@ class BackendLaunchScreen(StepScreen):
 
     def summary(self) -> str:
         choice, data = self.choice, self.data
-        if choice.backend not in LABELS:
+        if registry.find(choice.backend) is None:
             return "Nothing to launch yet: choose where to train (Backend › Where to train)."
         report = self.app.dataset_report  # type: ignore[attr-defined]
         examples = f" ({report.valid_examples:,} examples)" if report is not None else ""
         model = choice.local_model if self.is_local else choice.hosted_model
         rows = [
-            ("Where", LABELS[choice.backend]),
+            ("Where", registry.label(choice.backend)),
             ("Training data", f"{data.train}{examples}"),
             ("Validation", data.validation or "none"),
             ("Model", model),
@@ -117,7 +116,7 @@ class BackendLaunchScreen(StepScreen):
 
     @property
     def chosen(self) -> bool:
-        return self.choice.backend in LABELS
+        return registry.find(self.choice.backend) is not None
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -182,7 +181,7 @@ class BackendLaunchScreen(StepScreen):
     def confirm_title(self) -> str:
         if self.is_local:
             return "Start training on this machine?"
-        return f"Create a billable job on {LABELS[self.choice.backend]}?"
+        return f"Create a billable job on {registry.label(self.choice.backend)}?"
 
     def confirm_body(self) -> str:
         if self.is_local:

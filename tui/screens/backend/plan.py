@@ -7,19 +7,13 @@ each backend's ``availability``/``prepare``/``launch``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from backends import registry
 from backends.backend import Availability
-from backends.catalog import (
-    DEFAULT_LOCAL_MODEL,
-    OPENAI_NO_NEW_JOBS_FROM,
-    Provider,
-    find_hosted,
-    hosted_models,
-)
-from backends.hosted.settings import AZURE, OPENAI
+from backends.catalog import DEFAULT_LOCAL_MODEL, Provider, find_hosted, hosted_models
 from backends.runs.values import AUTO, DPO, RunSpec
 from tui.state import BackendChoice, DatasetChoice
 
@@ -28,9 +22,6 @@ if TYPE_CHECKING:
     from backends.hosted.backend import HostedBackend
     from backends.local.backend import LocalBackend
 
-LOCAL = "local"
-BACKEND_NAMES = (OPENAI, AZURE, LOCAL)
-LABELS = {OPENAI: "OpenAI", AZURE: "Azure OpenAI", LOCAL: "Local GPU"}
 HYPER_NAMES = ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")
 
 
@@ -48,53 +39,57 @@ class Option:
 
     @property
     def label(self) -> str:
-        return LABELS[self.name]
+        return registry.label(self.name)
 
 
 def provider_of(name: str) -> Provider:
-    return {OPENAI: Provider.OPENAI, AZURE: Provider.AZURE}.get(name, Provider.LOCAL)
+    """The catalog provider of a backend (the local catalog for none chosen yet)."""
+    info = registry.find(name)
+    return info.provider if info is not None and info.provider else Provider.LOCAL
 
 
-def hosted_backend(choice: BackendChoice, today: date) -> HostedBackend:
-    """OpenAI or Azure OpenAI, connected from the environment plus what the Settings step holds."""
-    from backends.hosted.settings import HostedSettings
+def takes_tier(choice: BackendChoice) -> bool:
+    """Whether the chosen backend takes a training tier (Azure), so a chosen tier counts."""
+    info = registry.find(choice.backend)
+    return info is not None and info.training_tiers
 
-    if choice.backend == AZURE:
-        from backends.hosted.azure import AzureBackend
 
-        settings = HostedSettings.from_env(
-            AZURE,
-            azure_endpoint=choice.azure_endpoint.strip() or None,
-            api_version=choice.api_version.strip() or None,
-        )
-        return AzureBackend(settings, secret=choice.secret or None, today=today)
-    from backends.hosted.backend import OpenAIBackend
-
-    return OpenAIBackend(HostedSettings.from_env(OPENAI), secret=choice.secret or None, today=today)
+def hosted_backend(choice: BackendChoice, today: date, *, name: str | None = None) -> HostedBackend:
+    """The hosted backend ``name`` (default: the chosen one) with the Settings step's options."""
+    name = name or choice.backend
+    if not registry.is_hosted(name):
+        name = registry.DEFAULT_HOSTED
+    backend = registry.get(name).create(
+        secret=choice.secret or None,
+        today=today,
+        azure_endpoint=choice.azure_endpoint,
+        api_version=choice.api_version,
+    )
+    return cast("HostedBackend", backend)
 
 
 def local_backend(choice: BackendChoice) -> LocalBackend:
-    from backends.local.backend import LocalBackend
-
-    return LocalBackend(inventory=choice.gpus)
+    """The local backend, with the GPUs already found (if any)."""
+    return cast("LocalBackend", registry.get(registry.LOCAL).create(inventory=choice.gpus))
 
 
 def check_option(name: str, choice: BackendChoice, today: date) -> Option:
     """Whether ``name`` can be used here and now, and why not (blocking: may run nvidia-smi)."""
-    if name == LOCAL:
+    info = registry.get(name)
+    if not info.hosted:
         backend = local_backend(choice)
         found = backend.availability()
         if choice.gpus is None and found.ok:
             choice.gpus = backend.inventory
         return Option(name, found.ok, found.ok, found.reason, found.hint)
-    hosted = hosted_backend(replace(choice, backend=name), today)
+    hosted = hosted_backend(choice, today, name=name)
     found = hosted.availability()
-    if name == OPENAI and today >= OPENAI_NO_NEW_JOBS_FROM:
+    if not info.accepts_new_jobs(today):
         return Option(name, False, False, found.reason, found.hint)
     if found.ok:
         reason = found.reason
-        if name == OPENAI:
-            reason += f" New jobs until {OPENAI_NO_NEW_JOBS_FROM:%-d %b %Y}."
+        if info.no_new_jobs_from is not None:
+            reason += f" New jobs until {info.no_new_jobs_from:%-d %b %Y}."
         return Option(name, True, True, reason, found.hint)
     enterable = "credential" in found.reason or "endpoint" in found.reason
     return Option(name, False, enterable, found.reason, _settings_hint(found, enterable))
@@ -124,9 +119,9 @@ def default_local_model(choice: BackendChoice) -> str:
 
 def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool = True) -> RunSpec:
     """The spec the Launch step hands to the backend; raises ``ValueError`` for a bad value."""
-    from backends.hosted.backend import sha256_of
+    from backends.files import sha256_of
 
-    if choice.backend == LOCAL:
+    if registry.is_local(choice.backend):
         from pathlib import Path
 
         from backends.local.settings import LocalSettings
@@ -144,7 +139,7 @@ def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool =
     from backends.hosted.spec import hosted_hyperparameters, hosted_spec, parse_metadata
 
     settings: dict[str, object] = {}
-    if choice.backend == AZURE and choice.training_type:
+    if takes_tier(choice) and choice.training_type:
         settings["training_type"] = choice.training_type
     if choice.wandb_project.strip():
         settings["wandb"] = {"project": choice.wandb_project.strip()}
@@ -166,7 +161,7 @@ def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool =
 # --- words -----------------------------------------------------------------------
 def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
     """``(label, value)`` rows describing the chosen settings, for the Launch summary."""
-    if choice.backend == LOCAL:
+    if registry.is_local(choice.backend):
         from backends.local.settings import LocalSettings
 
         s = choice.local or LocalSettings()
@@ -186,7 +181,7 @@ def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
     extras = [
         f"suffix {choice.suffix.strip()}" if choice.suffix.strip() else "",
         f"seed {choice.seed.strip()}" if choice.seed.strip() else "",
-        f"tier {choice.training_type}" if choice.backend == AZURE and choice.training_type else "",
+        f"tier {choice.training_type}" if takes_tier(choice) and choice.training_type else "",
     ]
     if any(extras):
         rows.append(("Options", ", ".join(e for e in extras if e)))

@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from backends import registry
 from tui.journey import Position
 from tui.screens.backend.hosted_form import HostedForm
 from tui.screens.backend.local_form import LocalForm, MemoryEstimated, seeded_settings
-from tui.screens.backend.plan import LABELS, LOCAL, default_hosted_model, default_local_model
+from tui.screens.backend.plan import default_hosted_model, default_local_model
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice
 
@@ -20,7 +21,7 @@ class BackendSettingsScreen(StepScreen):
     def choice(self) -> BackendChoice:
         choice: BackendChoice = self.app.backend_choice  # type: ignore[attr-defined]
         if not choice.backend:
-            choice.backend = "openai"
+            choice.backend = registry.DEFAULT_HOSTED
         return choice
 
     @property
@@ -29,8 +30,8 @@ class BackendSettingsScreen(StepScreen):
 
     def compose_form(self) -> ComposeResult:
         choice = self.choice
-        yield Static(f"Training on [b]{LABELS[choice.backend]}[/b]", id="settings-for")
-        if choice.backend == LOCAL:
+        yield Static(f"Training on [b]{registry.label(choice.backend)}[/b]", id="settings-for")
+        if registry.is_local(choice.backend):
             report = self.app.dataset_report  # type: ignore[attr-defined]
             longest = report.tokens.max if report is not None and report.tokens.count else None
             yield LocalForm(
@@ -45,7 +46,7 @@ class BackendSettingsScreen(StepScreen):
             yield HostedForm(choice, model, self.app.today)  # type: ignore[attr-defined]
 
     def compose_summary(self) -> ComposeResult:
-        if self.choice.backend == LOCAL:
+        if registry.is_local(self.choice.backend):
             yield Static("Memory estimate: reading the model config…", id="memory", markup=False)
 
     def on_memory_estimated(self, message: MemoryEstimated) -> None:

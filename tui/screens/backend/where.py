@@ -10,13 +10,18 @@ from textual.message import Message
 from textual.widgets import RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerState
 
+from backends import registry
 from backends.catalog import Provider
 from tui.journey import Position
-from tui.screens.backend.plan import BACKEND_NAMES, LABELS, LOCAL, Option, check_option
+from tui.screens.backend.plan import Option, check_option
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice
 
-_FROM_PROVIDER = {Provider.OPENAI: "openai", Provider.AZURE: "azure", Provider.LOCAL: LOCAL}
+
+def _default_backend(provider: Provider | str) -> str:
+    """The backend of the provider the Decide stage costed (OpenAI when none)."""
+    info = registry.for_provider(provider)
+    return info.name if info is not None else registry.DEFAULT_HOSTED
 
 
 @dataclass
@@ -36,13 +41,13 @@ class BackendWhereScreen(StepScreen):
         return self.app.backend_choice  # type: ignore[attr-defined, no-any-return]
 
     def compose_form(self) -> ComposeResult:
-        chosen = self.choice.backend or _FROM_PROVIDER.get(self.answers.cost.provider, "openai")
+        chosen = self.choice.backend or _default_backend(self.answers.cost.provider)
         with RadioSet(id="backend-choice"):
-            for name in BACKEND_NAMES:
-                yield RadioButton(LABELS[name], value=name == chosen, id=f"choose-{name}")
-        for name in BACKEND_NAMES:
+            for name in registry.names():
+                yield RadioButton(registry.label(name), value=name == chosen, id=f"choose-{name}")
+        for name in registry.names():
             yield Static(
-                f"{LABELS[name]}: checking…",
+                f"{registry.label(name)}: checking…",
                 id=f"availability-{name}",
                 classes="availability -checking",
                 markup=False,
@@ -56,7 +61,7 @@ class BackendWhereScreen(StepScreen):
     def check_all(self) -> None:
         """Key present? Endpoint? The ``[local]`` extra importable, GPUs visible (nvidia-smi)?"""
         today = self.app.today  # type: ignore[attr-defined]
-        for name in BACKEND_NAMES:
+        for name in registry.names():
             self.post_message(OptionChecked(check_option(name, self.choice, today)))
 
     def on_option_checked(self, message: OptionChecked) -> None:
@@ -100,7 +105,7 @@ class BackendWhereScreen(StepScreen):
         if chosen is None:
             found.append("Choose where to train.")
         elif chosen in self.options and not self.options[chosen].selectable:
-            found.append(f"{LABELS[chosen]} cannot be used here.")
+            found.append(f"{registry.label(chosen)} cannot be used here.")
         return found
 
     def store(self) -> None:
