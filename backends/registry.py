@@ -68,6 +68,8 @@ class BackendInfo:
     """The environment variable that holds its API key, if it has one."""
     factory: str
     for_run: str
+    endpoint: bool = False
+    """Reached at an endpoint and API version the user names (``--azure-endpoint``)."""
 
     def create(self, **options: Any) -> Backend:
         """A new backend object; ``options`` go to its constructor (e.g. ``secret=``)."""
@@ -120,6 +122,7 @@ _ENTRIES = (
         key_env="AZURE_OPENAI_API_KEY",
         factory="backends.hosted.azure:AzureBackend",
         for_run="backends.hosted.backend:backend_for_run",
+        endpoint=True,
     ),
     BackendInfo(
         name="local",
@@ -182,6 +185,12 @@ def is_hosted(name: str | None) -> bool:
 def is_local(name: str | None) -> bool:
     entry = find(name)
     return entry is not None and not entry.hosted
+
+
+def needs_endpoint(name: str | None) -> bool:
+    """The backend is reached at an endpoint the user names (Azure OpenAI)."""
+    entry = find(name)
+    return entry is not None and entry.endpoint
 
 
 def label(name: str | None) -> str:
