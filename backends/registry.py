@@ -210,6 +210,12 @@ def is_local(name: str | None) -> bool:
     return entry is not None and not entry.hosted
 
 
+def needs_endpoint(name: str | None) -> bool:
+    """The backend is reached at an endpoint the user names (Azure OpenAI)."""
+    entry = find(name)
+    return entry is not None and entry.endpoint_setting
+
+
 def label(name: str | None) -> str:
     entry = find(name)
     return entry.label if entry is not None else str(name or "?")

@@ -230,14 +230,10 @@ class FinetuneApp(App[None]):
 
     def record_dataset(self, report: DatasetReport) -> None:
         """Measured figures from the Dataset step flow into the checklist (Cost and Benefit)."""
-        if report.cancelled:
-            return
-        measured = self.answers.measured
-        measured.examples = report.valid_examples
-        measured.training_tokens = report.charged_tokens
-        measured.training_cost = report.estimated_cost_usd
-        measured.source = report.source
-        self.save()
+        from backends.decision.measured import record_dataset
+
+        if record_dataset(self.answers, report):
+            self.save()
 
     @property
     def evaluate_position(self) -> Position:

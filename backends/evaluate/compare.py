@@ -36,7 +36,7 @@ from backends.evaluate.prompts import (
 from backends.evaluate.runners import Generation, Request, Runner, counting
 
 if TYPE_CHECKING:
-    from backends.evaluate.judge import JudgeReport, Verdict
+    from backends.evaluate.verdicts import JudgeReport, Verdict
 
 ZERO_SHOT = "zero-shot"
 FEW_SHOT = "few-shot"

@@ -13,62 +13,17 @@ never a guess.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 
-from backends.catalog import PRICES_AS_OF, Provider, base_of_fine_tuned, find_hosted
+from backends import registry
+from backends.catalog import Provider, base_of_fine_tuned, find_hosted
 from backends.data.chat_tokens import count_chat
-from backends.evaluate.judge import REPLY_EXAMPLE, judge_messages
 from backends.evaluate.prompts import Example, prompt_text
+from backends.evaluate.verdicts import REPLY_EXAMPLE, JudgeEstimate, judge_messages
+
+__all__ = ["JudgeEstimate", "estimate_judge_cost", "judge_prices", "planned_methods"]
 
 DEFAULT_ENCODING = "o200k_base"
 """Counts the tokens of a judge model the catalog does not know (marked approximate)."""
-
-
-@dataclass(frozen=True)
-class JudgeEstimate:
-    model: str
-    provider: str
-    requests: int
-    prompt_tokens: int
-    completion_tokens: int
-    input_price: float | None
-    """USD per 1M prompt tokens (``None``: unknown)."""
-    output_price: float | None
-    prices_as_of: str = PRICES_AS_OF
-    exact_tokens: bool = True
-    """False when the judge model's encoding is not known (counted with ``o200k_base``)."""
-
-    def cost_of(self, prompt_tokens: int, completion_tokens: int) -> float | None:
-        if self.input_price is None or self.output_price is None:
-            return None
-        return (prompt_tokens * self.input_price + completion_tokens * self.output_price) / 1e6
-
-    @property
-    def cost(self) -> float | None:
-        return self.cost_of(self.prompt_tokens, self.completion_tokens)
-
-    def cost_text(self) -> str:
-        cost = self.cost
-        if cost is None:
-            return "price unknown"
-        return f"about ${cost:,.4f} (prices as of {self.prices_as_of})"
-
-    def summary(self) -> str:
-        """``24 judge requests to gpt-4.1-mini: ~8,400 prompt + 120 reply tokens, about $0.0035 …``"""
-        about = "~" if not self.exact_tokens else ""
-        where = Provider(self.provider).label
-        unknown = (
-            "" if self.cost is not None else f" (no catalog price for {self.model} on {where})"
-        )
-        return (
-            f"{self.requests:,} judge request{'' if self.requests == 1 else 's'} to "
-            f"{self.model} on {where}: "
-            f"{about}{self.prompt_tokens:,} prompt + {self.completion_tokens:,} reply tokens, "
-            f"{self.cost_text()}{unknown}."
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        return {**asdict(self), "cost": self.cost}
 
 
 def judge_prices(model: str, provider: str) -> tuple[float | None, float | None]:
@@ -103,7 +58,7 @@ def estimate_judge_cost(
     methods: int,
     model: str,
     *,
-    provider: str = "openai",
+    provider: str = registry.DEFAULT_HOSTED,
     max_answer_tokens: int = 256,
     count: Callable[[str], int] | None = None,
 ) -> JudgeEstimate:

@@ -99,6 +99,8 @@ class Runner:
     model: str = ""
     price_key: str | None = None
     """The model name to look up in the catalog for prices (``None``: not priced)."""
+    hosted: bool = False
+    """Sends its requests to a hosted provider (``HostedRunner``); else runs here."""
 
     def run(
         self,
@@ -112,6 +114,8 @@ class Runner:
 
 # --- hosted -----------------------------------------------------------------
 class HostedRunner(Runner):
+    hosted = True
+
     def __init__(
         self,
         settings: Any,

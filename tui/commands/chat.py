@@ -16,17 +16,13 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from tui.commands.evaluate import PROVIDERS
+from backends import registry
 
-NO_TUNED = (
-    "No tuned model chosen: set “Tuned model” in Evaluate › Setup (a run id, an ft:… "
-    "name or a model folder), or start with finetune-tui chat --tuned RUN|MODEL. "
-    "The base model answers meanwhile."
-)
+if TYPE_CHECKING:
+    from backends.evaluate.tryit import Side
 
 
 def register(subparsers: Any) -> None:
@@ -36,7 +32,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", required=True, metavar="BASE", help="the base model")
     parser.add_argument(
         "--provider",
-        choices=PROVIDERS,
+        choices=registry.names(),
         default=None,
         help="where the models run (default: local for a path or an owner/name hub id, else openai)",
     )
@@ -49,118 +45,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run_chat)
 
 
-@dataclass
-class Side:
-    """One pane's model, or why there is none."""
-
-    name: str
-    """``base`` or ``tuned``."""
-    model: Any = None
-    """A ``ChatModel``."""
-    problem: str = ""
-
-    @property
-    def error(self) -> bool:
-        """The model could not be built (not merely left unchosen)."""
-        return bool(self.problem) and self.problem != NO_TUNED
-
-    @property
-    def title(self) -> str:
-        label = self.model.label if self.model is not None else ""
-        return f"{self.name}: {label}" if label else self.name
-
-
-def chat_sides(
-    *,
-    model: str,
-    provider: str | None,
-    tuned: str | None,
-    workspace: str | None,
-    secret: str | None = None,
-    max_tokens: int = 512,
-    clock: Callable[[], float] | None = None,
-) -> tuple[Side, Side]:
-    """The base and tuned chat models, resolved as ``finetune-tui eval`` resolves them.
-
-    Never raises for bad input: a side that cannot be built carries its ``problem``.
-    """
-    from backends.backend import BackendError
-    from backends.evaluate.chat import HostedChat
-    from backends.evaluate.local_chat import LocalChat
-    from tui.commands.evaluate import (
-        UsageProblem,
-        _hosted_runner,
-        _local_runner,
-        _tuned_runner,
-        eval_arguments,
-        guess_provider,
-    )
-
-    provider = provider or (guess_provider(model) if model else "openai")
-    args = eval_arguments(
-        workspace=workspace,
-        model=model,
-        provider=provider,
-        tuned=tuned or None,
-        max_tokens=max_tokens,
-        secret=secret or None,
-    )
-    timing = {"clock": clock} if clock is not None else {}
-
-    def chat_of(runner: Any) -> Any:
-        if hasattr(runner, "settings"):
-            chat = HostedChat.from_runner(runner, **timing)
-        else:
-            chat = LocalChat.from_runner(runner, **timing)
-        chat.max_tokens = chat.max_new_tokens = max_tokens
-        return chat
-
-    def build(name: str, make: Callable[[], Any]) -> Side:
-        try:
-            return Side(name, chat_of(make()))
-        except (UsageProblem, BackendError, ValueError, OSError) as error:
-            where = f" ({provider})" if name == "base" else ""
-            return Side(
-                name, problem=f"{name} model {model if name == 'base' else tuned}{where}: {error}"
-            )
-
-    if not model:
-        base = Side(
-            "base", problem="No base model: choose one in Evaluate › Setup or give --model."
-        )
-    elif provider == "local":
-        base = build("base", lambda: _local_runner(model, args))
-    else:
-        base = build("base", lambda: _hosted_runner(provider, model, args))
-    if not tuned:
-        return base, Side("tuned", problem=NO_TUNED)
-    return base, build("tuned", lambda: _tuned_runner(args, provider)[0])
-
-
-def conversation(
-    system: str, history: Sequence[dict[str, str]], prompt: str
-) -> list[dict[str, str]]:
-    """The messages of the next turn: the system prompt, the turns so far, the new prompt."""
-    head = [{"role": "system", "content": system}] if system.strip() else []
-    return [*head, *history, {"role": "user", "content": prompt}]
-
-
-def describe(reply: Any) -> str:
-    """Tokens and latency in a line: ``12 prompt + 30 completion tokens · first token 0.21 s · 1.30 s``."""
-    parts = []
-    if reply.prompt_tokens is not None or reply.completion_tokens is not None:
-        prompt = "-" if reply.prompt_tokens is None else f"{reply.prompt_tokens:,}"
-        completion = "-" if reply.completion_tokens is None else f"{reply.completion_tokens:,}"
-        parts.append(f"{prompt} prompt + {completion} completion tokens")
-    if reply.first_token_s is not None:
-        parts.append(f"first token {reply.first_token_s:.2f} s")
-    if reply.total_s is not None:
-        parts.append(f"{reply.total_s:.2f} s total")
-    if reply.cancelled:
-        parts.append("stopped")
-    return " · ".join(parts)
-
-
 def run_chat(args: argparse.Namespace) -> int:
     if args.max_tokens is not None and args.max_tokens < 1:
         print("finetune-tui chat: --max-tokens must be at least 1.", file=sys.stderr)
@@ -170,6 +54,8 @@ def run_chat(args: argparse.Namespace) -> int:
     if not args.prompt.strip():
         print("finetune-tui chat: --prompt is empty.", file=sys.stderr)
         return 2
+    from backends.evaluate.tryit import chat_sides, conversation
+
     sides = chat_sides(
         model=args.model,
         provider=args.provider,
@@ -188,12 +74,14 @@ def run_chat(args: argparse.Namespace) -> int:
 def _ask(sides: Sequence[Side], messages: list[dict[str, str]]) -> int:
     """Both models at once (threads only wait on the network / the child process); print in order."""
     from backends.evaluate.chat import collect
+    from backends.evaluate.tryit import describe
 
     cancel = threading.Event()
     replies: dict[str, Any] = {}
 
     def one(side: Side) -> None:
-        replies[side.name] = collect(side.model.stream(messages, cancel=cancel))
+        if side.model is not None:
+            replies[side.name] = collect(side.model.stream(messages, cancel=cancel))
 
     threads = [
         threading.Thread(target=one, args=(side,), daemon=True)

@@ -19,10 +19,15 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-PROVIDERS = ("openai", "azure", "local")
+from backends import registry
+from tui.commands.evaluate_judge import add_judge_arguments, confirm_judge
+
+if TYPE_CHECKING:
+    from backends.evaluate.compare import Comparison
+    from backends.evaluate.request import EvalRequest
+    from backends.evaluate.setup import Evaluation
 
 
 def register(subparsers: Any) -> None:
@@ -34,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", required=True, metavar="BASE", help="the base model")
     parser.add_argument(
         "--provider",
-        choices=PROVIDERS,
+        choices=registry.names(),
         default=None,
         help="where the models run (default: local for a path or an owner/name hub id, else openai)",
     )
@@ -66,133 +71,45 @@ def register(subparsers: Any) -> None:
         metavar="VERSION",
         help="Azure OpenAI API version (default: OPENAI_API_VERSION)",
     )
-    from tui.commands.evaluate_judge import add_judge_arguments
-
     add_judge_arguments(parser)
     parser.set_defaults(handler=run_eval)
 
 
-class UsageProblem(Exception):
-    pass
+def request_of(args: argparse.Namespace) -> EvalRequest:
+    """What the arguments ask to evaluate."""
+    from backends.evaluate.request import EvalRequest
 
-
-def guess_provider(model: str) -> str:
-    if Path(model).expanduser().exists() or model.lower().endswith(".gguf"):
-        return "local"
-    if "/" in model and not model.startswith("ft:"):
-        return "local"
-    return "openai"
-
-
-def eval_arguments(**values: Any) -> argparse.Namespace:
-    """The ``eval`` subcommand's arguments with their defaults, overridden by ``values``.
-
-    The TUI's Evaluate stage builds its comparison through ``prepare`` with these.
-    """
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--workspace", default=None)
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["eval", "--data", "", "--model", ""])
-    for name, value in values.items():
-        if not hasattr(args, name) and name != "secret":
-            raise TypeError(f"eval has no argument {name!r}")
-        setattr(args, name, value)
-    return args
-
-
-def hosted_settings(provider: str, args: argparse.Namespace) -> Any:
-    """The provider's settings from the environment, with the Azure endpoint/version given."""
-    from backends.hosted.settings import AZURE, HostedSettings
-
-    if provider != AZURE:
-        return HostedSettings.from_env(provider)
-    return HostedSettings.from_env(
-        provider,
-        azure_endpoint=(getattr(args, "azure_endpoint", None) or "").strip() or None,
-        api_version=(getattr(args, "api_version", None) or "").strip() or None,
+    return EvalRequest(
+        data=args.data,
+        model=args.model,
+        provider=args.provider,
+        train=args.train,
+        split=args.split,
+        seed=args.seed,
+        limit=args.limit,
+        few_shot=args.few_shot,
+        rag=args.rag,
+        tuned=args.tuned,
+        max_tokens=args.max_tokens,
+        concurrency=args.concurrency,
+        batch_size=args.batch_size,
+        judge=args.judge,
+        judge_provider=args.judge_provider,
+        workspace=args.workspace,
+        azure_endpoint=args.azure_endpoint,
+        api_version=args.api_version,
     )
-
-
-def _hosted_runner(provider: str, model: str, args: argparse.Namespace, settings: Any = None):
-    from backends.evaluate.runners import HostedRunner
-    from backends.hosted.errors import HostedError
-
-    settings = settings or hosted_settings(provider, args)
-    # A key typed in the TUI for this session (the command line reads the environment only).
-    secret = getattr(args, "secret", None) or None
-    problem = settings.missing(secret)
-    if problem:
-        raise HostedError(problem, kind="config")
-    return HostedRunner(
-        settings, model, secret=secret, concurrency=args.concurrency, max_tokens=args.max_tokens
-    )
-
-
-def _local_runner(model: str, args: argparse.Namespace, adapter: str | None = None):
-    from backends.evaluate.runners import LocalRunner
-
-    return LocalRunner(
-        model, adapter=adapter, batch_size=args.batch_size, max_new_tokens=args.max_tokens
-    )
-
-
-def _tuned_runner(args: argparse.Namespace, provider: str) -> tuple[Any, str | None, float | None]:
-    """The tuned model's runner, the training file it learnt from and the training bill (when a run says)."""
-    from backends.runs import RunStore
-    from backends.workspace import Workspace
-
-    name = args.tuned
-    store = RunStore.of(Workspace.at(args.workspace))
-    try:
-        folder = store.find(name)
-    except (KeyError, OSError):
-        folder = None
-    if folder is None:
-        if provider == "local":
-            return _local_runner(name, args), None, None
-        return _hosted_runner(provider, name, args), None, None
-    spec = folder.read_spec()
-    if spec.backend == "local":
-        output = folder.output_dir
-        for candidate, adapter in (("merged", False), ("adapter", True), ("model", False)):
-            path = output / candidate
-            if path.is_dir():
-                if adapter:
-                    return (
-                        _local_runner(spec.model, args, adapter=str(path)),
-                        spec.dataset,
-                        None,
-                    )
-                return _local_runner(str(path), args), spec.dataset, None
-        raise UsageProblem(f"Run {folder.run_id} has no trained model in {output} yet.")
-    from backends.catalog import find_any_hosted
-    from backends.hosted.backend import settings_of
-
-    status = folder.read_status()
-    tuned_model = status.fine_tuned_model
-    if not tuned_model:
-        raise UsageProblem(
-            f"Run {folder.run_id} has no fine-tuned model yet (it is "
-            f"{folder.read_status().state.value})."
-        )
-    entry = find_any_hosted(spec.model)
-    training_cost = (
-        status.trained_tokens * entry.prices.training / 1e6
-        if entry is not None and entry.prices.training is not None and status.trained_tokens
-        else None
-    )
-    runner = _hosted_runner(spec.backend, tuned_model, args, settings_of(spec))
-    return runner, spec.dataset, training_cost
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def format_comparison(comparison: Any) -> str:
+def format_comparison(comparison: Comparison) -> str:
     from backends.evaluate.compare import METHOD_LABELS
-    from backends.evaluate.judge import JUDGE, JUDGE_LABEL, judge_lines
     from backends.evaluate.scoring import METRIC_LABELS, METRICS
+    from backends.evaluate.verdicts import JUDGE, JUDGE_LABEL
+    from backends.evaluate.wording import summary_lines
     from tui.commands.runs import format_table
 
     metrics = [*METRICS, *([JUDGE] if comparison.judge is not None else [])]
@@ -219,101 +136,34 @@ def format_comparison(comparison: Any) -> str:
                 "-" if costs.get(name) is None else f"{costs[name]:.3f}",
             )
         )
-    lines = [f"Held out: {comparison.held_out}.", "", format_table(rows), ""]
-    benefit = comparison.benefit
-    if benefit is not None and benefit.quality_gain is not None:
-        lines.append(
-            f"Quality gain ({METRIC_LABELS[benefit.metric]}): {benefit.quality_gain:+.3f} over "
-            f"{METHOD_LABELS[benefit.best_alternative]}."
-        )
-    if benefit is not None:
-        for name, saved in benefit.prompt_tokens_saved.items():
-            lines.append(f"Prompt tokens saved per request vs {METHOD_LABELS[name]}: {saved:,.0f}.")
-        if benefit.break_even_requests is not None:
-            lines.append(
-                f"Break-even: {benefit.break_even_requests:,.0f} requests "
-                f"(training ${benefit.training_cost:,.2f} ÷ ${benefit.saving_per_request:.6f} "
-                "saved per request)."
-            )
-        if any(v is not None for v in benefit.cost_per_1000.values()):
-            lines.append(f"Prices as of {benefit.prices_as_of} (catalog).")
-    for result in comparison.methods.values():
-        if result.errors:
-            lines.append(
-                f"{METHOD_LABELS[result.method]}: {result.errors} failed, e.g. {result.first_error}"
-            )
-    if comparison.judge is not None:
-        lines += judge_lines(comparison.judge)
-    lines += [f"Note: {note}" for note in comparison.notes]
-    if comparison.cancelled:
-        lines.append("Interrupted: partial results.")
+    lines = [
+        f"Held out: {comparison.held_out}.",
+        "",
+        format_table(rows),
+        "",
+        *summary_lines(comparison),
+    ]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def check_numbers(args: argparse.Namespace) -> str | None:
-    """Why the numeric arguments cannot be used, or ``None``."""
-    for flag in ("few_shot", "rag", "limit", "max_tokens", "concurrency", "batch_size"):
-        value = getattr(args, flag)
-        if value is not None and value < (1 if flag not in ("few_shot", "rag") else 0):
-            return f"--{flag.replace('_', '-')} must be at least 1 (0 for --few-shot/--rag)."
-    if args.split is not None and args.train:
-        return "--split holds examples out of --data; give --train or --split, not both."
-    return None
-
-
-def prepare(args: argparse.Namespace) -> tuple[Any, Any, Any, float | None]:
-    """The evaluation set, the base and tuned runners, and the training bill (when a run says).
-
-    Raises ``UsageProblem``, ``BackendError`` or ``ValueError`` saying what is wrong.
-    """
-    from backends.evaluate.prompts import drop_trained
-
-    provider = args.provider or guess_provider(args.model)
-    eval_set = load_set(args)
-    if provider == "local":
-        base = _local_runner(args.model, args)
-    else:
-        base = _hosted_runner(provider, args.model, args)
-    tuned, trained_on, training_cost = (None, None, None)
-    if args.tuned:
-        tuned, trained_on, training_cost = _tuned_runner(args, provider)
-    if trained_on and Path(trained_on).is_file():
-        drop_trained(eval_set, trained_on)
-        if not eval_set.examples:
-            raise UsageProblem("every evaluation example is in the tuned model's training file.")
-    return eval_set, base, tuned, training_cost
-
-
-def load_set(args: argparse.Namespace) -> Any:
-    """The evaluation set the arguments name (a held-out file, or a seeded split of --data)."""
-    from backends.evaluate.prompts import load_eval_set, split_eval_set
-
-    if args.split is not None:
-        return split_eval_set(args.data, fraction=args.split, seed=args.seed, limit=args.limit)
-    return load_eval_set(args.data, args.train, limit=args.limit)
 
 
 def run_eval(args: argparse.Namespace) -> int:
     from backends.backend import BackendError
+    from backends.evaluate.request import UsageProblem
+    from backends.evaluate.setup import prepare
 
     def fail(message: str, code: int = 2) -> int:
         print(f"finetune-tui eval: {message}", file=sys.stderr)
         return code
 
-    problem = check_numbers(args)
+    request = request_of(args)
+    problem = request.problem()
     if problem:
         return fail(problem)
     try:
-        eval_set, base, tuned, training_cost = prepare(args)
-        judge = None
-        if args.judge:
-            from tui.commands.evaluate_judge import confirm_judge, judge_estimate, make_judge
-
-            provider = args.provider or guess_provider(args.model)
-            judge = (make_judge(args, provider), judge_estimate(args, eval_set, provider))
-            if not confirm_judge(judge[1], args):
-                return fail("nothing run: the judge's cost was not confirmed.")
-        return _run(args, eval_set, base, tuned, training_cost, judge)
+        evaluation = prepare(request)
+        if evaluation.judge is not None and not confirm_judge(evaluation.judge.estimate, args):
+            return fail("nothing run: the judge's cost was not confirmed.")
+        return _run(args, evaluation)
     except UsageProblem as problem:
         return fail(str(problem))
     except BackendError as error:
@@ -322,43 +172,24 @@ def run_eval(args: argparse.Namespace) -> int:
         return fail(str(error))
 
 
-def _run(
-    args: argparse.Namespace,
-    eval_set: Any,
-    base: Any,
-    tuned: Any,
-    training_cost: float | None,
-    judge: tuple[Any, Any] | None = None,
-) -> int:
+def _run(args: argparse.Namespace, evaluation: Evaluation) -> int:
+    """The session in a thread (Ctrl-C cancels it, keeping what finished), then the result."""
     import orjson
 
-    from backends.evaluate.compare import Plan, compare
+    from backends.evaluate import session
 
-    plan = Plan(base, tuned, few_shot_k=args.few_shot, rag_k=args.rag, seed=args.seed)
     cancel = threading.Event()
     outcome: dict[str, Any] = {}
     show_progress = sys.stderr.isatty() and not args.json
 
-    def progress(done: int, total: int, what: str = "requests") -> None:
+    def progress(done: int, total: int, phase: str) -> None:
         if show_progress:
+            what = "graded by the judge" if phase == session.JUDGED else "requests"
             print(f"\r{done}/{total} {what}", end="", file=sys.stderr, flush=True)
 
     def work() -> None:
         try:
-            outcome["comparison"] = compare(
-                eval_set, plan, cancel=cancel, progress=progress, training_cost=training_cost
-            )
-            if judge is not None and not cancel.is_set():
-                from backends.evaluate.judge import judge_comparison
-
-                judge_comparison(
-                    outcome["comparison"],
-                    judge[0],
-                    cancel=cancel,
-                    progress=lambda done, total: progress(done, total, "graded by the judge"),
-                    estimate=judge[1],
-                    seed=args.seed,
-                )
+            outcome["comparison"] = session.run(evaluation, cancel=cancel, progress=progress)
         except BaseException as error:  # reported by the main thread
             outcome["error"] = error
 

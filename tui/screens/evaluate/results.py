@@ -17,14 +17,7 @@ from textual.widgets import DataTable, ProgressBar, Static, TabbedContent, TabPa
 from textual.worker import Worker, WorkerState
 
 from tui.journey import Position
-from tui.screens.evaluate.figures import (
-    benefit_lines,
-    eval_arguments_for,
-    interval,
-    method_label,
-    metric_columns,
-    usd,
-)
+from tui.screens.evaluate.figures import interval, metric_columns, request_for
 from tui.screens.step import Move, StepScreen
 from tui.state import EvalChoice
 
@@ -119,50 +112,19 @@ class EvaluateResultsScreen(StepScreen):
         thread=True, exclusive=True, exit_on_error=False, group="evaluate", description="Evaluating"
     )
     def run_comparison(self) -> Comparison:
-        """Load, then compare; a local model loads and generates here (cancellable between batches)."""
-        from backends.evaluate.compare import Plan, compare
-        from tui.commands.evaluate import UsageProblem, check_numbers, prepare
+        """Load, then compare and judge; a local model loads and generates here (cancellable between batches)."""
+        from backends.evaluate import session
+        from backends.evaluate.setup import prepare
 
-        args = eval_arguments_for(self.choice, self.app)
-        problem = check_numbers(args)
-        if problem:
-            raise UsageProblem(problem)
-        eval_set, base, tuned, training_cost = prepare(args)
-        judge = None
-        if args.judge:  # its key is checked now, before anything is sent
-            from tui.commands.evaluate_judge import judge_estimate, make_judge
-
-            provider = str(args.judge_provider)
-            judge = (make_judge(args, provider), judge_estimate(args, eval_set, provider))
-        if tuned is not None and training_cost is None:
-            training_cost = self.app.answers.measured.training_cost  # type: ignore[attr-defined]
-        plan = Plan(
-            base,
-            tuned,
-            few_shot_k=args.few_shot,
-            rag_k=args.rag,
-            zero_shot=self.choice.zero_shot,
-            seed=args.seed,
-        )
-        comparison = compare(
-            eval_set,
-            plan,
+        request = request_for(self.choice, self.app)
+        # A run that does not say what its training cost: the Dataset step's estimate.
+        measured_cost = self.app.answers.measured.training_cost  # type: ignore[attr-defined]
+        request = dataclasses.replace(request, training_cost=measured_cost)
+        return session.run(
+            prepare(request),
             cancel=self.cancel_event,
-            progress=lambda done, total: self.post_message(EvalProgress(done, total)),
-            training_cost=training_cost,
+            progress=lambda done, total, phase: self.post_message(EvalProgress(done, total, phase)),
         )
-        if judge is not None and not self.cancel_event.is_set():
-            from backends.evaluate.judge import judge_comparison
-
-            judge_comparison(
-                comparison,
-                judge[0],
-                cancel=self.cancel_event,
-                progress=lambda done, total: self.post_message(EvalProgress(done, total, "judged")),
-                estimate=judge[1],
-                seed=args.seed,
-            )
-        return comparison
 
     def on_eval_progress(self, message: EvalProgress) -> None:
         if message.phase == "requests":
@@ -203,6 +165,7 @@ class EvaluateResultsScreen(StepScreen):
 
     def show_comparison(self, comparison: Comparison, *, record: bool = True) -> None:
         from backends.evaluate.compare import METHOD_LABELS
+        from backends.evaluate.wording import benefit_lines, method_label, usd
 
         self.comparison = comparison
         app = self.app

@@ -13,7 +13,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Checkbox, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
-from backends.catalog import Provider
+from backends import registry
 from tui.journey import Position
 from tui.screens.dataset.pick import DATA_SUFFIXES
 from tui.screens.evaluate.figures import JUDGE_OFF, judge_cost_text, judge_provider_for
@@ -22,8 +22,10 @@ from tui.state import EvalChoice
 from tui.widgets.form import Field, NumberInput
 from tui.widgets.path_suggester import PathSuggester
 
-PROVIDER_LABELS = {"openai": "OpenAI", "azure": "Azure OpenAI", "local": "Local (transformers)"}
-_FROM_PROVIDER = {Provider.OPENAI: "openai", Provider.AZURE: "azure", Provider.LOCAL: "local"}
+PROVIDER_LABELS = {
+    **{entry.name: entry.label for entry in registry.hosted()},
+    registry.LOCAL: "Local (transformers)",
+}
 SOURCE_LABELS = {
     "validation": "A held-out file (validation data)",
     "split": "A seeded split of the training file",
@@ -46,19 +48,6 @@ class JudgeCosted(Message):
     text: str
 
 
-def provider_problem(provider: str, secret: str = "", azure_endpoint: str = "") -> str | None:
-    """Why ``provider`` cannot run the evaluation here (no key, no ``[local]`` extra), or ``None``."""
-    if provider == "local":
-        from backends.local.backend import INSTALL_HINT, missing_packages
-
-        missing = missing_packages()
-        return f"Local models need {', '.join(missing)}: {INSTALL_HINT}" if missing else None
-    from backends.hosted.settings import HostedSettings
-
-    endpoint = {"azure_endpoint": azure_endpoint.strip() or None} if provider == "azure" else {}
-    return HostedSettings.from_env(provider, **endpoint).missing(secret or None)
-
-
 def fill_defaults(app: object) -> EvalChoice:
     """The app's Evaluate choice, its blanks filled from the Dataset and Backend choices."""
     choice: EvalChoice = app.eval_choice  # type: ignore[attr-defined]
@@ -72,9 +61,12 @@ def fill_defaults(app: object) -> EvalChoice:
         if not dataset.validation and dataset.train:
             choice.source = "split"
     if not choice.provider:
-        choice.provider = backend.backend or _FROM_PROVIDER.get(answers.cost.provider, "openai")
+        trains = registry.for_provider(answers.cost.provider)
+        choice.provider = backend.backend or (
+            trains.name if trains is not None else registry.DEFAULT_HOSTED
+        )
     if not choice.model:
-        if choice.provider == "local":
+        if registry.is_local(choice.provider):
             choice.model = backend.local_model or dataset.model
         else:
             choice.model = (
@@ -200,10 +192,12 @@ class EvaluateSetupScreen(StepScreen):
 
     def chosen_provider(self) -> str:
         value = self.query_one("#eval-provider", Select).value
-        return value if isinstance(value, str) else "openai"
+        return value if isinstance(value, str) else registry.DEFAULT_HOSTED
 
     @work(thread=True, exit_on_error=False, group="eval-availability")
     def check_provider(self, provider: str) -> None:
+        from backends.evaluate.setup import provider_problem
+
         backend = self.app.backend_choice  # type: ignore[attr-defined]
         problem = provider_problem(provider, backend.secret, backend.azure_endpoint)
         self.post_message(ProviderChecked(provider, problem))

@@ -45,7 +45,7 @@ class PromptInput(Input):
 @dataclass
 class ModelsReady(Message):
     sides: tuple[Any, ...]
-    """``tui.commands.chat.Side`` for base and tuned."""
+    """``backends.evaluate.tryit.Side`` for base and tuned."""
     system: str
     """The evaluation data's system prompt ('' when it has none)."""
 
@@ -128,7 +128,7 @@ class TryItScreen(StepScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="tryit-models")
     def load_models(self) -> None:
         """Resolve the models (a run id reads the run store) and the default system prompt."""
-        from tui.commands.chat import chat_sides
+        from backends.evaluate.tryit import chat_sides
 
         app: Any = self.app
         choice = app.eval_choice
@@ -168,7 +168,7 @@ class TryItScreen(StepScreen):
             self.query_one("#tryit-prompt").focus()
 
     def send(self, prompt: str) -> None:
-        from tui.commands.chat import conversation
+        from backends.evaluate.tryit import conversation
 
         if not prompt.strip():
             self.app.bell()
@@ -201,7 +201,7 @@ class TryItScreen(StepScreen):
 
     def on_chat_update(self, message: ChatUpdate) -> None:
         from backends.evaluate.chat import Delta, Reply, Status
-        from tui.commands.chat import describe
+        from backends.evaluate.tryit import describe
 
         pane = self.pane(message.side)
         if message.turn != pane.turn_id:

@@ -1,0 +1,334 @@
+"""From an ``EvalRequest`` to what an evaluation runs with: the data, the runners, the judge.
+
+The rules that decide it live here, for the CLI and the Evaluate stage alike:
+where the models run (``guess_provider``), which model a tuned run means (the
+first of ``output/merged``, ``output/adapter``, ``output/model`` for a local
+run; the fine-tuned model for a hosted one), what that training cost (the
+run's trained tokens at the catalog's price), the held-out set (never an
+example the tuned model learnt from), and the judge (its provider, its key
+checked before anything is sent, its price before it runs).
+
+Everything raises ``UsageProblem``, ``BackendError`` or ``ValueError`` saying
+what is wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from backends import registry
+from backends.evaluate.request import EvalRequest, UsageProblem, guess_provider
+from backends.evaluate.runners import HostedRunner, LocalRunner, Runner
+
+if TYPE_CHECKING:
+    from backends.evaluate.prompts import EvalSet
+    from backends.evaluate.verdicts import JudgeEstimate
+    from backends.hosted.settings import HostedSettings
+    from backends.runs import RunFolder
+    from backends.runs.values import RunSpec, RunStatus
+
+OUTPUT_FOLDERS = (("merged", False), ("adapter", True), ("model", False))
+"""A local run's ``output/`` folders, the first present winning; ``True``: an adapter of the run's base."""
+
+
+@dataclass(frozen=True)
+class TrainedOutput:
+    """The model a local run left in ``output/``."""
+
+    path: Path
+    adapter: bool
+    """``path`` is a LoRA adapter of the run's base model (else a whole model)."""
+
+
+@dataclass
+class Tuned:
+    """The tuned model's runner, the training file it learnt from, and the training bill."""
+
+    runner: Runner
+    trained_on: str | None = None
+    training_cost: float | None = None
+
+
+@dataclass
+class JudgeSetup:
+    runner: Runner
+    estimate: JudgeEstimate
+
+
+@dataclass
+class Evaluation:
+    """What ``session.run`` needs: the request resolved."""
+
+    request: EvalRequest
+    provider: str
+    eval_set: EvalSet
+    base: Runner
+    tuned: Runner | None = None
+    training_cost: float | None = None
+    judge: JudgeSetup | None = None
+
+
+# --- connections and runners --------------------------------------------------
+
+
+def hosted_settings(provider: str, request: EvalRequest) -> HostedSettings:
+    """The provider's settings from the environment, with the endpoint/version the request gives."""
+    from backends.hosted.settings import HostedSettings
+
+    if not registry.needs_endpoint(provider):
+        return HostedSettings.from_env(provider)
+    return HostedSettings.from_env(
+        provider,
+        azure_endpoint=(request.azure_endpoint or "").strip() or None,
+        api_version=(request.api_version or "").strip() or None,
+    )
+
+
+def hosted_runner(
+    provider: str, model: str, request: EvalRequest, settings: HostedSettings | None = None
+) -> HostedRunner:
+    """A hosted model's runner, its key checked now (``HostedError`` when there is none)."""
+    from backends.hosted.errors import HostedError
+
+    settings = settings or hosted_settings(provider, request)
+    secret = request.secret or None
+    problem = settings.missing(secret)
+    if problem:
+        raise HostedError(problem, kind="config")
+    return HostedRunner(
+        settings,
+        model,
+        secret=secret,
+        concurrency=request.concurrency,
+        max_tokens=request.max_tokens,
+    )
+
+
+def local_runner(model: str, request: EvalRequest, adapter: str | None = None) -> LocalRunner:
+    return LocalRunner(
+        model, adapter=adapter, batch_size=request.batch_size, max_new_tokens=request.max_tokens
+    )
+
+
+def runner_for(provider: str, model: str, request: EvalRequest) -> Runner:
+    """``model`` on ``provider``: a local runner, or a hosted one."""
+    if registry.is_local(provider):
+        return local_runner(model, request)
+    return hosted_runner(provider, model, request)
+
+
+def provider_problem(provider: str, secret: str = "", azure_endpoint: str = "") -> str | None:
+    """Why ``provider`` cannot run an evaluation here (no key, no ``[local]`` extra), or ``None``."""
+    if registry.is_local(provider):
+        from backends.local.backend import INSTALL_HINT, missing_packages
+
+        missing = missing_packages()
+        return f"Local models need {', '.join(missing)}: {INSTALL_HINT}" if missing else None
+    from backends.hosted.settings import HostedSettings
+
+    endpoint = (
+        {"azure_endpoint": azure_endpoint.strip() or None}
+        if registry.needs_endpoint(provider)
+        else {}
+    )
+    return HostedSettings.from_env(provider, **endpoint).missing(secret or None)
+
+
+# --- the tuned model ------------------------------------------------------------
+
+
+def trained_output(output: Path) -> TrainedOutput | None:
+    """The model a local run left in ``output``: merged, else adapter, else model; ``None``: none yet."""
+    for name, adapter in OUTPUT_FOLDERS:
+        path = output / name
+        if path.is_dir():
+            return TrainedOutput(path, adapter)
+    return None
+
+
+def training_cost(spec: RunSpec, status: RunStatus) -> float | None:
+    """What a hosted run's training cost: its trained tokens at the catalog's price (``None``: unknown)."""
+    from backends.catalog import find_any_hosted
+
+    entry = find_any_hosted(spec.model)
+    if entry is None or entry.prices.training is None or not status.trained_tokens:
+        return None
+    return status.trained_tokens * entry.prices.training / 1e6
+
+
+def find_run(request: EvalRequest, name: str) -> RunFolder | None:
+    """The workspace's run called ``name`` (a unique prefix will do), or ``None``."""
+    from backends.runs import RunStore
+    from backends.workspace import Workspace
+
+    store = RunStore.of(Workspace.at(request.workspace))
+    try:
+        return store.find(name)
+    except (KeyError, OSError):
+        return None
+
+
+def tuned_model(request: EvalRequest, provider: str) -> Tuned:
+    """The tuned model ``request.tuned`` names: a run of the workspace, else a model on ``provider``."""
+    name = request.tuned or ""
+    folder = find_run(request, name)
+    if folder is None:
+        return Tuned(runner_for(provider, name, request))
+    spec = folder.read_spec()
+    if registry.is_local(spec.backend):
+        output = trained_output(folder.output_dir)
+        if output is None:
+            raise UsageProblem(
+                f"Run {folder.run_id} has no trained model in {folder.output_dir} yet."
+            )
+        if output.adapter:
+            runner = local_runner(spec.model, request, adapter=str(output.path))
+        else:
+            runner = local_runner(str(output.path), request)
+        return Tuned(runner, spec.dataset)
+    from backends.hosted.settings import settings_of
+
+    status = folder.read_status()
+    if not status.fine_tuned_model:
+        raise UsageProblem(
+            f"Run {folder.run_id} has no fine-tuned model yet (it is "
+            f"{folder.read_status().state.value})."
+        )
+    runner = hosted_runner(spec.backend, status.fine_tuned_model, request, settings_of(spec))
+    return Tuned(runner, spec.dataset, training_cost(spec, status))
+
+
+# --- the data -------------------------------------------------------------------
+
+
+def load_set(request: EvalRequest) -> EvalSet:
+    """The evaluation set the request names (a held-out file, or a seeded split of ``data``)."""
+    from backends.evaluate.prompts import load_eval_set, split_eval_set
+
+    if request.split is not None:
+        return split_eval_set(
+            request.data, fraction=request.split, seed=request.seed, limit=request.limit
+        )
+    return load_eval_set(request.data, request.train, limit=request.limit)
+
+
+# --- the judge ------------------------------------------------------------------
+
+
+def default_judge_provider(provider: str) -> str:
+    """Where the judge runs when nobody says: the evaluation's provider when hosted, else the default."""
+    return provider if registry.is_hosted(provider) else registry.DEFAULT_HOSTED
+
+
+def judge_provider(request: EvalRequest, provider: str) -> str:
+    """The judge's provider: the one named, else the evaluation's (when hosted)."""
+    if request.judge_provider:
+        return request.judge_provider
+    if registry.is_local(provider):
+        first, *others = registry.hosted_names()
+        alternatives = f" (or {', '.join(others)})" if others else ""
+        raise UsageProblem(
+            f"the judge {request.judge} runs on a hosted model, and the evaluation is local: "
+            f"add --judge-provider {first}{alternatives}."
+        )
+    return provider
+
+
+def judge_estimate(request: EvalRequest, eval_set: EvalSet, provider: str) -> JudgeEstimate:
+    """The judge's price before it runs, for the methods the request will answer with."""
+    from backends.evaluate.judge_cost import estimate_judge_cost, planned_methods
+
+    methods = planned_methods(
+        zero_shot=request.zero_shot,
+        few_shot_k=request.few_shot,
+        rag_k=request.rag,
+        has_pool=bool(eval_set.pool),
+        tuned=bool(request.tuned),
+    )
+    return estimate_judge_cost(
+        eval_set.examples,
+        methods,
+        request.judge or "",
+        provider=judge_provider(request, provider),
+        max_answer_tokens=request.max_tokens,
+    )
+
+
+def judge_runner(request: EvalRequest, provider: str) -> Runner:
+    """The hosted judge's runner (its key checked now, before anything is sent)."""
+    from backends.evaluate.judge import judge_runner as hosted_judge
+    from backends.hosted.errors import HostedError
+
+    settings = hosted_settings(judge_provider(request, provider), request)
+    secret = request.secret or None
+    problem = settings.missing(secret)
+    if problem:
+        raise HostedError(f"The judge needs {settings.label}: {problem}", kind="config")
+    return hosted_judge(
+        settings, request.judge or "", secret=secret, concurrency=request.concurrency
+    )
+
+
+# --- all of it --------------------------------------------------------------------
+
+
+def prepare(request: EvalRequest) -> Evaluation:
+    """The held-out set, the base and tuned runners, the training bill and the judge."""
+    from backends.evaluate.prompts import drop_trained
+
+    problem = request.problem()
+    if problem:
+        raise UsageProblem(problem)
+    provider = request.where
+    eval_set = load_set(request)
+    base = runner_for(provider, request.model, request)
+    tuned = tuned_model(request, provider) if request.tuned else None
+    if tuned is not None and tuned.trained_on and Path(tuned.trained_on).is_file():
+        drop_trained(eval_set, tuned.trained_on)
+        if not eval_set.examples:
+            raise UsageProblem("every evaluation example is in the tuned model's training file.")
+    cost = None
+    if tuned is not None:
+        cost = tuned.training_cost if tuned.training_cost is not None else request.training_cost
+    judge = None
+    if request.judge:
+        judge = JudgeSetup(
+            judge_runner(request, provider), judge_estimate(request, eval_set, provider)
+        )
+    return Evaluation(
+        request,
+        provider,
+        eval_set,
+        base,
+        tuned.runner if tuned is not None else None,
+        cost,
+        judge,
+    )
+
+
+__all__ = [
+    "OUTPUT_FOLDERS",
+    "EvalRequest",
+    "Evaluation",
+    "JudgeSetup",
+    "TrainedOutput",
+    "Tuned",
+    "UsageProblem",
+    "default_judge_provider",
+    "guess_provider",
+    "hosted_runner",
+    "hosted_settings",
+    "judge_estimate",
+    "judge_provider",
+    "judge_runner",
+    "load_set",
+    "local_runner",
+    "prepare",
+    "provider_problem",
+    "runner_for",
+    "trained_output",
+    "training_cost",
+    "tuned_model",
+]
