@@ -34,8 +34,8 @@ from backends.data.tokenizer import TokenCounter
 if TYPE_CHECKING:
     from backends.data.local_tokens import TemplateCounter
 
-ProgressCallback = Callable[[int, int], None]
-"""``progress(bytes_done, bytes_total)``."""
+ProgressCallback = Callable[[int, int], object]
+"""``progress(bytes_done, bytes_total)``; what it returns is ignored."""
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024

@@ -225,6 +225,7 @@ def gguf_cache_folder(model: ResolvedModel) -> Path:
 def dequantised_folder(model: ResolvedModel, *, log: Any = None) -> Path:
     """The safetensors copy of a GGUF model, made now if it does not exist yet."""
     target = gguf_cache_folder(model)
+    assert model.gguf_file is not None  # gguf_cache_folder checked it already
     if (target / _DONE_MARKER).is_file():
         if log:
             log(f"Using the dequantised copy of {model.gguf_file} in {target}.")

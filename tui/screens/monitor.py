@@ -50,11 +50,10 @@ CONTROL_ACTIONS: dict[str, Action] = {
 class MonitorScreen(RunOutputActions, Screen[None]):
     """Live loss plot, figures, alerts and the log tail of one run; keys to control it."""
 
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"),
-        (100, "-wide"),
-    ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (34, "-tall")]
+    # Unannotated as in Textual's docs: Screen declares these ``ClassVar[...] | None``,
+    # which mypy reads as instance variables that a ClassVar may not override.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "detach", "Detach", id="detach"),
         Binding("c", "cancel_run", "Cancel", id="cancel-run"),

@@ -18,7 +18,7 @@ class BackendSettingsScreen(StepScreen):
 
     @property
     def choice(self) -> BackendChoice:
-        choice: BackendChoice = self.app.backend_choice  # type: ignore[attr-defined]
+        choice: BackendChoice = self.app.backend_choice
         if not choice.backend:
             choice.backend = "openai"
         return choice
@@ -31,7 +31,7 @@ class BackendSettingsScreen(StepScreen):
         choice = self.choice
         yield Static(f"Training on [b]{LABELS[choice.backend]}[/b]", id="settings-for")
         if choice.backend == LOCAL:
-            report = self.app.dataset_report  # type: ignore[attr-defined]
+            report = self.app.dataset_report
             longest = report.tokens.max if report is not None and report.tokens.count else None
             yield LocalForm(
                 choice, default_local_model(choice), seeded_settings(choice, longest), longest
@@ -39,10 +39,10 @@ class BackendSettingsScreen(StepScreen):
         else:
             model = default_hosted_model(
                 choice,
-                self.app.dataset_choice,  # type: ignore[attr-defined]
+                self.app.dataset_choice,
                 self.answers.cost.model,
             )
-            yield HostedForm(choice, model, self.app.today)  # type: ignore[attr-defined]
+            yield HostedForm(choice, model, self.app.today)
 
     def compose_summary(self) -> ComposeResult:
         if self.choice.backend == LOCAL:

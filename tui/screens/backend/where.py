@@ -33,7 +33,7 @@ class BackendWhereScreen(StepScreen):
 
     @property
     def choice(self) -> BackendChoice:
-        return self.app.backend_choice  # type: ignore[attr-defined, no-any-return]
+        return self.app.backend_choice
 
     def compose_form(self) -> ComposeResult:
         chosen = self.choice.backend or _FROM_PROVIDER.get(self.answers.cost.provider, "openai")
@@ -55,7 +55,7 @@ class BackendWhereScreen(StepScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="availability")
     def check_all(self) -> None:
         """Key present? Endpoint? The ``[local]`` extra importable, GPUs visible (nvidia-smi)?"""
-        today = self.app.today  # type: ignore[attr-defined]
+        today = self.app.today
         for name in BACKEND_NAMES:
             self.post_message(OptionChecked(check_option(name, self.choice, today)))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -51,7 +52,7 @@ class ExamplesTable(DataTable):
     def fill(self) -> None:
         self.clear()
         report = self.report
-        order = range(len(report.token_counts))
+        order: Sequence[int] = range(len(report.token_counts))
         if self.longest_first:
             order = sorted(order, key=lambda i: report.token_counts[i], reverse=True)
         for index in list(order)[:MAX_ROWS]:
