@@ -63,8 +63,8 @@ class BackendLaunchScreen(StepScreen):
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.prepared: Prepared | None = None
         self.launching = False
         self.cancel_launch = threading.Event()

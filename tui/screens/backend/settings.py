@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -25,7 +27,7 @@ class BackendSettingsScreen(StepScreen):
 
     @property
     def form(self) -> HostedForm | LocalForm:
-        return self.query_one("#hosted-form, #local-form")  # type: ignore[return-value]
+        return cast("HostedForm | LocalForm", self.query_one("#hosted-form, #local-form"))
 
     def compose_form(self) -> ComposeResult:
         choice = self.choice

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import orjson
 from rich.markup import escape
@@ -40,8 +40,8 @@ class ExamplesTable(DataTable):
         Binding("s", "toggle_order", "Longest first", id="sort-examples"),
     ]
 
-    def __init__(self, report: DatasetReport, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.report = report
         self.longest_first = False
 
@@ -71,8 +71,8 @@ class ExamplesTable(DataTable):
 
 
 class ExamplesPane(Horizontal):
-    def __init__(self, report: DatasetReport, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.report = report
         self.path = Path(report.source)
 

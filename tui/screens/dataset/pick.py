@@ -146,4 +146,4 @@ class DatasetPickScreen(StepScreen):
         provider = self.query_one("#provider", Select).value
         choice.provider = provider if isinstance(provider, Provider) else Provider.OPENAI
         choice.model = self.query_one("#model", Input).value.strip() or "gpt-4o-mini"
-        choice.max_length = self.query_one("#max-length", NumberInput).number  # type: ignore[assignment]
+        choice.max_length = self.query_one("#max-length", NumberInput).whole_number

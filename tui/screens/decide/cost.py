@@ -170,7 +170,7 @@ class CostScreen(StepScreen):
         cost.model = self.query_one("#model", Input).value.strip()
         org = self.query_one("#org-access", Select).value
         cost.org_access = org if isinstance(org, OrgAccess) else OrgAccess.UNKNOWN
-        cost.examples = self.query_one("#examples", NumberInput).number  # type: ignore[assignment]
+        cost.examples = self.query_one("#examples", NumberInput).whole_number
         cost.prep_hours = self.query_one("#prep-hours", NumberInput).number
         cost.hourly_rate = self.query_one("#hourly-rate", NumberInput).number
         cost.compute_estimate = self.query_one("#compute-estimate", NumberInput).number

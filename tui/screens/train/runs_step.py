@@ -9,7 +9,7 @@ before any training.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -51,8 +51,8 @@ class TrainRunsScreen(StepScreen):
     ]
     REFRESH_S: ClassVar[float] = 2.0
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
