@@ -30,7 +30,7 @@ class GpuReading:
 
 def _read_nvml() -> list[GpuReading] | None:
     try:
-        import pynvml  # type: ignore[import-not-found]
+        import pynvml
     except ImportError:
         return None
     try:

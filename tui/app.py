@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.screen import Screen
 
 from backends.decision import Answers, Recommendation, load_decision, recommend, save_decision
@@ -22,6 +23,7 @@ from tui.screens.dataset import DATASET_SCREENS
 from tui.screens.decide import DECIDE_SCREENS
 from tui.screens.evaluate import EVALUATE_SCREENS
 from tui.screens.help import HelpScreen
+from tui.screens.host import JourneyApp
 from tui.screens.message import MessageScreen
 from tui.screens.step import Move, StepScreen
 from tui.screens.train import TRAIN_SCREENS
@@ -64,7 +66,7 @@ def binding_ids() -> set[str]:
     from tui.screens.monitor import MonitorScreen
     from tui.screens.runs import RunsScreen
 
-    owners = [
+    owners: list[type[DOMNode]] = [
         FinetuneApp,
         HelpScreen,
         MessageScreen,
@@ -85,7 +87,7 @@ def binding_ids() -> set[str]:
     return ids
 
 
-class FinetuneApp(App[None]):
+class FinetuneApp(JourneyApp):
     TITLE = "finetune-tui"
     CSS_PATH = stylesheet_path()
 

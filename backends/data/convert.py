@@ -16,10 +16,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import orjson
 
+from backends.data.findings import Finding
 from backends.data.formats import (
     ConversionError,
     DataFormat,
@@ -93,6 +94,7 @@ def convert_to_chat(
     if probe.fatal:
         raise ValueError("; ".join(f.message for f in probe.findings))
     result = WriteResult()
+    items: Iterator[tuple[int, Any, Finding | None]]
     if probe.array_items is not None:
         items = ((i + 1, value, None) for i, value in enumerate(probe.array_items))
     else:

@@ -31,8 +31,8 @@ from backends.data.formats import DataFormat, detect_format
 from backends.data.reader import ParsedLine, chunk_bounds, iter_lines
 from backends.data.tokenizer import TokenCounter
 
-ProgressCallback = Callable[[int, int], None]
-"""``progress(bytes_done, bytes_total)``."""
+ProgressCallback = Callable[[int, int], object]
+"""``progress(bytes_done, bytes_total)``; what it returns is ignored."""
 
 PARALLEL_MIN_BYTES = 16 * 1024 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024

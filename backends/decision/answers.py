@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from backends.catalog import Provider
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
 class UseCaseCategory(str, Enum):
@@ -209,7 +212,7 @@ def _encode(value: Any) -> Any:
     return value
 
 
-_Section = TypeVar("_Section")
+_Section = TypeVar("_Section", bound="DataclassInstance")
 
 
 def _section(cls: type[_Section], data: dict[str, Any], name: str) -> _Section:
@@ -218,7 +221,7 @@ def _section(cls: type[_Section], data: dict[str, Any], name: str) -> _Section:
         raise AnswersError(name, "expected an object")
     defaults = cls()
     values: dict[str, Any] = {}
-    for spec in fields(cls):  # type: ignore[arg-type]
+    for spec in fields(cls):
         if spec.name not in raw:
             continue
         default = getattr(defaults, spec.name)

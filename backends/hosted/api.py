@@ -212,7 +212,7 @@ def metric_point(event: Any, *, started_at: float | None = None) -> MetricPoint 
     ):
         return None
     created = float(event.created_at)
-    values = {key: _number(data.get(key)) for key in METRIC_KEYS}
+    values: dict[str, Any] = {key: _number(data.get(key)) for key in METRIC_KEYS}
     total = data.get("total_steps")
     step = data["step"]
     return MetricPoint(

@@ -55,7 +55,7 @@ class HostedBackend(JobControl):
         ``azure_endpoint`` and ``api_version`` (blank: the environment's) are used where the
         registry says the backend has an endpoint setting (Azure).
         """
-        overrides: dict[str, str | None] = {}
+        overrides: dict[str, Any] = {}
         if registry.get(self.name).endpoint_setting:
             overrides = {
                 "azure_endpoint": (azure_endpoint or "").strip() or None,

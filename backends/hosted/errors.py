@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 from backends.backend import BackendError
 from backends.catalog import OPENAI_WIND_DOWN
@@ -131,11 +131,18 @@ def explain(
     )
 
 
+class _Common(TypedDict):
+    """What every error from an HTTP status carries."""
+
+    status_code: int
+    code: str | None
+
+
 def _explain_status(error: Any, provider: str, clean: Any) -> HostedError:
     status = int(getattr(error, "status_code", 0) or 0)
     code = getattr(error, "code", None)
     said = clean(_provider_message(error))
-    common = {"status_code": status, "code": code}
+    common = _Common(status_code=status, code=code)
     if status == 401:
         key_name = "AZURE_OPENAI_API_KEY" if provider.startswith("Azure") else "OPENAI_API_KEY"
         return HostedError(

@@ -74,7 +74,7 @@ def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) ->
     """A ``transformers.TrainerCallback`` bound to this run (built lazily: transformers is heavy)."""
     from transformers import TrainerCallback
 
-    class RunFolderCallback(TrainerCallback):  # type: ignore[misc]
+    class RunFolderCallback(TrainerCallback):
         def __init__(self) -> None:
             self.last_tokens: float | None = None
             self.last_time: float | None = None

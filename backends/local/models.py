@@ -153,6 +153,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def dequantised_folder(model: ResolvedModel, *, log: Any = None) -> Path:
     """The safetensors copy of a GGUF model, made now if it does not exist yet."""
     target = gguf_cache_folder(model)
+    assert model.gguf_file is not None  # gguf_cache_folder checked it already
     if (target / DONE_MARKER).is_file():
         if log:
             log(f"Using the dequantised copy of {model.gguf_file} in {target}.")

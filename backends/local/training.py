@@ -107,7 +107,7 @@ def _trainer_class() -> Any:
 
     from backends.local.sampler import LongestFirstSampler
 
-    class LocalSFTTrainer(SFTTrainer):  # type: ignore[misc]
+    class LocalSFTTrainer(SFTTrainer):
         """trl's trainer with the longest effective batch first (unless packing)."""
 
         def _get_train_sampler(self, train_dataset: Any = None) -> Any:

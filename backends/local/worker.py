@@ -36,9 +36,10 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import orjson
 
@@ -50,6 +51,9 @@ from backends.locations import heartbeat_s
 from backends.processes import LockHeld, RunLock
 from backends.runs import RunFolder
 from backends.runs.values import RunState
+
+SignalHandler = Callable[[int, FrameType | None], Any] | int | None
+"""What ``signal.getsignal`` returns and ``signal.signal`` accepts."""
 
 MODULE = "backends.local.worker"
 DEFAULT_HEARTBEAT_S = 10.0
@@ -76,7 +80,7 @@ class _Signals:
     def save(self, _signum: int, _frame: FrameType | None) -> None:
         self.flags.save_now.set()
 
-    def install(self) -> dict[int, object]:
+    def install(self) -> dict[signal.Signals, SignalHandler]:
         """Install the handlers; the previous ones, to put back."""
         previous = {
             s: signal.getsignal(s)
@@ -209,7 +213,7 @@ def run_worker(run_dir: Path) -> int:
         return 1
     finally:
         for signum, handler in previous_handlers.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            signal.signal(signum, handler)
         stop_beat.set()
         if lock.held:
             lock.release()

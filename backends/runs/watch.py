@@ -56,7 +56,7 @@ class LossHistory:
 
     def clear(self) -> None:
         version = self.version
-        self.__init__()  # type: ignore[misc]
+        LossHistory.__init__(self)
         self.version = version + 1
 
     def add(self, points: Iterable[MetricPoint]) -> int:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -31,6 +31,7 @@ from backends.runs.figures import RunFigures, compute_figures
 from backends.runs.values import RunState
 from backends.runs.watch import RunWatch
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.host import JourneyApp
 from tui.screens.message import MessageScreen
 from tui.screens.run_output import OUTPUT_ACTIONS, OUTPUT_GROUPS, RunOutputActions
 from tui.widgets.loss_plot import LossPlot, PlotOptions
@@ -50,11 +51,11 @@ CONTROL_ACTIONS: dict[str, Action] = {
 class MonitorScreen(RunOutputActions, Screen[None]):
     """Live loss plot, figures, alerts and the log tail of one run; keys to control it."""
 
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
-        (0, "-narrow"),
-        (100, "-wide"),
-    ]
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (34, "-tall")]
+    app = getters.app(JourneyApp)
+    # Unannotated as in Textual's docs: Screen declares these ``ClassVar[...] | None``,
+    # which mypy reads as instance variables that a ClassVar may not override.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "detach", "Detach", id="detach"),
         Binding("c", "cancel_run", "Cancel", id="cancel-run"),
@@ -352,9 +353,9 @@ class MonitorScreen(RunOutputActions, Screen[None]):
     def action_evaluate(self) -> None:
         """On to the Evaluate stage, with this run as the tuned model."""
         app = self.app
-        app.eval_choice.tuned = self.folder.run_id  # type: ignore[attr-defined]
+        app.eval_choice.tuned = self.folder.run_id
         self.dismiss(None)
-        app.call_after_refresh(app.go_to, app.evaluate_position)  # type: ignore[attr-defined]
+        app.call_after_refresh(app.go_to, app.evaluate_position)
 
     def _set_plot_options(self, options: PlotOptions) -> None:
         self.plot.set_options(options)

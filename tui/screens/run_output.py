@@ -20,7 +20,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, Static
 
 from backends import registry
@@ -107,8 +107,18 @@ class PushScreen(ModalScreen["PushChoice | None"]):
         self.dismiss(None)
 
 
-class RunOutputActions:
-    """Mixed into ``MonitorScreen``: the merge and push actions and their workers."""
+if TYPE_CHECKING:
+    _ScreenMixin = Screen[None]
+else:
+    _ScreenMixin = object
+
+
+class RunOutputActions(_ScreenMixin):
+    """Mixed into ``MonitorScreen``: the merge and push actions and their workers.
+
+    A ``Screen`` to the type checker (it uses the screen's ``app`` and ``notify``),
+    a plain class at run time.
+    """
 
     folder: RunFolder
     follow: RunWatch
@@ -158,13 +168,13 @@ class RunOutputActions:
         from backends.local.push import hub_token
 
         self._hub_token_present = hub_token() is not None
-        self.app.call_from_thread(self.refresh_bindings)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.refresh_bindings)
 
     # --- merge ---------------------------------------------------------------
     def action_merge_output(self) -> None:
         target = merged_dir(self.folder)
         if target.exists():
-            self.app.push_screen(  # type: ignore[attr-defined]
+            self.app.push_screen(
                 ConfirmScreen(
                     "Merge again?",
                     f"{target} exists. Merging again replaces it (the new one is written "
@@ -172,10 +182,14 @@ class RunOutputActions:
                     yes="Replace it",
                     no="Keep it",
                 ),
-                lambda yes: self.merge_adapter(force=True) if yes else None,
+                self._merge_confirmed,
             )
         else:
             self.merge_adapter(force=False)
+
+    def _merge_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            self.merge_adapter(force=True)
 
     @work(thread=True, exclusive=True, group="merge", exit_on_error=False)
     def merge_adapter(self, force: bool) -> str:
@@ -183,10 +197,10 @@ class RunOutputActions:
 
         self._merge_cancel = threading.Event()
         self._output_busy = "merge"
-        call = self.app.call_from_thread  # type: ignore[attr-defined]
-        call(self.refresh_bindings)  # type: ignore[attr-defined]
+        call = self.app.call_from_thread
+        call(self.refresh_bindings)
         call(
-            self.notify,  # type: ignore[attr-defined]
+            self.notify,
             "Merging the adapter into the base model; progress in the log below. "
             "Leaving this screen cancels it.",
             title="Merge",
@@ -203,7 +217,7 @@ class RunOutputActions:
 
     # --- push ------------------------------------------------------------------
     def action_push_output(self) -> None:
-        self.app.push_screen(  # type: ignore[attr-defined]
+        self.app.push_screen(
             PushScreen(self.folder.run_id, merged_available=merged_dir(self.folder).is_dir()),
             self._push_chosen,
         )
@@ -217,7 +231,7 @@ class RunOutputActions:
         from backends.local.push import push_run
 
         self._output_busy = "push"
-        self.app.call_from_thread(self.refresh_bindings)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self.refresh_bindings)
         try:
             result = push_run(
                 self.folder, choice.repo, merged=choice.merged, private=choice.private

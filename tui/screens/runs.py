@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import tzinfo
 from functools import partial
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,6 +16,7 @@ from textual.widgets import Footer, Header, Static
 
 from backends.runs import RunFolder, RunStore
 from backends.runs.table import RunRow
+from tui.screens.host import JourneyApp
 from tui.widgets.run_list import Clock, RunList
 
 
@@ -104,16 +105,20 @@ def runs_note(table: RunList) -> str:
 class WatchRunProvider(Provider):
     """Command palette entries ``Watch <run id>`` for every run of the app's workspace."""
 
+    @property
+    def journey(self) -> JourneyApp:
+        """``self.app``, typed (a provider's ``app`` is typed ``App[object]``)."""
+        return cast(JourneyApp, self.app)
+
     def _runs(self) -> list[RunFolder]:
-        app = self.app
-        store = RunStore.of(app.workspace)  # type: ignore[attr-defined]
+        store = RunStore.of(self.journey.workspace)
         return store.list_folders()
 
     async def discover(self) -> Hits:
         for folder in self._runs()[:30]:
             yield DiscoveryHit(
                 f"Watch {folder.run_id}",
-                partial(self.app.open_monitor, folder),  # type: ignore[attr-defined]
+                partial(self.journey.open_monitor, folder),
                 help=str(folder.path),
             )
 
@@ -126,6 +131,6 @@ class WatchRunProvider(Provider):
                 yield Hit(
                     score,
                     matcher.highlight(title),
-                    partial(self.app.open_monitor, folder),  # type: ignore[attr-defined]
+                    partial(self.journey.open_monitor, folder),
                     help=str(folder.path),
                 )

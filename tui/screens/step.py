@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from textual import on
+from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -18,6 +18,7 @@ from textual.widgets import Button, Footer, Header, Input, Static
 
 from backends.decision import Answers
 from tui.journey import JOURNEY, Position, Step
+from tui.screens.host import JourneyApp
 from tui.widgets.form import NumberInput
 from tui.widgets.step_rail import StepRail
 
@@ -31,6 +32,9 @@ class StepScreen(Screen[Move]):
     position: ClassVar[Position] = Position(0, 0)
     form_scroll_focusable: ClassVar[bool] = False
     """Steps without fields let the arrow keys scroll the form instead."""
+
+    app = getters.app(JourneyApp)
+    """The running app, typed: what a step may read and call."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "next", "Next", id="next", priority=True),

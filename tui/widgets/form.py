@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.validation import Number
@@ -16,10 +18,8 @@ class Field(Vertical):
     screen fills in later (its id is the widget's id + ``-hint``).
     """
 
-    def __init__(
-        self, label: str, widget: Widget, hint: str | None = None, **kwargs: object
-    ) -> None:
-        super().__init__(classes="field", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, label: str, widget: Widget, hint: str | None = None, **kwargs: Any) -> None:
+        super().__init__(classes="field", **kwargs)
         self._label = label
         self._widget = widget
         self._hint = hint
@@ -44,7 +44,7 @@ class NumberInput(Input):
         maximum: float | None = None,
         integer: bool = False,
         placeholder: str = "",
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             value="" if value is None else _format(value),
@@ -53,7 +53,7 @@ class NumberInput(Input):
             validators=[Number(minimum=minimum, maximum=maximum)],
             valid_empty=True,
             compact=True,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
         self.integer = integer
         self.minimum = minimum
@@ -69,6 +69,12 @@ class NumberInput(Input):
             return int(text) if self.integer else float(text)
         except ValueError:
             return None
+
+    @property
+    def whole_number(self) -> int | None:
+        """``number`` of an ``integer=True`` input (``None`` when blank or invalid)."""
+        number = self.number
+        return None if number is None else int(number)
 
     def set_number(self, value: float | int | None) -> None:
         self.value = "" if value is None else _format(value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import tzinfo
+from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -76,10 +77,8 @@ class RunList(DataTable):
     view without scrolling sideways.
     """
 
-    def __init__(
-        self, store: RunStore, *, clock: Clock, tz: tzinfo | None, **kwargs: object
-    ) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, store: RunStore, *, clock: Clock, tz: tzinfo | None, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.store = store
         self.table = RunTable(store)
         self.clock = clock

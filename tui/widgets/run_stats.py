@@ -8,7 +8,7 @@ width, so the panel takes two or three lines and the plot keeps the room.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -141,8 +141,8 @@ class RunStats(Widget):
     }
     """
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.figures: RunFigures | None = None
         self.gpus: tuple[GpuReading, ...] = ()
         self._height = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.widget import Widget
@@ -28,8 +28,8 @@ class StepRail(Widget):
     }
     """
 
-    def __init__(self, position: Position, furthest: Position, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, position: Position, furthest: Position, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.position = position
         self.furthest = max(position, furthest)
 

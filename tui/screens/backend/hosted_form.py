@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Any, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,6 +20,7 @@ from backends.hosted.settings import DEFAULT_AZURE_API_VERSION, HostedSettings
 from backends.hosted.spec import parse_metadata
 from backends.runs.values import DPO, SUPERVISED
 from tui.screens.backend.plan import HYPER_NAMES, hosted_backend, provider_of
+from tui.screens.step import StepScreen
 from tui.state import BackendChoice
 from tui.widgets.form import Field, NumberInput
 
@@ -190,7 +192,7 @@ class HostedForm(Vertical):
     @on(Select.Changed, "#hosted-method")
     def _method_changed(self) -> None:
         self.query_one("#field-beta").display = self.method() == DPO
-        self.screen.refresh_validity()  # type: ignore[attr-defined]
+        cast(StepScreen, self.screen).refresh_validity()
 
     # --- validation and storing --------------------------------------------------
     def problems(self) -> list[str]:
@@ -231,7 +233,7 @@ class HostedForm(Vertical):
             name: self.query_one(f"#hyper-{name}", NumberInput).value.strip()
             for name in HYPER_NAMES
         }
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             "hosted_model": self.model(),
             "hosted_method": self.method(),
             "hyper": hyper,
@@ -248,7 +250,7 @@ class HostedForm(Vertical):
         if self.info.training_tiers:
             tier = self.query_one("#training-type", Select).value
             values["training_type"] = tier if isinstance(tier, str) else ""
-        return replace(self.choice, **values)  # type: ignore[arg-type]
+        return replace(self.choice, **values)
 
     def store(self) -> None:
         read = self.read()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -62,8 +62,8 @@ class BackendLaunchScreen(StepScreen):
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.prepared: Prepared | None = None
         self.launching = False
         self.cancel_launch = threading.Event()
@@ -72,11 +72,11 @@ class BackendLaunchScreen(StepScreen):
 
     @property
     def choice(self) -> BackendChoice:
-        return self.app.backend_choice  # type: ignore[attr-defined, no-any-return]
+        return self.app.backend_choice
 
     @property
     def data(self) -> DatasetChoice:
-        return self.app.dataset_choice  # type: ignore[attr-defined, no-any-return]
+        return self.app.dataset_choice
 
     @property
     def is_local(self) -> bool:
@@ -90,7 +90,7 @@ class BackendLaunchScreen(StepScreen):
             yield Static(self.summary(), id="launch-summary", markup=False)
             if self.chosen and not self.is_local:
                 yield Static(
-                    price_line(self.choice, self.app.dataset_report),  # type: ignore[attr-defined]
+                    price_line(self.choice, self.app.dataset_report),
                     id="launch-price",
                     markup=False,
                 )
@@ -102,7 +102,7 @@ class BackendLaunchScreen(StepScreen):
         choice, data = self.choice, self.data
         if registry.find(choice.backend) is None:
             return "Nothing to launch yet: choose where to train (Backend › Where to train)."
-        report = self.app.dataset_report  # type: ignore[attr-defined]
+        report = self.app.dataset_report
         examples = f" ({report.valid_examples:,} examples)" if report is not None else ""
         model = choice.local_model if self.is_local else choice.hosted_model
         rows = [
@@ -128,7 +128,7 @@ class BackendLaunchScreen(StepScreen):
         self.prepare()
 
     def _hosted(self) -> Any:
-        return hosted_backend(self.choice, self.app.today)  # type: ignore[attr-defined]
+        return hosted_backend(self.choice, self.app.today)
 
     # --- checks ------------------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="prepare")
@@ -191,7 +191,7 @@ class BackendLaunchScreen(StepScreen):
             )
         return (
             f"The data is uploaded and a fine-tuning job for {self.choice.hosted_model} is "
-            f"created; it costs money.\n{price_line(self.choice, self.app.dataset_report)}"  # type: ignore[attr-defined]
+            f"created; it costs money.\n{price_line(self.choice, self.app.dataset_report)}"
         )
 
     def _confirmed(self, yes: bool | None) -> None:
@@ -210,8 +210,8 @@ class BackendLaunchScreen(StepScreen):
     def launch(self, spec: RunSpec) -> RunFolder:
         from backends.runs import RunStore
 
-        store = RunStore.of(self.app.workspace)  # type: ignore[attr-defined]
-        return self.backend.launch(  # type: ignore[no-any-return]
+        store = RunStore.of(self.app.workspace)
+        return self.backend.launch(
             spec,
             store,
             progress=lambda what, done, total: self.post_message(UploadProgress(what, done, total)),
@@ -231,14 +231,14 @@ class BackendLaunchScreen(StepScreen):
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "prepare":
             if event.state is WorkerState.SUCCESS:
-                self.show_checks(event.worker.result)
+                self.show_checks(cast(Prepared, event.worker.result))
             elif event.state is WorkerState.ERROR:
                 self.show_checks(Prepared(None, [Problem(self.explain(event.worker.error))]))
         elif event.worker.group == "launch" and event.state.name in ("SUCCESS", "ERROR"):
             self.launching = False
             self.query_one("#launch-bar").display = False
             if event.state is WorkerState.SUCCESS:
-                self.launched(event.worker.result)
+                self.launched(cast("RunFolder", event.worker.result))
             else:
                 self.failed(self.explain(event.worker.error))
             self._validity = None
@@ -250,7 +250,7 @@ class BackendLaunchScreen(StepScreen):
         status.set_classes("-ok")
         status.update(f"Launched run {folder.run_id}.")
         # On to the Train step (its runs list), with the new run's monitor over it.
-        self.app.monitor_next = folder  # type: ignore[attr-defined]
+        self.app.monitor_next = folder
         self.store()
         self.dismiss("next")
 

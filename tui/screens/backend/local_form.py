@@ -9,9 +9,9 @@ kept per model so changing a number only recomputes the arithmetic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
@@ -22,6 +22,8 @@ from textual.worker import Worker, WorkerState
 from backends.backend import BackendError
 from backends.catalog import Provider, tunability
 from backends.local.settings import DEFAULT_LR, FULL, LORA, QLORA, LocalSettings
+from tui.screens.host import JourneyApp
+from tui.screens.step import StepScreen
 from tui.state import BackendChoice
 from tui.widgets.form import Field, NumberInput
 
@@ -82,6 +84,8 @@ def seeded_settings(choice: BackendChoice, longest_example: int | None) -> Local
 
 
 class LocalForm(Vertical):
+    app = getters.app(JourneyApp)
+
     def __init__(
         self, choice: BackendChoice, model: str, settings: LocalSettings, longest: int | None
     ) -> None:
@@ -203,7 +207,7 @@ class LocalForm(Vertical):
         if not model:
             found.append("Enter the model to fine-tune.")
         else:
-            verdict = tunability(Provider.LOCAL, model, today=self.app.today)  # type: ignore[attr-defined]
+            verdict = tunability(Provider.LOCAL, model, today=self.app.today)
             if not verdict.tunable:
                 found.append(verdict.summary)
             else:
@@ -240,13 +244,13 @@ class LocalForm(Vertical):
     @on(Select.Changed, "#local-packing, #local-gradient_checkpointing")
     def _switch_changed(self) -> None:
         self.changed()
-        self.screen.refresh_validity()  # type: ignore[attr-defined]
+        cast(StepScreen, self.screen).refresh_validity()
 
     @on(Select.Changed, "#local-method")
     def _method_changed(self) -> None:
         self._show_lora_fields()
         self.changed()
-        self.screen.refresh_validity()  # type: ignore[attr-defined]
+        cast(StepScreen, self.screen).refresh_validity()
 
     @on(Input.Changed)
     def _input_changed(self) -> None:

@@ -126,9 +126,9 @@ def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool =
 
         from backends.local.settings import LocalSettings
 
-        settings = choice.local or LocalSettings()
+        local = choice.local or LocalSettings()
         train = Path(data.train).expanduser()
-        return settings.to_spec(
+        return local.to_spec(
             model=choice.local_model.strip() or DEFAULT_LOCAL_MODEL,
             dataset=str(train.resolve()),
             dataset_sha256=sha256_of(train) if hash_files and train.is_file() else "",

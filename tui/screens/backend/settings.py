@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -19,20 +21,20 @@ class BackendSettingsScreen(StepScreen):
 
     @property
     def choice(self) -> BackendChoice:
-        choice: BackendChoice = self.app.backend_choice  # type: ignore[attr-defined]
+        choice: BackendChoice = self.app.backend_choice
         if not choice.backend:
             choice.backend = registry.DEFAULT_HOSTED
         return choice
 
     @property
     def form(self) -> HostedForm | LocalForm:
-        return self.query_one("#hosted-form, #local-form")  # type: ignore[return-value]
+        return cast("HostedForm | LocalForm", self.query_one("#hosted-form, #local-form"))
 
     def compose_form(self) -> ComposeResult:
         choice = self.choice
         yield Static(f"Training on [b]{registry.label(choice.backend)}[/b]", id="settings-for")
         if registry.is_local(choice.backend):
-            report = self.app.dataset_report  # type: ignore[attr-defined]
+            report = self.app.dataset_report
             longest = report.tokens.max if report is not None and report.tokens.count else None
             yield LocalForm(
                 choice, default_local_model(choice), seeded_settings(choice, longest), longest
@@ -40,10 +42,10 @@ class BackendSettingsScreen(StepScreen):
         else:
             model = default_hosted_model(
                 choice,
-                self.app.dataset_choice,  # type: ignore[attr-defined]
+                self.app.dataset_choice,
                 self.answers.cost.model,
             )
-            yield HostedForm(choice, model, self.app.today)  # type: ignore[attr-defined]
+            yield HostedForm(choice, model, self.app.today)
 
     def compose_summary(self) -> ComposeResult:
         if registry.is_local(self.choice.backend):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -32,13 +33,13 @@ class OptionChecked(Message):
 class BackendWhereScreen(StepScreen):
     position = Position(2, 0)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.options: dict[str, Option] = {}
 
     @property
     def choice(self) -> BackendChoice:
-        return self.app.backend_choice  # type: ignore[attr-defined, no-any-return]
+        return self.app.backend_choice
 
     def compose_form(self) -> ComposeResult:
         chosen = self.choice.backend or _default_backend(self.answers.cost.provider)
@@ -60,7 +61,7 @@ class BackendWhereScreen(StepScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="availability")
     def check_all(self) -> None:
         """Key present? Endpoint? The ``[local]`` extra importable, GPUs visible (nvidia-smi)?"""
-        today = self.app.today  # type: ignore[attr-defined]
+        today = self.app.today
         for name in registry.names():
             self.post_message(OptionChecked(check_option(name, self.choice, today)))
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import orjson
 from rich.markup import escape
@@ -39,8 +40,8 @@ class ExamplesTable(DataTable):
         Binding("s", "toggle_order", "Longest first", id="sort-examples"),
     ]
 
-    def __init__(self, report: DatasetReport, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.report = report
         self.longest_first = False
 
@@ -51,7 +52,7 @@ class ExamplesTable(DataTable):
     def fill(self) -> None:
         self.clear()
         report = self.report
-        order = range(len(report.token_counts))
+        order: Sequence[int] = range(len(report.token_counts))
         if self.longest_first:
             order = sorted(order, key=lambda i: report.token_counts[i], reverse=True)
         for index in list(order)[:MAX_ROWS]:
@@ -70,8 +71,8 @@ class ExamplesTable(DataTable):
 
 
 class ExamplesPane(Horizontal):
-    def __init__(self, report: DatasetReport, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.report = report
         self.path = Path(report.source)
 

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Label, Static
 
 from backends.data.formats import DataFormat, detect_format, to_chat
@@ -134,7 +135,7 @@ class ChatView(VerticalScroll):
     def show(self, example: Any, heading: str = "") -> None:
         self.example = example
         self.remove_children()
-        widgets = []
+        widgets: list[Widget] = []
         if heading:
             widgets.append(Label(heading, classes="chat-heading"))
         if example is not None:

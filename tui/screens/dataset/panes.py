@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -79,8 +80,8 @@ def summary_text(report: DatasetReport) -> str:
 
 
 class SummaryPane(VerticalScroll):
-    def __init__(self, report: DatasetReport, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.report = report
 
     def compose(self) -> ComposeResult:
@@ -126,8 +127,8 @@ def finding_rows(report: DatasetReport) -> list[tuple[str, FindingGroup]]:
 class FindingsTable(DataTable):
     """One row per check that fired; Enter opens its lines."""
 
-    def __init__(self, report: DatasetReport, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.report = report
         self.groups = finding_rows(report)
 
@@ -148,8 +149,8 @@ class FindingsTable(DataTable):
 
 
 class TokensPane(VerticalScroll):
-    def __init__(self, report: DatasetReport, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.report = report
 
     def compose(self) -> ComposeResult:
@@ -179,8 +180,8 @@ class TokensPane(VerticalScroll):
 
 
 class CostTable(DataTable):
-    def __init__(self, report: DatasetReport, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.report = report
 
     def on_mount(self) -> None:
@@ -214,8 +215,8 @@ def cost_explanation(report: DatasetReport) -> str:
 class ReportTabs(Vertical):
     """Summary, Findings, Tokens, Cost and Examples of one report."""
 
-    def __init__(self, report: DatasetReport, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.report = report
 
     def compose(self) -> ComposeResult:

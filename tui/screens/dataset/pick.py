@@ -43,7 +43,7 @@ class DatasetPickScreen(StepScreen):
     ]
 
     def compose_form(self) -> ComposeResult:
-        choice: DatasetChoice = self.app.dataset_choice  # type: ignore[attr-defined]
+        choice: DatasetChoice = self.app.dataset_choice
         yield Field(
             "Training data",
             Input(
@@ -140,10 +140,10 @@ class DatasetPickScreen(StepScreen):
         self.query_one("#max-length-field").display = local
 
     def store(self) -> None:
-        choice: DatasetChoice = self.app.dataset_choice  # type: ignore[attr-defined]
+        choice: DatasetChoice = self.app.dataset_choice
         choice.train = self.query_one("#train-path", Input).value.strip()
         choice.validation = self.query_one("#validation-path", Input).value.strip()
         provider = self.query_one("#provider", Select).value
         choice.provider = provider if isinstance(provider, Provider) else Provider.OPENAI
         choice.model = self.query_one("#model", Input).value.strip() or "gpt-4o-mini"
-        choice.max_length = self.query_one("#max-length", NumberInput).number  # type: ignore[assignment]
+        choice.max_length = self.query_one("#max-length", NumberInput).whole_number

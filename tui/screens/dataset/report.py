@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -40,8 +40,8 @@ class DatasetReportScreen(StepScreen):
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.cancel_scan = threading.Event()
         self.report: DatasetReport | None = None
         self.scan_started = 0.0
@@ -49,7 +49,7 @@ class DatasetReportScreen(StepScreen):
 
     @property
     def choice(self) -> DatasetChoice:
-        return self.app.dataset_choice  # type: ignore[attr-defined, no-any-return]
+        return self.app.dataset_choice
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="scan"):
@@ -61,8 +61,8 @@ class DatasetReportScreen(StepScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        cached = self.app.dataset_report  # type: ignore[attr-defined]
-        if cached is not None and self.app.dataset_report_key == self._key():  # type: ignore[attr-defined]
+        cached = self.app.dataset_report
+        if cached is not None and self.app.dataset_report_key == self._key():
             self.show_report(cached)
         else:
             self.scan_started = time.monotonic()
@@ -125,7 +125,7 @@ class DatasetReportScreen(StepScreen):
         if event.worker.group != "scan":
             return
         if event.state is WorkerState.SUCCESS:
-            self.show_report(event.worker.result)
+            self.show_report(cast("DatasetReport", event.worker.result))
         elif event.state is WorkerState.ERROR:
             error = event.worker.error
             self.query_one("#scan-what", Static).update(
@@ -138,9 +138,9 @@ class DatasetReportScreen(StepScreen):
         from tui.screens.dataset.panes import ReportTabs
 
         self.report = report
-        self.app.dataset_report = report  # type: ignore[attr-defined]
-        self.app.dataset_report_key = self._key()  # type: ignore[attr-defined]
-        self.app.record_dataset(report)  # type: ignore[attr-defined]
+        self.app.dataset_report = report
+        self.app.dataset_report_key = self._key()
+        self.app.record_dataset(report)
         self.query_one("#scan").display = False
         self.query_one("#report", Vertical).mount(ReportTabs(report, id="report-tabs"))
         self._validity = None

@@ -86,8 +86,8 @@ class AlternativesScreen(StepScreen):
         alts = self.answers.alternatives
         prompting = self.query_one("#prompting", Select).value
         alts.prompting = prompting if isinstance(prompting, PromptingTried) else PromptingTried.NO
-        alts.prompting_score = self.query_one("#prompting-score", NumberInput).number  # type: ignore[assignment]
+        alts.prompting_score = self.query_one("#prompting-score", NumberInput).number
         alts.prompting_notes = self.query_one("#prompting-notes", Input).value.strip()
         alts.rag_tried = self.query_one("#rag-tried", Select).value is True
-        alts.rag_score = self.query_one("#rag-score", NumberInput).number  # type: ignore[assignment]
+        alts.rag_score = self.query_one("#rag-score", NumberInput).number
         alts.rag_notes = self.query_one("#rag-notes", Input).value.strip()

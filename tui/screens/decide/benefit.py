@@ -168,11 +168,11 @@ class BenefitScreen(StepScreen):
 
     def store(self) -> None:
         ben = self.answers.benefit
-        ben.expected_score = self.query_one("#expected-score", NumberInput).number  # type: ignore[assignment]
-        ben.prompt_tokens_now = self.query_one("#tokens-now", NumberInput).number  # type: ignore[assignment]
-        ben.prompt_tokens_after = self.query_one("#tokens-after", NumberInput).number  # type: ignore[assignment]
-        ben.requests_per_month = self.query_one("#requests", NumberInput).number  # type: ignore[assignment]
-        ben.price_now = self.query_one("#price-now", NumberInput).number  # type: ignore[assignment]
-        ben.price_after = self.query_one("#price-after", NumberInput).number  # type: ignore[assignment]
+        ben.expected_score = self.query_one("#expected-score", NumberInput).number
+        ben.prompt_tokens_now = self.query_one("#tokens-now", NumberInput).whole_number
+        ben.prompt_tokens_after = self.query_one("#tokens-after", NumberInput).whole_number
+        ben.requests_per_month = self.query_one("#requests", NumberInput).whole_number
+        ben.price_now = self.query_one("#price-now", NumberInput).number
+        ben.price_after = self.query_one("#price-after", NumberInput).number
         reuse = self.query_one("#reuse", Select).value
         ben.reuse = reuse if isinstance(reuse, Reuse) else Reuse.SINGLE

@@ -116,7 +116,7 @@ class CostScreen(StepScreen):
         org = self.query_one("#org-access", Select).value
         access = org.as_bool() if isinstance(org, OrgAccess) else None
         model = self._model()
-        verdict = tunability(provider, model, today=self.app.today, org_has_openai_access=access)  # type: ignore[attr-defined]
+        verdict = tunability(provider, model, today=self.app.today, org_has_openai_access=access)
         if not model:
             text = "[b]Tunability:[/b] choose a model to check it."
         else:
@@ -153,7 +153,7 @@ class CostScreen(StepScreen):
         lines = ["[b]Measured[/b] (filled in by later steps, never guessed)"]
         lines += [f"  {name:<26}{value}  · {where}" for name, value, where in rows]
         if measured.source:
-            shown = self.app.workspace.display(Path(measured.source))  # type: ignore[attr-defined]
+            shown = self.app.workspace.display(Path(measured.source))
             lines.append(f"  from {escape(shown)}")
         self.query_one("#measured", Static).update("\n".join(lines))
 
@@ -170,10 +170,10 @@ class CostScreen(StepScreen):
         cost.model = self.query_one("#model", Input).value.strip()
         org = self.query_one("#org-access", Select).value
         cost.org_access = org if isinstance(org, OrgAccess) else OrgAccess.UNKNOWN
-        cost.examples = self.query_one("#examples", NumberInput).number  # type: ignore[assignment]
-        cost.prep_hours = self.query_one("#prep-hours", NumberInput).number  # type: ignore[assignment]
-        cost.hourly_rate = self.query_one("#hourly-rate", NumberInput).number  # type: ignore[assignment]
-        cost.compute_estimate = self.query_one("#compute-estimate", NumberInput).number  # type: ignore[assignment]
+        cost.examples = self.query_one("#examples", NumberInput).whole_number
+        cost.prep_hours = self.query_one("#prep-hours", NumberInput).number
+        cost.hourly_rate = self.query_one("#hourly-rate", NumberInput).number
+        cost.compute_estimate = self.query_one("#compute-estimate", NumberInput).number
 
 
 def _figure(value: float | int | None, template: str) -> str:

@@ -40,11 +40,11 @@ class RecommendationScreen(StepScreen):
 
     @property
     def recommendation(self) -> Recommendation:
-        return self.app.recommendation  # type: ignore[attr-defined, no-any-return]
+        return self.app.recommendation
 
     def compose_form(self) -> ComposeResult:
         rec = self.recommendation
-        saved_to = self.app.workspace.display(self.app.workspace.decision_md)  # type: ignore[attr-defined]
+        saved_to = self.app.workspace.display(self.app.workspace.decision_md)
         yield Static(
             f"[b]{escape(rec.headline)}[/b]", id="verdict", classes=VERDICT_CLASS[rec.verdict]
         )

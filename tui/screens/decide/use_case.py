@@ -85,4 +85,4 @@ class UseCaseScreen(StepScreen):
         uc.category = category if isinstance(category, UseCaseCategory) else None
         uc.description = self.query_one("#description", TextArea).text
         uc.current_model = self.query_one("#current-model", Input).value.strip()
-        uc.target_score = self.query_one("#target-score", NumberInput).number  # type: ignore[assignment]
+        uc.target_score = self.query_one("#target-score", NumberInput).number

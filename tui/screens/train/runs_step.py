@@ -9,7 +9,7 @@ before any training.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -51,16 +51,16 @@ class TrainRunsScreen(StepScreen):
     ]
     REFRESH_S: ClassVar[float] = 2.0
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._timer: Timer | None = None
 
     def compose_body(self) -> ComposeResult:
         app = self.app
         yield RunList(
-            RunStore.of(app.workspace),  # type: ignore[attr-defined]
-            clock=app.timestamp,  # type: ignore[attr-defined]
-            tz=app.clock().tzinfo,  # type: ignore[attr-defined]
+            RunStore.of(app.workspace),
+            clock=app.timestamp,
+            tz=app.clock().tzinfo,
             id="train-runs",
         )
 
@@ -71,7 +71,7 @@ class TrainRunsScreen(StepScreen):
         super().on_mount()
         table = self.query_one(RunList)
         table.refresh_runs()
-        tuned = self.app.eval_choice.tuned  # type: ignore[attr-defined]
+        tuned = self.app.eval_choice.tuned
         if tuned:
             table.select(tuned)
         table.focus()
@@ -107,9 +107,9 @@ class TrainRunsScreen(StepScreen):
     def action_open_run(self) -> None:
         folder = self.query_one(RunList).selected_run()
         if folder is not None:
-            self.app.open_monitor(folder)  # type: ignore[attr-defined]
+            self.app.open_monitor(folder)
 
     def store(self) -> None:
         row = self.query_one(RunList).selected_row()
         if row is not None and row.state in TRAINED:
-            self.app.eval_choice.tuned = row.run_id  # type: ignore[attr-defined]
+            self.app.eval_choice.tuned = row.run_id
