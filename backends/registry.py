@@ -20,20 +20,18 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
 from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider
-from backends.runs.values import DPO, SUPERVISED
+from backends.runs.values import ADAPTERS, DPO, SUPERVISED
+from backends.runs.values import FULL as FULL
+from backends.runs.values import LORA as LORA
+from backends.runs.values import QLORA as QLORA
 
 if TYPE_CHECKING:
     from backends.backend import Backend
     from backends.runs.store import RunFolder
 
 OBJECTIVES = (SUPERVISED, DPO)
-"""What training optimises: ``--method``."""
-
-LORA = "lora"
-QLORA = "qlora"
-FULL = "full"
-ADAPTERS = (LORA, QLORA, FULL)
-"""How the weights are adapted: ``--adapter``."""
+"""What training optimises: ``--method``. How the weights are adapted is ``ADAPTERS``
+(``LORA``, ``QLORA``, ``FULL``): ``--adapter``."""
 
 
 class UnknownBackend(ValueError):
@@ -96,9 +94,24 @@ class BackendInfo:
         return self.no_new_jobs_from is None or today < self.no_new_jobs_from
 
     def supports(self, *, objective: str | None = None, adapter: str | None = None) -> bool:
-        return (objective is None or objective in self.objectives) and (
-            adapter is None or not self.adapters or adapter in self.adapters
-        )
+        return self.refusal(objective=objective, adapter=adapter) is None
+
+    def refusal(self, *, objective: str | None = None, adapter: str | None = None) -> str | None:
+        """Why this backend cannot train with ``objective`` / ``adapter``; ``None`` when it can.
+
+        ``None`` for either means "not chosen": the default objective, the backend's own
+        adaptation. Where the provider decides the adaptation, choosing one is refused.
+        """
+        if objective is not None and objective not in self.objectives:
+            if len(self.objectives) == 1:
+                return f"{self.label} trains {self.objectives[0]} only (for now)."
+            return f"{self.label} trains {' or '.join(self.objectives)}, not {objective}."
+        if adapter is not None:
+            if not self.adapters:
+                return f"{self.label} chooses the adaptation itself: --adapter is not accepted."
+            if adapter not in self.adapters:
+                return f"{self.label} adapts with {', '.join(self.adapters)}, not {adapter}."
+        return None
 
 
 def _load(path: str) -> Callable[..., Any]:

@@ -6,7 +6,7 @@ resolution are importable without the ``[local]`` extra, and the heavy
 libraries load inside the detached worker (``python -m backends.local.worker
 RUN_DIR``) or inside the function that needs them.
 
-    settings.py       LocalSettings: method and hyperparameters, to/from a RunSpec
+    settings.py       LocalSettings: adapter and hyperparameters, to/from a RunSpec
     models.py         hub id / local folder / .gguf → something transformers loads
     memory.py         GPU memory estimate from the model config; the visible GPUs
     dataset.py        the training file → conversational records (bad rows explained)

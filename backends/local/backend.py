@@ -43,7 +43,7 @@ REQUIRED_PACKAGES = ("torch", "transformers", "peft", "trl", "accelerate")
 INSTALL_HINT = "pip install 'finetune-tui[local]'"
 CPU_QLORA_REFUSAL = (
     "QLoRA needs an NVIDIA GPU with CUDA (4-bit bitsandbytes) and none is visible here. "
-    "Use --method lora: the same adapter on a 16-bit base model."
+    "Use --adapter lora: the same adapter on a 16-bit base model."
 )
 
 
@@ -149,7 +149,7 @@ class LocalBackend:
         config = read_model_config(resolve_model(spec.model))
         return estimate_memory(
             config,
-            settings.method,
+            settings.adapter,
             batch_size=settings.batch_size,
             max_length=settings.max_length,
             gradient_checkpointing=settings.gradient_checkpointing,
@@ -165,8 +165,8 @@ class LocalBackend:
             )
         settings = LocalSettings.from_spec(spec)
         problems.extend(settings.problems())
-        if settings.method == QLORA and not self.inventory.any:
-            problems.append(Problem(CPU_QLORA_REFUSAL, where="method"))
+        if settings.adapter == QLORA and not self.inventory.any:
+            problems.append(Problem(CPU_QLORA_REFUSAL, where="adapter"))
         if settings.gpus > max(1, len(self.inventory.gpus)):
             problems.append(
                 Problem(
@@ -212,7 +212,7 @@ class LocalBackend:
 
     def _check_memory(self, estimate: MemoryEstimate, settings: LocalSettings) -> list[Problem]:
         gpus = self.inventory.gpus[: settings.gpus]
-        need = f"about {gib(estimate.total)} per GPU for {settings.method}"
+        need = f"about {gib(estimate.total)} per GPU for {settings.adapter}"
         if not gpus:
             return [
                 Problem(f"Needs {need}; no GPU: training on the CPU.", fatal=False, where="memory")
@@ -223,7 +223,7 @@ class LocalBackend:
         which = ", ".join(f"GPU {g.index} has {gib(g.free_bytes)} free" for g in short)
         return [
             Problem(
-                f"Needs {need}, but {which}. {advice_for_memory(settings.method)}",
+                f"Needs {need}, but {which}. {advice_for_memory(settings.adapter)}",
                 fatal=False,
                 where="memory",
             )
@@ -248,7 +248,7 @@ class LocalBackend:
         used = self.inventory.gpus[: settings.gpus]
         where = ", ".join(f"GPU {g.index} {g.name}" for g in used) or "the CPU"
         folder.log(
-            f"Local {settings.method} fine-tuning of {spec.model} on {where}, run {folder.run_id}."
+            f"Local {settings.adapter} fine-tuning of {spec.model} on {where}, run {folder.run_id}."
         )
         start_worker(folder)
         return folder

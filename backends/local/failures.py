@@ -57,8 +57,8 @@ def oom_advice(settings: LocalSettings) -> str:
             f"{settings.grad_accum * 2} (same effective batch)"
         )
     steps.append(f"a shorter --max-length (now {settings.max_length})")
-    if settings.method != QLORA:
-        steps.append("--method qlora (4-bit base model, CUDA only)")
+    if settings.adapter != QLORA:
+        steps.append("--adapter qlora (4-bit base model, CUDA only)")
     if not settings.gradient_checkpointing:
         steps.append("gradient checkpointing (drop --no-gradient-checkpointing)")
     return "Try " + ", or ".join(steps) + ". `finetune-tui estimate` shows what fits."
@@ -85,8 +85,8 @@ def explain(error: BaseException, settings: LocalSettings) -> Failure:
     if any(m in lowered for m in _NO_CUDA_MARKERS):
         advice = (
             "QLoRA needs an NVIDIA GPU with CUDA and the bitsandbytes package: on this machine use "
-            "--method lora."
-            if settings.method == QLORA
+            "--adapter lora."
+            if settings.adapter == QLORA
             else "Check `nvidia-smi` and that torch was installed with CUDA "
             "(`python -c 'import torch; print(torch.cuda.is_available())'`)."
         )

@@ -134,7 +134,7 @@ class ModelShape:
 
 @dataclass(frozen=True)
 class MemoryEstimate:
-    method: str
+    adapter: str
     params: int
     trainable_params: int
     weights: int
@@ -161,7 +161,7 @@ class MemoryEstimate:
 
 def estimate_memory(
     config: Mapping[str, Any] | ModelShape,
-    method: str = LORA,
+    adapter: str = LORA,
     *,
     batch_size: int = 1,
     max_length: int = 1024,
@@ -169,23 +169,23 @@ def estimate_memory(
     lora_r: int = 16,
     target_modules: tuple[str, ...] = ("all-linear",),
 ) -> MemoryEstimate:
-    """Peak GPU memory per GPU for training ``config`` with ``method`` (see the module docstring)."""
+    """Peak GPU memory per GPU for training ``config`` with ``adapter`` (see the module docstring)."""
     shape = config if isinstance(config, ModelShape) else ModelShape.from_config(config)
     params = shape.params
-    if method == FULL:
+    if adapter == FULL:
         trainable = params
         weights = params * (4 + 2)
         state = params * (4 + 8)
-    elif method in (LORA, QLORA):
+    elif adapter in (LORA, QLORA):
         trainable = shape.lora_params(lora_r, target_modules)
-        if method == LORA:
+        if adapter == LORA:
             weights = params * 2
         else:
             weights = int(shape.linear_params * NF4_BYTES_PER_PARAM) + shape.other_params * 2
         weights += trainable * 4
         state = trainable * (4 + 8)
     else:
-        raise ValueError(f"unknown method {method!r}")
+        raise ValueError(f"unknown adapter {adapter!r}")
     tokens = batch_size * max_length
     layer = tokens * (12 * shape.hidden_size + 10 * shape.intermediate_size)
     if gradient_checkpointing:
@@ -200,12 +200,12 @@ def estimate_memory(
             FULL: "full: fp32 master weights + bf16 copies, fp32 gradients and Adam moments (18 B/param)",
             LORA: f"LoRA r={lora_r}: 16-bit base (2 B/param), fp32 adapter + Adam (16 B/adapter param)",
             QLORA: f"QLoRA r={lora_r}: NF4 base with double quantisation (0.52 B/param), fp32 adapter + Adam",
-        }[method],
+        }[adapter],
         "per GPU: data-parallel GPUs each hold a full copy (DeepSpeed ZeRO / FSDP shard it)",
         "1 GiB for the CUDA context and allocator slack",
     )
     return MemoryEstimate(
-        method=method,
+        adapter=adapter,
         params=params,
         trainable_params=trainable,
         weights=weights,
@@ -370,17 +370,17 @@ def check_fit(estimate: MemoryEstimate, inventory: GpuInventory, gpus: int = 1) 
     if not inventory.any:
         warning = inventory.note
     elif any(not f.fits for f in fits):
-        warning = advice_for_memory(estimate.method)
+        warning = advice_for_memory(estimate.adapter)
     elif len(used) < gpus:
         warning = f"{gpus} GPUs requested, {len(inventory.gpus)} visible."
     return FitReport(fits, warning)
 
 
-def advice_for_memory(method: str) -> str:
+def advice_for_memory(adapter: str) -> str:
     steps = ["a smaller --batch-size (raise --grad-accum to keep the effective batch)"]
     steps.append("a shorter --max-length")
-    if method != QLORA:
-        steps.append("--method qlora (4-bit base, CUDA only)")
+    if adapter != QLORA:
+        steps.append("--adapter qlora (4-bit base, CUDA only)")
     steps.append("gradient checkpointing (on by default)")
     return "Will not fit: try " + ", ".join(steps) + "."
 
@@ -388,7 +388,7 @@ def advice_for_memory(method: str) -> str:
 def render_estimate(estimate: MemoryEstimate, inventory: GpuInventory, gpus: int = 1) -> list[str]:
     """The estimate and the GPUs, as lines of text (``finetune-tui estimate``, the Backend step)."""
     lines = [
-        f"{estimate.method}: {estimate.params / 1e9:.2f}B parameters, "
+        f"{estimate.adapter}: {estimate.params / 1e9:.2f}B parameters, "
         f"{estimate.trainable_params / 1e6:,.1f}M trained — about {gib(estimate.total)} per GPU",
     ]
     lines += [f"  {name:<22} {gib(value):>10}" for name, value in estimate.parts().items()]

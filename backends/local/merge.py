@@ -49,8 +49,9 @@ class MergePlan:
     folder: RunFolder
     model: str
     """The base model as ``run.json`` names it (hub id, folder or .gguf)."""
-    method: str
-    adapter: Path
+    adapter: str
+    """``lora`` or ``qlora``: the adaptation the run trained."""
+    adapter_dir: Path
     target: Path
     replaces: bool
     """``target`` exists and ``force`` was given: it will be replaced."""
@@ -101,7 +102,7 @@ def plan_merge(folder: RunFolder, *, force: bool = False) -> MergePlan:
     settings = LocalSettings.from_spec(spec)
     if not settings.uses_adapter:
         raise MergeRefused(
-            f"Run {run} trained the whole model (method {settings.method}): "
+            f"Run {run} trained the whole model (adapter {settings.adapter}): "
             f"{folder.output_dir / 'model'} is already a complete model, there is no adapter to merge."
         )
     state = folder.effective_status().state
@@ -125,7 +126,7 @@ def plan_merge(folder: RunFolder, *, force: bool = False) -> MergePlan:
             f"Run {run} is already merged: {target} exists.",
             hint=f"`finetune-tui merge {run} --force` replaces it.",
         )
-    return MergePlan(folder, spec.model, settings.method, adapter, target, target.exists())
+    return MergePlan(folder, spec.model, settings.adapter, adapter, target, target.exists())
 
 
 def choose_merge_dtype(config_dtype: str | None, *, cuda: bool, bf16_ok: bool) -> tuple[str, str]:
@@ -227,7 +228,7 @@ def merge_run(plan: MergePlan, *, progress: Progress | None = None) -> MergeResu
         base_path = loadable_path(resolve_model(plan.model), log=say)
         cuda, bf16_ok = _hardware()
         precision, reason = choose_merge_dtype(_config_dtype(base_path), cuda=cuda, bf16_ok=bf16_ok)
-        write_merged(base_path, plan.adapter, plan.target, precision, progress=say)
+        write_merged(base_path, plan.adapter_dir, plan.target, precision, progress=say)
     finally:
         lock.release()
     record_merged(folder, plan.target, f"{precision}: {reason}")

@@ -1,10 +1,11 @@
-"""What a local run trains with: the method and every hyperparameter, with defaults.
+"""What a local run trains with: the adapter and every hyperparameter, with defaults.
 
 ``LocalSettings`` lives in ``run.json`` under ``settings["local"]`` (the one
 source of truth the worker reads); the main scalars are copied into
 ``hyperparameters`` too, so a runs list can show them like a hosted run's.
 A ``run.json`` or a TOML file with the same keys re-creates the settings
-(``finetune-tui train --config``).
+(``finetune-tui train --config``). Settings written before the adapter had its own name say
+``"method": "lora"``: that reads as ``adapter`` lora (the objective stays supervised).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from backends import registry
 from backends.backend import Problem
-from backends.runs.values import SUPERVISED, RunSpec
+from backends.runs.values import ADAPTERS, FULL, LORA, QLORA, SUPERVISED, RunSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,10 +26,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 BACKEND_NAME = registry.LOCAL
-LORA = "lora"
-QLORA = "qlora"
-FULL = "full"
-METHODS = (LORA, QLORA, FULL)
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 DEFAULT_LR = {LORA: 2e-4, QLORA: 2e-4, FULL: 2e-5}
@@ -47,9 +44,9 @@ _HYPER_COPY = {
 
 @dataclass(frozen=True)
 class LocalSettings:
-    """Method and hyperparameters of a local run; every field has a sensible default."""
+    """Adapter and hyperparameters of a local run; every field has a sensible default."""
 
-    method: str = LORA
+    adapter: str = LORA
     epochs: float = 3.0
     max_steps: int | None = None
     """When set, training stops after this many optimizer steps (overrides ``epochs``)."""
@@ -92,18 +89,18 @@ class LocalSettings:
         return (
             self.learning_rate
             if self.learning_rate is not None
-            else DEFAULT_LR.get(self.method, 2e-4)
+            else DEFAULT_LR.get(self.adapter, 2e-4)
         )
 
     @property
     def uses_adapter(self) -> bool:
-        return self.method in (LORA, QLORA)
+        return self.adapter in (LORA, QLORA)
 
     def problems(self) -> list[Problem]:
         """What is wrong with these values (empty when they make sense)."""
         out: list[Problem] = []
-        if self.method not in METHODS:
-            out.append(Problem(f"method must be one of {', '.join(METHODS)}", where="method"))
+        if self.adapter not in ADAPTERS:
+            out.append(Problem(f"adapter must be one of {', '.join(ADAPTERS)}", where="adapter"))
         if self.precision not in PRECISIONS:
             out.append(
                 Problem(f"precision must be one of {', '.join(PRECISIONS)}", where="precision")
@@ -148,9 +145,15 @@ class LocalSettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> LocalSettings:
-        """Settings from a dict (``run.json``, TOML); unknown keys are ignored."""
+        """Settings from a dict (``run.json``, TOML); unknown keys are ignored.
+
+        An older ``"method": "lora"`` (or qlora, full) is the adapter; ``"method": "supervised"``
+        is the objective, which lives in the ``RunSpec``.
+        """
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
+        if "adapter" not in values and data.get("method") in ADAPTERS:
+            values["adapter"] = data["method"]
         if isinstance(values.get("target_modules"), str):
             values["target_modules"] = tuple(
                 part.strip() for part in values["target_modules"].split(",") if part.strip()
@@ -188,6 +191,7 @@ class LocalSettings:
             validation=validation,
             validation_sha256=validation_sha256,
             method=SUPERVISED,
+            adapter=self.adapter,
             hyperparameters=self.hyperparameters(),
             seed=self.seed,
             settings={**(extra_settings or {}), "local": self.to_dict()},
@@ -197,7 +201,10 @@ class LocalSettings:
     @classmethod
     def from_spec(cls, spec: RunSpec) -> LocalSettings:
         local = spec.settings.get("local")
-        return cls.from_mapping(local) if isinstance(local, Mapping) else cls()
+        data = dict(local) if isinstance(local, Mapping) else {}
+        if spec.adapter is not None and "method" not in data:
+            data.setdefault("adapter", spec.adapter)
+        return cls.from_mapping(data)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Building and running trl's ``SFTTrainer`` for one run folder.
 
 ``run_training`` reads ``run.json``, loads and tokenises the data (assistant
-tokens only, with the model's chat template), loads the model for the method
+tokens only, with the model's chat template), loads the model for the adapter
 (LoRA on a 16-bit base, QLoRA on a 4-bit base, full in fp32 with mixed
 precision), trains with the run-folder callback and the longest-first
 sampler, and saves the adapter (or the model) to ``output/``. It raises on
@@ -54,14 +54,12 @@ def qlora_refusal(cuda: bool) -> str | None:
     if not cuda:
         return (
             "QLoRA needs an NVIDIA GPU with CUDA (bitsandbytes 4-bit); none is usable here. "
-            "Use --method lora instead (a 16-bit base model: more memory, same adapter)."
+            "Use --adapter lora instead (a 16-bit base model: more memory, same adapter)."
         )
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
-        return (
-            "QLoRA needs the bitsandbytes package: pip install bitsandbytes (or use --method lora)."
-        )
+        return "QLoRA needs the bitsandbytes package: pip install bitsandbytes (or use --adapter lora)."
     return None
 
 
@@ -131,11 +129,11 @@ def _load_model(path: str, settings: LocalSettings, precision: str, cuda: bool) 
 
     half = torch.bfloat16 if precision == "bf16" else torch.float16
     kwargs: dict[str, Any] = {}
-    if settings.method == FULL or precision == "fp32":
+    if settings.adapter == FULL or precision == "fp32":
         kwargs["dtype"] = torch.float32  # fp32 master weights; autocast does the 16-bit math
     else:
         kwargs["dtype"] = half
-    if settings.method == QLORA:
+    if settings.adapter == QLORA:
         from accelerate import PartialState
         from transformers import BitsAndBytesConfig
 
@@ -147,7 +145,7 @@ def _load_model(path: str, settings: LocalSettings, precision: str, cuda: bool) 
         )
         kwargs["device_map"] = {"": PartialState().local_process_index}
     model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-    if settings.method == QLORA:
+    if settings.adapter == QLORA:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(
@@ -261,14 +259,14 @@ def run_training(
     if problems:
         raise BackendError("Bad settings: " + " ".join(problems))
     cuda = torch.cuda.is_available()
-    if settings.method == QLORA:
+    if settings.adapter == QLORA:
         refusal = qlora_refusal(cuda)
         if refusal:
             raise BackendError(refusal)
     precision = choose_precision(settings.precision, cuda, cuda and torch.cuda.is_bf16_supported())
     device = torch.cuda.get_device_name(0) if cuda else "CPU"
     reporter.status(detail="reading the data", extra={"precision": precision, "device": device})
-    reporter.log(f"Device: {device}; precision {precision}; method {settings.method}.")
+    reporter.log(f"Device: {device}; precision {precision}; adapter {settings.adapter}.")
 
     train = load_conversations(spec.dataset)
     valid_records: list[dict[str, Any]] = []

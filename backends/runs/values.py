@@ -25,6 +25,13 @@ HyperValue = int | float | str | bool
 SUPERVISED = "supervised"
 DPO = "dpo"
 METHODS = (SUPERVISED, DPO)
+"""The objectives: what training optimises (``--method``, ``"method"`` in ``run.json``)."""
+
+LORA = "lora"
+QLORA = "qlora"
+FULL = "full"
+ADAPTERS = (LORA, QLORA, FULL)
+"""The adaptations: how the weights change (``--adapter``, ``"adapter"`` in ``run.json``)."""
 
 _SECRET_WORDS = ("api_key", "apikey", "api-key", "secret", "password", "token", "authorization")
 
@@ -84,6 +91,23 @@ def _hyper_value(value: object) -> HyperValue:
     raise ValueError(f"hyperparameter value {value!r} is neither 'auto' nor a number")
 
 
+def _older_adapter(values: dict[str, Any]) -> str | None:
+    """The adapter of a ``run.json`` written before it had one: local settings said ``method``.
+
+    A top-level ``"method": "lora"`` (the one flag of old) reads as adapter lora with the
+    objective supervised; a local run's ``settings.local.method`` the same.
+    """
+    if values.get("method") in ADAPTERS:
+        return str(values.pop("method"))
+    settings = values.get("settings")
+    local = settings.get("local") if isinstance(settings, Mapping) else None
+    if isinstance(local, Mapping):
+        older = local.get("adapter", local.get("method"))
+        if older in ADAPTERS:
+            return str(older)
+    return None
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """What to train: written once to ``run.json`` when a run is created."""
@@ -95,6 +119,9 @@ class RunSpec:
     validation: str | None = None
     validation_sha256: str | None = None
     method: str = SUPERVISED
+    """The objective: supervised or DPO."""
+    adapter: str | None = None
+    """The adaptation (LoRA, QLoRA, full); ``None`` where the provider decides."""
     hyperparameters: Mapping[str, HyperValue] = field(default_factory=dict)
     suffix: str | None = None
     seed: int | None = None
@@ -107,6 +134,8 @@ class RunSpec:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        if self.adapter is not None and self.adapter not in ADAPTERS:
+            raise ValueError(f"adapter must be one of {', '.join(ADAPTERS)}, not {self.adapter!r}")
         hyper = {str(k): _hyper_value(v) for k, v in dict(self.hyperparameters).items()}
         object.__setattr__(self, "hyperparameters", hyper)
         object.__setattr__(
@@ -129,6 +158,7 @@ class RunSpec:
             "validation": self.validation,
             "validation_sha256": self.validation_sha256,
             "method": self.method,
+            "adapter": self.adapter,
             "hyperparameters": dict(self.hyperparameters),
             "suffix": self.suffix,
             "seed": self.seed,
@@ -144,6 +174,8 @@ class RunSpec:
         for key in ("hyperparameters", "metadata", "settings"):
             if values.get(key) is None:
                 values.pop(key, None)
+        if values.get("adapter") is None:
+            values["adapter"] = _older_adapter(values)
         return cls(**values)
 
 

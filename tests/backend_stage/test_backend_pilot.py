@@ -155,7 +155,7 @@ async def test_qlora_without_a_gpu_is_refused(make_app, workdir, monkeypatch) ->
         await pilot.press("ctrl+n")
         await settle(pilot)
         screen = app.screen
-        screen.query_one("#local-method", Select).value = "qlora"
+        screen.query_one("#local-adapter", Select).value = "qlora"
         await pilot.pause()
         assert any("QLoRA needs an NVIDIA GPU" in p for p in screen.problems())
 

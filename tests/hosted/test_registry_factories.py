@@ -42,3 +42,14 @@ def test_only_azure_needs_deployment_words() -> None:
     assert registry.get("openai").deployment_instructions("ft:x") is None
     words = registry.get("azure").deployment_instructions("gpt-4o-mini.ft-1")
     assert words and "gpt-4o-mini.ft-1" in words
+
+
+def test_the_registry_says_which_objective_and_adapter_a_backend_takes() -> None:
+    local, openai = registry.get("local"), registry.get("openai")
+    assert local.refusal(objective="supervised", adapter="qlora") is None
+    assert local.refusal(objective="dpo") == "Local GPU trains supervised only (for now)."
+    assert openai.refusal(objective="dpo") is None and openai.supports(objective="dpo")
+    assert openai.refusal(adapter="lora") == (
+        "OpenAI chooses the adaptation itself: --adapter is not accepted."
+    )
+    assert not openai.supports(adapter="full") and local.supports(adapter="full")

@@ -122,7 +122,7 @@ def _run(
     [
         (RunState.RUNNING, {}, True, "still running"),
         (RunState.FAILED, {}, True, "finetune-tui resume"),
-        (RunState.SUCCEEDED, {"method": "full"}, False, "whole model"),
+        (RunState.SUCCEEDED, {"adapter": "full"}, False, "whole model"),
         (RunState.SUCCEEDED, {}, False, "adapter_config.json is missing"),
         (RunState.CANCELLED, {}, False, "no adapter to merge"),
     ],

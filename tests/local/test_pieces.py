@@ -17,7 +17,7 @@ from tests.local.tiny_model import write_toy_dataset
 
 
 def test_settings_round_trip_through_a_spec_and_run_json(tmp_path: Path) -> None:
-    settings = LocalSettings(method="full", max_steps=7, target_modules=("q_proj", "v_proj"))
+    settings = LocalSettings(adapter="full", max_steps=7, target_modules=("q_proj", "v_proj"))
     spec = settings.to_spec(model="m", dataset="d.jsonl")
     assert LocalSettings.from_spec(spec) == settings
     assert spec.hyperparameters["learning_rate"] == 2e-5  # full fine-tuning's default
@@ -28,6 +28,27 @@ def test_settings_round_trip_through_a_spec_and_run_json(tmp_path: Path) -> None
     assert LocalSettings.from_mapping(config.settings) == settings
 
 
+def test_an_older_run_json_whose_local_method_is_the_adapter(tmp_path: Path) -> None:
+    from backends.runs.values import RunSpec
+
+    older = {
+        "backend": "local",
+        "model": "m",
+        "dataset": "d.jsonl",
+        "method": "supervised",
+        "settings": {"local": {"method": "qlora", "lora_r": 8}},
+    }
+    spec = RunSpec.from_dict(older)
+    assert (spec.method, spec.adapter) == ("supervised", "qlora")
+    assert LocalSettings.from_spec(spec) == LocalSettings(adapter="qlora", lora_r=8)
+    run_json = tmp_path / "run.json"
+    run_json.write_bytes(orjson.dumps(older))
+    assert LocalSettings.from_mapping(read_run_config(run_json).settings).adapter == "qlora"
+    new = LocalSettings(adapter="full").to_spec(model="m", dataset="d.jsonl").to_dict()
+    assert new["adapter"] == "full" and new["settings"]["local"]["adapter"] == "full"
+    assert "method" not in new["settings"]["local"]
+
+
 def test_toml_config_and_bad_values(tmp_path: Path) -> None:
     toml = tmp_path / "run.toml"
     toml.write_text(
@@ -36,8 +57,8 @@ def test_toml_config_and_bad_values(tmp_path: Path) -> None:
     config = read_run_config(toml)
     settings = LocalSettings.from_mapping(config.settings)
     assert settings.lora_r == 8 and settings.target_modules == ("q_proj", "k_proj")
-    wrong = LocalSettings(method="dora", batch_size=0, lora_dropout=1.5)
-    assert {p.where for p in wrong.problems()} >= {"method", "batch_size", "lora_dropout"}
+    wrong = LocalSettings(adapter="dora", batch_size=0, lora_dropout=1.5)
+    assert {p.where for p in wrong.problems()} >= {"adapter", "batch_size", "lora_dropout"}
 
 
 def test_data_in_other_formats_becomes_chat(tmp_path: Path) -> None:
@@ -128,8 +149,8 @@ def test_failures_get_advice_that_fits() -> None:
     assert oom.kind == "oom"
     assert "--batch-size 4 with --grad-accum 4" in oom.message and "qlora" in oom.message
     assert "--max-length" in oom.message
-    no_cuda = explain(RuntimeError("No CUDA GPUs are available"), LocalSettings(method="qlora"))
-    assert no_cuda.kind == "cuda" and "--method lora" in no_cuda.message
+    no_cuda = explain(RuntimeError("No CUDA GPUs are available"), LocalSettings(adapter="qlora"))
+    assert no_cuda.kind == "cuda" and "--adapter lora" in no_cuda.message
     crash = explain(ValueError("weird"), settings)
     assert crash.kind == "crash" and "weird" in crash.message
 

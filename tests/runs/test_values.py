@@ -40,7 +40,30 @@ def test_spec_rejects_unknown_method_and_bad_hyperparameter() -> None:
     with pytest.raises(ValueError):
         RunSpec(backend="openai", model="m", dataset="d", method="magic")
     with pytest.raises(ValueError):
+        RunSpec(backend="local", model="m", dataset="d", adapter="dora")
+    with pytest.raises(ValueError):
         RunSpec(backend="openai", model="m", dataset="d", hyperparameters={"n_epochs": [1]})
+
+
+def test_spec_carries_the_objective_and_the_adapter_apart() -> None:
+    spec = RunSpec(backend="local", model="m", dataset="d", method="supervised", adapter="qlora")
+    data = spec.to_dict()
+    assert (data["method"], data["adapter"]) == ("supervised", "qlora")
+    assert RunSpec.from_dict(data) == spec
+    hosted = RunSpec(backend="openai", model="m", dataset="d", method="dpo")
+    assert hosted.to_dict()["adapter"] is None and RunSpec.from_dict(hosted.to_dict()) == hosted
+
+
+@pytest.mark.parametrize(
+    "older",
+    [
+        {"method": "supervised", "settings": {"local": {"method": "lora", "lora_r": 8}}},
+        {"method": "lora"},
+    ],
+)
+def test_an_older_run_json_with_the_adapter_as_method_still_opens(older: dict[str, object]) -> None:
+    spec = RunSpec.from_dict({"backend": "local", "model": "m", "dataset": "d", **older})
+    assert (spec.method, spec.adapter) == ("supervised", "lora")
 
 
 def test_metric_point_keeps_unknown_keys_and_drops_non_finite() -> None:

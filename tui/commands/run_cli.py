@@ -109,3 +109,53 @@ def progress_line(point: Any) -> str:
         if value is not None:
             parts.append(f"{label} {value:.4f}")
     return "  ".join(parts)
+
+
+def add_objective_and_adapter(parser: argparse.ArgumentParser, *, local_only: bool) -> None:
+    """``--method`` (the objective) and ``--adapter`` (the adaptation), as every command names them.
+
+    ``--method`` still takes lora/qlora/full, its meaning before ``--adapter`` existed
+    (``objective_and_adapter`` turns that into the adapter, with a notice).
+    """
+    from backends.registry import ADAPTERS, OBJECTIVES
+
+    parser.add_argument(
+        "--method",
+        choices=(*OBJECTIVES, *ADAPTERS),
+        metavar="{" + ",".join(OBJECTIVES) + "}",
+        default=None,
+        help="the objective: supervised (default) or dpo",
+    )
+    parser.add_argument(
+        "--adapter",
+        choices=ADAPTERS,
+        default=None,
+        help="the adaptation: lora (default), qlora or full"
+        + ("" if local_only else "; local only, hosted providers choose it themselves"),
+    )
+
+
+def objective_and_adapter(args: argparse.Namespace, backend: str) -> tuple[str, str | None] | None:
+    """The objective and the adapter ``args`` ask of ``backend``, or ``None`` (said on stderr).
+
+    ``--method lora|qlora|full`` is the older spelling of ``--adapter``: it still works, with a
+    one-line notice. Whether the backend takes the choice is the registry's to say.
+    """
+    from backends import registry
+    from backends.runs.values import SUPERVISED
+
+    objective: str | None = args.method
+    adapter: str | None = args.adapter
+    if objective in registry.ADAPTERS:
+        if adapter is not None and adapter != objective:
+            err(
+                f"--method {objective} means --adapter {objective}, but --adapter {adapter} says otherwise."
+            )
+            return None
+        err(f"--method {objective} is now --adapter {objective} (the objective stays supervised).")
+        objective, adapter = None, objective
+    refusal = registry.get(backend).refusal(objective=objective, adapter=adapter)
+    if refusal is not None:
+        err(refusal)
+        return None
+    return objective or SUPERVISED, adapter

@@ -20,12 +20,19 @@ import sys
 from typing import Any
 
 from backends import registry
+from tui.commands.run_cli import (
+    add_objective_and_adapter,
+    objective_and_adapter,
+    print_until_done,
+    report_problems,
+    start_run,
+    store_of,
+)
 from tui.commands.run_cli import err as _err
-from tui.commands.run_cli import print_until_done, report_problems, start_run, store_of
 
 
 def register(subparsers: Any) -> None:
-    from tui.commands.train_local import LOCAL_METHODS, add_local_arguments
+    from tui.commands.train_local import add_local_arguments
 
     train = subparsers.add_parser(
         "train", help="launch a fine-tuning run (hosted: openai, azure; or local)"
@@ -34,12 +41,7 @@ def register(subparsers: Any) -> None:
     train.add_argument("--data", metavar="PATH", help="training JSONL file (required)")
     train.add_argument("--validation", metavar="PATH", help="validation JSONL file")
     train.add_argument("--model", help="base model, alias or ft: model to continue from (required)")
-    train.add_argument(
-        "--method",
-        choices=("supervised", "dpo", *LOCAL_METHODS),
-        default=None,
-        help="hosted: supervised (default) or dpo; local: lora (default), qlora or full",
-    )
+    add_objective_and_adapter(train, local_only=False)
     train.add_argument("--epochs", default="auto", help="n_epochs (number or auto)")
     train.add_argument("--batch-size", default="auto")
     train.add_argument("--lr-multiplier", default="auto", help="learning_rate_multiplier")
@@ -73,13 +75,16 @@ def register(subparsers: Any) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from backends.hosted.spec import hosted_hyperparameters, hosted_spec
 
+    choice = objective_and_adapter(args, args.backend)
+    if choice is None:
+        return 2
+    args.method, args.adapter = choice
     if registry.is_local(args.backend):
         from tui.commands.train_local import run_train_local
 
         return run_train_local(args)
-    args.method = args.method or "supervised"
-    if args.method not in ("supervised", "dpo") or not args.model or not args.data:
-        _err("Hosted training needs --model and --data; --method is supervised or dpo.")
+    if not args.model or not args.data:
+        _err("Hosted training needs --model and --data.")
         return 2
     backend: Any = registry.get(args.backend).create()  # hosted: attach, list_jobs, provider
     available = backend.availability()

@@ -17,10 +17,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from tui.commands.run_cli import (
+    add_objective_and_adapter,
+    objective_and_adapter,
+    print_until_done,
+    report_problems,
+    start_run,
+    store_of,
+)
 from tui.commands.run_cli import err as _err
-from tui.commands.run_cli import print_until_done, report_problems, start_run, store_of
-
-LOCAL_METHODS = ("lora", "qlora", "full")
 
 _NUMBER_FLAGS = {
     "max_steps": int,
@@ -82,7 +87,7 @@ def register(subparsers: Any) -> None:
         "estimate", help="GPU memory a local run needs, next to the visible GPUs"
     )
     estimate.add_argument("--model", help="hub id, model folder or .gguf (default: SmolLM2-135M)")
-    estimate.add_argument("--method", choices=LOCAL_METHODS, default="lora")
+    add_objective_and_adapter(estimate, local_only=True)
     estimate.add_argument("--batch-size", type=int, default=1)
     estimate.add_argument("--max-length", type=int, default=1024)
     estimate.add_argument("--lora-r", type=int, default=16)
@@ -115,7 +120,7 @@ def settings_from_args(args: argparse.Namespace, base: dict[str, Any]) -> Any:
 
     settings = LocalSettings.from_mapping(base)
     changes: dict[str, Any] = {
-        "method": args.method,
+        "adapter": args.adapter,
         "epochs": _number("epochs", args.epochs),
         "batch_size": _number("batch_size", args.batch_size),
         "seed": args.seed,
@@ -138,9 +143,6 @@ def run_train_local(args: argparse.Namespace) -> int:
     from backends.local.memory import render_estimate
     from backends.local.settings import RunConfig, read_run_config
 
-    if args.method in ("supervised", "dpo"):
-        _err("Local training methods are lora (default), qlora and full.")
-        return 2
     config = RunConfig()
     if args.config:
         try:
@@ -194,11 +196,16 @@ def follow(folder: Any, *, interval: float = 1.0) -> int:
 
 
 def run_estimate(args: argparse.Namespace) -> int:
+    from backends import registry
     from backends.backend import BackendError
     from backends.catalog import DEFAULT_LOCAL_MODEL
     from backends.local.memory import check_fit, estimate_memory, render_estimate, visible_gpus
     from backends.local.models import read_model_config, resolve_model
+    from backends.registry import LORA
 
+    choice = objective_and_adapter(args, registry.LOCAL)
+    if choice is None:
+        return 2
     model = args.model or DEFAULT_LOCAL_MODEL
     try:
         config = read_model_config(resolve_model(model))
@@ -207,7 +214,7 @@ def run_estimate(args: argparse.Namespace) -> int:
         return 2
     estimate = estimate_memory(
         config,
-        args.method,
+        choice[1] or LORA,
         batch_size=args.batch_size,
         max_length=args.max_length,
         gradient_checkpointing=args.gradient_checkpointing,

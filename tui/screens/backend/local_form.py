@@ -27,7 +27,7 @@ from tui.screens.step import StepScreen
 from tui.state import BackendChoice
 from tui.widgets.form import Field, NumberInput
 
-METHOD_LABELS = (
+ADAPTER_LABELS = (
     ("LoRA (16-bit base, small adapter)", LORA),
     ("QLoRA (4-bit base, CUDA only)", QLORA),
     ("Full fine-tuning", FULL),
@@ -48,7 +48,7 @@ _NUMBERS: tuple[tuple[str, str, bool, float], ...] = (
     ("gpus", "GPUs", True, 1),
 )
 _BLANK_OK = ("max_steps", "learning_rate", "eval_steps")
-"""Numbers that may stay blank (the engine picks: epochs, per-method rate, once per epoch)."""
+"""Numbers that may stay blank (the engine picks: epochs, per-adapter rate, once per epoch)."""
 _ADAPTER_ONLY = ("lora_r", "lora_alpha", "lora_dropout", "target_modules")
 _HINTS = {
     "epochs": "",
@@ -110,13 +110,13 @@ class LocalForm(Vertical):
             "A Hugging Face id, a folder with config.json, or a GGUF file (dequantised once).",
         )
         yield Field(
-            "Method",
+            "Adapter",
             Select(
-                METHOD_LABELS,
-                value=self.initial.method,
+                ADAPTER_LABELS,
+                value=self.initial.adapter,
                 allow_blank=False,
                 compact=True,
-                id="local-method",
+                id="local-adapter",
             ),
         )
         for name, label, integer, minimum in _NUMBERS:
@@ -164,7 +164,7 @@ class LocalForm(Vertical):
 
     def _placeholder(self, name: str) -> str:
         if name == "learning_rate":
-            return f"{DEFAULT_LR.get(self.initial.method, 2e-4):g} for {self.initial.method}"
+            return f"{DEFAULT_LR.get(self.initial.adapter, 2e-4):g} for {self.initial.adapter}"
         return "unset" if name == "max_steps" else ""
 
     def on_mount(self) -> None:
@@ -175,13 +175,13 @@ class LocalForm(Vertical):
     def model(self) -> str:
         return self.query_one("#local-model", Input).value.strip()
 
-    def method(self) -> str:
-        value = self.query_one("#local-method", Select).value
+    def adapter(self) -> str:
+        value = self.query_one("#local-adapter", Select).value
         return value if isinstance(value, str) else LORA
 
     def read_settings(self) -> LocalSettings | None:
         """The form as settings; ``None`` while a number is blank or out of range."""
-        changes: dict[str, Any] = {"method": self.method()}
+        changes: dict[str, Any] = {"adapter": self.adapter()}
         for name, _label, _integer, _minimum in _NUMBERS:
             widget = self.query_one(f"#local-{name}", NumberInput)
             if widget.value.strip() and widget.number is None:
@@ -223,8 +223,8 @@ class LocalForm(Vertical):
         else:
             found.extend(problem.message for problem in settings.problems())
             gpus = self.choice.gpus
-            if settings.method == QLORA and gpus is not None and not gpus.any:
-                found.append(CPU_QLORA_REFUSAL.replace("--method lora", "LoRA"))
+            if settings.adapter == QLORA and gpus is not None and not gpus.any:
+                found.append(CPU_QLORA_REFUSAL.replace("--adapter lora", "LoRA"))
         return found
 
     def store(self) -> None:
@@ -235,19 +235,19 @@ class LocalForm(Vertical):
 
     # --- live estimate -----------------------------------------------------------
     def _show_lora_fields(self) -> None:
-        adapter = self.method() != FULL
+        adapter = self.adapter() != FULL
         for name in _ADAPTER_ONLY:
             self.query_one(f"#field-local-{name}").display = adapter
         lr = self.query_one("#local-learning_rate", NumberInput)
-        lr.placeholder = f"{DEFAULT_LR.get(self.method(), 2e-4):g} for {self.method()}"
+        lr.placeholder = f"{DEFAULT_LR.get(self.adapter(), 2e-4):g} for {self.adapter()}"
 
     @on(Select.Changed, "#local-packing, #local-gradient_checkpointing")
     def _switch_changed(self) -> None:
         self.changed()
         cast(StepScreen, self.screen).refresh_validity()
 
-    @on(Select.Changed, "#local-method")
-    def _method_changed(self) -> None:
+    @on(Select.Changed, "#local-adapter")
+    def _adapter_changed(self) -> None:
         self._show_lora_fields()
         self.changed()
         cast(StepScreen, self.screen).refresh_validity()
@@ -290,7 +290,7 @@ class LocalForm(Vertical):
         try:
             estimate = estimate_memory(
                 config,
-                settings.method,
+                settings.adapter,
                 batch_size=settings.batch_size,
                 max_length=settings.max_length,
                 gradient_checkpointing=settings.gradient_checkpointing,

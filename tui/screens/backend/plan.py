@@ -167,7 +167,7 @@ def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
         s = choice.local or LocalSettings()
         length = f"{s.max_steps} steps" if s.max_steps else f"{s.epochs:g} epochs"
         rows = [
-            ("Method", s.method),
+            ("Adapter", s.adapter),
             ("Length", length),
             ("Learning rate", f"{s.lr:g}"),
             ("Batch", f"{s.batch_size} × {s.grad_accum} accumulation, max {s.max_length} tokens"),
