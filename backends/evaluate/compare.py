@@ -331,15 +331,15 @@ def benefit(
     training_cost: float | None = None,
 ) -> Benefit:
     methods = comparison.methods
-    scored = [
-        (name, r.mean(metric))
-        for name, r in methods.items()
-        if name != TUNED and r.mean(metric) is not None
-    ]
-    best = max(scored, key=lambda item: item[1]) if scored else None  # type: ignore[arg-type,return-value]
+    scored: list[tuple[str, float]] = []
+    for name, result in methods.items():
+        score = result.mean(metric)
+        if name != TUNED and score is not None:
+            scored.append((name, score))
+    best = max(scored, key=lambda item: item[1]) if scored else None
     tuned = methods.get(TUNED)
     tuned_score = tuned.mean(metric) if tuned else None
-    gain = tuned_score - best[1] if tuned_score is not None and best else None  # type: ignore[operator]
+    gain = tuned_score - best[1] if tuned_score is not None and best is not None else None
     saved: dict[str, float] = {}
     if tuned is not None and tuned.prompt_tokens is not None:
         for name in (FEW_SHOT, RAG):
@@ -353,10 +353,11 @@ def benefit(
         for name, result in methods.items()
     }
     saving = None
-    if best is not None and per_request.get(TUNED) is not None:
+    tuned_cost = per_request.get(TUNED)
+    if best is not None and tuned_cost is not None:
         best_cost = per_request.get(best[0])
         if best_cost is not None:
-            saving = best_cost - per_request[TUNED]  # type: ignore[operator]
+            saving = best_cost - tuned_cost
     break_even = (
         training_cost / saving
         if training_cost is not None and saving is not None and saving > 0

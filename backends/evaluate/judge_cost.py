@@ -71,7 +71,7 @@ def estimate_judge_cost(
         reference = example.reference
         messages = judge_messages(prompt_text(example.prompt), reference, "")
         answer = min(count(reference), max_answer_tokens)
-        per_example += count_chat(messages, count).total + answer  # type: ignore[arg-type]
+        per_example += count_chat(messages, count).total + answer
     requests = len(examples) * methods
     input_price, output_price = judge_prices(model, provider)
     return JudgeEstimate(

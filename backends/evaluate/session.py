@@ -20,7 +20,7 @@ REQUESTS = "requests"
 JUDGED = "judged"
 """The LLM judge grading the answers."""
 
-Progress = Callable[[int, int, str], None]
+Progress = Callable[[int, int, str], object]
 """``(done, total, phase)``, called from any thread."""
 
 

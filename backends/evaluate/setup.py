@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backends import registry
 from backends.evaluate.request import EvalRequest, UsageProblem, guess_provider
@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from backends.evaluate.verdicts import JudgeEstimate
     from backends.hosted.settings import HostedSettings
     from backends.runs import RunFolder
-    from backends.runs.values import RunSpec, RunStatus
+    from backends.runs.status import RunStatus
+    from backends.runs.values import RunSpec
 
 OUTPUT_FOLDERS = (("merged", False), ("adapter", True), ("model", False))
 """A local run's ``output/`` folders, the first present winning; ``True``: an adapter of the run's base."""
@@ -128,7 +129,7 @@ def provider_problem(provider: str, secret: str = "", azure_endpoint: str = "") 
         return f"Local models need {', '.join(missing)}: {INSTALL_HINT}" if missing else None
     from backends.hosted.settings import HostedSettings
 
-    endpoint = (
+    endpoint: dict[str, Any] = (
         {"azure_endpoint": azure_endpoint.strip() or None}
         if registry.needs_endpoint(provider)
         else {}
@@ -184,10 +185,10 @@ def tuned_model(request: EvalRequest, provider: str) -> Tuned:
                 f"Run {folder.run_id} has no trained model in {folder.output_dir} yet."
             )
         if output.adapter:
-            runner = local_runner(spec.model, request, adapter=str(output.path))
+            local = local_runner(spec.model, request, adapter=str(output.path))
         else:
-            runner = local_runner(str(output.path), request)
-        return Tuned(runner, spec.dataset)
+            local = local_runner(str(output.path), request)
+        return Tuned(local, spec.dataset)
     from backends.hosted.settings import settings_of
 
     status = folder.read_status()

@@ -90,7 +90,11 @@ def summary_lines(comparison: Comparison) -> list[str]:
     """The lines ``finetune-tui eval`` prints under its table."""
     lines: list[str] = []
     benefit = comparison.benefit
-    if benefit is not None and benefit.quality_gain is not None:
+    if (
+        benefit is not None
+        and benefit.quality_gain is not None
+        and benefit.best_alternative is not None
+    ):
         lines.append(
             f"Quality gain ({METRIC_LABELS[benefit.metric]}): {benefit.quality_gain:+.3f} over "
             f"{METHOD_LABELS[benefit.best_alternative]}."

@@ -45,8 +45,8 @@ class EvaluateResultsScreen(StepScreen):
         Binding("ctrl+s", "sort", "Sort Δ", id="eval-sort"),
     ]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.cancel_event = threading.Event()
         self.comparison: Comparison | None = None
         self.started = 0.0
@@ -56,7 +56,7 @@ class EvaluateResultsScreen(StepScreen):
 
     @property
     def choice(self) -> EvalChoice:
-        return self.app.eval_choice  # type: ignore[attr-defined, no-any-return]
+        return self.app.eval_choice
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="eval-run"):
@@ -89,8 +89,8 @@ class EvaluateResultsScreen(StepScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#eval-results").display = False
-        cached = self.app.comparison  # type: ignore[attr-defined]
-        if cached is not None and self.app.comparison_key == self._key():  # type: ignore[attr-defined]
+        cached = self.app.comparison
+        if cached is not None and self.app.comparison_key == self._key():
             self.show_comparison(cached, record=False)
         else:
             self.start()
@@ -118,7 +118,7 @@ class EvaluateResultsScreen(StepScreen):
 
         request = request_for(self.choice, self.app)
         # A run that does not say what its training cost: the Dataset step's estimate.
-        measured_cost = self.app.answers.measured.training_cost  # type: ignore[attr-defined]
+        measured_cost = self.app.answers.measured.training_cost
         request = dataclasses.replace(request, training_cost=measured_cost)
         return session.run(
             prepare(request),
@@ -145,7 +145,7 @@ class EvaluateResultsScreen(StepScreen):
     def _run_state(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "evaluate":
             return
-        if event.state is WorkerState.SUCCESS:
+        if event.state is WorkerState.SUCCESS and event.worker.result is not None:
             self.show_comparison(event.worker.result)
         elif event.state is WorkerState.ERROR:
             self.query_one("#eval-what", Static).update(f"Could not evaluate: {event.worker.error}")
@@ -170,7 +170,7 @@ class EvaluateResultsScreen(StepScreen):
         self.comparison = comparison
         app = self.app
         if record:
-            app.record_evaluation(comparison, self._key())  # type: ignore[attr-defined]
+            app.record_evaluation(comparison, self._key())
         self.query_one("#eval-run").display = False
         self.query_one("#eval-results").display = True
         table = self.query_one("#eval-table", DataTable)
@@ -191,7 +191,7 @@ class EvaluateResultsScreen(StepScreen):
             )
         requested = self.total_requests or sum(r.requested for r in comparison.methods.values())
         lines = benefit_lines(comparison, requested)
-        measured = app.answers.measured  # type: ignore[attr-defined]
+        measured = app.answers.measured
         if measured.baseline_score is not None or measured.tuned_score is not None:
             tuned = "-" if measured.tuned_score is None else f"{measured.tuned_score:g}%"
             baseline = "-" if measured.baseline_score is None else f"{measured.baseline_score:g}%"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,6 +18,7 @@ from backends import registry
 from tui.journey import Position
 from tui.screens.dataset.pick import DATA_SUFFIXES
 from tui.screens.evaluate.figures import JUDGE_OFF, judge_cost_text, judge_provider_for
+from tui.screens.host import JourneyApp
 from tui.screens.step import StepScreen
 from tui.state import EvalChoice
 from tui.widgets.form import Field, NumberInput
@@ -48,12 +50,12 @@ class JudgeCosted(Message):
     text: str
 
 
-def fill_defaults(app: object) -> EvalChoice:
+def fill_defaults(app: JourneyApp) -> EvalChoice:
     """The app's Evaluate choice, its blanks filled from the Dataset and Backend choices."""
-    choice: EvalChoice = app.eval_choice  # type: ignore[attr-defined]
-    dataset = app.dataset_choice  # type: ignore[attr-defined]
-    backend = app.backend_choice  # type: ignore[attr-defined]
-    answers = app.answers  # type: ignore[attr-defined]
+    choice: EvalChoice = app.eval_choice
+    dataset = app.dataset_choice
+    backend = app.backend_choice
+    answers = app.answers
     if not choice.train_path:
         choice.train_path = dataset.train
     if not choice.eval_path:
@@ -82,8 +84,8 @@ def fill_defaults(app: object) -> EvalChoice:
 class EvaluateSetupScreen(StepScreen):
     position = Position(4, 0)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.provider_problems: dict[str, str | None] = {}
 
     @property
@@ -180,7 +182,7 @@ class EvaluateSetupScreen(StepScreen):
         from backends.runs import RunStore
 
         try:
-            return [f.run_id for f in RunStore.of(self.app.workspace).list_folders()]  # type: ignore[attr-defined]
+            return [f.run_id for f in RunStore.of(self.app.workspace).list_folders()]
         except OSError:
             return []
 
@@ -198,7 +200,7 @@ class EvaluateSetupScreen(StepScreen):
     def check_provider(self, provider: str) -> None:
         from backends.evaluate.setup import provider_problem
 
-        backend = self.app.backend_choice  # type: ignore[attr-defined]
+        backend = self.app.backend_choice
         problem = provider_problem(provider, backend.secret, backend.azure_endpoint)
         self.post_message(ProviderChecked(provider, problem))
 
@@ -275,7 +277,7 @@ class EvaluateSetupScreen(StepScreen):
         self.query_one("#eval-path-field").display = not split
 
     def _number(self, selector: str) -> int | None:
-        return self.query_one(selector, NumberInput).number  # type: ignore[return-value]
+        return self.query_one(selector, NumberInput).whole_number
 
     def problems(self) -> list[str]:
         found = super().problems()

@@ -84,8 +84,8 @@ class TryItScreen(StepScreen):
         Binding("ctrl+l", "clear", "Clear chat", id="tryit-clear"),
     ]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.models: dict[str, Any] = {}
         self.cancel = threading.Event()
         self.loaded = False
@@ -122,7 +122,7 @@ class TryItScreen(StepScreen):
         self.query_one("#tryit-panes").set_class(event.size.width < NARROW, "-stacked")
 
     def models_key(self) -> tuple[Any, ...]:
-        choice = self.app.eval_choice  # type: ignore[attr-defined]
+        choice = self.app.eval_choice
         return (choice.provider, choice.model, choice.tuned)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="tryit-models")
@@ -144,7 +144,7 @@ class TryItScreen(StepScreen):
         self.post_message(ModelsReady(sides, default_system(app) if system is None else system))
 
     def on_models_ready(self, message: ModelsReady) -> None:
-        chat_choice = self.app.chat_choice  # type: ignore[attr-defined]
+        chat_choice = self.app.chat_choice
         same = chat_choice.models == self.models_key()
         self.loaded = True
         self.query_one("#tryit-system", Input).value = message.system
@@ -242,7 +242,7 @@ class TryItScreen(StepScreen):
                 pane.stop()
             self.refresh_bindings()
             return
-        self.leave(RESULTS if self.app.comparison is not None else SETUP)  # type: ignore[attr-defined]
+        self.leave(RESULTS if self.app.comparison is not None else SETUP)
 
     def action_clear(self) -> None:
         self.cancel.set()
@@ -262,7 +262,7 @@ class TryItScreen(StepScreen):
     def store(self) -> None:
         if not self.loaded:
             return
-        chat_choice = self.app.chat_choice  # type: ignore[attr-defined]
+        chat_choice = self.app.chat_choice
         system = self.query_one("#tryit-system", Input).value
         chat_choice.system = system
         chat_choice.models = self.models_key()
