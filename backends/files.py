@@ -33,18 +33,52 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         raise
 
 
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+"""The workspace's one permission rule: its folders and files are its owner's alone."""
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` and any missing parent made as folders only their owner can enter (0700)."""
+    path = Path(path)
+    missing: list[Path] = []
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+            continue
+        os.chmod(folder, PRIVATE_DIR)  # mkdir's mode is masked by the umask
+    return path
+
+
+def append_private(path: Path, data: bytes) -> None:
+    """Append ``data`` with one ``write`` per chunk to ``path``, created 0600 in a 0700 folder."""
+    path = Path(path)
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)
+
+
 def write_json_atomic(path: Path, value: object) -> None:
     """Write ``value`` as indented JSON (UTF-8, trailing newline), atomically."""
     write_atomic(path, orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def append_jsonl(path: Path, value: object) -> None:
-    """Append one JSON document as one whole line (a single ``write`` call)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = orjson.dumps(value) + b"\n"
-    with open(path, "ab") as handle:
-        handle.write(line)
+    """Append one JSON document as one whole line (a single ``write`` call), private (0600)."""
+    append_private(Path(path), orjson.dumps(value) + b"\n")
 
 
 def free_name(path: Path, suffix: str) -> Path:
