@@ -26,6 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from backends.files import keep_private
 from backends.processes import (
     LockHeld,
     RunLock,
@@ -127,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m backends.hosted.follower RUN_DIR", file=sys.stderr)
         return 2
+    keep_private()
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -139,12 +139,17 @@ def _local_runner(model: str, args: argparse.Namespace, adapter: str | None = No
 def _tuned_runner(args: argparse.Namespace, provider: str) -> tuple[Any, str | None, float | None]:
     """The tuned model's runner, the training file it learnt from and the training bill (when a run says)."""
     from backends.runs import RunStore
+    from backends.runs.store import RunIdRefused
     from backends.workspace import Workspace
 
     name = args.tuned
     store = RunStore.of(Workspace.at(args.workspace))
     try:
         folder = store.find(name)
+    except RunIdRefused as error:
+        if not name.strip() or "/" not in name:  # a path with '..' may still be a model folder
+            raise UsageProblem(f"--tuned {name!r}: {error.args[0]}") from error
+        folder = None
     except (KeyError, OSError):
         folder = None
     if folder is None:

@@ -180,6 +180,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     import orjson
 
     from backends.backend import BackendError
+    from backends.text import printable_line
 
     try:
         jobs = _backend(args.backend).list_jobs(limit=max(1, args.limit))
@@ -206,7 +207,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     for job in jobs:
         created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(job.created_at))
         tuned = f"  → {job.fine_tuned_model}" if job.fine_tuned_model else ""
-        print(f"{job.job_id}  {job.status:<17} {created} UTC  {job.model}{tuned}")
+        print(printable_line(f"{job.job_id}  {job.status:<17} {created} UTC  {job.model}{tuned}"))
     print(f"\nAttach to one: finetune-tui attach JOB_ID --backend {args.backend}")
     return 0
 

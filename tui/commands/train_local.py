@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.commands.run_cli import err as _err
-from tui.commands.run_cli import print_until_done, report_problems, start_run, store_of
+from tui.commands.run_cli import find_run, print_until_done, report_problems, start_run, store_of
 
 LOCAL_METHODS = ("lora", "qlora", "full")
 
@@ -222,11 +222,7 @@ def run_estimate(args: argparse.Namespace) -> int:
 
 
 def _find(args: argparse.Namespace) -> Any:
-    try:
-        return store_of(args).find(args.run)
-    except KeyError as error:
-        _err(str(error.args[0]))
-        return None
+    return find_run(args)
 
 
 def run_cancel(args: argparse.Namespace) -> int:
