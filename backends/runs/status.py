@@ -9,8 +9,8 @@ from typing import Any
 from backends.runs.values import RunState
 from backends.text import printable, printable_line
 
-MAX_PID = 1 << 22
-"""Above any process id Linux hands out (``pid_max`` is at most 2**22)."""
+MAX_PID = 1 << 31
+"""Past what a ``pid_t`` holds: a larger ``pid`` in ``status.json`` is damage."""
 LATEST_TIME = 32503680000.0
 """Year 3000: a time past this (or before 1970) in ``status.json`` is damage, not a date."""
 
