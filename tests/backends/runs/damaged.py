@@ -99,6 +99,4 @@ def corpus_store(workspace: Path) -> RunStore:
 
 def no_raw_escapes(text: str) -> bool:
     """No ESC, BEL or other control character but newline and tab in ``text``."""
-    return not any(
-        (ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in text
-    )
+    return not any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in text)

@@ -54,7 +54,7 @@ def test_the_table_lists_every_run_and_says_what_is_damaged(corpus) -> None:
 
 def test_an_invalid_status_is_never_read_as_a_failure(corpus) -> None:
     _, runs = corpus
-    with pytest.raises(UnreadableFile, match="status.json: empty"):
+    with pytest.raises(UnreadableFile, match=r"status\.json: empty"):
         runs["status_empty"].effective_status(now=NOW + 3600)
 
 

@@ -37,9 +37,7 @@ def test_a_run_folder_is_private(tmp_path: Path, open_umask: None) -> None:
         assert mode(path) == 0o600, path
 
 
-def test_keep_private_sets_the_umask_for_library_writes(
-    tmp_path: Path, open_umask: None
-) -> None:
+def test_keep_private_sets_the_umask_for_library_writes(tmp_path: Path, open_umask: None) -> None:
     from backends.files import keep_private
 
     keep_private()
