@@ -88,9 +88,9 @@ def check(spec: RunSpec | None, status: RunStatus, action: Action) -> Availabili
 def _require(run: RunFolder, action: Action) -> tuple[RunSpec, RunStatus]:
     try:
         spec = run.read_spec()
+        status = run.effective_status()  # UnreadableFile (a ValueError) when status.json is damaged
     except (OSError, ValueError, TypeError) as error:
-        raise BackendError(f"run.json of {run.run_id} could not be read: {error}") from None
-    status = run.effective_status()
+        raise BackendError(f"Run {run.run_id} cannot be read: {error}") from None
     verdict = check(spec, status, action)
     if not verdict.ok:
         if not backend_supports(spec.backend, action).ok:

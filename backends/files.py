@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -34,18 +35,104 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         raise
 
 
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+"""The workspace's one permission rule: its folders and files are its owner's alone."""
+
+
+def keep_private() -> None:
+    """Make what this process creates from now on private (umask 077): folders 0700, files 0600.
+
+    Called first thing by the processes that write into a run folder (the local worker, the
+    hosted follower, the merge) so that files written by libraries (a trainer's checkpoints)
+    follow the workspace's rule too.
+    """
+    os.umask(0o077)
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` and any missing parent made as folders only their owner can enter (0700)."""
+    path = Path(path)
+    missing: list[Path] = []
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+            continue
+        os.chmod(folder, PRIVATE_DIR)  # mkdir's mode is masked by the umask
+    return path
+
+
+def append_private(path: Path, data: bytes) -> None:
+    """Append ``data`` with one ``write`` per chunk to ``path``, created 0600 in a 0700 folder."""
+    path = Path(path)
+    private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)
+
+
+MAX_SETTINGS_BYTES = 4 << 20
+"""Larger than any settings file a person writes: a bigger one is not one."""
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def read_regular_file(path: Path, *, max_bytes: int = MAX_SETTINGS_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``.
+
+    ``ValueError`` says why not for a folder, a FIFO, a device (``/dev/zero``) or a file too
+    large; opened without blocking, so a FIFO with no writer never hangs the caller.
+    ``OSError`` (missing, no permission) comes from the system.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path} is {_kind(info.st_mode)}, not a regular file")
+        if info.st_size > max_bytes:
+            raise ValueError(f"{path} is {info.st_size:,} bytes; at most {max_bytes:,} are read")
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"{path} is larger than {max_bytes:,} bytes")
+    return data
+
+
 def write_json_atomic(path: Path, value: object) -> None:
     """Write ``value`` as indented JSON (UTF-8, trailing newline), atomically."""
     write_atomic(path, orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def append_jsonl(path: Path, value: object) -> None:
-    """Append one JSON document as one whole line (a single ``write`` call)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = orjson.dumps(value) + b"\n"
-    with open(path, "ab") as handle:
-        handle.write(line)
+    """Append one JSON document as one whole line (a single ``write`` call), private (0600)."""
+    append_private(Path(path), orjson.dumps(value) + b"\n")
 
 
 def free_name(path: Path, suffix: str) -> Path:

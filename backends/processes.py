@@ -47,6 +47,10 @@ def reap_children() -> None:
     _children[:] = [child for child in _children if child.poll() is None]
 
 
+def _private_opener(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)  # the workspace's files are private (backends.files)
+
+
 def spawn_detached(
     argv: Sequence[str],
     *,
@@ -57,7 +61,10 @@ def spawn_detached(
     """Start ``argv`` in a new session, stdin from /dev/null, stdout+stderr appended to ``log_path``."""
     reap_children()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(os.devnull, "rb") as devnull, open(log_path, "ab") as log:
+    with (
+        open(os.devnull, "rb") as devnull,
+        open(log_path, "ab", opener=_private_opener) as log,
+    ):
         child = subprocess.Popen(
             list(argv),
             stdin=devnull,
@@ -117,7 +124,7 @@ class RunLock:
         shared lock for a few microseconds.
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + wait
         while True:
             try:

@@ -20,7 +20,7 @@ import orjson
 
 from backends.decision.answers import Answers, AnswersError
 from backends.decision.rules import Recommendation
-from backends.files import free_name, write_atomic, write_json_atomic
+from backends.files import free_name, private_dir, write_atomic, write_json_atomic
 from backends.workspace import Workspace
 
 SCHEMA_VERSION = 1
@@ -138,6 +138,7 @@ def save_decision(
         "answers": answers.to_dict(),
         "recommendation": recommendation_to_dict(recommendation),
     }
+    private_dir(workspace.root)
     write_json_atomic(workspace.decision_json, document)
     write_atomic(workspace.decision_md, render_markdown(record, recommendation))
     return record

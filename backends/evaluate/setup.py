@@ -162,11 +162,16 @@ def training_cost(spec: RunSpec, status: RunStatus) -> float | None:
 def find_run(request: EvalRequest, name: str) -> RunFolder | None:
     """The workspace's run called ``name`` (a unique prefix will do), or ``None``."""
     from backends.runs import RunStore
+    from backends.runs.store import RunIdRefused
     from backends.workspace import Workspace
 
     store = RunStore.of(Workspace.at(request.workspace))
     try:
         return store.find(name)
+    except RunIdRefused as error:
+        if not name.strip() or "/" not in name:  # a path with '..' may still be a model folder
+            raise UsageProblem(f"--tuned {name!r}: {error.args[0]}") from error
+        return None
     except (KeyError, OSError):
         return None
 

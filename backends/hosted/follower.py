@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from backends import registry
+from backends.files import keep_private
 from backends.hosted.errors import HostedError
 from backends.hosted.settings import settings_of
 from backends.processes import (
@@ -125,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m backends.hosted.follower RUN_DIR", file=sys.stderr)
         return 2
+    keep_private()
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:

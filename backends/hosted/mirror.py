@@ -35,6 +35,7 @@ from backends.locations import poll_interval
 from backends.runs import RunFolder, format_log_line
 from backends.runs.tail import JsonlTail, LineTail, last_record
 from backends.runs.values import RunState
+from backends.text import printable_line
 
 CURSOR_FILE = ".mirror.json"
 
@@ -70,6 +71,8 @@ class Intervals:
 
 @dataclass
 class _Cursor:
+    job_id: str | None = None
+    """The job mirrored: recoverable from here when ``status.json`` is damaged."""
     last_event_id: str | None = None
     metrics_offset: int = 0
     log_offset: int = 0
@@ -111,8 +114,9 @@ class JobMirror:
         try:
             data = orjson.loads(self._cursor_path.read_bytes())
         except (FileNotFoundError, orjson.JSONDecodeError):
-            return _Cursor()
+            return _Cursor(job_id=self.job_id)
         return _Cursor(
+            job_id=self.job_id,
             last_event_id=data.get("last_event_id"),
             metrics_offset=int(data.get("metrics_offset", 0)),
             log_offset=int(data.get("log_offset", 0)),
@@ -168,8 +172,9 @@ class JobMirror:
                 self._last_step = point.step
                 continue
             level = getattr(event, "level", "info") or "info"
-            prefix = "" if level == "info" else f"[{level}] "
-            line = format_log_line(f"{prefix}{event.message}", float(event.created_at))
+            prefix = "" if level == "info" else f"[{printable_line(str(level))}] "
+            message = printable_line(str(event.message))
+            line = format_log_line(f"{prefix}{message}", float(event.created_at))
             if self._pending_log[line] > 0:
                 self._pending_log[line] -= 1
                 continue

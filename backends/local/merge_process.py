@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from backends.backend import BackendError
+from backends.files import keep_private
 from backends.local.launch import worker_env
 from backends.local.merge import MergeRefused, MergeResult, merge_run, plan_merge
 from backends.processes import messages_from, send_to_parent, start_child, stop_on_cancel
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(paths) != 1:
         print(f"usage: python -m {MODULE} RUN_DIR [--force]", file=sys.stderr)
         return 2
+    keep_private()
     signal.signal(signal.SIGTERM, _stop)
     return _main(Path(paths[0]), force)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from backends import registry
 from backends.backend import Problem
+from backends.files import read_regular_file
 from backends.runs.values import ADAPTERS, FULL, LORA, QLORA, SUPERVISED, RunSpec
 
 if sys.version_info >= (3, 11):
@@ -219,7 +220,7 @@ class RunConfig:
 
 def read_run_config(path: Path) -> RunConfig:
     """A ``run.json`` of an earlier run, or a TOML file (flat keys, or a ``[local]`` table)."""
-    text = Path(path).read_bytes()
+    text = read_regular_file(Path(path))  # not /dev/zero, not a FIFO
     if Path(path).suffix.lower() == ".json":
         import orjson
 

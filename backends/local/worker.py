@@ -43,7 +43,7 @@ from typing import Any
 
 import orjson
 
-from backends.files import write_atomic
+from backends.files import keep_private, write_atomic
 from backends.local.callback import ControlFlags, Reporter
 from backends.local.failures import STOPPED_ADVICE, explain
 from backends.local.settings import LocalSettings
@@ -224,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 1:
         print(f"usage: python -m {MODULE} RUN_DIR", file=sys.stderr)
         return 2
+    keep_private()
     return run_worker(Path(args[0]))
 
 

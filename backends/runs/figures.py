@@ -17,6 +17,7 @@ from backends.runs.metrics import OverfitAlert, eta_seconds
 from backends.runs.status import RunStatus
 from backends.runs.values import AUTO, RunSpec, RunState
 from backends.runs.watch import LossHistory
+from backends.text import printable_line
 
 _EPOCH_HYPERPARAMETERS = ("n_epochs", "num_train_epochs", "epochs")
 _TOKEN_KEYS = ("num_tokens", "trained_tokens", "tokens")
@@ -151,9 +152,9 @@ def compute_figures(
     series = history.series
     return RunFigures(
         state=status.state,
-        backend=spec.backend if spec else "?",
-        model=spec.model if spec else "?",
-        name=spec.name if spec else "",
+        backend=printable_line(spec.backend) if spec else "?",
+        model=printable_line(spec.model) if spec else "?",
+        name=printable_line(spec.name) if spec else "",
         reconnecting=status.reconnecting,
         detail=status.detail,
         error=status.error,

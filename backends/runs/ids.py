@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from datetime import datetime, timezone
@@ -30,3 +31,18 @@ def make_run_id(model: str, *, now: float, tag: str | None = None) -> str:
     """``YYYYMMDD-HHMM-<model>-<tag>`` in UTC; ids sort by creation time."""
     stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y%m%d-%H%M")
     return f"{stamp}-{model_slug(model)}-{tag or secrets.token_hex(2)}"
+
+
+def run_id_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a run id (a plain folder name inside ``runs/``), or ``None``."""
+    if not name or not name.strip():
+        return "a run id cannot be empty"
+    if name in (".", ".."):
+        return f"{name!r} is not a run id"
+    if "/" in name or "\\" in name or os.sep in name or (os.altsep and os.altsep in name):
+        return f"{name!r} is not a run id: it has a path separator"
+    if name.startswith("."):
+        return f"{name!r} is not a run id: it starts with a dot"
+    if not name.isprintable():
+        return f"{name!r} is not a run id: it has control characters"
+    return None

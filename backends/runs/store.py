@@ -29,11 +29,11 @@ from typing import Any
 
 import orjson
 
-from backends.files import append_jsonl, write_json_atomic
+from backends.files import append_jsonl, append_private, private_dir, write_json_atomic
 from backends.processes import is_locked, lock_holder, pid_alive
-from backends.runs.ids import make_run_id, model_slug
+from backends.runs.ids import make_run_id, model_slug, run_id_problem
 from backends.runs.status import RunStatus
-from backends.runs.tail import MetricsTail, TextTail, last_lines, last_record
+from backends.runs.tail import MetricsTail, TextTail, iter_records_backwards, last_lines
 from backends.runs.values import MetricPoint, RunSpec, RunState
 
 Clock = Callable[[], float]
@@ -43,9 +43,11 @@ __all__ = [
     "STALE_AFTER_S",
     "Clock",
     "RunFolder",
+    "RunIdRefused",
     "RunStatus",
     "RunStore",
     "RunSummary",
+    "UnreadableFile",
     "format_log_line",
     "make_run_id",
     "model_slug",
@@ -53,6 +55,33 @@ __all__ = [
 
 STALE_AFTER_S = 90.0
 """A worker that has not written a heartbeat for this long is presumed dead."""
+
+
+class UnreadableFile(ValueError):
+    """A file of a run folder that exists but cannot be read as what it should hold."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path = Path(path)
+        self.why = why
+        super().__init__(f"{self.path.name}: {why}")
+
+
+class RunIdRefused(KeyError):
+    """A name that can never be a run of this store (empty, ``..``, a link out of ``runs/``)."""
+
+
+MIRROR_CURSOR = ".mirror.json"
+"""Where a hosted run's follower keeps its cursor, and the job id (``backends.hosted.mirror``)."""
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "missing"
+    if isinstance(error, OSError):
+        return error.strerror or str(error)
+    if isinstance(error, orjson.JSONDecodeError):
+        return "not JSON" if error.doc else "empty"
+    return str(error)
 
 
 def format_log_line(message: str, when: float) -> str:
@@ -108,20 +137,64 @@ class RunFolder:
     def exists(self) -> bool:
         return self.run_json.is_file()
 
+    def problem(self) -> str | None:
+        """``"run.json: missing"``, ``"status.json: pid is 'abc', not a process id"``... or ``None``."""
+        try:
+            self.read_spec()
+            self.read_status()
+        except UnreadableFile as error:
+            return str(error)
+        return None
+
     # --- run.json -----------------------------------------------------------
     def write_spec(self, spec: RunSpec) -> None:
         write_json_atomic(self.run_json, {"run_id": self.run_id, **spec.to_dict()})
 
     def read_spec(self) -> RunSpec:
-        return RunSpec.from_dict(orjson.loads(self.run_json.read_bytes()))
+        """``run.json``; ``UnreadableFile`` (a ``ValueError``) says why it cannot be read."""
+        try:
+            data = orjson.loads(self.run_json.read_bytes())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return RunSpec.from_dict(data)
+        except (OSError, ValueError, TypeError) as error:
+            raise UnreadableFile(self.run_json, _why(error)) from error
 
     # --- status.json ------------------------------------------------------
     def read_status(self) -> RunStatus:
+        """``status.json`` (a fresh ``RunStatus`` while it is not written yet).
+
+        ``UnreadableFile`` when it exists but is empty, not JSON or has a damaged value:
+        a viewer says so rather than guess a state.
+        """
         try:
             data = orjson.loads(self.status_json.read_bytes())
-        except (FileNotFoundError, orjson.JSONDecodeError):
+        except FileNotFoundError:
             return RunStatus()
-        return RunStatus.from_dict(data) if isinstance(data, dict) else RunStatus()
+        except (OSError, orjson.JSONDecodeError) as error:
+            raise UnreadableFile(self.status_json, _why(error)) from error
+        if not isinstance(data, dict):
+            raise UnreadableFile(self.status_json, "not a JSON object")
+        try:
+            return RunStatus.from_dict(data)
+        except (ValueError, TypeError) as error:
+            raise UnreadableFile(self.status_json, str(error)) from error
+
+    def recovered_job_id(self) -> str | None:
+        """A hosted run's job id from the follower's cursor, for when ``status.json`` is damaged."""
+        try:
+            data = orjson.loads((self.path / MIRROR_CURSOR).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        job_id = data.get("job_id") if isinstance(data, dict) else None
+        return job_id if isinstance(job_id, str) and job_id.isprintable() else None
+
+    def _status_to_update(self) -> RunStatus:
+        """What ``update_status`` starts from: a damaged file is replaced (keeping the job id)."""
+        try:
+            return self.read_status()
+        except UnreadableFile:
+            return RunStatus(job_id=self.recovered_job_id())
 
     def write_status(self, status: RunStatus) -> RunStatus:
         write_json_atomic(self.status_json, status.to_dict())
@@ -133,7 +206,7 @@ class RunFolder:
         Only the process that owns the run (launcher before the worker starts,
         then the worker/follower) calls this: there is one writer at a time.
         """
-        status = self.read_status()
+        status = self._status_to_update()
         if "state" in changes:
             changes["state"] = RunState.parse(changes["state"])
         extra = changes.pop("extra", None)
@@ -171,15 +244,7 @@ class RunFolder:
             self._append_bytes(self.log_txt, text.encode("utf-8"))
 
     def _append_bytes(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-        finally:
-            os.close(fd)
+        append_private(path, data)
 
     def metrics_tail(self) -> MetricsTail:
         return MetricsTail(self.metrics_jsonl)
@@ -191,8 +256,13 @@ class RunFolder:
         return self.metrics_tail().read_points()
 
     def last_metric(self) -> MetricPoint | None:
-        record = last_record(self.metrics_jsonl)
-        return MetricPoint.from_dict(record) if record is not None else None
+        """The last readable point of ``metrics.jsonl`` (a damaged last line is passed over)."""
+        for record in iter_records_backwards(self.metrics_jsonl):
+            try:
+                return MetricPoint.from_dict(record)
+            except (ValueError, TypeError):
+                continue
+        return None
 
     def last_log_lines(self, count: int = 50) -> list[str]:
         return last_lines(self.log_txt, count)
@@ -231,6 +301,7 @@ class RunFolder:
     ) -> RunStatus:
         """``status.json`` as a viewer should show it.
 
+        ``UnreadableFile`` when ``status.json`` is damaged: no state is made up for it.
         A local run whose worker died before the end reads as ``failed``, with
         the advice the worker left in ``extra["if_stopped"]`` (if any). A
         hosted run keeps its state (the job goes on at the provider) and gets
@@ -263,6 +334,8 @@ class RunSummary:
     spec: RunSpec | None
     status: RunStatus
     last_point: MetricPoint | None
+    problem: str | None = None
+    """``"status.json: empty"``: what makes the run unreadable (``status`` is then a stand-in)."""
 
 
 class RunStore:
@@ -278,6 +351,8 @@ class RunStore:
         self.root = Path(root)
         self.clock = clock
         self._tag = tag or (lambda: secrets.token_hex(2))
+        self.skipped: list[str] = []
+        """What the last ``list_folders`` left out and why (links out of ``runs/``...)."""
 
     @classmethod
     def of(cls, workspace: Any, **kwargs: Any) -> RunStore:
@@ -289,34 +364,61 @@ class RunStore:
 
     def create(self, spec: RunSpec, *, status: Mapping[str, Any] | None = None) -> RunFolder:
         """A new run folder holding ``run.json`` and an initial ``status.json`` (state queued)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         now = self.clock()
         for _ in range(100):
             run_id = make_run_id(spec.model, now=now, tag=self._tag())
             try:
-                (self.root / run_id).mkdir()
+                (self.root / run_id).mkdir(mode=0o700)
+                os.chmod(self.root / run_id, 0o700)
                 break
             except FileExistsError:
                 continue
         else:  # pragma: no cover - 100 collisions of a random tag
             raise RuntimeError("could not find a free run id")
         folder = self.folder(run_id)
-        folder.output_dir.mkdir()
-        folder.write_spec(spec)
+        private_dir(folder.output_dir)
         initial = RunStatus(state=RunState.QUEUED, created_at=now, heartbeat_at=now)
         if status:
             initial = replace(initial, **status)
-        folder.write_status(initial)
+        folder.write_status(initial)  # before run.json: a listed run always has its status
+        folder.write_spec(spec)
         return folder
 
+    def _inside(self, path: Path) -> bool:
+        """Whether ``path`` (links followed) is a folder directly in ``runs/``."""
+        try:
+            return path.resolve().parent == self.root.resolve()
+        except (OSError, RuntimeError):  # a loop of links
+            return False
+
     def find(self, name: str) -> RunFolder:
-        """A run by id, unique id prefix, or path; ``KeyError`` with the reason otherwise."""
-        direct = Path(name)
-        if (direct / "run.json").is_file():
-            return RunFolder(direct, clock=self.clock)
+        """A run by id, unique id prefix, or the path of its folder in this store.
+
+        ``RunIdRefused`` (a ``KeyError``) for a name that can never be a run here: empty,
+        with ``..``, control characters, or a link leading out of ``runs/``; ``KeyError`` with
+        the reason when no run matches.
+        """
+        if name and ("/" in name or os.sep in name):
+            path = Path(name)
+            if ".." in path.parts:
+                raise RunIdRefused(f"{name!r}: name a run by its id, not a path with '..'")
+            if not path.is_dir():
+                raise KeyError(f"No run {name!r} in {self.root}")
+            if not self._inside(path):
+                raise KeyError(f"{name} is not a run folder of {self.root}")
+            name = path.resolve().name
+        problem = run_id_problem(name)
+        if problem:
+            raise RunIdRefused(problem)
         exact = self.folder(name)
-        if exact.exists():
-            return exact
+        if exact.path.is_symlink() or exact.path.is_dir():
+            if not self._inside(exact.path):
+                raise RunIdRefused(
+                    f"Run {name!r} is a link to {os.path.realpath(exact.path)}, outside {self.root}"
+                )
+            if exact.path.is_dir():
+                return exact
         matches = [f for f in self.list_folders() if f.run_id.startswith(name)]
         if len(matches) == 1:
             return matches[0]
@@ -325,35 +427,69 @@ class RunStore:
         raise KeyError(f"{name!r} matches {len(matches)} runs; give more of the id")
 
     def list_folders(self) -> list[RunFolder]:
-        """Every run folder, newest first (ids start with their UTC creation time)."""
+        """Every run folder, newest first (ids start with their UTC creation time).
+
+        A folder with ``run.json`` or ``status.json`` is a run, even a damaged one. A link
+        leading out of ``runs/`` and a name that cannot be a run id are left out, and
+        said in ``skipped``.
+        """
+        skipped: list[str] = []
+        self.skipped = skipped
         try:
-            entries = [
-                e for e in os.scandir(self.root) if e.is_dir() and not e.name.startswith(".")
-            ]
-        except FileNotFoundError:
+            entries = [e for e in os.scandir(self.root) if not e.name.startswith(".")]
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        folders = [RunFolder(Path(e.path), clock=self.clock) for e in entries]
-        folders = [f for f in folders if f.exists()]
+        folders: list[RunFolder] = []
+        for entry in entries:
+            try:
+                if not entry.is_dir():
+                    continue
+            except OSError:
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink() and not self._inside(path):
+                skipped.append(
+                    f"{entry.name}: left out, a link to {os.path.realpath(path)} outside {self.root}"
+                )
+                continue
+            problem = run_id_problem(entry.name)
+            if problem:
+                skipped.append(f"left out: {problem}")
+                continue
+            folder = RunFolder(path, clock=self.clock)
+            if folder.run_json.exists() or folder.status_json.exists():
+                folders.append(folder)
 
         def created(folder: RunFolder) -> tuple[float, str]:
-            return (folder.read_status().created_at or 0.0, folder.run_id)
+            try:
+                when = folder.read_status().created_at
+            except UnreadableFile:
+                when = None
+            return (when or 0.0, folder.run_id)
 
         return sorted(folders, key=created, reverse=True)
 
     def summaries(self, *, stale_after: float = STALE_AFTER_S) -> list[RunSummary]:
         rows: list[RunSummary] = []
         for folder in self.list_folders():
+            problem: str | None = None
             try:
                 spec: RunSpec | None = folder.read_spec()
-            except (OSError, ValueError, TypeError):
-                spec = None
+            except UnreadableFile as error:
+                spec, problem = None, str(error)
+            try:
+                status = folder.effective_status(stale_after=stale_after)
+            except UnreadableFile as error:
+                status = RunStatus(job_id=folder.recovered_job_id())
+                problem = problem or str(error)
             rows.append(
                 RunSummary(
                     run_id=folder.run_id,
                     folder=folder,
                     spec=spec,
-                    status=folder.effective_status(stale_after=stale_after),
+                    status=status,
                     last_point=folder.last_metric(),
+                    problem=problem,
                 )
             )
         return rows

@@ -14,9 +14,13 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from backends.runs.status import RunStatus
-from backends.runs.store import RunFolder, RunStore
+from backends.runs.store import RunFolder, RunStore, UnreadableFile
 from backends.runs.tail import MetricsTail
 from backends.runs.values import MetricPoint, RunSpec, RunState
+from backends.text import printable_line
+
+UNREADABLE = "unreadable"
+"""The state word of a run whose files cannot be read (``RunRow.problem`` says which and why)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,15 @@ class RunRow:
     error: str | None
     job_id: str | None
     fine_tuned_model: str | None
+    problem: str | None = None
+    """``"status.json: empty"``: the run cannot be read; ``state`` is then a stand-in."""
+    bad_metric_lines: int = 0
+    """Lines of ``metrics.jsonl`` passed over (not JSON, or values of the wrong type)."""
+
+    @property
+    def state_text(self) -> str:
+        """``running``, or ``unreadable: status.json: empty``."""
+        return f"{UNREADABLE}: {self.problem}" if self.problem else self.state.value
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -46,7 +59,9 @@ class RunRow:
             "name": self.name,
             "backend": self.backend,
             "model": self.model,
-            "state": self.state.value,
+            "state": UNREADABLE if self.problem else self.state.value,
+            "problem": self.problem,
+            "bad_metric_lines": self.bad_metric_lines,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "duration_s": self.duration_s,
@@ -115,48 +130,85 @@ class RunTable:
     def __init__(self, store: RunStore) -> None:
         self.store = store
         self._trackers: dict[str, _LossTracker] = {}
-        self._specs: dict[str, RunSpec | None] = {}
+        self._specs: dict[str, RunSpec] = {}
 
-    def _spec(self, folder: RunFolder) -> RunSpec | None:
+    def _spec(self, folder: RunFolder) -> RunSpec:
+        """``run.json`` (cached once read); ``UnreadableFile`` when it cannot be read (yet)."""
         if folder.run_id not in self._specs:
-            try:
-                self._specs[folder.run_id] = folder.read_spec()
-            except (OSError, ValueError, TypeError):
-                return None  # not cached: it may be being written
+            self._specs[folder.run_id] = folder.read_spec()
         return self._specs[folder.run_id]
 
     def rows(self, now: float) -> list[RunRow]:
+        """One row per run; a run whose files cannot be read is a row saying so."""
         rows = []
         for folder in self.store.list_folders():
-            tracker = self._trackers.get(folder.run_id)
-            if tracker is None:
-                tracker = self._trackers[folder.run_id] = _LossTracker(folder)
-            tracker.update()
-            spec = self._spec(folder)
-            status = folder.effective_status(now=now)
-            last = tracker.last
-            rows.append(
-                RunRow(
-                    run_id=folder.run_id,
-                    folder=folder,
-                    name=(spec.name if spec else "") or folder.run_id,
-                    backend=spec.backend if spec else "?",
-                    model=spec.model if spec else "?",
-                    state=status.state,
-                    started_at=status.started_at or status.created_at,
-                    ended_at=status.ended_at,
-                    duration_s=_duration(status, now),
-                    step=last.step if last else None,
-                    total_steps=status.total_steps or tracker.total_steps,
-                    last_loss=tracker.last_loss,
-                    last_valid_loss=tracker.last_valid,
-                    best_valid=tracker.best_full_valid or tracker.best_valid,
-                    error=status.error,
-                    job_id=status.job_id,
-                    fine_tuned_model=status.fine_tuned_model,
-                )
-            )
+            try:
+                rows.append(self._row(folder, now))
+            except (OSError, ValueError, TypeError) as error:  # one damaged run, not the list
+                rows.append(_unreadable_row(folder, f"{type(error).__name__}: {error}"))
         return rows
+
+    def _row(self, folder: RunFolder, now: float) -> RunRow:
+        tracker = self._trackers.get(folder.run_id)
+        if tracker is None:
+            tracker = self._trackers[folder.run_id] = _LossTracker(folder)
+        tracker.update()
+        problem: str | None = None
+        spec: RunSpec | None
+        try:
+            spec = self._spec(folder)
+        except UnreadableFile as error:
+            spec, problem = None, str(error)
+        try:
+            status = folder.effective_status(now=now)
+        except UnreadableFile as error:
+            status = RunStatus(job_id=folder.recovered_job_id())
+            problem = problem or str(error)
+        last = tracker.last
+        return RunRow(
+            run_id=folder.run_id,
+            folder=folder,
+            name=printable_line((spec.name if spec else "") or folder.run_id),
+            backend=printable_line(spec.backend) if spec else "?",
+            model=printable_line(spec.model) if spec else "?",
+            state=status.state,
+            started_at=status.started_at or status.created_at,
+            ended_at=status.ended_at,
+            duration_s=_duration(status, now),
+            step=last.step if last else None,
+            total_steps=status.total_steps or tracker.total_steps,
+            last_loss=tracker.last_loss,
+            last_valid_loss=tracker.last_valid,
+            best_valid=tracker.best_full_valid or tracker.best_valid,
+            error=status.error,
+            job_id=status.job_id,
+            fine_tuned_model=status.fine_tuned_model,
+            problem=problem,
+            bad_metric_lines=tracker.tail.bad_lines,
+        )
+
+
+def _unreadable_row(folder: RunFolder, problem: str) -> RunRow:
+    return RunRow(
+        run_id=folder.run_id,
+        folder=folder,
+        name=folder.run_id,
+        backend="?",
+        model="?",
+        state=RunState.QUEUED,
+        started_at=None,
+        ended_at=None,
+        duration_s=None,
+        step=None,
+        total_steps=None,
+        last_loss=None,
+        last_valid_loss=None,
+        best_valid=None,
+        error=None,
+        job_id=folder.recovered_job_id(),
+        fine_tuned_model=None,
+        problem=printable_line(problem),
+    )
 
 
 def format_started(when: float | None, tz: tzinfo | None, *, short: bool = False) -> str:

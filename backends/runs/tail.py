@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from backends.runs.values import MetricPoint
+from backends.text import printable
 
 _CHUNK = 1 << 16
 
@@ -85,15 +86,22 @@ class MetricsTail(JsonlTail):
     """New ``MetricPoint``s from ``metrics.jsonl``."""
 
     def read_points(self) -> list[MetricPoint]:
+        """New points; a line of the wrong shape (``{"step": "x"}``) is counted in ``bad_lines``."""
         from_dict = MetricPoint.from_dict
-        return [from_dict(record) for record in self.read()]
+        points: list[MetricPoint] = []
+        for record in self.read():
+            try:
+                points.append(from_dict(record))
+            except (ValueError, TypeError):
+                self.bad_lines += 1
+        return points
 
 
 class TextTail(LineTail):
-    """New lines of a text log, decoded (undecodable bytes replaced)."""
+    """New lines of a text log, decoded (undecodable bytes replaced, control characters shown)."""
 
     def read_text_lines(self) -> list[str]:
-        return [line.decode("utf-8", errors="replace") for line in self.read_lines()]
+        return [printable(line.decode("utf-8", errors="replace")) for line in self.read_lines()]
 
 
 def read_last_bytes(path: Path, max_bytes: int) -> bytes:
@@ -120,7 +128,9 @@ def last_lines(path: Path, count: int, *, max_bytes: int = 1 << 20) -> list[str]
     lines = data[:end].split(b"\n")
     if len(data) == max_bytes and len(lines) > count:
         lines = lines[1:]  # the first one may be cut
-    return [line.decode("utf-8", errors="replace").rstrip("\r") for line in lines[-count:]]
+    return [
+        printable(line.decode("utf-8", errors="replace").rstrip("\r")) for line in lines[-count:]
+    ]
 
 
 def _end_of_last_line(handle: Any, size: int, chunk: int) -> int:

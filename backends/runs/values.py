@@ -169,11 +169,26 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunSpec:
+        """The spec ``data`` describes; ``ValueError`` naming the first damaged field."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for key in ("hyperparameters", "metadata", "settings"):
             if values.get(key) is None:
                 values.pop(key, None)
+            elif not isinstance(values[key], Mapping):
+                raise ValueError(f"{key} is not an object")
+        for key in ("backend", "model", "dataset"):
+            if not isinstance(values.get(key), str):
+                raise ValueError(f"{key} is missing or not text")
+        for key in ("dataset_sha256", "name", "method"):
+            if key in values and not isinstance(values[key], str):
+                raise ValueError(f"{key} is not text")
+        for key in ("validation", "validation_sha256", "suffix", "adapter"):
+            if values.get(key) is not None and not isinstance(values[key], str):
+                raise ValueError(f"{key} is not text")
+        seed = values.get("seed")
+        if seed is not None and type(seed) is not int:
+            raise ValueError("seed is not a whole number")
         if values.get("adapter") is None:
             values["adapter"] = _older_adapter(values)
         return cls(**values)
@@ -242,20 +257,45 @@ class MetricPoint:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> MetricPoint:
-        if data.keys() <= _POINT_FIELD_SET and type(data.get("step")) is int:
+        """The point of one ``metrics.jsonl`` line; ``ValueError`` when a value has a wrong type.
+
+        ``step`` and ``total_steps`` are whole numbers, the other fields numbers (or null).
+        """
+        if (
+            data.keys() <= _POINT_FIELD_SET
+            and type(data.get("step")) is int
+            and set(map(type, data.values())) <= _NUMBER_TYPES
+        ):
             total = data.get("total_steps")
             if total is None or type(total) is int:
                 return cls(**data)  # the common case, kept fast
         values = {k: v for k, v in data.items() if k in _POINT_FIELD_SET}
         extra = {k: v for k, v in data.items() if k not in _POINT_FIELD_SET} or None
-        step = values.pop("step", 0)
+        step = _whole(values.pop("step", 0), "step")
         total = values.pop("total_steps", None)
+        for name, value in values.items():
+            if value is not None and type(value) not in (int, float):
+                raise ValueError(f"{name} is {value!r:.40}, not a number")
         return cls(
-            step=int(step) if step is not None else 0,
-            total_steps=int(total) if total is not None else None,
+            step=0 if step is None else step,
+            total_steps=_whole(total, "total_steps"),
             extra=extra,
             **values,
         )
+
+
+_NUMBER_TYPES = frozenset((int, float, type(None)))
+
+
+def _whole(value: object, name: str) -> int | None:
+    """``value`` as a whole number (``3.0`` reads as 3); ``ValueError`` for anything else."""
+    if value is None:
+        return None
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    raise ValueError(f"{name} is {value!r:.40}, not a whole number")
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from backends.runs.metrics import OverfitAlert, best_loss, detect_overfitting
 from backends.runs.status import RunStatus
-from backends.runs.store import RunFolder
+from backends.runs.store import RunFolder, UnreadableFile
 from backends.runs.tail import TextTail
 from backends.runs.values import MetricPoint, RunSpec
+from backends.text import printable
 
 TRAIN = "train"
 VALID = "valid"
@@ -145,7 +146,9 @@ def log_backlog(
     lines = data[:end].split(b"\n")
     if start > 0:
         lines = lines[1:]  # the first one may be cut
-    text = [line.decode("utf-8", errors="replace").rstrip("\r") for line in lines[-count:]]
+    text = [
+        printable(line.decode("utf-8", errors="replace").rstrip("\r")) for line in lines[-count:]
+    ]
     return text, start + end + 1
 
 
@@ -158,6 +161,8 @@ class RunWatch:
         self.history = LossHistory()
         self.spec: RunSpec | None = None
         self.spec_problem: str | None = None
+        self.status_problem: str | None = None
+        """``"status.json: empty"`` while it cannot be read; ``status`` keeps the last good one."""
         self.status = RunStatus()
         self._metrics = folder.metrics_tail()
         self._log: TextTail | None = None
@@ -167,14 +172,34 @@ class RunWatch:
         """Read the spec, the whole history, the status and the end of the log (returned)."""
         try:
             self.spec = self.folder.read_spec()
-        except (OSError, ValueError, TypeError) as error:
-            self.spec_problem = f"run.json could not be read: {error}"
+        except UnreadableFile as error:
+            self.spec_problem = f"Unreadable: {error}"
         self.history.add(self._metrics.read_points())
         self._resets = self._metrics.resets
-        self.status = self.folder.effective_status(now=now)
+        self.status = self._read_status(now) or RunStatus(job_id=self.folder.recovered_job_id())
         lines, offset = log_backlog(self.folder.log_txt, self.backlog_lines)
         self._log = TextTail(self.folder.log_txt, offset=offset)
         return lines
+
+    @property
+    def problem(self) -> str | None:
+        """What cannot be read of this run (``run.json``, ``status.json``), for the viewer to say."""
+        status = f"Unreadable: {self.status_problem}" if self.status_problem else None
+        return "\n".join(p for p in (self.spec_problem, status) if p) or None
+
+    @property
+    def bad_metric_lines(self) -> int:
+        """Lines of ``metrics.jsonl`` passed over: not JSON, or values of the wrong type."""
+        return self._metrics.bad_lines
+
+    def _read_status(self, now: float) -> RunStatus | None:
+        try:
+            status = self.folder.effective_status(now=now)
+        except UnreadableFile as error:
+            self.status_problem = str(error)
+            return None
+        self.status_problem = None
+        return status
 
     def poll(self, now: float, *, status: bool = True) -> WatchUpdate:
         """What was appended since the last call; ``status`` re-reads ``status.json`` too."""
@@ -187,7 +212,8 @@ class RunWatch:
         lines = tuple(self._log.read_text_lines()) if self._log is not None else ()
         changed = False
         if status:
-            current = self.folder.effective_status(now=now)
-            changed = current != self.status
+            problem = self.status_problem
+            current = self._read_status(now) or self.status
+            changed = current != self.status or problem != self.status_problem
             self.status = current
         return WatchUpdate(points=added, log_lines=lines, status_changed=changed, reset=reset)

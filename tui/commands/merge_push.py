@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui.commands.run_cli import err, store_of
+from tui.commands.run_cli import err, find_run
 
 
 def register(subparsers: Any) -> None:
@@ -38,11 +38,7 @@ def register(subparsers: Any) -> None:
 
 
 def _find(args: argparse.Namespace) -> Any:
-    try:
-        return store_of(args).find(args.run)
-    except KeyError as error:
-        err(str(error.args[0]))
-        return None
+    return find_run(args)
 
 
 def run_merge(args: argparse.Namespace) -> int:

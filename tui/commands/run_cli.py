@@ -25,6 +25,25 @@ def store_of(args: argparse.Namespace) -> Any:
     return RunStore.of(Workspace.at(args.workspace))
 
 
+def find_run(args: argparse.Namespace) -> Any:
+    """The run ``args.run`` names (id, unique prefix, or its folder in ``runs/``), or ``None``.
+
+    The one check every command taking RUN goes through: a name that cannot be a run
+    here (empty, ``..``, a link out of ``runs/``) and a run whose files cannot be read
+    are refused on stderr with the reason.
+    """
+    try:
+        folder = store_of(args).find(args.run)
+    except KeyError as error:
+        err(str(error.args[0]))
+        return None
+    problem = folder.problem()
+    if problem:
+        err(f"Run {folder.run_id} is unreadable: {problem}")
+        return None
+    return folder
+
+
 def report_problems(problems: Iterable[Any]) -> bool:
     """Print each ``Problem`` to stderr; ``True`` when one of them is fatal."""
     problems = list(problems)
@@ -68,17 +87,27 @@ def print_until_done(
     ``on_status(status)`` sees each status read; at the end ``final_lines(status)``
     are printed after the error, if any. Ctrl-C prints ``stopped`` and returns 0.
     """
+    from backends.runs.store import UnreadableFile
     from backends.runs.values import RunState
 
     metrics, log = folder.metrics_tail(), folder.log_tail()
     last_state: RunState | None = None
+    damage: str | None = None
     try:
         while True:
-            for line in log.read_text_lines():
+            for line in log.read_text_lines():  # control characters made visible
                 print(line, flush=True)
             for point in metrics.read_points():
                 print(progress_line(point), flush=True)
-            status = folder.effective_status()
+            try:
+                status = folder.effective_status()
+            except UnreadableFile as error:  # say it once, then wait for the writer to mend it
+                if str(error) != damage:
+                    damage = str(error)
+                    err(f"Unreadable: {damage}")
+                time.sleep(interval)
+                continue
+            damage = None
             if on_status is not None:
                 on_status(status)
             if status.state is not last_state:

@@ -61,6 +61,8 @@ def run_runs(args: argparse.Namespace) -> int:
 
     store = store_of(args)
     rows = RunTable(store).rows(time.time())
+    for note in store.skipped:
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
         sys.stdout.write(
             orjson.dumps([row.to_dict() for row in rows], option=orjson.OPT_INDENT_2).decode()
@@ -81,7 +83,7 @@ def run_runs(args: argparse.Namespace) -> int:
                 row.run_id,
                 row.backend,
                 row.model,
-                row.state.value,
+                row.state_text,
                 format_started(row.started_at, tz).replace("—", "-"),
                 format_duration(row.duration_s).replace("—", "-"),
                 step,
@@ -100,6 +102,9 @@ def run_watch(args: argparse.Namespace) -> int:
     except KeyError as error:
         print(f"{error.args[0]}. List them with: finetune-tui runs", file=sys.stderr)
         return 2
+    problem = folder.problem()
+    if problem:  # the monitor opens all the same and says it too
+        print(f"Run {folder.run_id} is unreadable: {problem}", file=sys.stderr)
     from tui.app import FinetuneApp
 
     app = FinetuneApp(workspace=args.workspace, watch=folder)

@@ -174,6 +174,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     import orjson
 
     from backends.backend import BackendError
+    from backends.text import printable_line
 
     try:
         backend: Any = registry.get(args.backend).create()
@@ -201,7 +202,7 @@ def run_jobs(args: argparse.Namespace) -> int:
     for job in jobs:
         created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(job.created_at))
         tuned = f"  → {job.fine_tuned_model}" if job.fine_tuned_model else ""
-        print(f"{job.job_id}  {job.status:<17} {created} UTC  {job.model}{tuned}")
+        print(printable_line(f"{job.job_id}  {job.status:<17} {created} UTC  {job.model}{tuned}"))
     print(f"\nAttach to one: finetune-tui attach JOB_ID --backend {args.backend}")
     return 0
 

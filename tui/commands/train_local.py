@@ -19,6 +19,7 @@ from typing import Any
 
 from tui.commands.run_cli import (
     add_objective_and_adapter,
+    find_run,
     objective_and_adapter,
     print_until_done,
     report_problems,
@@ -229,11 +230,7 @@ def run_estimate(args: argparse.Namespace) -> int:
 
 
 def _find(args: argparse.Namespace) -> Any:
-    try:
-        return store_of(args).find(args.run)
-    except KeyError as error:
-        _err(str(error.args[0]))
-        return None
+    return find_run(args)
 
 
 def run_cancel(args: argparse.Namespace) -> int:

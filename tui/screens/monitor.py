@@ -168,8 +168,8 @@ class MonitorScreen(RunOutputActions, Screen[None]):
         messages = []
         if self.figures.error and self.figures.state is RunState.FAILED:
             messages.append(f"Failed: {self.figures.error}")
-        if watch.spec_problem:
-            messages.append(watch.spec_problem)
+        if watch.problem:
+            messages.append(watch.problem)
         if self.figures.alert is not None:
             messages.append(f"{self.figures.alert.message} {self.figures.alert.advice}")
         text = "\n".join(messages)

@@ -98,8 +98,15 @@ def runs_note(table: RunList) -> str:
             f"No runs yet in {table.store.root}. Start one with finetune-tui train, "
             "then watch it here."
         )
-    failed = [row for row in table.run_rows if row.state.value == "failed" and row.error]
-    return f"{failed[0].run_id}: {failed[0].error}" if failed else ""
+    notes = [f"{row.run_id}: unreadable: {row.problem}" for row in table.run_rows if row.problem]
+    failed = [
+        row
+        for row in table.run_rows
+        if row.state.value == "failed" and row.error and not row.problem
+    ]
+    if failed:
+        notes.append(f"{failed[0].run_id}: {failed[0].error}")
+    return "\n".join([*notes, *table.store.skipped])
 
 
 class WatchRunProvider(Provider):

@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from backends.runs import RunFolder, RunStore
 from backends.runs.figures import format_duration, format_loss
-from backends.runs.table import RunRow, RunTable, format_started
+from backends.runs.table import UNREADABLE, RunRow, RunTable, format_started
 
 Clock = Callable[[], float]
 COLUMNS = ("Run", "Backend", "Model", "State", "Started", "Duration", "Step", "Loss", "Best valid")
@@ -43,10 +43,12 @@ def row_cells(row: RunRow, tz: tzinfo | None) -> tuple[str | Text, ...]:
         step += f"/{row.total_steps:,}"
     best = "—" if row.best_valid is None else f"{row.best_valid[0]:.4f}"
     return (
-        row.run_id,
-        row.backend,
-        row.model.rstrip("/").rsplit("/", 1)[-1],
-        Text(row.state.value, style=STATE_STYLES.get(row.state.value, "")),
+        Text(row.run_id),  # Text: a str cell would be read as markup
+        Text(row.backend),
+        Text(row.model.rstrip("/").rsplit("/", 1)[-1]),
+        Text(UNREADABLE, style="bold reverse")
+        if row.problem
+        else Text(row.state.value, style=STATE_STYLES.get(row.state.value, "")),
         format_started(row.started_at, tz, short=True),
         format_duration(row.duration_s),
         step,

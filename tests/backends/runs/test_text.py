@@ -1,0 +1,50 @@
+"""Text from a run folder or a provider is shown as text: control characters never reach a terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from backends.hosted.mirror import JobMirror
+from backends.runs.tail import TextTail, last_lines
+from backends.runs.watch import RunWatch
+from backends.text import printable, printable_line
+from tests.backends.runs.damaged import ESCAPES, no_raw_escapes
+from tests.monitor.fixtures import NOW, hosted_spec, local_spec, store_at
+
+
+def test_printable_shows_controls_and_keeps_text() -> None:
+    assert printable("plain é 日本\tx\ny") == "plain é 日本\tx\ny"
+    assert printable(ESCAPES) == "␛]0;TITLE␇␛[2J"
+    assert printable("a\x7fb\x9bc\x00") == "a␡b\\x9bc␀"
+    assert printable_line("a\nb\tc") == "a␊b␉c"
+
+
+def test_tails_and_the_backlog_show_escapes_as_text(tmp_path: Path) -> None:
+    folder = store_at(tmp_path / "ws").create(local_spec())
+    folder.log(f"before{ESCAPES}after")
+    watch = RunWatch(folder)
+    backlog = watch.open(NOW)
+    folder.log(f"again{ESCAPES}\x9b31m")
+    update = watch.poll(NOW)
+    shown = "\n".join([*backlog, *update.log_lines, *last_lines(folder.log_txt, 5)])
+    assert "before␛]0;TITLE␇␛[2Jafter" in shown
+    assert no_raw_escapes(shown)
+    assert no_raw_escapes("\n".join(TextTail(folder.log_txt).read_text_lines()))
+
+
+def test_provider_event_messages_are_cleaned_before_the_log(tmp_path: Path) -> None:
+    folder = store_at(tmp_path / "ws").create(hosted_spec())
+    mirror = JobMirror(folder, client=None, job_id="ftjob-1")
+    event = SimpleNamespace(
+        id="ev-1",
+        level=f"warn{ESCAPES}",
+        message=f"Step 1{ESCAPES}\nsecond line",
+        created_at=NOW,
+        type="message",
+        data=None,
+    )
+    mirror._apply_events([event])
+    text = folder.log_txt.read_text()
+    assert no_raw_escapes(text.replace("\n", "")) and text.count("\n") == 1
+    assert "Step 1␛]0;TITLE␇␛[2J␊second line" in text
