@@ -16,7 +16,6 @@ from tests.fakes.fake_jobs import Script
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.support.helpers import wait_for
 from tests.support.runs import hosted_spec, local_spec
-from tests.tui.train.conftest import start_worker, stop_workers, store  # noqa: F401  (fixtures)
 
 RUNNING = RunStatus(state=RunState.RUNNING, pid=1234, job_id=None)
 
@@ -61,11 +60,13 @@ def test_check_follows_the_state() -> None:
     assert not control.check(None, RUNNING, Action.CANCEL).ok
 
 
-def test_unsupported_actions_raise_not_supported(store: RunStore) -> None:
-    folder = store.create(local_spec(), status={"state": RunState.RUNNING, "pid": os.getpid()})
+def test_unsupported_actions_raise_not_supported(app_store: RunStore) -> None:
+    folder = app_store.create(local_spec(), status={"state": RunState.RUNNING, "pid": os.getpid()})
     with pytest.raises(NotSupported, match="cannot be paused"):
         control.pause(folder)
-    hosted = store.create(hosted_spec(), status={"state": RunState.RUNNING, "job_id": "ftjob-x"})
+    hosted = app_store.create(
+        hosted_spec(), status={"state": RunState.RUNNING, "job_id": "ftjob-x"}
+    )
     with pytest.raises(NotSupported, match="own schedule"):
         control.save_now(hosted)
 
@@ -80,15 +81,15 @@ def test_local_save_now_and_cancel_signal_the_worker(start_worker) -> None:
     assert "Cancelled at step" in folder.log_txt.read_text()
 
 
-def test_a_dead_worker_is_not_signalled(store: RunStore) -> None:
+def test_a_dead_worker_is_not_signalled(app_store: RunStore) -> None:
     # A pid that cannot be ours: status says running, but nothing by that pid is alive.
-    folder = store.create(local_spec(), status={"state": RunState.RUNNING, "pid": 2**22 + 17})
+    folder = app_store.create(local_spec(), status={"state": RunState.RUNNING, "pid": 2**22 + 17})
     with pytest.raises(BackendError, match="already ended"):
         control.cancel(folder)  # effective status: failed (the worker died)
 
 
 def test_cancel_a_hosted_job_on_the_emulator(
-    store: RunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app_store: RunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from backends.hosted.backend import OpenAIBackend
     from backends.hosted.settings import HostedSettings
@@ -104,7 +105,7 @@ def test_cancel_a_hosted_job_on_the_emulator(
             HostedSettings(base_url=api.base_url, timeout_s=5.0), start_followers=False
         )
         spec = RunSpec(backend="openai", model="gpt-4o-mini-2024-07-18", dataset=str(data))
-        folder = backend.launch(spec, store)
+        folder = backend.launch(spec, app_store)
         job_id = folder.read_status().job_id
         assert job_id
         api.advance(job_id, 4)

@@ -11,7 +11,6 @@ from backends.runs import RunStore
 from backends.runs.values import RunSpec, RunState
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.support.tryit import TRY_IT, TUNED, wait_for_workers
-from tests.tui.evaluate.conftest import emulator, workdir  # noqa: F401  (fixtures)
 from tui.cli import main
 from tui.screens.evaluate import TryItScreen
 from tui.state import ChatChoice, EvalChoice
@@ -25,10 +24,10 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 
 def test_prompt_prints_both_answers_for_a_run_id(
-    emulator: FineTuneAPI, workdir: Path, capsys: pytest.CaptureFixture[str]
+    stage_emulator: FineTuneAPI, workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = RunStore(workdir / "ws" / "runs")
-    connection = HostedSettings(base_url=emulator.base_url).to_dict()
+    connection = HostedSettings(base_url=stage_emulator.base_url).to_dict()
     folder = store.create(
         RunSpec(backend="openai", model="gpt-4o-mini", dataset="train.jsonl", settings={"connection": connection}),
         status={"state": RunState.SUCCEEDED, "fine_tuned_model": TUNED},
@@ -49,19 +48,19 @@ def test_prompt_prints_both_answers_for_a_run_id(
         in out
     )
     assert out.count("prompt + ") == 2 and "first token" in out
-    assert [c["messages"][0] for c in emulator.chat_calls] == [
+    assert [c["messages"][0] for c in stage_emulator.chat_calls] == [
         {"role": "system", "content": "Be brief."}
     ] * 2
-    assert emulator.api_key not in out + err
+    assert stage_emulator.api_key not in out + err
 
 
 def test_prompt_without_tuned_and_errors(
-    emulator: FineTuneAPI, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+    stage_emulator: FineTuneAPI, workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch
 ) -> None:
     code, out, err = run_cli(capsys, "chat", "--model", "gpt-4o-mini", "--prompt", "hi")
     assert code == 0, err
     assert "── tuned ──\nNo tuned model chosen" in out
-    emulator.inject(
+    stage_emulator.inject(
         404, path_contains="/chat/completions", message="The model 'nope' does not exist"
     )
     code, out, err = run_cli(capsys, "chat", "--model", "ft:nope", "--prompt", "hi")
@@ -76,7 +75,7 @@ def test_prompt_without_tuned_and_errors(
     assert code == 2 and "--prompt is empty" in err
 
 
-async def test_the_app_opens_on_try_it(make_app, workdir, emulator) -> None:
+async def test_the_app_opens_on_try_it(make_app, workdir, stage_emulator) -> None:
     app = make_app(
         start=TRY_IT,
         eval_choice=EvalChoice(model="gpt-4o-mini", tuned=TUNED),

@@ -10,19 +10,11 @@ import pytest
 from backends.hosted.settings import HostedSettings
 from backends.runs import RunStore
 from backends.runs.values import RunSpec, RunState
-from tests.backends.evaluate.conftest import clean_env, emulator, eval_file, train_file  # noqa: F401  (fixtures)
 from tests.fakes.finetune_api import FineTuneAPI
 from tui.cli import main
 
 BASE = "gpt-4o-mini-2024-07-18"
 TUNED = "ft:gpt-4o-mini-2024-07-18:org::abc123"
-
-
-@pytest.fixture
-def hosted_env(emulator: FineTuneAPI, monkeypatch: pytest.MonkeyPatch) -> FineTuneAPI:
-    monkeypatch.setenv("OPENAI_API_KEY", emulator.api_key)
-    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
-    return emulator
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -32,7 +24,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 
 def test_json_shape(
-    hosted_env: FineTuneAPI,
+    openai_env: FineTuneAPI,
     eval_file: Path,
     train_file: Path,
     tmp_path: Path,
@@ -59,18 +51,18 @@ def test_json_shape(
     assert row["answers"]["tuned"]["text"] == "200"
     assert data["benefit"]["quality_gain"] > 0
     assert data["benefit"]["prices_as_of"]
-    assert hosted_env.api_key not in out + err
+    assert openai_env.api_key not in out + err
 
 
 def test_table_and_hosted_run_as_tuned(
-    hosted_env: FineTuneAPI,
+    openai_env: FineTuneAPI,
     eval_file: Path,
     train_file: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     store = RunStore(tmp_path / "ws" / "runs")
-    connection = HostedSettings(base_url=hosted_env.base_url).to_dict()
+    connection = HostedSettings(base_url=openai_env.base_url).to_dict()
     folder = store.create(
         RunSpec(backend="openai", model=BASE, dataset=str(train_file), settings={"connection": connection}),
         status={"state": RunState.SUCCEEDED, "fine_tuned_model": TUNED, "trained_tokens": 100_000},
@@ -85,11 +77,11 @@ def test_table_and_hosted_run_as_tuned(
     assert "METHOD" in out and "zero-shot" in out and "tuned" in out
     assert "Quality gain (token F1)" in out
     assert "Prices as of" in out
-    assert hosted_env.api_key not in out + err
+    assert openai_env.api_key not in out + err
 
 
 def test_run_trained_on_the_eval_file_is_refused(
-    hosted_env: FineTuneAPI, eval_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    openai_env: FineTuneAPI, eval_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = RunStore(tmp_path / "ws" / "runs")
     folder = store.create(

@@ -8,9 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.backends.evaluate.conftest import clean_env, eval_file, train_file, tuned_or_echo  # noqa: F401  (fixtures)
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.fakes.judge import with_judge
+from tests.support.evaluate import tuned_or_echo
 from tui.cli import main
 
 BASE = "gpt-4o-mini-2024-07-18"

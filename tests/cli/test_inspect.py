@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.backends.data.conftest import write  # noqa: F401  (fixtures)
 from tests.support.data_files import good_chats
 from tui.cli import main
 

@@ -7,17 +7,9 @@ from pathlib import Path
 import pytest
 
 from backends.runs import RunStore
-from tests.backends.hosted.conftest import clean_env, dataset, emulator, reap_followers  # noqa: F401  (fixtures)
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.support.helpers import files_containing
 from tui.cli import main
-
-
-@pytest.fixture
-def openai_env(monkeypatch: pytest.MonkeyPatch, emulator: FineTuneAPI) -> FineTuneAPI:
-    monkeypatch.setenv("OPENAI_API_KEY", emulator.api_key)
-    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
-    return emulator
 
 
 def test_train_follows_to_the_end(

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from backends.runs.values import RunState
-from tests.e2e.test_tmux import Terminal
 from tests.support.helpers import wait_for
-from tests.tui.train.conftest import start_worker, stop_workers, store  # noqa: F401  (fixtures)
+from tests.support.terminal import Terminal
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 

@@ -68,3 +68,17 @@ def expect(report, code: str, line: int | None = None, severity=None, field: str
 
 def msg(role: str, content: object = "text", **extra) -> dict:
     return {"role": role, "content": content, **extra}
+
+
+def chat_line(i: int) -> bytes:
+    return (
+        orjson.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": f"What is {i} + {i}?"},
+                    {"role": "assistant", "content": str(2 * i)},
+                ]
+            }
+        )
+        + b"\n"
+    )

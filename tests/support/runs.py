@@ -12,7 +12,7 @@ from pathlib import Path
 
 from backends.runs import RunFolder, RunStatus, RunStore, format_log_line
 from backends.runs.values import MetricPoint, RunSpec, RunState
-from tests.conftest import fixed_clock
+from tests.support.clock import fixed_clock
 
 NOW = fixed_clock().timestamp()
 LOCAL_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"

@@ -111,3 +111,12 @@ def write_toy_dataset(
         lines[number - 1] = raw
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
+
+
+def tiny_lora_spec(model: Path, data: Path, **changes: object) -> object:
+    """A LoRA spec on the tiny model that learns the toy data in a few steps."""
+    from backends.local.settings import LocalSettings
+
+    base = {"batch_size": 4, "lora_r": 4, "lora_alpha": 8, "learning_rate": 1e-2}
+    settings = LocalSettings(**{"save_steps": 1000, "max_steps": 8, **base, **changes})  # type: ignore[arg-type]
+    return settings.to_spec(model=str(model), dataset=str(data))

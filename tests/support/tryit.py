@@ -6,7 +6,7 @@ import asyncio
 
 from textual.pilot import Pilot
 
-from tests.tui.evaluate.conftest import TUNED, wait_for_workers
+from tests.support.evaluate_stage import TUNED, wait_for_workers
 from tui.journey import Position
 
 TRY_IT = Position(4, 2)

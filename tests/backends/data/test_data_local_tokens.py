@@ -13,13 +13,8 @@ pytest.importorskip("torch")
 from backends.catalog import Provider
 from backends.data.inspector import InspectOptions, inspect_file, inspect_records
 from tests.support.data_files import write_jsonl
-from tests.support.tiny_model import COLOURS, THINGS, build_tiny_model, toy_example
+from tests.support.tiny_model import COLOURS, THINGS, toy_example
 from tui.cli import main
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-tok") / "model")
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import pytest
 
 from backends.evaluate.chat import Delta, Reply, Status, collect
 from backends.evaluate.local_chat import LocalChat
-from tests.support.tiny_model import build_tiny_model
 
 pytest.importorskip("transformers", reason="the [local] extra is not installed")
 
@@ -20,16 +19,11 @@ ASK = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
 @pytest.fixture
-def local_chat(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalChat]:
+def local_chat(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalChat]:
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     ticks = iter(range(10_000))
-    chat = LocalChat(str(tiny), max_new_tokens=24, device="cpu", clock=lambda: next(ticks))
+    chat = LocalChat(str(tiny_model), max_new_tokens=24, device="cpu", clock=lambda: next(ticks))
     yield chat
     chat.close()
 

@@ -24,9 +24,9 @@ from backends.evaluate.judge_cost import estimate_judge_cost, planned_methods
 from backends.evaluate.prompts import Example, load_eval_set
 from backends.evaluate.runners import Generation, HostedRunner
 from backends.hosted.settings import HostedSettings
-from tests.backends.evaluate.conftest import tuned_or_echo
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.fakes.judge import exact_grader, with_judge
+from tests.support.evaluate import tuned_or_echo
 
 BASE = "gpt-4o-mini-2024-07-18"
 TUNED = "ft:gpt-4o-mini-2024-07-18:org::abc123"

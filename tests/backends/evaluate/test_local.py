@@ -10,20 +10,17 @@ import pytest
 from backends.evaluate import compare as cmp
 from backends.evaluate.prompts import load_eval_set
 from backends.evaluate.runners import LocalRunner, Request
-from tests.backends.evaluate.conftest import write_jsonl
-from tests.support.tiny_model import build_tiny_model, toy_example
+from tests.support.data_files import write_jsonl
+from tests.support.tiny_model import toy_example
 
 pytest.importorskip("transformers", reason="the [local] extra is not installed")
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
-
-
-def test_local_runner_generates_in_batches(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_runner_generates_in_batches(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    runner = LocalRunner(str(tiny), batch_size=2, max_new_tokens=4, device="cpu")
+    runner = LocalRunner(str(tiny_model), batch_size=2, max_new_tokens=4, device="cpu")
     messages = [toy_example(i)["messages"][:-1] for i in range(3)]
     seen = []
     started = time.perf_counter()
@@ -42,7 +39,7 @@ def test_local_runner_generates_in_batches(tiny: Path, monkeypatch: pytest.Monke
 
 
 def test_local_comparison_with_cancel_before_start(
-    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import threading
 
@@ -50,7 +47,7 @@ def test_local_comparison_with_cancel_before_start(
     evaluate = write_jsonl(tmp_path / "eval.jsonl", [toy_example(i) for i in range(2)])
     train = write_jsonl(tmp_path / "train.jsonl", [toy_example(i) for i in range(2, 10)])
     eval_set = load_eval_set(evaluate, train)
-    base = LocalRunner(str(tiny), batch_size=4, max_new_tokens=3, device="cpu")
+    base = LocalRunner(str(tiny_model), batch_size=4, max_new_tokens=3, device="cpu")
     plan = cmp.Plan(base, base, few_shot_k=2, rag_k=1)
     result = cmp.compare(eval_set, plan, resamples=50)
     assert list(result.methods) == ["zero-shot", "few-shot", "rag", "tuned"]
@@ -65,20 +62,20 @@ def test_local_comparison_with_cancel_before_start(
 
 
 def test_base_plus_lora_adapter_folder(
-    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("peft")
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model = AutoModelForCausalLM.from_pretrained(str(tiny))
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model))
     peft_model = get_peft_model(
         model, LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"])
     )
     adapter = tmp_path / "adapter"
     peft_model.save_pretrained(str(adapter))
     runner = LocalRunner(str(adapter), max_new_tokens=2, device="cpu")
-    assert runner.adapter == str(adapter) and runner.model == str(tiny)
+    assert runner.adapter == str(adapter) and runner.model == str(tiny_model)
     result = runner.run([Request("a", list(toy_example(0)["messages"][:-1]))])
     assert result[0] is not None and result[0].ok

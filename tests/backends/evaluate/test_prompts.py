@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from backends.evaluate import prompts
-from tests.backends.evaluate.conftest import qa, write_jsonl
+from tests.support.data_files import write_jsonl
+from tests.support.evaluate import qa
 
 
 def test_bm25_ranks_a_toy_corpus() -> None:

@@ -1,78 +1,16 @@
-"""Fixtures for the hosted backends: the emulator, a workspace, datasets, backends wired to them."""
+"""Fixtures for the hosted backends: a validation file and backends wired to the emulator."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
 import pytest
 
-from backends import processes as detached
 from backends.hosted.azure import AzureBackend
 from backends.hosted.backend import OpenAIBackend
 from backends.hosted.settings import AZURE, HostedSettings
-from backends.runs import RunStore
-from tests.fakes.emulator_env import clear_secret_env
-from tests.fakes.fake_jobs import Script
 from tests.fakes.finetune_api import FineTuneAPI
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No real credentials leak into tests; followers poll fast."""
-    clear_secret_env(monkeypatch)
-    monkeypatch.setenv("FINETUNE_TUI_POLL_INTERVAL", "0.02")
-
-
-@pytest.fixture(autouse=True)
-def reap_followers() -> Iterator[None]:
-    """Stop any follower a test started and left running (``spawn_detached`` keeps them listed)."""
-    yield
-    children = [child for child in detached._children if child.poll() is None]
-    for child in children:
-        child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-    detached.reap_children()
-
-
-@pytest.fixture
-def emulator() -> Iterator[FineTuneAPI]:
-    with FineTuneAPI(script=Script(total_steps=12, eval_every=4, checkpoint_every=6)) as api:
-        yield api
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> RunStore:
-    return RunStore(tmp_path / "workspace" / "runs")
-
-
-def chat_line(i: int) -> bytes:
-    return (
-        orjson.dumps(
-            {
-                "messages": [
-                    {"role": "user", "content": f"What is {i} + {i}?"},
-                    {"role": "assistant", "content": str(2 * i)},
-                ]
-            }
-        )
-        + b"\n"
-    )
-
-
-@pytest.fixture
-def dataset(tmp_path: Path) -> Path:
-    path = tmp_path / "train.jsonl"
-    path.write_bytes(b"".join(chat_line(i) for i in range(20)))
-    return path
+from tests.support.data_files import chat_line
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from backends.local.merge import (
 from backends.local.merge_process import merge_in_subprocess
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunState
-from tests.backends.local.conftest import tiny_lora_spec
+from tests.support.tiny_model import tiny_lora_spec
 from tui.cli import main
 
 

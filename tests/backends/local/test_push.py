@@ -11,8 +11,8 @@ import pytest
 from backends.local.push import redact
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunState
-from tests.backends.local.conftest import tiny_lora_spec
 from tests.fakes.hub_emulator import HubEmulator
+from tests.support.tiny_model import tiny_lora_spec
 from tui.cli import main
 
 TOKEN = "hf_TestTokenThatMustNeverLeak1234"

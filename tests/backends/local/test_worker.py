@@ -17,7 +17,7 @@ from backends.local.settings import LocalSettings
 from backends.local.worker import run_worker
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunState
-from tests.backends.local.conftest import wait_for
+from tests.support.helpers import wait_for
 from tests.support.tiny_model import write_toy_dataset
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,7 +37,9 @@ def _spec(model: Path, data: Path, **changes: object) -> object:
 
 
 def _points_after(folder: RunFolder, count: int) -> object:
-    return wait_for(lambda: len(folder.load_metrics()) >= count and folder.load_metrics())
+    return wait_for(
+        lambda: len(folder.load_metrics()) >= count and folder.load_metrics(), timeout=60
+    )
 
 
 def _log(folder: RunFolder) -> str:
@@ -82,7 +84,7 @@ def test_save_now_then_cancel_then_resume(
     reap.append(folder)
     _points_after(folder, 3)
     save_now(folder)
-    wait_for(lambda: "Saved a checkpoint on request" in _log(folder))
+    wait_for(lambda: "Saved a checkpoint on request" in _log(folder), timeout=60)
     assert folder.read_status().state is RunState.RUNNING  # it keeps training
     cancel(folder)
     wait_for(lambda: folder.read_status().state.is_terminal, timeout=60)
@@ -116,7 +118,9 @@ def test_a_killed_worker_reads_as_failed_with_advice(
     pid = folder.read_status().pid
     assert pid
     os.kill(pid, signal.SIGKILL)
-    status = wait_for(lambda: (s := folder.effective_status()).state is RunState.FAILED and s)
+    status = wait_for(
+        lambda: (s := folder.effective_status()).state is RunState.FAILED and s, timeout=60
+    )
     assert f"process {pid} is not running" in status.error  # type: ignore[attr-defined]
     assert "batch size" in status.error and "resume" in status.error  # type: ignore[attr-defined]
     with pytest.raises(BackendError, match="no running worker"):

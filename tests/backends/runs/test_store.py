@@ -38,7 +38,7 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> RunStore:
+def dated_store(tmp_path: Path, clock: FakeClock) -> RunStore:
     tags = iter(["ab12", "ab12", "cd34", "ef56", "0a0b"])
     return RunStore.of(Workspace.at(tmp_path), clock=clock, tag=lambda: next(tags))
 
@@ -57,25 +57,29 @@ def test_model_slug(model: str, slug: str) -> None:
     assert model_slug(model) == slug
 
 
-def test_run_ids_are_sortable_and_readable(store: RunStore, clock: FakeClock) -> None:
+def test_run_ids_are_sortable_and_readable(dated_store: RunStore, clock: FakeClock) -> None:
     assert make_run_id("gpt-4o-mini", now=NOV_24, tag="ab12") == "20261124-0312-gpt-4o-mini-ab12"
-    first = store.create(spec())
-    second = store.create(spec())  # same minute, same first tag: the next tag is used
+    first = dated_store.create(spec())
+    second = dated_store.create(spec())  # same minute, same first tag: the next tag is used
     assert first.run_id == "20261124-0312-gpt-4o-mini-ab12"
     assert second.run_id == "20261124-0312-gpt-4o-mini-cd34"
     clock.now += 3600
-    third = store.create(spec("HuggingFaceTB/SmolLM2-135M-Instruct", backend="local"))
-    assert [f.run_id for f in store.list_folders()] == [third.run_id, second.run_id, first.run_id]
-    assert store.find("20261124-0412").run_id == third.run_id
+    third = dated_store.create(spec("HuggingFaceTB/SmolLM2-135M-Instruct", backend="local"))
+    assert [f.run_id for f in dated_store.list_folders()] == [
+        third.run_id,
+        second.run_id,
+        first.run_id,
+    ]
+    assert dated_store.find("20261124-0412").run_id == third.run_id
     with pytest.raises(KeyError, match="matches 2 runs"):
-        store.find("20261124-0312")
+        dated_store.find("20261124-0312")
     with pytest.raises(KeyError, match="No run"):
-        store.find("nope")
-    assert store.find(str(first.path)) == first
+        dated_store.find("nope")
+    assert dated_store.find(str(first.path)) == first
 
 
-def test_new_run_folder_follows_the_contract(store: RunStore) -> None:
-    folder = store.create(spec())
+def test_new_run_folder_follows_the_contract(dated_store: RunStore) -> None:
+    folder = dated_store.create(spec())
     assert folder.output_dir.is_dir()
     assert orjson.loads(folder.run_json.read_bytes())["run_id"] == folder.run_id
     assert folder.read_spec() == spec()
@@ -91,8 +95,8 @@ def test_new_run_folder_follows_the_contract(store: RunStore) -> None:
     assert folder.last_log_lines(2) == ["2026-11-24 03:12:00  hello", "2026-11-24 03:12:00  world"]
 
 
-def test_status_writes_are_atomic_for_readers(store: RunStore) -> None:
-    folder = store.create(spec())
+def test_status_writes_are_atomic_for_readers(dated_store: RunStore) -> None:
+    folder = dated_store.create(spec())
     stop = threading.Event()
     seen: list[str] = []
 
@@ -112,8 +116,10 @@ def test_status_writes_are_atomic_for_readers(store: RunStore) -> None:
     assert not [p for p in folder.path.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_a_local_run_whose_worker_died_reads_as_failed(store: RunStore, clock: FakeClock) -> None:
-    folder = store.create(spec("HuggingFaceTB/SmolLM2-135M-Instruct", backend="local"))
+def test_a_local_run_whose_worker_died_reads_as_failed(
+    dated_store: RunStore, clock: FakeClock
+) -> None:
+    folder = dated_store.create(spec("HuggingFaceTB/SmolLM2-135M-Instruct", backend="local"))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     folder.update_status(state=RunState.RUNNING, pid=dead.pid)
@@ -122,8 +128,8 @@ def test_a_local_run_whose_worker_died_reads_as_failed(store: RunStore, clock: F
     assert folder.read_status().state is RunState.RUNNING  # reading never writes
 
 
-def test_a_stale_heartbeat_reads_as_dead(store: RunStore, clock: FakeClock) -> None:
-    folder = store.create(spec(backend="local"))
+def test_a_stale_heartbeat_reads_as_dead(dated_store: RunStore, clock: FakeClock) -> None:
+    folder = dated_store.create(spec(backend="local"))
     folder.update_status(state=RunState.RUNNING, pid=os.getpid())
     assert folder.worker_alive()
     clock.now += 3600
@@ -131,8 +137,8 @@ def test_a_stale_heartbeat_reads_as_dead(store: RunStore, clock: FakeClock) -> N
     assert folder.effective_status().state is RunState.FAILED
 
 
-def test_a_hosted_run_without_follower_keeps_its_state(store: RunStore) -> None:
-    folder = store.create(spec())
+def test_a_hosted_run_without_follower_keeps_its_state(dated_store: RunStore) -> None:
+    folder = dated_store.create(spec())
     folder.update_status(state=RunState.RUNNING, job_id="ftjob-1", pid=None)
     effective = folder.effective_status()
     assert effective.state is RunState.RUNNING and effective.extra["follower_alive"] is False
@@ -141,11 +147,11 @@ def test_a_hosted_run_without_follower_keeps_its_state(store: RunStore) -> None:
         assert "follower_alive" not in folder.effective_status().extra
 
 
-def test_summaries_list_state_and_last_point(store: RunStore) -> None:
-    folder = store.create(spec())
+def test_summaries_list_state_and_last_point(dated_store: RunStore) -> None:
+    folder = dated_store.create(spec())
     folder.append_metric(MetricPoint(step=4, train_loss=0.7))
     folder.update_status(state=RunState.SUCCEEDED)
-    [row] = store.summaries()
+    [row] = dated_store.summaries()
     assert row.run_id == folder.run_id and row.status.state is RunState.SUCCEEDED
     assert row.last_point is not None and row.last_point.train_loss == 0.7
     assert isinstance(RunFolder(folder.path), RunFolder)

@@ -21,14 +21,13 @@ from tests.support.runs import (
     local_running,
     local_spec,
 )
-from tests.tui.train.conftest import stop_workers, store  # noqa: F401  (fixtures)
 from tui.cli import main
 
 
 def test_poll_reads_only_what_was_appended(
-    store: RunStore, monkeypatch: pytest.MonkeyPatch
+    app_store: RunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = local_running(store)
+    folder = local_running(app_store)
     watch = RunWatch(folder)
     watch.open(NOW)
     assert watch.history.count == 600
@@ -62,8 +61,8 @@ def test_poll_reads_only_what_was_appended(
     assert watch.poll(NOW).points == 0
 
 
-def test_a_replaced_metrics_file_is_read_again(store: RunStore) -> None:
-    folder = local_running(store, steps=10)
+def test_a_replaced_metrics_file_is_read_again(app_store: RunStore) -> None:
+    folder = local_running(app_store, steps=10)
     watch = RunWatch(folder)
     watch.open(NOW)
     replacement = folder.path / "new.jsonl"
@@ -81,8 +80,8 @@ def test_log_backlog_starts_the_tail_after_it(tmp_path) -> None:
     assert offset == log.read_bytes().index(b"partial")
 
 
-def test_figures_of_a_finished_hosted_run(store: RunStore) -> None:
-    watch = RunWatch(hosted_succeeded(store))
+def test_figures_of_a_finished_hosted_run(app_store: RunStore) -> None:
+    watch = RunWatch(hosted_succeeded(app_store))
     watch.open(NOW)
     figures = compute_figures(
         watch.spec, watch.status, watch.history, now=NOW, output_dir=watch.folder.output_dir
@@ -97,8 +96,8 @@ def test_figures_of_a_finished_hosted_run(store: RunStore) -> None:
     assert format_duration(figures.elapsed_s) == "1h 01m"
 
 
-def test_running_figures_use_the_logged_pace(store: RunStore) -> None:
-    watch = RunWatch(local_running(store))
+def test_running_figures_use_the_logged_pace(app_store: RunStore) -> None:
+    watch = RunWatch(local_running(app_store))
     watch.open(NOW)
     figures = compute_figures(watch.spec, watch.status, watch.history, now=NOW)
     assert figures.state is RunState.RUNNING
@@ -107,12 +106,14 @@ def test_running_figures_use_the_logged_pace(store: RunStore) -> None:
     assert figures.cost_usd is None and not figures.hosted
 
 
-def test_run_table_marks_a_dead_worker_failed(store: RunStore) -> None:
-    runs = all_kinds(store)
-    dead = store.create(local_spec(), status={"state": RunState.RUNNING, "started_at": NOW - 60})
+def test_run_table_marks_a_dead_worker_failed(app_store: RunStore) -> None:
+    runs = all_kinds(app_store)
+    dead = app_store.create(
+        local_spec(), status={"state": RunState.RUNNING, "started_at": NOW - 60}
+    )
     dead.update_status(pid=2**22 + 17)  # no such process
     dead.append_metric(MetricPoint(step=1, train_loss=2.0))
-    rows = {row.run_id: row for row in RunTable(store).rows(NOW)}
+    rows = {row.run_id: row for row in RunTable(app_store).rows(NOW)}
     assert rows[dead.run_id].state is RunState.FAILED
     assert "is not running" in (rows[dead.run_id].error or "")
     assert rows[runs["running"].run_id].state is RunState.RUNNING
@@ -122,8 +123,8 @@ def test_run_table_marks_a_dead_worker_failed(store: RunStore) -> None:
     assert hosted.duration_s == 3660 and hosted.step == 90
 
 
-def test_runs_command_prints_a_table_and_json(store: RunStore, capsys) -> None:
-    runs = all_kinds(store)
+def test_runs_command_prints_a_table_and_json(app_store: RunStore, capsys) -> None:
+    runs = all_kinds(app_store)
     # The command reads the real clock: the running worker's heartbeat must be fresh by it.
     runs["running"].update_status(heartbeat_at=time.time())
     assert main(["runs"]) == 0
@@ -140,6 +141,6 @@ def test_runs_command_prints_a_table_and_json(store: RunStore, capsys) -> None:
     assert data[2]["fine_tuned_model"] == "ft:gpt-4o-mini-2024-07-18:acme:support:9xYz"
 
 
-def test_watch_an_unknown_run_says_so(store: RunStore, capsys) -> None:
+def test_watch_an_unknown_run_says_so(app_store: RunStore, capsys) -> None:
     assert main(["watch", "nope"]) == 2
     assert "No run 'nope'" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from textual.widgets import Input, RadioButton, Select, Static
 from backends.local import backend as local_backend_module
 from backends.runs import RunStore
 from tests.fakes.finetune_api import FineTuneAPI
-from tests.tui.backend.conftest import choose, scan_and_enter_backend, settle
+from tests.support.backend_stage import choose, scan_and_enter_backend, settle
 from tui.screens.backend import BackendLaunchScreen, BackendSettingsScreen, BackendWhereScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.monitor import MonitorScreen

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.backend.conftest import choose, scan_and_enter_backend, settle
-from tests.tui.decide.test_decide_snapshots import SIZES
+from tests.support.backend_stage import choose, scan_and_enter_backend, settle
+from tests.support.decisions import SIZES
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import orjson
 from textual.widgets import Input, TabbedContent
 
+from tests.support.dataset_stage import wait_for_scan
 from tests.support.datasets import copy_sample, write_big, write_broken
-from tests.tui.decide.test_decide_snapshots import complete_answers, write_decision
+from tests.support.decisions import complete_answers, write_decision
 from tui.screens.dataset import DatasetPickScreen, DatasetReportScreen
 from tui.screens.dataset.browse import FindingScreen
 from tui.screens.dataset.chat_view import ChatView
 from tui.screens.decide import CostScreen, RecommendationScreen
-
-
-async def wait_for_scan(pilot, timeout: float = 60.0) -> None:
-    """Until the report screen's scan ended (``workers.wait_for_complete`` would also wait
-    for the file tree's loader, which runs as long as the tree exists)."""
-    screen = pilot.app.screen
-    deadline = asyncio.get_running_loop().time() + timeout
-    while screen.scan_worker is not None and not screen.scan_worker.is_finished:
-        assert asyncio.get_running_loop().time() < deadline, "the scan did not finish"
-        await asyncio.sleep(0.05)
-    await pilot.pause()
 
 
 async def to_dataset(pilot) -> None:

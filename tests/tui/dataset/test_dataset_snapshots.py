@@ -8,9 +8,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 
+from tests.support.dataset_stage import wait_for_scan
 from tests.support.datasets import copy_sample, write_broken
-from tests.tui.dataset.test_dataset_pilot import wait_for_scan
-from tests.tui.decide.test_decide_snapshots import SIZES, complete_answers, write_decision
+from tests.support.decisions import SIZES, complete_answers, write_decision
 
 
 def to_report(train: str, validation: str = "", tab: str | None = None, keys: tuple[str, ...] = ()):

@@ -334,7 +334,7 @@ async def test_a_broken_keymap_is_named_and_ignored(make_app, monkeypatch, tmp_p
 
 
 async def test_alternatives_show_what_evaluate_measured(make_app) -> None:
-    from tests.tui.decide.test_decide_snapshots import complete_answers, write_decision
+    from tests.support.decisions import complete_answers, write_decision
 
     answers = complete_answers()
     answers.measured.baseline_score = 81.5
@@ -351,7 +351,7 @@ async def test_alternatives_show_what_evaluate_measured(make_app) -> None:
 
 
 async def test_benefit_uses_the_measured_prompt_tokens_when_left_blank(make_app) -> None:
-    from tests.tui.decide.test_decide_snapshots import measured_answers, write_decision
+    from tests.support.decisions import measured_answers, write_decision
 
     write_decision(measured_answers())
     app = make_app()

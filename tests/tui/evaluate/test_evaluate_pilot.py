@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from textual.widgets import DataTable, Static
 
-from tests.tui.evaluate.conftest import TUNED, open_setup, run_results, wait_for_workers
+from tests.support.evaluate_stage import TUNED, open_setup, run_results, wait_for_workers
 from tui.journey import Position
 from tui.screens.evaluate import EvaluateResultsScreen, EvaluateSetupScreen
 from tui.screens.evaluate.example import ExampleScreen
@@ -29,7 +29,7 @@ async def test_setup_defaults_and_missing_key(make_app, workdir) -> None:
         assert "OPENAI_API_KEY" in text(screen, "#eval-checks")
 
 
-async def test_run_end_to_end_records_the_outcome(make_app, workdir, emulator) -> None:
+async def test_run_end_to_end_records_the_outcome(make_app, workdir, stage_emulator) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_setup(pilot)
@@ -42,7 +42,7 @@ async def test_run_end_to_end_records_the_outcome(make_app, workdir, emulator) -
         assert [str(k.value) for k in table.rows] == ["zero-shot", "few-shot", "rag", "tuned"]
         assert "Quality gain (token F1)" in text(screen, "#eval-benefit")
         assert "Recorded in the decision" in text(screen, "#eval-benefit")
-        calls = {c["model"] for c in emulator.chat_calls}
+        calls = {c["model"] for c in stage_emulator.chat_calls}
         assert calls == {"gpt-4o-mini", TUNED}
         # The outcome is in the decision: JSON, Markdown, and the recommendation's reasons.
         record = orjson.loads((workdir / ".finetune" / "decision.json").read_bytes())
@@ -70,14 +70,14 @@ async def test_run_end_to_end_records_the_outcome(make_app, workdir, emulator) -
         assert app.position == Position(0, 4)
 
 
-async def test_cancel_keeps_partial_results(make_app, workdir, emulator) -> None:
-    emulator.chat_delay_s = 0.05
+async def test_cancel_keeps_partial_results(make_app, workdir, stage_emulator) -> None:
+    stage_emulator.chat_delay_s = 0.05
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_setup(pilot, limit=12)
         await pilot.press("ctrl+n")
         screen = app.screen
-        while len(emulator.chat_calls) < 4:
+        while len(stage_emulator.chat_calls) < 4:
             await pilot.pause(0.02)
         await pilot.press("escape")
         await wait_for_workers(pilot, "evaluate")
@@ -94,7 +94,7 @@ async def test_cancel_keeps_partial_results(make_app, workdir, emulator) -> None
         assert app.position == Position(4, 0)
 
 
-async def test_a_bad_file_is_explained(make_app, workdir, emulator) -> None:
+async def test_a_bad_file_is_explained(make_app, workdir, stage_emulator) -> None:
     (workdir / "valid.jsonl").write_text("not json\n")
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

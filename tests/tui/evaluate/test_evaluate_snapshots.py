@@ -10,22 +10,22 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from tests.tui.decide.test_decide_snapshots import SIZES
-from tests.tui.evaluate.conftest import open_setup, run_results
+from tests.support.decisions import SIZES
+from tests.support.evaluate_stage import open_setup, run_results
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_setup(snap_compare, make_app, workdir, emulator, size) -> None:
+def test_setup(snap_compare, make_app, workdir, stage_emulator, size) -> None:
     assert snap_compare(make_app(), terminal_size=size, run_before=open_setup)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_results(snap_compare, make_app, workdir, emulator, still_clock, size) -> None:
+def test_results(snap_compare, make_app, workdir, stage_emulator, still_clock, size) -> None:
     assert snap_compare(make_app(), terminal_size=size, run_before=run_results)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_examples_tab(snap_compare, make_app, workdir, emulator, still_clock, size) -> None:
+def test_examples_tab(snap_compare, make_app, workdir, stage_emulator, still_clock, size) -> None:
     async def run_before(pilot: Pilot) -> None:
         await run_results(pilot)
         pilot.app.screen.query_one("#eval-results").active = "tab-examples"
@@ -37,7 +37,7 @@ def test_examples_tab(snap_compare, make_app, workdir, emulator, still_clock, si
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_example(snap_compare, make_app, workdir, emulator, still_clock, size) -> None:
+def test_example(snap_compare, make_app, workdir, stage_emulator, still_clock, size) -> None:
     async def run_before(pilot: Pilot) -> None:
         await run_results(pilot)
         pilot.app.screen.query_one("#eval-results").active = "tab-examples"
@@ -50,16 +50,18 @@ def test_example(snap_compare, make_app, workdir, emulator, still_clock, size) -
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_results_with_judge(snap_compare, make_app, workdir, emulator, still_clock, size) -> None:
+def test_results_with_judge(
+    snap_compare, make_app, workdir, stage_emulator, still_clock, size
+) -> None:
     async def run_before(pilot: Pilot) -> None:
         await run_results(pilot, judge="gpt-4.1-mini")
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
 
-def test_setup_with_judge(snap_compare, make_app, workdir, emulator) -> None:
+def test_setup_with_judge(snap_compare, make_app, workdir, stage_emulator) -> None:
     async def run_before(pilot: Pilot) -> None:
-        from tests.evaluate_stage.test_judge_pilot import until_priced
+        from tests.support.evaluate_stage import until_priced
 
         await open_setup(pilot, judge="gpt-4.1-mini")
         await until_priced(pilot)

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from tests.tui.evaluate.conftest import open_setup, run_results, wait_for_workers
+from tests.support.evaluate_stage import (
+    hint,
+    open_setup,
+    run_results,
+    until_priced,
+)
 from tui.screens.evaluate import EvaluateResultsScreen, EvaluateSetupScreen
 from tui.screens.evaluate.example import ExampleScreen
 from tui.screens.evaluate.figures import JUDGE_OFF
 
 JUDGE_MODEL = "gpt-4.1-mini"
-
-
-def hint(pilot: Pilot) -> str:
-    return str(pilot.app.screen.query_one("#eval-judge-hint", Static).render())
-
-
-async def until_priced(pilot: Pilot, timeout: float = 10.0) -> str:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while hint(pilot) == "Pricing the judge…":
-        assert asyncio.get_running_loop().time() < deadline, "the judge was not priced"
-        await pilot.pause(0.05)
-    await wait_for_workers(pilot, "eval-judge-cost")
-    return hint(pilot)
 
 
 async def type_judge(pilot: Pilot, model: str) -> None:
@@ -34,7 +24,7 @@ async def type_judge(pilot: Pilot, model: str) -> None:
     await pilot.pause()
 
 
-async def test_the_judge_is_off_then_priced_live(make_app, workdir, emulator) -> None:
+async def test_the_judge_is_off_then_priced_live(make_app, workdir, stage_emulator) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_setup(pilot)
@@ -58,12 +48,12 @@ async def test_the_judge_is_off_then_priced_live(make_app, workdir, emulator) ->
         # Blank is off again; nothing was sent to any model while pricing.
         await type_judge(pilot, "")
         assert hint(pilot) == JUDGE_OFF
-        assert emulator.chat_calls == []
+        assert stage_emulator.chat_calls == []
         screen.store()
         assert app.eval_choice.judge == ""
 
 
-async def test_a_judged_run_shows_the_judge(make_app, workdir, emulator) -> None:
+async def test_a_judged_run_shows_the_judge(make_app, workdir, stage_emulator) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await run_results(pilot, judge=JUDGE_MODEL)
@@ -77,7 +67,7 @@ async def test_a_judged_run_shows_the_judge(make_app, workdir, emulator) -> None
         benefit = str(screen.query_one("#eval-benefit", Static).render())
         assert "Judge: gpt-4.1-mini, rubric v1, 24 of 24 answers graded (1-5)." in benefit
         assert "estimated before running: $" in benefit
-        judge_calls = [c for c in emulator.chat_calls if c["model"] == JUDGE_MODEL]
+        judge_calls = [c for c in stage_emulator.chat_calls if c["model"] == JUDGE_MODEL]
         assert len(judge_calls) == 24
         # The decision still records the token-F1 scores, not the judge's.
         assert app.answers.measured.tuned_score == 100.0
@@ -92,7 +82,7 @@ async def test_a_judged_run_shows_the_judge(make_app, workdir, emulator) -> None
         assert any(h.startswith("tuned · F1 1.00 · judge 5/5") for h in headings)
 
 
-async def test_no_judge_no_judge_column(make_app, workdir, emulator) -> None:
+async def test_no_judge_no_judge_column(make_app, workdir, stage_emulator) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await run_results(pilot)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
+from tests.support.decisions import SIZES
 from tests.support.tryit import open_try_it, send
-from tests.tui.decide.test_decide_snapshots import SIZES
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_try_it_answered(snap_compare, make_app, workdir, emulator, size) -> None:
+def test_try_it_answered(snap_compare, make_app, workdir, stage_emulator, size) -> None:
     async def run_before(pilot: Pilot) -> None:
         await open_try_it(pilot)
         await send(pilot, "Can you fit mudguards?")
@@ -18,7 +18,7 @@ def test_try_it_answered(snap_compare, make_app, workdir, emulator, size) -> Non
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
 
-def test_try_it_without_tuned_model(snap_compare, make_app, workdir, emulator) -> None:
+def test_try_it_without_tuned_model(snap_compare, make_app, workdir, stage_emulator) -> None:
     async def run_before(pilot: Pilot) -> None:
         await open_try_it(pilot, tuned="")
         await send(pilot, "Can you fit mudguards?")

@@ -30,8 +30,8 @@ def stats_text(app: FinetuneApp) -> str:
     return "\n".join(line.plain for line in widget.lines(widget.size.width))
 
 
-async def test_new_points_appear_after_the_timer(make_app, store: RunStore) -> None:
-    folder = local_running(store)
+async def test_new_points_appear_after_the_timer(make_app, app_store: RunStore) -> None:
+    folder = local_running(app_store)
     app = make_app(watch=folder, gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -50,8 +50,8 @@ async def test_new_points_appear_after_the_timer(make_app, store: RunStore) -> N
         assert "step 750 done" in "\n".join(app.screen.query_one(Log).lines)
 
 
-async def test_toggles_change_the_plot(make_app, store: RunStore) -> None:
-    app = make_app(watch=local_running(store), gpu_probe=list)
+async def test_toggles_change_the_plot(make_app, app_store: RunStore) -> None:
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         plot = app.screen.plot
@@ -114,8 +114,8 @@ async def test_save_now_and_unsupported_pause(in_tmp: Path, start_worker) -> Non
         wait_for(lambda: "Saved checkpoint" in folder.log_txt.read_text())
 
 
-async def test_finished_and_failed_runs_grey_out_control(make_app, store: RunStore) -> None:
-    app = make_app(watch=hosted_succeeded(store), gpu_probe=list)
+async def test_finished_and_failed_runs_grey_out_control(make_app, app_store: RunStore) -> None:
+    app = make_app(watch=hosted_succeeded(app_store), gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         screen = app.screen
@@ -131,8 +131,8 @@ async def test_finished_and_failed_runs_grey_out_control(make_app, store: RunSto
         )
 
 
-async def test_alerts_for_failure_and_overfitting(make_app, store: RunStore) -> None:
-    failed, overfit = local_failed(store), local_overfitting(store)
+async def test_alerts_for_failure_and_overfitting(make_app, app_store: RunStore) -> None:
+    failed, overfit = local_failed(app_store), local_overfitting(app_store)
     app = make_app(gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -147,10 +147,10 @@ async def test_alerts_for_failure_and_overfitting(make_app, store: RunStore) -> 
 
 
 async def test_runs_list_marks_a_dead_worker_and_opens_the_history(
-    make_app, store: RunStore
+    make_app, app_store: RunStore
 ) -> None:
-    runs = all_kinds(store)
-    dead = local_running(store)
+    runs = all_kinds(app_store)
+    dead = local_running(app_store)
     dead.update_status(pid=2**22 + 17)  # the worker died
     app = make_app(gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -174,8 +174,8 @@ async def test_runs_list_marks_a_dead_worker_and_opens_the_history(
         assert isinstance(app.screen, RunsScreen)
 
 
-async def test_resize_redraws(make_app, store: RunStore) -> None:
-    app = make_app(watch=local_running(store), gpu_probe=list)
+async def test_resize_redraws(make_app, app_store: RunStore) -> None:
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         screen = app.screen
@@ -190,8 +190,10 @@ async def test_resize_redraws(make_app, store: RunStore) -> None:
         assert screen.query_one("#monitor-plot-column").size.height >= 12
 
 
-async def test_covered_monitor_stops_reading_until_it_is_back(make_app, store: RunStore) -> None:
-    folder = local_running(store)
+async def test_covered_monitor_stops_reading_until_it_is_back(
+    make_app, app_store: RunStore
+) -> None:
+    folder = local_running(app_store)
     app = make_app(watch=folder, gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -208,8 +210,8 @@ async def test_covered_monitor_stops_reading_until_it_is_back(make_app, store: R
         assert monitor.follow.history.count == 605
 
 
-async def test_detach_quits_when_opened_by_watch(make_app, store: RunStore) -> None:
-    app = make_app(watch=local_running(store), gpu_probe=list)
+async def test_detach_quits_when_opened_by_watch(make_app, app_store: RunStore) -> None:
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("escape")
@@ -219,11 +221,11 @@ async def test_detach_quits_when_opened_by_watch(make_app, store: RunStore) -> N
 
 
 async def test_a_succeeded_run_goes_on_to_evaluate_with_itself_as_the_tuned_model(
-    make_app, store: RunStore
+    make_app, app_store: RunStore
 ) -> None:
     from tui.screens.evaluate import EVALUATE_SCREENS
 
-    folder = hosted_succeeded(store)
+    folder = hosted_succeeded(app_store)
     app = make_app(gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()

@@ -41,56 +41,56 @@ def press_then_settle(*keys: str):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_running_local(snap_compare, make_app, store: RunStore, size) -> None:
-    app = make_app(watch=local_running(store), gpu_probe=list)
+def test_running_local(snap_compare, make_app, app_store: RunStore, size) -> None:
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=settled)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_succeeded_hosted_with_summary(snap_compare, make_app, store: RunStore, size) -> None:
-    app = make_app(watch=hosted_succeeded(store), gpu_probe=list)
+def test_succeeded_hosted_with_summary(snap_compare, make_app, app_store: RunStore, size) -> None:
+    app = make_app(watch=hosted_succeeded(app_store), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=settled)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_failed_with_error(snap_compare, make_app, store: RunStore, size) -> None:
-    app = make_app(watch=local_failed(store), gpu_probe=list)
+def test_failed_with_error(snap_compare, make_app, app_store: RunStore, size) -> None:
+    app = make_app(watch=local_failed(app_store), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=settled)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_overfitting_alert(snap_compare, make_app, store: RunStore, size) -> None:
-    app = make_app(watch=local_overfitting(store), gpu_probe=list)
+def test_overfitting_alert(snap_compare, make_app, app_store: RunStore, size) -> None:
+    app = make_app(watch=local_overfitting(app_store), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=settled)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_cancel_confirmation(snap_compare, make_app, store: RunStore, size) -> None:
-    app = make_app(watch=local_running(store), gpu_probe=list)
+def test_cancel_confirmation(snap_compare, make_app, app_store: RunStore, size) -> None:
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=press_then_settle("c"))
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_plot_toggled_smoothing_off_log_scale_last_100(
-    snap_compare, make_app, store: RunStore, size
+    snap_compare, make_app, app_store: RunStore, size
 ) -> None:
-    app = make_app(watch=local_running(store), gpu_probe=list)
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
     keys = press_then_settle("s", "s", "l", "z", "z")
     assert snap_compare(app, terminal_size=size, run_before=keys)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_runs_list(snap_compare, make_app, store: RunStore, size) -> None:
-    all_kinds(store)
+def test_runs_list(snap_compare, make_app, app_store: RunStore, size) -> None:
+    all_kinds(app_store)
     app = make_app(gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=press_then_settle("f5"))
 
 
 def test_running_local_no_color(
-    snap_compare, make_app, store: RunStore, monkeypatch: pytest.MonkeyPatch
+    snap_compare, make_app, app_store: RunStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    app = make_app(watch=local_overfitting(store), gpu_probe=list)
+    app = make_app(watch=local_overfitting(app_store), gpu_probe=list)
     assert snap_compare(app, terminal_size=(80, 24), run_before=settled)
 
 
@@ -107,13 +107,13 @@ def hub_token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_succeeded_local_offers_merge_and_push(
-    snap_compare, make_app, store: RunStore, hub_token: None, size
+    snap_compare, make_app, app_store: RunStore, hub_token: None, size
 ) -> None:
-    app = make_app(watch=relative(local_succeeded(store)), gpu_probe=list)
+    app = make_app(watch=relative(local_succeeded(app_store)), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=settled)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_push_dialog(snap_compare, make_app, store: RunStore, hub_token: None, size) -> None:
-    app = make_app(watch=relative(local_succeeded(store)), gpu_probe=list)
+def test_push_dialog(snap_compare, make_app, app_store: RunStore, hub_token: None, size) -> None:
+    app = make_app(watch=relative(local_succeeded(app_store)), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=press_then_settle("u"))

@@ -27,8 +27,10 @@ def summary(app) -> str:
     return str(app.screen.query_one("#train-evaluate", Static).render())
 
 
-async def test_the_highlighted_finished_run_goes_on_to_evaluate(make_app, store: RunStore) -> None:
-    runs = all_kinds(store)
+async def test_the_highlighted_finished_run_goes_on_to_evaluate(
+    make_app, app_store: RunStore
+) -> None:
+    runs = all_kinds(app_store)
     app = make_app(gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -57,8 +59,8 @@ async def test_the_highlighted_finished_run_goes_on_to_evaluate(make_app, store:
         assert app.eval_choice.tuned == hosted
 
 
-async def test_an_unfinished_run_is_not_handed_on(make_app, store: RunStore) -> None:
-    local_running(store)
+async def test_an_unfinished_run_is_not_handed_on(make_app, app_store: RunStore) -> None:
+    local_running(app_store)
     app = make_app(gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -70,7 +72,7 @@ async def test_an_unfinished_run_is_not_handed_on(make_app, store: RunStore) -> 
         assert app.eval_choice.tuned == ""
 
 
-async def test_no_runs_says_how_to_start_one(make_app, store: RunStore) -> None:
+async def test_no_runs_says_how_to_start_one(make_app, app_store: RunStore) -> None:
     app = make_app(gpu_probe=list)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -82,8 +84,8 @@ async def test_no_runs_says_how_to_start_one(make_app, store: RunStore) -> None:
         assert app.position == Position(2, 2)
 
 
-async def test_a_chosen_run_stays_highlighted(make_app, store: RunStore) -> None:
-    runs = all_kinds(store)
+async def test_a_chosen_run_stays_highlighted(make_app, app_store: RunStore) -> None:
+    runs = all_kinds(app_store)
     app = make_app(gpu_probe=list)
     app.eval_choice.tuned = runs["hosted"].run_id
     async with app.run_test(size=(120, 40)) as pilot:
@@ -107,8 +109,8 @@ def on_train(run_id: str | None = None):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_train_step(snap_compare, make_app, store: RunStore, size) -> None:
-    hosted = hosted_succeeded(store)
-    local_running(store)
+def test_train_step(snap_compare, make_app, app_store: RunStore, size) -> None:
+    hosted = hosted_succeeded(app_store)
+    local_running(app_store)
     app = make_app(gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=on_train(hosted.run_id))
