@@ -1,6 +1,6 @@
 """Every screen of the Decide stage, at 80x24 and 120x40, pixel for pixel.
 
-Regenerate after an intended change with ``pytest tests/test_snapshots.py --snapshot-update``
+Regenerate after an intended change with ``pytest tests/tui/decide/test_decide_snapshots.py --snapshot-update``
 and look at the report before committing.
 """
 

@@ -1,7 +1,7 @@
 """The monitor and the runs list from recorded run folders, at 80x24 and 120x40, pixel for pixel.
 
 Regenerate after an intended change with
-``pytest tests/monitor/test_monitor_snapshots.py --snapshot-update`` and look at the report.
+``pytest tests/tui/train/test_monitor_snapshots.py --snapshot-update`` and look at the report.
 """
 
 from __future__ import annotations
