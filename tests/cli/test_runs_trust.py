@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.backends.runs.damaged import ESCAPES, corpus_store, damaged_corpus, no_raw_escapes
-from tests.monitor.fixtures import local_spec, store_at
+from tests.support.damaged_runs import ESCAPES, corpus_store, damaged_corpus, no_raw_escapes
+from tests.support.runs import local_spec, store_at
 from tui.cli import main
 
 

@@ -10,14 +10,14 @@ from backends.runs.store import UnreadableFile
 from backends.runs.table import UNREADABLE, RunTable
 from backends.runs.values import MetricPoint, RunState
 from backends.runs.watch import RunWatch
-from tests.backends.runs.damaged import (
+from tests.support.damaged_runs import (
     ESCAPES,
     STATUS_DAMAGE,
     corpus_store,
     damaged_corpus,
     no_raw_escapes,
 )
-from tests.monitor.fixtures import NOW
+from tests.support.runs import NOW
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from backends.runs.values import MetricPoint
-from tests.monitor.fixtures import local_spec, store_at
+from tests.support.runs import local_spec, store_at
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from backends.runs.ids import run_id_problem
 from backends.runs.store import RunIdRefused, RunStore
-from tests.monitor.fixtures import local_spec, store_at
+from tests.support.runs import local_spec, store_at
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from backends.hosted.mirror import JobMirror
 from backends.runs.tail import TextTail, last_lines
 from backends.runs.watch import RunWatch
 from backends.text import printable, printable_line
-from tests.backends.runs.damaged import ESCAPES, no_raw_escapes
-from tests.monitor.fixtures import NOW, hosted_spec, local_spec, store_at
+from tests.support.damaged_runs import ESCAPES, no_raw_escapes
+from tests.support.runs import NOW, hosted_spec, local_spec, store_at
 
 
 def test_printable_shows_controls_and_keeps_text() -> None:

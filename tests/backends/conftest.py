@@ -1,0 +1,22 @@
+"""Fixtures for the backends' tests: a run store and the tiny model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backends.runs import RunStore
+from tests.support.tiny_model import build_tiny_model
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RunStore:
+    """A run store in the test's folder (workspace ``workspace/``)."""
+    return RunStore(tmp_path / "workspace" / "runs")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama with a real tokenizer, built once (no download)."""
+    return build_tiny_model(tmp_path_factory.mktemp("tiny") / "model")

@@ -1,0 +1,146 @@
+"""Following a run folder: only appended bytes are read; the runs list and ``finetune-tui runs``."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import orjson
+import pytest
+
+from backends.runs import RunStore
+from backends.runs.figures import compute_figures, format_duration
+from backends.runs.table import RunTable
+from backends.runs.values import MetricPoint, RunState
+from backends.runs.watch import RunWatch, log_backlog
+from tests.support.runs import (
+    NOW,
+    all_kinds,
+    hosted_succeeded,
+    local_points,
+    local_running,
+    local_spec,
+)
+from tui.cli import main
+
+
+def test_poll_reads_only_what_was_appended(
+    app_store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = local_running(app_store)
+    watch = RunWatch(folder)
+    watch.open(NOW)
+    assert watch.history.count == 600
+    size = folder.metrics_jsonl.stat().st_size
+
+    reads: list[tuple[int, int]] = []
+    real_open = open
+
+    def spying_open(path, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        handle = real_open(path, mode, *args, **kwargs)
+        if str(path) == str(folder.metrics_jsonl):
+            real_read, real_seek = handle.read, handle.seek
+            where = {"at": 0}
+
+            def seek(offset: int, *a: object) -> int:
+                where["at"] = offset
+                return real_seek(offset, *a)
+
+            def read(n: int = -1) -> bytes:
+                reads.append((where["at"], n))
+                return real_read(n)
+
+            handle.seek, handle.read = seek, read
+        return handle
+
+    monkeypatch.setattr("builtins.open", spying_open)
+    folder.append_metrics(local_points(3, start=601))
+    update = watch.poll(NOW)
+    assert update.points == 3 and watch.history.count == 603
+    assert reads and all(offset >= size for offset, _ in reads), reads
+    assert watch.poll(NOW).points == 0
+
+
+def test_a_replaced_metrics_file_is_read_again(app_store: RunStore) -> None:
+    folder = local_running(app_store, steps=10)
+    watch = RunWatch(folder)
+    watch.open(NOW)
+    replacement = folder.path / "new.jsonl"
+    replacement.write_bytes(b"".join(orjson.dumps(p.to_dict()) + b"\n" for p in local_points(4)))
+    os.replace(replacement, folder.metrics_jsonl)
+    update = watch.poll(NOW)
+    assert update.reset and watch.history.count == 4
+
+
+def test_log_backlog_starts_the_tail_after_it(tmp_path) -> None:
+    log = tmp_path / "log.txt"
+    log.write_text("".join(f"line {i}\n" for i in range(10)) + "partial")
+    lines, offset = log_backlog(log, 3)
+    assert lines == ["line 7", "line 8", "line 9"]
+    assert offset == log.read_bytes().index(b"partial")
+
+
+def test_figures_of_a_finished_hosted_run(app_store: RunStore) -> None:
+    watch = RunWatch(hosted_succeeded(app_store))
+    watch.open(NOW)
+    figures = compute_figures(
+        watch.spec, watch.status, watch.history, now=NOW, output_dir=watch.folder.output_dir
+    )
+    assert figures.state is RunState.SUCCEEDED
+    assert figures.elapsed_s == 3660
+    assert figures.price_per_million == 3.0  # gpt-4o-mini training, catalog
+    assert figures.cost_usd == pytest.approx(1_234_567 * 3.0 / 1e6)
+    assert figures.best_valid == (round(1.9 * 2.718281828459045 ** (-90 / 35) + 0.37, 5), 90)
+    assert figures.eta_s is None and figures.checkpoints == 2
+    assert figures.epoch == pytest.approx(3.0)  # 90 of 90 steps, 3 epochs
+    assert format_duration(figures.elapsed_s) == "1h 01m"
+
+
+def test_running_figures_use_the_logged_pace(app_store: RunStore) -> None:
+    watch = RunWatch(local_running(app_store))
+    watch.open(NOW)
+    figures = compute_figures(watch.spec, watch.status, watch.history, now=NOW)
+    assert figures.state is RunState.RUNNING
+    assert figures.eta_s == pytest.approx(900 * 1.5)  # 900 steps left at 1.5 s each
+    assert figures.elapsed_s == pytest.approx(900.0)
+    assert figures.cost_usd is None and not figures.hosted
+
+
+def test_run_table_marks_a_dead_worker_failed(app_store: RunStore) -> None:
+    runs = all_kinds(app_store)
+    dead = app_store.create(
+        local_spec(), status={"state": RunState.RUNNING, "started_at": NOW - 60}
+    )
+    dead.update_status(pid=2**22 + 17)  # no such process
+    dead.append_metric(MetricPoint(step=1, train_loss=2.0))
+    rows = {row.run_id: row for row in RunTable(app_store).rows(NOW)}
+    assert rows[dead.run_id].state is RunState.FAILED
+    assert "is not running" in (rows[dead.run_id].error or "")
+    assert rows[runs["running"].run_id].state is RunState.RUNNING
+    hosted = rows[runs["hosted"].run_id]
+    best_full = min(p.full_valid_loss for p in runs["hosted"].load_metrics() if p.full_valid_loss)
+    assert hosted.best_valid == (best_full, 90)
+    assert hosted.duration_s == 3660 and hosted.step == 90
+
+
+def test_runs_command_prints_a_table_and_json(app_store: RunStore, capsys) -> None:
+    runs = all_kinds(app_store)
+    # The command reads the real clock: the running worker's heartbeat must be fresh by it.
+    runs["running"].update_status(heartbeat_at=time.time())
+    assert main(["runs"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:4] == ["RUN", "BACKEND", "MODEL", "STATE"]
+    assert [line.split()[0] for line in out[1:]] == [
+        runs["running"].run_id,
+        runs["failed"].run_id,
+        runs["hosted"].run_id,
+    ]
+    assert main(["runs", "--json"]) == 0
+    data = orjson.loads(capsys.readouterr().out)
+    assert [row["state"] for row in data] == ["running", "failed", "succeeded"]
+    assert data[2]["fine_tuned_model"] == "ft:gpt-4o-mini-2024-07-18:acme:support:9xYz"
+
+
+def test_watch_an_unknown_run_says_so(app_store: RunStore, capsys) -> None:
+    assert main(["watch", "nope"]) == 2
+    assert "No run 'nope'" in capsys.readouterr().err

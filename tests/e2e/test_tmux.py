@@ -1,0 +1,74 @@
+"""The real ``finetune-tui`` command in a real terminal (tmux), driven by keys."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.support.terminal import Terminal
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def terminal(tmp_path: Path):
+    opened: list[Terminal] = []
+
+    def open_terminal(size: tuple[int, int] = (80, 24), env: str = "") -> Terminal:
+        command = f"{env} {sys.executable} -m tui --workspace ws; echo EXITED-$?; sleep 30"
+        term = Terminal(f"ftui-{tmp_path.name}-{len(opened)}", tmp_path, command, size)
+        opened.append(term)
+        return term
+
+    yield open_terminal
+    for term in opened:
+        term.close()
+
+
+def test_walk_the_checklist_and_quit_in_a_real_terminal(terminal, tmp_path: Path) -> None:
+    term = terminal(env=f"PYTHONPATH={ROOT}")
+    term.wait_for("What do you want to improve")
+    term.keys("Enter")
+    term.wait_for("Domain knowledge")
+    term.keys("Down", "Enter")
+    term.wait_for("Fine-tuning's home ground")
+    term.keys("C-n")
+    term.wait_for("Have you tried prompting and retrieval?")
+    term.keys("Escape")
+    term.wait_for("What do you want to improve")
+    term.keys("C-q")
+    term.wait_for("EXITED-0")
+    decision = orjson.loads((tmp_path / "ws" / "decision.json").read_bytes())
+    assert decision["answers"]["use_case"]["category"] == "style"
+    assert decision["recommendation"]["verdict"] == "try_prompting"
+
+
+def test_no_color_and_a_resize_keep_it_usable(terminal) -> None:
+    term = terminal(size=(120, 40), env=f"NO_COLOR=1 PYTHONPATH={ROOT}")
+    term.wait_for("What do you want to improve")
+    subprocess.run(
+        ["tmux", "resize-window", "-t", term.session, "-x", "80", "-y", "24"], check=True
+    )
+    # Redrawn for 80x24: the title, the footer and nothing wider than 80 columns.
+    deadline = time.monotonic() + 15
+    while True:
+        screen = term.screen()
+        lines = screen.rstrip("\n").split("\n")
+        redrawn = len(lines) <= 24 and all(len(line) <= 80 for line in lines)
+        if redrawn and "1 · Use case" in screen and "^q Quit" in screen:
+            break
+        assert time.monotonic() < deadline, f"not redrawn at 80x24:\n{screen}"
+        time.sleep(0.1)
+    term.keys("F1")
+    term.wait_for("finetune-tui help")
+    term.keys("Escape")
+    term.keys("C-q")
+    term.wait_for("EXITED-0")

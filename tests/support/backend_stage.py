@@ -1,0 +1,64 @@
+"""The Backend stage's test machine (one H100, SmolLM2's shape) and the keys that reach it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.pilot import Pilot
+
+from backends.local.memory import GpuInfo, GpuInventory
+from tests.support.dataset_stage import wait_for_scan
+from tui.journey import Position
+
+GIB = 1 << 30
+
+
+ONE_GPU = GpuInventory((GpuInfo(0, "NVIDIA H100 80GB HBM3", 80 * GIB, 79 * GIB),), "nvidia-smi")
+
+
+SMOLLM2_135M_CONFIG = {
+    "model_type": "llama",
+    "vocab_size": 49152,
+    "hidden_size": 576,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 30,
+    "num_attention_heads": 9,
+    "num_key_value_heads": 3,
+    "tie_word_embeddings": True,
+}
+"""SmolLM2-135M's shape, written as a model folder so no download is needed."""
+
+
+async def settle(pilot: Pilot, delay: float = 0.1) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(delay)
+
+
+async def scan_and_enter_backend(pilot: Pilot) -> None:
+    """Through Decide, scan ``train.jsonl``/``valid.jsonl`` on the Dataset step, on to Backend."""
+    await pilot.pause()
+    pilot.app.clear_notifications()
+    for _ in range(5):
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+    screen = pilot.app.screen
+    screen.query_one("#train-path").value = "train.jsonl"
+    screen.query_one("#validation-path").value = "valid.jsonl"
+    await pilot.pause()
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+    await wait_for_scan(pilot)
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    assert pilot.app.position == Position(2, 0)
+
+
+def choose(backend: str) -> Callable[[Pilot], object]:
+    async def pick(pilot: Pilot) -> None:
+        from textual.widgets import RadioButton
+
+        pilot.app.screen.query_one(f"#choose-{backend}", RadioButton).value = True
+        await pilot.pause()
+
+    return pick

@@ -1,0 +1,16 @@
+"""Waiting on the Dataset stage's scan."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def wait_for_scan(pilot, timeout: float = 60.0) -> None:
+    """Until the report screen's scan ended (``workers.wait_for_complete`` would also wait
+    for the file tree's loader, which runs as long as the tree exists)."""
+    screen = pilot.app.screen
+    deadline = asyncio.get_running_loop().time() + timeout
+    while screen.scan_worker is not None and not screen.scan_worker.is_finished:
+        assert asyncio.get_running_loop().time() < deadline, "the scan did not finish"
+        await asyncio.sleep(0.05)
+    await pilot.pause()

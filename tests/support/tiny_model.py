@@ -1,0 +1,122 @@
+"""A tiny Llama and a real fast tokenizer with a ChatML template, built in-process (no download).
+
+The template marks assistant replies with ``{% generation %}`` so trl's
+assistant-only loss works. ``write_toy_dataset`` writes a learnable chat file:
+each question always gets the same answer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+SPECIALS = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"]
+COLOURS = ["red", "green", "blue", "yellow", "black", "white", "purple", "orange"]
+THINGS = ["sky", "grass", "sea", "sun", "night", "snow", "plum", "carrot"]
+WORDS = [
+    "system",
+    "user",
+    "assistant",
+    "tool",
+    "you",
+    "are",
+    "helpful",
+    "what",
+    "colour",
+    "is",
+    "the",
+    "it",
+    "?",
+    ".",
+    "always",
+    "say",
+    "hello",
+    "answer",
+    *COLOURS,
+    *THINGS,
+]
+CHAT_TEMPLATE = (
+    "{%- for message in messages -%}"
+    "{%- if message['role'] == 'assistant' -%}"
+    "{{ '<|im_start|>assistant\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}"
+    "{% endgeneration %}{{ '\n' }}"
+    "{%- else -%}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\n' }}{%- endif -%}"
+)
+
+
+def build_tiny_model(folder: Path, *, hidden: int = 64, layers: int = 2) -> Path:
+    """Save a random tiny Llama and its tokenizer to ``folder`` (a local model folder)."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab = {token: i for i, token in enumerate([*SPECIALS, *WORDS])}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        pad_token_id=vocab["<pad>"],
+        bos_token_id=vocab["<|im_start|>"],
+        eos_token_id=vocab["<|im_end|>"],
+    )
+    model = LlamaForCausalLM(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def toy_example(index: int) -> dict[str, object]:
+    thing = THINGS[index % len(THINGS)]
+    colour = COLOURS[index % len(COLOURS)]
+    question = f"what colour is the {thing} ?"
+    return {
+        "messages": [
+            {"role": "system", "content": "you are helpful ."},
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": f"the {thing} is {colour} ."},
+        ]
+    }
+
+
+def write_toy_dataset(
+    path: Path, count: int = 64, *, bad_lines: dict[int, bytes] | None = None
+) -> Path:
+    """``count`` learnable chat examples; ``bad_lines`` replaces lines (1-based) with raw bytes."""
+    lines = [orjson.dumps(toy_example(i)) for i in range(count)]
+    for number, raw in (bad_lines or {}).items():
+        lines[number - 1] = raw
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def tiny_lora_spec(model: Path, data: Path, **changes: object) -> object:
+    """A LoRA spec on the tiny model that learns the toy data in a few steps."""
+    from backends.local.settings import LocalSettings
+
+    base = {"batch_size": 4, "lora_r": 4, "lora_alpha": 8, "learning_rate": 1e-2}
+    settings = LocalSettings(**{"save_steps": 1000, "max_steps": 8, **base, **changes})  # type: ignore[arg-type]
+    return settings.to_spec(model=str(model), dataset=str(data))

@@ -1,0 +1,276 @@
+"""The Backend stage driven by keys: availability, settings validation, a hosted launch, an API error."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, RadioButton, Select, Static
+
+from backends.local import backend as local_backend_module
+from backends.runs import RunStore
+from tests.fakes.finetune_api import FineTuneAPI
+from tests.support.backend_stage import choose, scan_and_enter_backend, settle
+from tui.screens.backend import BackendLaunchScreen, BackendSettingsScreen, BackendWhereScreen
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.monitor import MonitorScreen
+from tui.screens.train import TrainRunsScreen
+from tui.widgets.run_list import RunList
+
+
+def text(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_availability_is_checked_up_front_with_reasons(make_app, workdir) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackendWhereScreen)
+        # The Cost step's provider (OpenAI) is preselected.
+        assert screen.chosen() == "openai"
+        openai = screen.options["openai"]
+        assert not openai.ready and openai.selectable
+        assert "OPENAI_API_KEY" in text(screen, "#availability-openai")
+        assert "Settings step" in text(screen, "#availability-openai")
+        assert "AZURE_OPENAI_ENDPOINT" in text(screen, "#availability-azure")
+        assert screen.options["local"].ready
+        assert "NVIDIA H100" in text(screen, "#availability-local")
+        # A missing key is entered on the next step: the choice can go on.
+        assert screen.problems() == []
+
+
+async def test_local_without_the_extra_cannot_be_chosen(make_app, workdir, monkeypatch) -> None:
+    monkeypatch.setattr(local_backend_module, "missing_packages", lambda: ["torch", "trl"])
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot)
+        screen = app.screen
+        assert "missing: torch, trl" in text(screen, "#availability-local")
+        assert "finetune-tui[local]" in text(screen, "#availability-local")
+        assert screen.query_one("#choose-local", RadioButton).disabled
+
+
+async def test_openai_after_the_wind_down_is_refused(make_app, workdir, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-shown-anywhere-123456")
+    app = make_app(today=date(2027, 2, 1))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot)
+        screen = app.screen
+        assert not screen.options["openai"].selectable
+        assert "no longer creates new fine-tuning jobs" in text(screen, "#availability-openai")
+        assert "Azure OpenAI" in text(screen, "#availability-openai")  # the alternatives
+        assert "sk-test" not in text(screen, "#availability-openai")
+        assert screen.problems() == ["OpenAI cannot be used here."]
+        await choose("azure")(pilot)
+        assert screen.problems() == []
+
+
+async def test_hosted_settings_validation(make_app, workdir) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackendSettingsScreen)
+        assert screen.query_one("#hosted-model", Input).value == "gpt-4o-mini"
+        assert any("OPENAI_API_KEY" in p for p in screen.problems())
+        assert screen.query_one("#next-button").disabled
+        screen.query_one("#api-key", Input).value = "sk-typed-in-memory-0123456789"
+        await pilot.pause()
+        assert screen.problems() == []
+        screen.query_one("#hyper-learning_rate_multiplier", Input).value = "0"
+        await pilot.pause()
+        assert screen.problems() == [
+            "LR multiplier: enter a number above 0, or leave blank (auto)."
+        ]
+        assert "LR multiplier" in text(screen, "#nav-message")
+        screen.query_one("#hyper-learning_rate_multiplier", Input).value = "1.8"
+        screen.query_one("#hosted-model", Input).value = ""
+        await pilot.pause()
+        assert screen.problems() == ["Enter the model to fine-tune."]
+        # A model the catalog does not know is the provider's to judge: a hint, not a block.
+        screen.query_one("#hosted-model", Input).value = "my-new-model"
+        await pilot.pause()
+        assert screen.problems() == []
+        assert "not fine-tunable" in text(screen, "#hosted-model-hint")
+        screen.query_one("#hosted-model", Input).value = "ft:gpt-4o-mini-2024-07-18:acme::abc123"
+        assert not screen.query_one("#field-beta").display
+        screen.query_one("#hosted-method", Select).value = "dpo"
+        await pilot.pause()
+        assert screen.query_one("#field-beta").display
+        assert screen.problems() == []
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        choice = app.backend_choice
+        assert choice.hosted_model.startswith("ft:") and choice.hosted_method == "dpo"
+        assert choice.hyper["learning_rate_multiplier"] == "1.8"
+        assert choice.secret == "sk-typed-in-memory-0123456789"
+        assert "sk-typed" not in repr(choice)
+
+
+async def test_local_settings_estimate_and_validation(make_app, workdir) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot)
+        await choose("local")(pilot)
+        app.backend_choice.local_model = "tiny-model"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackendSettingsScreen)
+        # Max length starts at the dataset's longest example.
+        longest = app.dataset_report.tokens.max
+        assert screen.query_one("#local-max_length", Input).value == str(longest)
+        memory = text(screen, "#memory")
+        assert "0.13B parameters" in memory and "GPU 0 NVIDIA H100" in memory and "fits" in memory
+        assert screen.problems() == []
+        screen.query_one("#local-batch_size", Input).value = "0"
+        await pilot.pause()
+        assert screen.problems() and "Batch size" in screen.problems()[0]
+        screen.query_one("#local-batch_size", Input).value = "2"
+        screen.query_one("#local-model", Input).value = "./no-such-folder"
+        await pilot.pause()
+        assert "no-such-folder" in screen.problems()[0]
+        screen.query_one("#local-model", Input).value = "gpt-4o-mini"
+        await pilot.pause()
+        assert "hosted model" in screen.problems()[0]
+
+
+async def test_qlora_without_a_gpu_is_refused(make_app, workdir, monkeypatch) -> None:
+    from backends.local import memory
+    from backends.local.memory import GpuInventory
+
+    monkeypatch.setattr(local_backend_module, "visible_gpus", lambda **_: GpuInventory(()))
+    monkeypatch.setattr(memory, "visible_gpus", lambda **_: GpuInventory(()))
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot)
+        await choose("local")(pilot)
+        app.backend_choice.local_model = "tiny-model"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#local-adapter", Select).value = "qlora"
+        await pilot.pause()
+        assert any("QLoRA needs an NVIDIA GPU" in p for p in screen.problems())
+
+
+async def to_launch(pilot, key: str, **fields: str) -> BackendLaunchScreen:
+    await scan_and_enter_backend(pilot)
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    pilot.app.screen.query_one("#api-key", Input).value = key
+    await pilot.pause()
+    pilot.app.screen.query_one("#hosted-model", Input).value = "gpt-4o-mini-2024-07-18"
+    for widget_id, value in fields.items():
+        pilot.app.screen.query_one(f"#{widget_id}", Input).value = value
+    await pilot.pause()
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, BackendLaunchScreen)
+    return screen
+
+
+async def wait_until(condition, timeout: float = 8.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def test_hosted_launch_against_the_emulator_opens_the_monitor(
+    make_app, workdir, emulator: FineTuneAPI, monkeypatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
+    app = make_app()
+    app.restart_followers = False
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await to_launch(
+            pilot,
+            emulator.api_key,
+            metadata="team=search, ticket=ML-42",
+            **{"wandb-project": "bikes"},
+        )
+        assert "✓ Ready to launch." in text(screen, "#launch-checks")
+        assert text(screen, "#launch-price").startswith("Estimated price: $")
+        # Launching costs money: it asks first.
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_until(lambda: isinstance(app.screen, MonitorScreen))
+        folder = screen.folder
+        assert folder is not None
+        status = folder.read_status()
+        assert status.job_id and status.job_id in emulator.jobs
+        assert folder.read_spec().model == "gpt-4o-mini-2024-07-18"
+        assert len(emulator.files) == 2  # training and validation uploaded
+        job = emulator.jobs[status.job_id]
+        assert job.params["metadata"]["team"] == "search"
+        assert job.params["metadata"]["ticket"] == "ML-42"
+        assert job.params["integrations"] == [{"type": "wandb", "wandb": {"project": "bikes"}}]
+        # Detaching from the monitor lands on the Train step, the new run highlighted.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, TrainRunsScreen)
+        assert app.screen.query_one(RunList).selected_row().run_id == folder.run_id
+    # The key typed in memory is in no file of the workspace.
+    for path in Path(".finetune").rglob("*"):
+        if path.is_file():
+            assert emulator.api_key.encode() not in path.read_bytes(), path
+
+
+async def test_check_key_reports_in_the_form(make_app, workdir, emulator, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#api-key", Input).value = "sk-wrong-key-abcdefghijklmnop"
+        await pilot.click("#check-key")
+        await settle(pilot)
+        status = text(screen, "#key-status")
+        assert status.startswith("✗") and "sk-wrong" not in status
+        screen.query_one("#api-key", Input).value = emulator.api_key
+        await pilot.click("#check-key")
+        await settle(pilot)
+        assert "accepted the credential" in text(screen, "#key-status")
+
+
+async def test_training_not_available_is_shown_as_a_message(
+    make_app, workdir, refusing_emulator: FineTuneAPI, monkeypatch
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", refusing_emulator.base_url)
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await to_launch(pilot, refusing_emulator.api_key)
+        await pilot.press("ctrl+n", "y")
+        await wait_until(
+            lambda: not screen.launching and "Not launched" in text(screen, "#launch-status")
+        )
+        status = text(screen, "#launch-status")
+        assert "Azure OpenAI" in status and "Traceback" not in status
+        assert refusing_emulator.api_key not in status
+        assert app.screen is screen
+        runs = RunStore.of(app.workspace).list_folders()
+        assert len(runs) == 1 and runs[0].read_status().state.value == "failed"
+
+
+@pytest.mark.parametrize("size", [(80, 24)])
+async def test_escape_walks_back_through_the_stage(make_app, workdir, size) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await scan_and_enter_backend(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, BackendWhereScreen)

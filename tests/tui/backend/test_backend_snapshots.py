@@ -1,0 +1,67 @@
+"""The Backend stage's three screens at 80x24 and 120x40 (fixed data, GPU, day; no key shown)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.support.backend_stage import choose, scan_and_enter_backend, settle
+from tests.support.decisions import SIZES
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_where(snap_compare, make_app, workdir, size) -> None:
+    assert snap_compare(make_app(), terminal_size=size, run_before=scan_and_enter_backend)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("backend", ["openai", "local"])
+def test_settings(snap_compare, make_app, workdir, size, backend) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await scan_and_enter_backend(pilot)
+        await choose(backend)(pilot)
+        pilot.app.backend_choice.local_model = "tiny-model"
+        await pilot.press("ctrl+n")
+        await settle(pilot, 0.3)
+        if backend == "local":
+            # Wait for the final estimate (it carries the breakdown below the fold, which
+            # changes the scrollbar): the debounced rerun 0.4 s after the last change.
+            memory = pilot.app.screen.query_one("#memory")
+            for _ in range(200):
+                if memory.has_class("-fits") or memory.has_class("-short"):
+                    break
+                await pilot.pause(0.05)
+            await pilot.pause(0.6)
+            await settle(pilot, 0.3)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_launch_hosted(snap_compare, make_app, workdir, size, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-on-screen-0123456789")
+
+    async def run_before(pilot: Pilot) -> None:
+        await scan_and_enter_backend(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot, 0.3)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_launch_confirmation(snap_compare, make_app, workdir, size, monkeypatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-on-screen-0123456789")
+
+    async def run_before(pilot: Pilot) -> None:
+        await scan_and_enter_backend(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await settle(pilot, 0.3)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)

@@ -1,0 +1,273 @@
+"""The Dataset stage driven by keys: pick, scan with progress, tabs, findings, figures into Cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+from textual.widgets import Input, TabbedContent
+
+from tests.support.dataset_stage import wait_for_scan
+from tests.support.datasets import copy_sample, write_big, write_broken
+from tests.support.decisions import complete_answers, write_decision
+from tui.screens.dataset import DatasetPickScreen, DatasetReportScreen
+from tui.screens.dataset.browse import FindingScreen
+from tui.screens.dataset.chat_view import ChatView
+from tui.screens.decide import CostScreen, RecommendationScreen
+
+
+async def to_dataset(pilot) -> None:
+    await pilot.pause()
+    for _ in range(5):
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+
+
+async def scan(pilot, train: str, validation: str = "") -> DatasetReportScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, DatasetPickScreen)
+    screen.query_one("#train-path", Input).value = train
+    screen.query_one("#validation-path", Input).value = validation
+    await pilot.pause()
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+    await wait_for_scan(pilot)
+    report_screen = pilot.app.screen
+    assert isinstance(report_screen, DatasetReportScreen)
+    return report_screen
+
+
+async def test_the_recommendation_leads_to_the_dataset_step(make_app, in_tmp: Path) -> None:
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for _ in range(4):
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+        assert isinstance(app.screen, RecommendationScreen)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, DatasetPickScreen)
+        # The Cost step's model is the one the figures are for.
+        assert app.screen.query_one("#model", Input).value == "gpt-4o-mini"
+
+
+async def test_sample_dataset_scan_fills_the_checklist_figures(make_app, in_tmp: Path) -> None:
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_dataset(pilot)
+        await pilot.press("f3")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await wait_for_scan(pilot)
+        screen = app.screen
+        assert isinstance(screen, DatasetReportScreen)
+        assert screen.report is not None and screen.report.ok
+        assert screen.report.validation is not None and screen.report.validation.examples == 12
+        assert "Ready to train" in str(screen.query_one("#data-verdict").render())
+        assert screen.check_action("next", ()) is True  # on to the Backend stage
+    measured = orjson.loads(Path(".finetune/decision.json").read_bytes())["answers"]["measured"]
+    assert measured["examples"] == 60
+    assert measured["training_tokens"] == screen.report.charged_tokens
+    assert measured["training_cost"] == screen.report.estimated_cost_usd
+    assert measured["source"].endswith("chainline_train.jsonl")
+
+
+async def test_measured_figures_show_on_the_cost_step(make_app, in_tmp: Path) -> None:
+    train, valid = copy_sample(in_tmp)
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_dataset(pilot)
+        report = (await scan(pilot, str(train), str(valid))).report
+        app.go_to(CostScreen.position)
+        await pilot.pause()
+        assert isinstance(app.screen, CostScreen)
+        measured = str(app.screen.query_one("#measured").render())
+        assert "Examples in the dataset   60" in measured
+        assert f"Billed training tokens    {report.charged_tokens:,}" in measured
+
+
+async def test_a_missing_file_blocks_next_with_a_reason(make_app, in_tmp: Path) -> None:
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_dataset(pilot)
+        screen = app.screen
+        screen.query_one("#train-path", Input).value = "nope.jsonl"
+        await pilot.pause()
+        assert screen.check_action("next", ()) is None
+        assert "nope.jsonl: no such file" in str(screen.query_one("#nav-message").render())
+
+
+async def test_findings_open_the_offending_line(make_app, in_tmp: Path) -> None:
+    broken = write_broken(in_tmp / "broken.jsonl")
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_dataset(pilot)
+        screen = await scan(pilot, str(broken))
+        assert screen.report is not None and not screen.report.ok
+        assert "errors: fix them before training" in str(screen.query_one("#data-verdict").render())
+        screen.query_one("#report-tabbed", TabbedContent).active = "tab-findings"
+        await pilot.pause()
+        table = screen.query_one("#findings-table")
+        table.focus()
+        codes = [group.code for _, group in table.groups]
+        assert "invalid_json" in codes
+        table.move_cursor(row=codes.index("invalid_json"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, FindingScreen)
+        await pilot.pause(0.5)
+        text = " ".join(
+            str(w.render()) for w in app.screen.query_one("#finding-example").query("Static, Label")
+        )
+        assert "line 4" in text
+        assert "cut off" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, DatasetReportScreen)
+
+
+async def test_examples_tab_renders_the_highlighted_chat(make_app, in_tmp: Path) -> None:
+    train, _ = copy_sample(in_tmp)
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_dataset(pilot)
+        screen = await scan(pilot, str(train))
+        screen.query_one("#report-tabbed", TabbedContent).active = "tab-examples"
+        await pilot.pause()
+        table = screen.query_one("#examples-table")
+        table.focus()
+        await pilot.press("down")
+        await pilot.pause()
+        chat = screen.query_one("#example-chat", ChatView)
+        assert chat.example is not None and chat.example["messages"][0]["role"] == "system"
+        await pilot.press("s")  # longest first
+        await pilot.pause()
+        first = table.get_row_at(0)
+        assert int(first[2].replace(",", "")) == screen.report.tokens.max
+
+
+async def test_escape_cancels_a_long_scan_and_keeps_a_partial_report(
+    make_app, in_tmp: Path, monkeypatch
+) -> None:
+    """Escape during a scan stops the scan process and shows what it read.
+
+    The real scan process runs; the wrapper only holds it back until Escape was
+    pressed, so the test does not race a fast machine.
+    """
+    from backends.data import scan_process
+
+    real = scan_process.inspect_in_subprocess
+
+    def after_escape(source, validation, options, progress=None, cancel=None):
+        assert cancel is not None and cancel.wait(30)
+        return real(source, validation, options, progress, cancel)
+
+    monkeypatch.setattr(scan_process, "inspect_in_subprocess", after_escape)
+    big = write_big(in_tmp / "big.jsonl", 40)
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_dataset(pilot)
+        app.screen.query_one("#train-path", Input).value = str(big)
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        screen = app.screen
+        assert isinstance(screen, DatasetReportScreen)
+        await pilot.press("escape")
+        assert "Cancelling" in str(screen.query_one("#scan-hint").render())
+        await wait_for_scan(pilot)
+        assert app.screen is screen
+        assert screen.report is not None and screen.report.cancelled
+        assert screen.report.examples < big.read_bytes().count(b"\n")
+        assert "Scan cancelled" in str(screen.query_one("#data-verdict").render())
+    measured = orjson.loads(Path(".finetune/decision.json").read_bytes())["answers"]["measured"]
+    assert measured["examples"] is None  # a partial scan is never recorded as the measurement
+
+
+async def test_alpaca_data_converts_to_a_new_chat_file_and_is_inspected(
+    make_app, in_tmp: Path
+) -> None:
+    alpaca = in_tmp / "alpaca.jsonl"
+    rows = [
+        {"instruction": f"Name part {n} of a bike.", "input": "", "output": f"Part {n}: a spoke."}
+        for n in range(25)
+    ]
+    alpaca.write_bytes(b"\n".join(orjson.dumps(row) for row in rows) + b"\n")
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_dataset(pilot)
+        screen = await scan(pilot, str(alpaca))
+        assert screen.report.format == "alpaca"
+        await pilot.click("#convert-button")
+        await pilot.pause(0.5)
+        await wait_for_scan(pilot)
+        screen = app.screen
+        assert isinstance(screen, DatasetReportScreen)
+        assert screen.report is not None and screen.report.format == "chat"
+        assert screen.report.source.endswith("alpaca.chat.jsonl")
+    assert alpaca.read_bytes().count(b"\n") == 25  # the original is untouched
+    assert (in_tmp / "alpaca.chat.jsonl").read_bytes().count(b'"role":"assistant"') == 25
+
+
+async def test_split_writes_two_new_files_and_refuses_to_overwrite(make_app, in_tmp: Path) -> None:
+    train, _ = copy_sample(in_tmp)
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_dataset(pilot)
+        await scan(pilot, str(train))
+        await pilot.click("#split-button")
+        await pilot.pause(0.5)
+        await wait_for_scan(pilot)
+        screen = app.screen
+        assert screen.report.validation is not None
+        assert screen.report.examples + screen.report.validation.examples == 60
+        assert screen.report.validation.examples == 6
+        # Once more from the original: the targets exist now, so nothing is written.
+        app.go_to(DatasetPickScreen.position)
+        await pilot.pause()
+        await scan(pilot, str(train))
+        before = sorted(p.name for p in in_tmp.iterdir())
+        await pilot.click("#split-button")
+        await pilot.pause(0.5)
+        assert "already exists" in " ".join(n.message for n in app._notifications)
+        assert sorted(p.name for p in in_tmp.iterdir()) == before
+
+
+async def test_local_models_are_counted_with_their_own_tokenizer(make_app, in_tmp: Path) -> None:
+    import pytest
+
+    pytest.importorskip("transformers")
+    from textual.widgets import Select
+
+    from backends.catalog import Provider
+    from tests.support.tiny_model import build_tiny_model
+
+    model = build_tiny_model(in_tmp / "tiny")
+    train, _ = copy_sample(in_tmp)
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_dataset(pilot)
+        screen = app.screen
+        assert not screen.query_one("#max-length-field").display
+        screen.query_one("#provider", Select).value = Provider.LOCAL
+        await pilot.pause()
+        assert screen.query_one("#max-length-field").display
+        screen.query_one("#model", Input).value = str(model)
+        screen.query_one("#max-length", Input).value = "150"
+        report = (await scan(pilot, str(train))).report
+        assert report.encoding.exact and report.encoding.engine == "transformers"
+        assert str(model) in report.encoding.used
+        # The sample defines tools, which this tiny template cannot render: said, not hidden.
+        assert any("does not render tools" in note for note in report.approximations)
+        assert report.context_limit == 150
+        assert 0 < report.over_limit < report.examples
+        assert report.over_limit == sum(1 for count in report.token_counts if count > 150)

@@ -1,0 +1,104 @@
+"""The Evaluate stage driven by keys against the emulator, through the real openai SDK."""
+
+from __future__ import annotations
+
+import orjson
+from textual.widgets import DataTable, Static
+
+from tests.support.evaluate_stage import TUNED, open_setup, run_results, wait_for_workers
+from tui.journey import Position
+from tui.screens.evaluate import EvaluateResultsScreen, EvaluateSetupScreen
+from tui.screens.evaluate.example import ExampleScreen
+
+
+def text(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_setup_defaults_and_missing_key(make_app, workdir) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_setup(pilot)
+        screen = app.screen
+        assert isinstance(screen, EvaluateSetupScreen)
+        assert screen.query_one("#eval-path").value == "valid.jsonl"
+        assert screen.query_one("#eval-train").value == "train.jsonl"
+        assert screen.query_one("#eval-model").value == "gpt-4o-mini"
+        assert any("OPENAI_API_KEY" in p for p in screen.problems())
+        assert screen.query_one("#next-button").disabled
+        assert "OPENAI_API_KEY" in text(screen, "#eval-checks")
+
+
+async def test_run_end_to_end_records_the_outcome(make_app, workdir, stage_emulator) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_setup(pilot)
+        assert app.screen.problems() == []
+        await pilot.press("ctrl+n")
+        await wait_for_workers(pilot, "evaluate")
+        screen = app.screen
+        assert isinstance(screen, EvaluateResultsScreen)
+        table = screen.query_one("#eval-table", DataTable)
+        assert [str(k.value) for k in table.rows] == ["zero-shot", "few-shot", "rag", "tuned"]
+        assert "Quality gain (token F1)" in text(screen, "#eval-benefit")
+        assert "Recorded in the decision" in text(screen, "#eval-benefit")
+        calls = {c["model"] for c in stage_emulator.chat_calls}
+        assert calls == {"gpt-4o-mini", TUNED}
+        # The outcome is in the decision: JSON, Markdown, and the recommendation's reasons.
+        record = orjson.loads((workdir / ".finetune" / "decision.json").read_bytes())
+        measured = record["answers"]["measured"]
+        assert measured["tuned_score"] == 100.0
+        assert 0 < measured["baseline_score"] < 100
+        markdown = (workdir / ".finetune" / "decision.md").read_text()
+        assert "## Outcome (measured)" in markdown
+        assert "Measured: the tuned model scores 100" in markdown
+        # The per-example view opens on Enter and closes on Esc.
+        screen.query_one("#eval-results").active = "tab-examples"
+        await pilot.pause()
+        screen.query_one("#eval-examples", DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ExampleScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        # Next goes on to Try it, then to the recommendation, recomputed.
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.position == Position(4, 2)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.position == Position(0, 4)
+
+
+async def test_cancel_keeps_partial_results(make_app, workdir, stage_emulator) -> None:
+    stage_emulator.chat_delay_s = 0.05
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_setup(pilot, limit=12)
+        await pilot.press("ctrl+n")
+        screen = app.screen
+        while len(stage_emulator.chat_calls) < 4:
+            await pilot.pause(0.02)
+        await pilot.press("escape")
+        await wait_for_workers(pilot, "evaluate")
+        assert app.screen is screen
+        comparison = screen.comparison
+        assert comparison is not None and comparison.cancelled
+        answered = sum(r.answered for r in comparison.methods.values())
+        assert 0 < answered < 48
+        assert "Stopped: partial results" in text(screen, "#eval-benefit")
+        assert screen.query_one("#eval-table", DataTable).row_count >= 1
+        # Esc again goes back to the setup.
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.position == Position(4, 0)
+
+
+async def test_a_bad_file_is_explained(make_app, workdir, stage_emulator) -> None:
+    (workdir / "valid.jsonl").write_text("not json\n")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_results(pilot)
+        screen = app.screen
+        assert "Could not evaluate" in text(screen, "#eval-what")
+        assert screen.query_one("#next-button").disabled
