@@ -42,6 +42,8 @@ def _checked(data: Mapping[str, Any]) -> dict[str, Any]:
         values[name] = None if value is None else float(value)
     for name in _COUNTS:
         value = data.get(name)
+        if type(value) is float and value.is_integer() and 0 <= value < 2**63:
+            value = int(value)  # a provider may report a whole number as 1e6
         if value is not None and (type(value) is not int or value < 0):
             raise ValueError(f"{name} is {_shown(value)}, not a count")
         values[name] = value
