@@ -115,17 +115,16 @@ def test_commands_refuse_an_unreadable_run(
 
 
 def test_tuned_run_names_go_through_the_same_check(workspace: Path, tmp_path: Path) -> None:
-    import argparse
-
-    from tui.commands.evaluate import UsageProblem, _tuned_runner
+    from backends.evaluate.request import EvalRequest, UsageProblem
+    from backends.evaluate.setup import tuned_model
 
     store_at(workspace).create(local_spec())
     outside = store_at(tmp_path / "other").create(local_spec())
     os.symlink(outside.path, workspace / "runs" / "evil")
     for name, reason in (("", "cannot be empty"), ("evil", "outside"), ("..", "not a run id")):
-        args = argparse.Namespace(tuned=name, workspace=str(workspace))
+        request = EvalRequest(data="", model="m", tuned=name, workspace=str(workspace))
         with pytest.raises(UsageProblem, match=reason):
-            _tuned_runner(args, "local")
+            tuned_model(request, "local")
 
 
 @pytest.mark.parametrize("kind", ["device", "fifo", "folder"])
