@@ -149,7 +149,9 @@ def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool =
         data=data.train,
         validation=data.validation or None,
         method=choice.hosted_method,
-        hyperparameters=hosted_hyperparameters(choice.hosted_method, dict(choice.hyper)),
+        hyperparameters=hosted_hyperparameters(
+            choice.hosted_method, dict(choice.hyper), backend=choice.backend
+        ),
         suffix=choice.suffix.strip() or None,
         seed=int(choice.seed) if choice.seed.strip() else None,
         settings=settings,
