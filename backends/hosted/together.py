@@ -668,11 +668,10 @@ class TogetherBackend:
         uploaded = client.files.upload(
             file=path, purpose="fine-tune", check=False, progress_callback=report
         )
-        report_ = getattr(uploaded, "validation_report", None)
-        if getattr(uploaded, "processing_status", None) in ("FAILED", "INVALID_FORMAT") or (
-            report_ is not None and report_.valid is False
-        ):
-            said = getattr(report_, "error", None) or "the file was rejected"
+        if getattr(uploaded, "processing_status", None) in ("FAILED", "INVALID_FORMAT"):
+            # The SDK's upload drops the validation report: the file itself carries it.
+            report = getattr(client.files.retrieve(uploaded.id), "validation_report", None)
+            said = getattr(report, "error", None) or "the file was rejected"
             raise HostedError(
                 f"{LABEL} rejected {path.name}: {printable_line(str(said))}",
                 kind="invalid",
