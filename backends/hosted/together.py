@@ -670,8 +670,8 @@ class TogetherBackend:
         )
         if getattr(uploaded, "processing_status", None) in ("FAILED", "INVALID_FORMAT"):
             # The SDK's upload drops the validation report: the file itself carries it.
-            report = getattr(client.files.retrieve(uploaded.id), "validation_report", None)
-            said = getattr(report, "error", None) or "the file was rejected"
+            found = getattr(client.files.retrieve(uploaded.id), "validation_report", None)
+            said = getattr(found, "error", None) or "the file was rejected"
             raise HostedError(
                 f"{LABEL} rejected {path.name}: {printable_line(str(said))}",
                 kind="invalid",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -186,7 +187,9 @@ def test_a_failed_job_gives_the_reason_from_its_error_event(
 
 def test_a_rejected_file_shows_the_providers_message(backend, together_api, dataset, store) -> None:
     together_api.reject_files = True
-    with pytest.raises(HostedError, match="rejected train.jsonl: Line 3: missing field 'messages'"):
+    with pytest.raises(
+        HostedError, match=re.escape("rejected train.jsonl: Line 3: missing field 'messages'")
+    ):
         backend.launch(spec_for(dataset, hyperparameters={}), store)
     assert together_api.created == []
 
