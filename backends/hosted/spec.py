@@ -53,6 +53,7 @@ def hosted_spec(
     settings: Mapping[str, Any] | None = None,
     metadata: Mapping[str, str] | None = None,
     hash_files: bool = True,
+    adapter: str | None = None,
 ) -> RunSpec:
     """The spec ``launch`` takes: absolute paths, and the training file's hash when it exists.
 
@@ -71,6 +72,7 @@ def hosted_spec(
         seed=seed,
         settings=dict(settings or {}),
         metadata=dict(metadata or {}),
+        adapter=adapter,
     )
 
 
