@@ -22,11 +22,22 @@ from enum import Enum
 class Provider(str, Enum):
     OPENAI = "openai"
     AZURE = "azure"
+    TOGETHER = "together"
     LOCAL = "local"
 
     @property
     def label(self) -> str:
-        return {"openai": "OpenAI", "azure": "Azure OpenAI", "local": "Local GPU"}[self.value]
+        return {
+            "openai": "OpenAI",
+            "azure": "Azure OpenAI",
+            "together": "Together AI",
+            "local": "Local GPU",
+        }[self.value]
+
+    @property
+    def accepts_unknown_models(self) -> bool:
+        """The provider trains models the catalog does not list (it decides; the price is unknown)."""
+        return self is Provider.TOGETHER
 
 
 PRICES_AS_OF = "2025-06"
@@ -71,6 +82,19 @@ class HostedModel:
     prices: Prices = field(default_factory=Prices)
     legacy: bool = False
     note: str = ""
+    adapters: tuple[str, ...] = ()
+    """Adaptations the provider offers for this model (``lora``, ``full``); empty: it decides."""
+    training_prices: tuple[tuple[str, str, float], ...] = ()
+    """``(method, adapter, $ per 1M tokens)`` where the price depends on both (Together)."""
+    source: str = ""
+    """The page the entry was read from, with ``PRICES_AS_OF`` its date."""
+
+    def training_price(self, method: str = SUPERVISED, adapter: str | None = None) -> float | None:
+        """$ per 1M training tokens for ``method`` and ``adapter`` (``None``: the first listed)."""
+        for listed_method, listed_adapter, price in self.training_prices:
+            if listed_method == method and adapter in (None, listed_adapter):
+                return price
+        return None if self.training_prices else self.prices.training
 
     def matches(self, model: str) -> bool:
         return model == self.name or model in self.aliases
@@ -240,6 +264,66 @@ CATALOG: tuple[HostedModel, ...] = (
     ),
 )
 
+# --- Together AI -----------------------------------------------------------
+TOGETHER_MODELS_PAGE = "https://docs.together.ai/docs/fine-tuning-models"
+TOGETHER_PRICES_PAGE = "https://www.together.ai/pricing#fine-tuning"
+TOGETHER_PRICES_AS_OF = "2025-06"
+_TOGETHER_NOTE = (
+    "Open-weights model: token counts use an OpenAI tokenizer as an approximation; "
+    "the model can also be downloaded after training (LoRA adapter or merged weights)."
+)
+
+
+def _together_prices(size: str) -> tuple[tuple[str, str, float], ...]:
+    """Together bills training per token by model size, objective and adaptation."""
+    table = {
+        # size: (SFT LoRA, SFT full, DPO LoRA, DPO full), $ per 1M tokens
+        "small": (0.48, 0.54, 1.20, 1.35),  # up to 16B parameters
+        "medium": (1.50, 1.65, 3.75, 4.12),  # 17B-69B
+        "large": (2.90, 3.20, 7.25, 8.00),  # 70B-100B
+    }[size]
+    return (
+        (SUPERVISED, "lora", table[0]),
+        (SUPERVISED, "full", table[1]),
+        (DPO, "lora", table[2]),
+        (DPO, "full", table[3]),
+    )
+
+
+def _together(
+    name: str, context: int, size: str, serving: float, *, full: bool = True
+) -> HostedModel:
+    prices = _together_prices(size)
+    return HostedModel(
+        Provider.TOGETHER,
+        name,
+        (name.split("/", 1)[-1],),
+        (SUPERVISED, DPO),
+        context,
+        "cl100k_base",
+        Prices(prices[0][2], serving, serving, serving, serving),
+        note=_TOGETHER_NOTE,
+        adapters=("lora", "full") if full else ("lora",),
+        training_prices=prices if full else tuple(p for p in prices if p[1] == "lora"),
+        source=f"{TOGETHER_MODELS_PAGE}, {TOGETHER_PRICES_PAGE} ({TOGETHER_PRICES_AS_OF})",
+    )
+
+
+TOGETHER_CATALOG: tuple[HostedModel, ...] = (
+    _together("meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", 131_072, "small", 0.18),
+    _together("meta-llama/Meta-Llama-3.1-70B-Instruct-Reference", 65_536, "large", 0.88),
+    _together("meta-llama/Llama-3.3-70B-Instruct-Reference", 131_072, "large", 0.88),
+    _together("meta-llama/Llama-3.2-3B-Instruct", 131_072, "small", 0.06),
+    _together("Qwen/Qwen2.5-7B-Instruct", 32_768, "small", 0.30),
+    _together("Qwen/Qwen2.5-14B-Instruct", 32_768, "small", 0.80, full=False),
+    _together("Qwen/Qwen2.5-72B-Instruct", 32_768, "large", 1.20, full=False),
+    _together("mistralai/Mistral-7B-Instruct-v0.2", 32_768, "small", 0.20),
+    _together("google/gemma-2-9b-it", 8_192, "small", 0.30),
+)
+"""Models Together fine-tunes (its list changes often: a model id not here is still accepted)."""
+
+CATALOG = CATALOG + TOGETHER_CATALOG
+
 DEFAULT_LOCAL_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
@@ -299,6 +383,15 @@ def tunability(
 
     entry = find_hosted(provider, model)
     label = provider.label
+    if entry is None and provider.accepts_unknown_models:
+        return Tunability(
+            provider,
+            model,
+            True,
+            f"{model} is not in finetune-tui's catalog: {label} decides whether it can be tuned "
+            "(price unknown).",
+            (f"Listed models and prices: {TOGETHER_MODELS_PAGE}.",),
+        )
     if entry is None:
         known = ", ".join(m.aliases[0] if m.aliases else m.name for m in hosted_models(provider))
         return Tunability(

@@ -75,6 +75,13 @@ class BackendInfo:
     """The job takes a training tier (``--training-type``) and a stricter suffix rule."""
     deployment: str | None = None
     """``"module:function"`` giving the words on deploying a trained model before calling it."""
+    hyperparameters: tuple[str, ...] = ()
+    """The hosted job's hyperparameters, as the Settings step and ``train`` ask for them
+    (``beta`` only with DPO; each ``"auto"`` or a number)."""
+
+    def hyperparameter_names(self, objective: str) -> tuple[str, ...]:
+        """The hyperparameters a job with ``objective`` takes (``beta`` is DPO's)."""
+        return tuple(n for n in self.hyperparameters if n != "beta" or objective == DPO)
 
     def create(self, **options: Any) -> Backend:
         """A new backend object; ``options`` go to its constructor (e.g. ``secret=``)."""
@@ -123,6 +130,20 @@ def _load(path: str) -> Callable[..., Any]:
     return cast("Callable[..., Any]", found)
 
 
+OPENAI_HYPERPARAMETERS = ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")
+TOGETHER_HYPERPARAMETERS = (
+    "n_epochs",
+    "batch_size",
+    "learning_rate",
+    "n_evals",
+    "n_checkpoints",
+    "warmup_ratio",
+    "lora_r",
+    "lora_alpha",
+    "lora_dropout",
+    "beta",
+)
+
 _ENTRIES = (
     BackendInfo(
         name="openai",
@@ -140,6 +161,7 @@ _ENTRIES = (
         factory="backends.hosted.backend:OpenAIBackend",
         for_run="backends.hosted.backend:OpenAIBackend.for_run",
         no_new_jobs_from=OPENAI_NO_NEW_JOBS_FROM,
+        hyperparameters=OPENAI_HYPERPARAMETERS,
     ),
     BackendInfo(
         name="azure",
@@ -159,6 +181,24 @@ _ENTRIES = (
         endpoint_setting=True,
         training_tiers=True,
         deployment="backends.hosted.azure:deployment_instructions",
+        hyperparameters=OPENAI_HYPERPARAMETERS,
+    ),
+    BackendInfo(
+        name="together",
+        label="Together AI",
+        hosted=True,
+        provider=Provider.TOGETHER,
+        objectives=OBJECTIVES,
+        adapters=(LORA, FULL),
+        pause=False,
+        save_now=False,
+        checkpoints=True,
+        download=True,
+        inference=True,
+        key_env="TOGETHER_API_KEY",
+        factory="backends.hosted.together:TogetherBackend",
+        for_run="backends.hosted.together:TogetherBackend.for_run",
+        hyperparameters=TOGETHER_HYPERPARAMETERS,
     ),
     BackendInfo(
         name="local",

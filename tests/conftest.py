@@ -25,6 +25,7 @@ from backends.runs.values import RunState
 from tests.fakes.emulator_env import clear_secret_env
 from tests.fakes.fake_jobs import Script
 from tests.fakes.finetune_api import FineTuneAPI
+from tests.fakes.together_api import TogetherAPI
 from tests.support.backend_stage import SMOLLM2_135M_CONFIG
 from tests.support.clock import TODAY, fixed_clock
 from tests.support.data_files import chat_line, write_jsonl
@@ -116,6 +117,13 @@ def emulator() -> Iterator[FineTuneAPI]:
     """The API emulator: jobs follow a 12-step script; a tuned model answers right, a base one echoes."""
     script = Script(total_steps=12, eval_every=4, checkpoint_every=6)
     with FineTuneAPI(script=script, chat_responder=tuned_or_echo) as api:
+        yield api
+
+
+@pytest.fixture
+def together_api() -> Iterator[TogetherAPI]:
+    """Together's API emulator: 6 steps, eval every 2 (with n_evals), checkpoint every 3."""
+    with TogetherAPI() as api:
         yield api
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -78,6 +79,10 @@ class HostedBackend(JobControl):
     @property
     def _secrets(self) -> tuple[str | None, ...]:
         return (self.settings.resolve_secret(self._secret),)
+
+    def child_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment for this backend's follower process (the secret included)."""
+        return self.settings.child_env(self._secret, base)
 
     def client(self, *, max_retries: int = 2) -> Any:
         try:

@@ -4,7 +4,7 @@
 
 Started by ``launch``/``attach`` (``start_follower``), in its own session so
 it outlives the UI, the terminal and the SSH connection that started it. The
-secret comes through the environment it inherits (``HostedSettings.child_env``),
+secret comes through the environment it inherits (the backend's ``child_env``),
 never through argv or a file. Exactly one follower runs per run folder: it
 holds an exclusive ``flock`` on ``<run>/.lock`` for its whole life, and a
 second one exits at once. ``ensure_follower`` restarts a follower that died
@@ -25,11 +25,11 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from backends import registry
 from backends.files import keep_private
 from backends.hosted.errors import HostedError
-from backends.hosted.settings import settings_of
 from backends.processes import (
     LockHeld,
     RunLock,
@@ -57,8 +57,8 @@ def start_follower(
     env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a detached follower for ``folder``; its output is appended to ``log.txt``."""
-    settings = settings_of(folder.read_spec())
-    child_env = settings.child_env(secret, env)
+    backend: Any = registry.reconnect(folder, secret=secret)  # hosted: child_env
+    child_env = backend.child_env(env)
     # Written before the child exists: from here on only the follower writes status.json.
     folder.update_status(extra={"follower_spawned_at": time.time()})
     return spawn_detached(

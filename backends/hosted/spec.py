@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from backends import registry
 from backends.files import sha256_of
 from backends.hosted.api import DPO_HYPERPARAMETERS, SUPERVISED_HYPERPARAMETERS
 from backends.runs.values import AUTO, DPO, RunSpec
@@ -27,10 +28,15 @@ def hyper_value(text: str | int | float | None) -> int | float | str:
 
 
 def hosted_hyperparameters(
-    method: str, values: Mapping[str, str | int | float | None]
+    method: str, values: Mapping[str, str | int | float | None], *, backend: str | None = None
 ) -> dict[str, int | float | str]:
-    """The hyperparameters ``method`` takes, each ``"auto"`` or a number (``beta`` only for DPO)."""
-    names = DPO_HYPERPARAMETERS if method == DPO else SUPERVISED_HYPERPARAMETERS
+    """The hyperparameters ``method`` takes on ``backend`` (default OpenAI's), each ``"auto"`` or
+    a number (``beta`` only for DPO). Values for names the backend does not take are ignored."""
+    info = registry.find(backend)
+    if info is not None and info.hyperparameters:
+        names = info.hyperparameter_names(method)
+    else:
+        names = DPO_HYPERPARAMETERS if method == DPO else SUPERVISED_HYPERPARAMETERS
     return {name: hyper_value(values.get(name)) for name in names}
 
 
@@ -47,6 +53,7 @@ def hosted_spec(
     settings: Mapping[str, Any] | None = None,
     metadata: Mapping[str, str] | None = None,
     hash_files: bool = True,
+    adapter: str | None = None,
 ) -> RunSpec:
     """The spec ``launch`` takes: absolute paths, and the training file's hash when it exists.
 
@@ -65,6 +72,7 @@ def hosted_spec(
         seed=seed,
         settings=dict(settings or {}),
         metadata=dict(metadata or {}),
+        adapter=adapter,
     )
 
 

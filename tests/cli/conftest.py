@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.finetune_api import FineTuneAPI
+from tests.fakes.together_api import TogetherAPI
 
 
 @pytest.fixture
@@ -12,3 +13,10 @@ def openai_env(monkeypatch: pytest.MonkeyPatch, emulator: FineTuneAPI) -> FineTu
     monkeypatch.setenv("OPENAI_API_KEY", emulator.api_key)
     monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
     return emulator
+
+
+@pytest.fixture
+def together_env(monkeypatch: pytest.MonkeyPatch, together_api: TogetherAPI) -> TogetherAPI:
+    monkeypatch.setenv("TOGETHER_API_KEY", together_api.api_key)
+    monkeypatch.setenv("TOGETHER_BASE_URL", together_api.base_url)
+    return together_api

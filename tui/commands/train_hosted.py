@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
     from tui.commands.train_local import add_local_arguments
 
     train = subparsers.add_parser(
-        "train", help="launch a fine-tuning run (hosted: openai, azure; or local)"
+        "train", help="launch a fine-tuning run (hosted: openai, azure, together; or local)"
     )
     train.add_argument("--backend", choices=registry.names(), required=True)
     train.add_argument("--data", metavar="PATH", help="training JSONL file (required)")
@@ -50,6 +50,13 @@ def register(subparsers: Any) -> None:
     train.add_argument("--seed", type=int)
     train.add_argument("--training-type", help="Azure tier: Standard, GlobalStandard or Developer")
     train.add_argument("--wandb-project", help="send metrics to this Weights & Biases project")
+    train.add_argument(
+        "--evals", default="auto", help="Together: evaluations during training (n_evals)"
+    )
+    train.add_argument(
+        "--checkpoints", default="auto", help="Together: checkpoints to keep (n_checkpoints)"
+    )
+    train.add_argument("--warmup-ratio", default="auto", help="Together: warmup ratio")
     train.add_argument("--yes", action="store_true", help="skip the price confirmation")
     train.add_argument("--detach", action="store_true", help="print the run id and return")
     add_local_arguments(train)
@@ -70,6 +77,15 @@ def register(subparsers: Any) -> None:
     jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     jobs.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     jobs.set_defaults(handler=run_jobs)
+
+    download = subparsers.add_parser(
+        "download", help="fetch a hosted run's trained weights into its output/ folder"
+    )
+    download.add_argument("run", metavar="RUN", help="run id, unique prefix or folder")
+    download.add_argument(
+        "--merged", action="store_true", help="the merged model instead of the adapter"
+    )
+    download.set_defaults(handler=run_download)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -98,8 +114,16 @@ def run_train(args: argparse.Namespace) -> int:
                 "n_epochs": args.epochs,
                 "batch_size": args.batch_size,
                 "learning_rate_multiplier": args.lr_multiplier,
+                "learning_rate": args.learning_rate,
+                "n_evals": args.evals,
+                "n_checkpoints": args.checkpoints,
+                "warmup_ratio": args.warmup_ratio,
+                "lora_r": args.lora_r,
+                "lora_alpha": args.lora_alpha,
+                "lora_dropout": args.lora_dropout,
                 "beta": args.beta,
             },
+            backend=args.backend,
         )
     except ValueError as error:
         _err(f"Hyperparameters must be numbers or 'auto': {error}")
@@ -119,6 +143,7 @@ def run_train(args: argparse.Namespace) -> int:
         suffix=args.suffix,
         seed=args.seed,
         settings=settings,
+        adapter=args.adapter,
     )
     if report_problems(backend.prepare(spec)):
         return 2
@@ -136,11 +161,11 @@ def _confirm(backend: Any, spec: Any) -> bool:
     from backends.catalog import PRICES_AS_OF, find_hosted
 
     entry = find_hosted(backend.provider, spec.model)
-    price = entry.prices.training if entry else None
+    price = entry.training_price(spec.method, spec.adapter) if entry else None
     per_token = (
         f"${price:.2f} per 1M training tokens (prices as of {PRICES_AS_OF})"
         if price is not None
-        else "see the provider's price list"
+        else "price unknown: see the provider's price list"
     )
     _err(
         f"This creates a billable fine-tuning job on {backend.label} for {spec.model}: {per_token}."
@@ -165,6 +190,28 @@ def run_attach(args: argparse.Namespace) -> int:
 
     backend: Any = registry.get(args.backend).create()  # hosted: attach, list_jobs, provider
     return start_run(lambda: backend.attach(args.job_id, store_of(args)), args, watch, failed=1)
+
+
+def run_download(args: argparse.Namespace) -> int:
+    """Where the registry says a backend can download: the weights, into ``output/``."""
+    from backends.backend import BackendError
+    from tui.commands.run_cli import find_run
+
+    folder = find_run(args)
+    if folder is None:
+        return 2
+    info = registry.find(folder.read_spec().backend)
+    if info is None or not info.hosted or not info.download:
+        _err(f"{registry.label(folder.read_spec().backend)} runs have nothing to download.")
+        return 2
+    try:
+        backend: Any = registry.reconnect(folder)  # the registry says it downloads
+        path = backend.download(folder, merged=args.merged)
+    except BackendError as error:
+        _err(f"finetune-tui download: {error}")
+        return 1
+    print(path)
+    return 0
 
 
 def run_jobs(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ def test_where(snap_compare, make_app, workdir, size) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("backend", ["openai", "local"])
+@pytest.mark.parametrize("backend", ["openai", "local", "together"])
 def test_settings(snap_compare, make_app, workdir, size, backend) -> None:
     async def run_before(pilot: Pilot) -> None:
         await scan_and_enter_backend(pilot)

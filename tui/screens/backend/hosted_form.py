@@ -16,10 +16,10 @@ from textual.worker import Worker, WorkerState
 from backends import registry
 from backends.catalog import hosted_models, tunability
 from backends.hosted.azure import SUFFIX_RE, TRAINING_TYPES
-from backends.hosted.settings import DEFAULT_AZURE_API_VERSION, HostedSettings
+from backends.hosted.settings import DEFAULT_AZURE_API_VERSION
 from backends.hosted.spec import parse_metadata
 from backends.runs.values import DPO, SUPERVISED
-from tui.screens.backend.plan import HYPER_NAMES, hosted_backend, provider_of
+from tui.screens.backend.plan import hosted_backend, provider_of
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice
 from tui.widgets.form import Field, NumberInput
@@ -28,8 +28,16 @@ HYPER_LABELS = {
     "n_epochs": "Epochs",
     "batch_size": "Batch size",
     "learning_rate_multiplier": "LR multiplier",
+    "learning_rate": "Learning rate",
+    "n_evals": "Evaluations",
+    "n_checkpoints": "Checkpoints",
+    "warmup_ratio": "Warmup ratio",
+    "lora_r": "LoRA rank",
+    "lora_alpha": "LoRA alpha",
+    "lora_dropout": "LoRA dropout",
     "beta": "DPO beta",
 }
+INTEGER_HYPER = ("n_epochs", "batch_size", "n_evals", "n_checkpoints", "lora_r", "lora_alpha")
 TIERS = sorted(set(TRAINING_TYPES.values()))
 
 
@@ -42,7 +50,9 @@ class HostedForm(Vertical):
         self.initial_model = model
         self.today = today
         self.info = registry.get(choice.backend)
-        self.settings = HostedSettings.from_env(choice.backend)
+        hosted: Any = self.info.create()  # hosted: its connection, from the environment
+        self.settings: Any = hosted.settings
+        self.hyper_names = self.info.hyperparameters
         self.env_has_key = self.settings.resolve_secret() is not None
 
     def compose(self) -> ComposeResult:
@@ -71,8 +81,8 @@ class HostedForm(Vertical):
                 id="hosted-method",
             ),
         )
-        for name in HYPER_NAMES:
-            integer = name in ("n_epochs", "batch_size")
+        for name in self.hyper_names:
+            integer = name in INTEGER_HYPER
             field = Field(
                 HYPER_LABELS[name],
                 NumberInput(
@@ -166,7 +176,7 @@ class HostedForm(Vertical):
 
     def on_mount(self) -> None:
         self.show_tunability()
-        for name in HYPER_NAMES:
+        for name in self.hyper_names:
             self.query_one(f"#hyper-{name}", NumberInput).value = self.choice.hyper.get(name, "")
         self.query_one("#seed", NumberInput).value = self.choice.seed
 
@@ -207,7 +217,9 @@ class HostedForm(Vertical):
             found.append(
                 f"{verdict.entry.name} supports {', '.join(verdict.entry.methods)}, not {self.method()}."
             )
-        for name in ("learning_rate_multiplier", "beta"):
+        for name in ("learning_rate_multiplier", "learning_rate", "beta"):
+            if name not in self.hyper_names:
+                continue
             widget = self.query_one(f"#hyper-{name}", NumberInput)
             if widget.value.strip() and widget.number is not None and widget.number <= 0:
                 found.append(
@@ -231,7 +243,7 @@ class HostedForm(Vertical):
         """The choice with what the form shows (the app's copy changes only in ``store``)."""
         hyper = {
             name: self.query_one(f"#hyper-{name}", NumberInput).value.strip()
-            for name in HYPER_NAMES
+            for name in self.hyper_names
         }
         values: dict[str, Any] = {
             "hosted_model": self.model(),

@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING, cast
 from backends import registry
 from backends.backend import Availability
 from backends.catalog import DEFAULT_LOCAL_MODEL, Provider, find_hosted, hosted_models
-from backends.runs.values import AUTO, DPO, RunSpec
+from backends.runs.values import AUTO, RunSpec
 from tui.state import BackendChoice, DatasetChoice
 
 if TYPE_CHECKING:
     from backends.data.report import DatasetReport
     from backends.hosted.backend import HostedBackend
     from backends.local.backend import LocalBackend
-
-HYPER_NAMES = ("n_epochs", "batch_size", "learning_rate_multiplier", "beta")
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,9 @@ def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool =
         data=data.train,
         validation=data.validation or None,
         method=choice.hosted_method,
-        hyperparameters=hosted_hyperparameters(choice.hosted_method, dict(choice.hyper)),
+        hyperparameters=hosted_hyperparameters(
+            choice.hosted_method, dict(choice.hyper), backend=choice.backend
+        ),
         suffix=choice.suffix.strip() or None,
         seed=int(choice.seed) if choice.seed.strip() else None,
         settings=settings,
@@ -175,7 +175,7 @@ def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
         if s.uses_adapter:
             rows.append(("LoRA", f"r {s.lora_r}, alpha {s.lora_alpha}"))
         return rows
-    names = HYPER_NAMES if choice.hosted_method == DPO else HYPER_NAMES[:3]
+    names = registry.get(choice.backend).hyperparameter_names(choice.hosted_method)
     hyper = ", ".join(f"{name} {choice.hyper.get(name, '').strip() or AUTO}" for name in names)
     rows = [("Method", choice.hosted_method), ("Hyperparameters", hyper)]
     extras = [

@@ -1,0 +1,905 @@
+"""Together AI fine-tuning through the official ``together`` SDK (3.x).
+
+Key from ``TOGETHER_API_KEY`` (or the Settings step's masked field, kept in
+memory); ``TOGETHER_BASE_URL`` is honoured as the SDK does (the SDK appends
+``/v1/...`` itself). Launch uploads the files (SDK upload with its own checks
+and byte progress), creates the job (SFT or DPO, LoRA or full), records the
+job id, then the detached follower (``backends.hosted.follower``) mirrors it.
+
+What differs from OpenAI, and is handled here: per-step losses come from the
+metrics listing (flat rows ``train/loss``, ``eval/loss``, ``train/global_step``),
+events carry lifecycle messages only; a failed job's reason is its error-level
+event; validation loss exists only with ``n_evals`` > 0; the fine-tuned model is
+``output_name`` at creation and ``x_model_output_name`` on retrieve; the SDK's 401
+on upload speaks of "free trial credits", so the key rejection is said here; the
+trained weights download as ``.tar.zst`` (adapter, or merged on request).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from backends.backend import Availability, BackendError, NotSupported, Problem, ProgressCallback
+from backends.catalog import Provider, tunability
+from backends.files import sha256_of, write_json_atomic
+from backends.hosted.api import JobSummary
+from backends.hosted.errors import HostedError, _explain_status, redact
+from backends.hosted.mirror import Intervals
+from backends.registry import TOGETHER_HYPERPARAMETERS
+from backends.runs import RunFolder, RunStore, format_log_line
+from backends.runs.tail import LineTail, last_record
+from backends.runs.values import AUTO, DPO, FULL, MetricPoint, RunResult, RunSpec, RunState
+from backends.text import printable_line
+
+NAME = "together"
+LABEL = "Together AI"
+KEY_ENV = "TOGETHER_API_KEY"
+BASE_URL_ENV = "TOGETHER_BASE_URL"
+DEFAULT_BASE_URL = "https://api.together.ai"
+CURSOR_FILE = ".together.json"
+SUFFIX_MAX = 40
+INTEGER_HYPER = ("n_epochs", "batch_size", "n_evals", "n_checkpoints", "lora_r", "lora_alpha")
+FRACTION_HYPER = ("warmup_ratio", "lora_dropout")
+"""Between 0 and 1 (0 allowed); every other hyperparameter is a positive number."""
+
+_STATES = {
+    "pending": RunState.QUEUED,
+    "queued": RunState.QUEUED,
+    "running": RunState.RUNNING,
+    "compressing": RunState.RUNNING,
+    "uploading": RunState.RUNNING,
+    "cancel_requested": RunState.RUNNING,
+    "cancelled": RunState.CANCELLED,
+    "error": RunState.FAILED,
+    "user_error": RunState.FAILED,
+    "completed": RunState.SUCCEEDED,
+}
+
+
+def run_state(status: Any) -> RunState:
+    value = getattr(status, "value", status)
+    return _STATES.get(str(value or "").lower(), RunState.QUEUED)
+
+
+@dataclass(frozen=True)
+class TogetherSettings:
+    """Where the Together client connects, minus the key (saved in ``run.json``)."""
+
+    base_url: str | None = None
+    timeout_s: float = 60.0
+    azure_endpoint: None = None
+    """Not used: the Settings step asks only endpoint-setting backends (Azure) for one."""
+    api_version: None = None
+
+    secret_env_var = KEY_ENV
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TogetherSettings:
+        env = os.environ if env is None else env
+        return cls(base_url=env.get(BASE_URL_ENV) or None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k in ("base_url", "timeout_s")}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TogetherSettings:
+        known = {f.name for f in fields(cls)} - {"azure_endpoint", "api_version"}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def resolve_secret(
+        self, secret: str | None = None, env: Mapping[str, str] | None = None
+    ) -> str | None:
+        if secret:
+            return secret
+        env = os.environ if env is None else env
+        return env.get(KEY_ENV) or None
+
+    def where(self) -> str:
+        return self.base_url or DEFAULT_BASE_URL
+
+    def missing(self, secret: str | None = None) -> str | None:
+        if self.resolve_secret(secret) is None:
+            return f"No {LABEL} credential: set {KEY_ENV} or enter the key for this session."
+        return None
+
+    def make_client(self, secret: str | None = None, *, max_retries: int = 2) -> Any:
+        import together
+
+        problem = self.missing(secret)
+        if problem:
+            raise HostedError(problem, kind="config")
+        return together.Together(
+            api_key=self.resolve_secret(secret),
+            base_url=self.where(),
+            timeout=self.timeout_s,
+            max_retries=max_retries,
+        )
+
+    def child_env(
+        self, secret: str | None = None, base: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The follower's environment: ours, plus the key, plus ``backends`` importable."""
+        env = dict(os.environ if base is None else base)
+        resolved = self.resolve_secret(secret, env)
+        if resolved:
+            env[KEY_ENV] = resolved
+        root = str(Path(__file__).resolve().parents[2])
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        if root not in paths:
+            env["PYTHONPATH"] = os.pathsep.join([root, *paths])
+        return env
+
+
+def explain(error: BaseException, *, secrets: Iterable[str | None] = ()) -> HostedError:
+    """A ``HostedError`` for anything the ``together`` SDK raised."""
+    if isinstance(error, HostedError):
+        return error
+    import together
+
+    secrets = tuple(secrets)
+
+    def clean(text: str) -> str:
+        return redact(text, secrets)
+
+    if isinstance(error, together.APITimeoutError):
+        return HostedError(
+            f"{LABEL} did not answer in time.", kind="timeout", hint="Retrying.", retryable=True
+        )
+    if isinstance(error, together.APIConnectionError):
+        return HostedError(
+            f"Cannot reach {LABEL}: the network is down or the address is wrong.",
+            kind="network",
+            hint=f"Check your connection and {BASE_URL_ENV}; it will be retried.",
+            retryable=True,
+        )
+    if isinstance(error, together.APIStatusError):
+        if error.status_code == 401:
+            # The SDK words a 401 on upload as "free trial credits": it is the key.
+            return HostedError(
+                f"{LABEL}: API key rejected (401).",
+                kind="auth",
+                hint=f"Check {KEY_ENV} or the key you entered.",
+                status_code=401,
+            )
+        return _explain_status(error, LABEL, clean)
+    if isinstance(error, (together.TogetherError, ValueError)):
+        return HostedError(
+            f"{LABEL}: {clean(str(error))}", kind="invalid", hint="Fix the settings."
+        )
+    if isinstance(error, OSError):
+        return HostedError(clean(f"{type(error).__name__}: {error}"), kind="io")
+    return HostedError(clean(f"Unexpected {type(error).__name__}: {error}"), kind="other")
+
+
+def _time(value: Any) -> float:
+    """Unix time from the API's ISO strings or datetimes (``time.time()`` when missing)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return time.time()
+    else:
+        return time.time()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if value == value and abs(value) != float("inf") else None
+
+
+_METRIC_FIELDS = {
+    "train/loss": "train_loss",
+    "eval/loss": "valid_loss",
+    "train/learning_rate": "learning_rate",
+    "train/grad_norm": "grad_norm",
+    "train/epoch": "epoch",
+}
+
+
+def metric_points(
+    rows: Iterable[Mapping[str, Any]], *, started_at: float | None
+) -> list[MetricPoint]:
+    """Flat metric rows merged into one point per ``train/global_step`` (by step)."""
+    merged: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        step = _number(row.get("train/global_step", row.get("eval/global_step")))
+        if step is None:
+            continue
+        values = merged.setdefault(int(step), {})
+        for key, field in _METRIC_FIELDS.items():
+            number = _number(row.get(key))
+            if number is not None:
+                values[field] = number
+    points = []
+    for step in sorted(merged):
+        values = merged[step]
+        points.append(MetricPoint(step=step, elapsed=None, **values))
+    return points
+
+
+@dataclass
+class _Cursor:
+    events_seen: int = 0
+    log_offset: int = 0
+    total_steps: int | None = None
+    results_saved: bool = False
+
+
+class TogetherMirror:
+    """One Together job mirrored into its run folder: metrics, log lines and status, each once.
+
+    Metrics: ``metrics.jsonl`` itself is the cursor (its last step). A step is written
+    once a later step exists (its eval row may come after its train row) or the job
+    has ended. Events: the cursor (``.together.json``) counts the events written and the
+    size of ``log.txt`` then; lines a killed follower wrote past it are not written again.
+    """
+
+    def __init__(
+        self,
+        folder: RunFolder,
+        client: Any,
+        job_id: str,
+        *,
+        secrets: tuple[str | None, ...] = (),
+        intervals: Intervals | None = None,
+    ) -> None:
+        self.folder = folder
+        self.client = client
+        self.job_id = job_id
+        self.secrets = secrets
+        self.intervals = intervals or Intervals.from_env()
+        self._cursor = self._load()
+        lines = LineTail(folder.log_txt, offset=self._cursor.log_offset).read_lines()
+        self._pending = Counter(line.decode("utf-8", errors="replace") for line in lines)
+
+    @property
+    def _path(self) -> Path:
+        return self.folder.path / CURSOR_FILE
+
+    def _load(self) -> _Cursor:
+        try:
+            data = orjson.loads(self._path.read_bytes())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return _Cursor()
+        known = {f.name for f in fields(_Cursor)}
+        return _Cursor(**{k: v for k, v in data.items() if k in known})
+
+    def _save(self) -> None:
+        try:
+            self._cursor.log_offset = os.stat(self.folder.log_txt).st_size
+        except FileNotFoundError:
+            self._cursor.log_offset = 0
+        write_json_atomic(self._path, asdict(self._cursor))
+        self._pending.clear()
+
+    def sync_once(self) -> RunState:
+        job = self.client.fine_tuning.retrieve(self.job_id)
+        state = run_state(job.status)
+        events = list(self.client.fine_tuning.list_events(self.job_id).data or [])
+        self._apply_events(events)
+        self._apply_metrics(state, job)
+        checkpoints = self._checkpoints() if state is not RunState.QUEUED else None
+        self._write_status(job, state, events, checkpoints)
+        if state is RunState.SUCCEEDED and not self._cursor.results_saved:
+            self._save_results(job, checkpoints)
+        return state
+
+    def _apply_events(self, events: list[Any]) -> None:
+        new = events[self._cursor.events_seen :]
+        if not new:
+            return
+        lines = []
+        for event in new:
+            if event.total_steps:
+                self._cursor.total_steps = int(event.total_steps)
+            level = str(getattr(event.level, "value", event.level) or "info").lower()
+            prefix = "" if level in ("info", "legacy_info") else f"[{printable_line(level)}] "
+            line = format_log_line(
+                f"{prefix}{printable_line(str(event.message or event.type))}",
+                _time(event.created_at),
+            )
+            if self._pending[line] > 0:
+                self._pending[line] -= 1
+                continue
+            lines.append(line)
+        if lines:
+            self.folder.append_log_lines(lines)
+        self._cursor.events_seen = len(events)
+        self._save()
+
+    def _apply_metrics(self, state: RunState, job: Any) -> None:
+        last = last_record(self.folder.metrics_jsonl)
+        last_step = int(last.get("step", 0)) if last else 0
+        answer = self.client.fine_tuning.list_metrics(self.job_id, global_step_from=last_step + 1)
+        started = self.folder.read_status().started_at
+        points = [
+            p for p in metric_points(answer.metrics or [], started_at=started) if p.step > last_step
+        ]
+        if points and not state.is_terminal:
+            points = points[:-1]  # the newest step may still get its eval row
+        now = time.time()
+        for point in points:
+            point.total_steps = self._cursor.total_steps
+            point.time = now
+            point.elapsed = now - started if started else None
+        self.folder.append_metrics(points)
+
+    def _checkpoints(self) -> list[dict[str, Any]] | None:
+        try:
+            answer = self.client.fine_tuning.list_checkpoints(self.job_id)
+        except Exception as error:
+            if explain(error).retryable:
+                raise
+            return None
+        return [
+            {
+                "step": int(c.step),
+                "model": f"{self.job_id}:{int(c.step)}",
+                "type": printable_line(str(c.checkpoint_type)),
+                "created_at": _time(c.created_at),
+            }
+            for c in sorted(answer.data or [], key=lambda c: c.step)
+        ]
+
+    def _write_status(
+        self,
+        job: Any,
+        state: RunState,
+        events: list[Any],
+        checkpoints: list[dict[str, Any]] | None,
+    ) -> None:
+        changes: dict[str, Any] = {
+            "state": state,
+            "job_id": self.job_id,
+            "provider_status": str(getattr(job.status, "value", job.status)),
+            "reconnecting": False,
+            "detail": "",
+            "trained_tokens": job.token_count,
+        }
+        status = self.folder.read_status()
+        if status.started_at is None:
+            changes["started_at"] = _time(job.created_at)
+        if self._cursor.total_steps:
+            changes["total_steps"] = self._cursor.total_steps
+        if state is RunState.SUCCEEDED:
+            changes["fine_tuned_model"] = job.x_model_output_name
+        if state.is_terminal:
+            changes["ended_at"] = status.ended_at or _time(job.updated_at)
+        if state is RunState.FAILED:
+            errors = [
+                e
+                for e in events
+                if str(getattr(e.level, "value", e.level) or "").lower()
+                in ("error", "legacy_ierror")
+            ]
+            reason = errors[-1].message if errors else f"the job ended with status {job.status}"
+            changes["error"] = printable_line(redact(str(reason), self.secrets))
+        if checkpoints is not None:
+            changes["checkpoints"] = tuple(checkpoints)
+        self.folder.update_status(**changes)
+
+    def _save_results(self, job: Any, checkpoints: list[dict[str, Any]] | None) -> None:
+        output = self.folder.output_dir
+        output.mkdir(parents=True, exist_ok=True)
+        summary = {
+            "job_id": job.id,
+            "model": job.model,
+            "fine_tuned_model": job.x_model_output_name,
+            "trained_tokens": job.token_count,
+            "checkpoints": checkpoints or [],
+            "download": f"finetune-tui download {self.folder.run_id} [--merged]",
+        }
+        write_json_atomic(output / "result.json", summary)
+        self.folder.log(f"Fine-tuned model: {job.x_model_output_name}")
+        self._cursor.results_saved = True
+        self._save()
+
+    def run(
+        self, *, stop: threading.Event | None = None, sleep: Callable[[float], bool] | None = None
+    ) -> RunState:
+        """Sync until the job ends or ``stop`` is set; transient faults back off and retry."""
+        stop = stop or threading.Event()
+        wait = sleep or stop.wait
+        backoff = self.intervals.backoff_start
+        state = self.folder.read_status().state
+        while not stop.is_set():
+            try:
+                state = self.sync_once()
+                backoff = self.intervals.backoff_start
+            except Exception as error:
+                explained = explain(error, secrets=self.secrets)
+                if not explained.retryable:
+                    raise explained from None
+                delay = min(max(backoff, explained.retry_after or 0.0), self.intervals.backoff_max)
+                self.folder.update_status(
+                    reconnecting=True, detail=f"Reconnecting: {explained.message}"
+                )
+                self.folder.log(f"Reconnecting in {delay:.0f} s: {explained.message}")
+                backoff = min(backoff * 2, self.intervals.backoff_max)
+                if wait(delay):
+                    break
+                continue
+            if state.is_terminal:
+                return state
+            if wait(self.intervals.for_state(state)):
+                break
+        return state
+
+
+class TogetherBackend:
+    """Fine-tuning on Together AI."""
+
+    name = NAME
+    label = LABEL
+    provider = Provider.TOGETHER
+    supports_pause = False
+
+    def __init__(
+        self,
+        settings: TogetherSettings | None = None,
+        *,
+        secret: str | None = None,
+        today: date | None = None,
+        start_followers: bool = True,
+        azure_endpoint: str | None = None,
+        api_version: str | None = None,
+    ) -> None:
+        """``azure_endpoint``/``api_version`` are accepted like every hosted backend's, unused."""
+        self.settings = settings or TogetherSettings.from_env()
+        self._secret = secret
+        self.today = today
+        self.start_followers = start_followers
+
+    @classmethod
+    def for_run(cls, folder: RunFolder, *, secret: str | None = None) -> TogetherBackend:
+        connection = folder.read_spec().settings.get("connection")
+        settings = (
+            TogetherSettings.from_dict(connection)
+            if isinstance(connection, dict)
+            else TogetherSettings.from_env()
+        )
+        return cls(settings, secret=secret)
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"TogetherBackend(settings={self.settings!r})"
+
+    # --- connection ------------------------------------------------------
+    @property
+    def _secrets(self) -> tuple[str | None, ...]:
+        return (self.settings.resolve_secret(self._secret),)
+
+    def client(self, *, max_retries: int = 2) -> Any:
+        try:
+            return self.settings.make_client(self._secret, max_retries=max_retries)
+        except Exception as error:
+            raise explain(error, secrets=self._secrets) from None
+
+    def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:
+            raise explain(error, secrets=self._secrets) from None
+
+    def child_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        return self.settings.child_env(self._secret, base)
+
+    def availability(self) -> Availability:
+        try:
+            import together  # noqa: F401
+        except ImportError:
+            return Availability(
+                False, "The together package is not installed.", "pip install together"
+            )
+        problem = self.settings.missing(self._secret)
+        if problem:
+            return Availability(False, problem, f"export {KEY_ENV}=...")
+        return Availability(True, f"{LABEL} credential found; endpoint {self.settings.where()}.")
+
+    def check(self) -> str:
+        jobs = self._call(self._list, self.client(max_retries=1), 1)
+        seen = "no fine-tuning jobs yet" if not jobs else f"latest job {jobs[0].job_id}"
+        return f"{LABEL} accepted the credential ({self.settings.where()}; {seen})."
+
+    # --- before launch ---------------------------------------------------
+    def prepare(self, spec: RunSpec) -> list[Problem]:
+        problems: list[Problem] = []
+        if spec.backend != NAME:
+            problems.append(
+                Problem(f"This run is for {spec.backend!r}, not {NAME!r}.", where="backend")
+            )
+        verdict = tunability(Provider.TOGETHER, spec.model, today=self.today or date.today())
+        if not verdict.tunable:
+            problems.append(Problem(verdict.summary, where="model"))
+        elif verdict.entry is None:
+            problems.append(Problem(verdict.summary, fatal=False, where="model"))
+        elif spec.adapter and spec.adapter not in verdict.entry.adapters:
+            problems.append(
+                Problem(
+                    f"{verdict.entry.name} trains with {', '.join(verdict.entry.adapters)} on "
+                    f"{LABEL}, not {spec.adapter}.",
+                    where="adapter",
+                )
+            )
+        problems.extend(self._check_files(spec))
+        problems.extend(self._check_hyperparameters(spec))
+        if spec.suffix and len(spec.suffix) > SUFFIX_MAX:
+            problems.append(
+                Problem(
+                    f"On {LABEL} the suffix is at most {SUFFIX_MAX} characters.", where="suffix"
+                )
+            )
+        return problems
+
+    def _check_files(self, spec: RunSpec) -> list[Problem]:
+        problems: list[Problem] = []
+        for label, path, digest in (
+            ("training", spec.dataset, spec.dataset_sha256),
+            ("validation", spec.validation, spec.validation_sha256),
+        ):
+            if path is None:
+                continue
+            file = Path(path)
+            if not file.is_file():
+                problems.append(Problem(f"The {label} file {path} does not exist.", where=path))
+                continue
+            if digest and sha256_of(file) != digest:
+                problems.append(
+                    Problem(
+                        f"The {label} file {path} changed since it was inspected: inspect it again.",
+                        where=path,
+                    )
+                )
+            problems.extend(check_file(file, label=label, method=spec.method))
+        return problems
+
+    def _check_hyperparameters(self, spec: RunSpec) -> list[Problem]:
+        problems = []
+        for name, value in spec.hyperparameters.items():
+            if name not in TOGETHER_HYPERPARAMETERS:
+                known = ", ".join(TOGETHER_HYPERPARAMETERS)
+                problems.append(
+                    Problem(f"Unknown hyperparameter {name!r} (known: {known}).", where=name)
+                )
+                continue
+            if value == AUTO:
+                continue
+            number = None if isinstance(value, (bool, str)) else float(value)
+            low_ok = name in FRACTION_HYPER or name in ("n_evals", "n_checkpoints")
+            if number is None or number < 0 or (number == 0 and not low_ok):
+                problems.append(
+                    Problem(
+                        f"{name} must be 'auto' or a positive number, not {value!r}.", where=name
+                    )
+                )
+            elif name in FRACTION_HYPER and number >= 1:
+                problems.append(Problem(f"{name} must be below 1, not {value!r}.", where=name))
+        evals = spec.hyperparameters.get("n_evals", AUTO)
+        if evals != AUTO and float(evals) > 0 and not spec.validation:
+            problems.append(
+                Problem("Evaluations (n_evals) need a validation file.", where="n_evals")
+            )
+        return problems
+
+    # --- launch ----------------------------------------------------------
+    def launch(
+        self,
+        spec: RunSpec,
+        store: RunStore,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RunFolder:
+        fatal = [p for p in self.prepare(spec) if p.fatal]
+        if fatal:
+            raise BackendError(" ".join(p.message for p in fatal))
+        client = self.client()
+        spec = replace(spec, settings={**spec.settings, "connection": self.settings.to_dict()})
+        folder = store.create(spec, status={"detail": "Uploading files", "pid": os.getpid()})
+        folder.log(f"{LABEL} fine-tuning of {spec.model} ({spec.method}), run {folder.run_id}.")
+        try:
+            training_file = self._upload(client, folder, Path(spec.dataset), progress)
+            validation_file = None
+            if spec.validation:
+                _stop_if_cancelled(cancel)
+                validation_file = self._upload(client, folder, Path(spec.validation), progress)
+            _stop_if_cancelled(cancel)
+            folder.update_status(detail="Creating the job")
+            job = client.fine_tuning.create(**create_params(spec, training_file, validation_file))
+            status = str(getattr(job.status, "value", job.status))
+            folder.update_status(
+                job_id=job.id,
+                provider_status=status,
+                state=run_state(status),
+                detail="",
+                pid=None,
+                extra={
+                    "training_file": training_file,
+                    "validation_file": validation_file,
+                    "output_name": job.output_name,
+                },
+            )
+            folder.log(f"Created job {job.id} ({status}); the model will be {job.output_name}.")
+        except _Cancelled:
+            folder.update_status(
+                state=RunState.CANCELLED, ended_at=time.time(), detail="", pid=None
+            )
+            folder.log("Cancelled before the job was created; nothing was billed.")
+            raise BackendError("Cancelled before the job was created.") from None
+        except Exception as error:
+            explained = explain(error, secrets=self._secrets)
+            folder.update_status(
+                state=RunState.FAILED,
+                error=str(explained),
+                ended_at=time.time(),
+                detail="",
+                pid=None,
+            )
+            folder.log(f"Launch failed: {explained}")
+            raise explained from None
+        if self.start_followers:
+            self._start_follower(folder)
+        return folder
+
+    def _upload(
+        self, client: Any, folder: RunFolder, path: Path, progress: ProgressCallback | None
+    ) -> str:
+        folder.update_status(detail=f"Uploading {path.name}")
+
+        def report(event: Any) -> None:
+            if progress is not None:
+                progress(path.name, int(event.uploaded_bytes), int(event.total_bytes))
+
+        uploaded = client.files.upload(
+            file=path, purpose="fine-tune", check=False, progress_callback=report
+        )
+        if getattr(uploaded, "processing_status", None) in ("FAILED", "INVALID_FORMAT"):
+            # The SDK's upload drops the validation report: the file itself carries it.
+            found = getattr(client.files.retrieve(uploaded.id), "validation_report", None)
+            said = getattr(found, "error", None) or "the file was rejected"
+            raise HostedError(
+                f"{LABEL} rejected {path.name}: {printable_line(str(said))}",
+                kind="invalid",
+                hint="Fix the file and try again.",
+            )
+        size = path.stat().st_size
+        if progress is not None:
+            progress(path.name, size, size)
+        folder.log(f"Uploaded {path.name} as {uploaded.id}.")
+        return str(uploaded.id)
+
+    def _start_follower(self, folder: RunFolder) -> None:
+        from backends.hosted.follower import start_follower
+
+        start_follower(folder, secret=self._secret)
+
+    # --- after launch ----------------------------------------------------
+    def _job_id(self, run: RunFolder) -> str:
+        job_id = run.read_status().job_id
+        if not job_id:
+            raise BackendError("This run has no job yet (its files may still be uploading).")
+        return job_id
+
+    def mirror(self, run: RunFolder, client: Any | None = None) -> TogetherMirror:
+        return TogetherMirror(
+            run, client or self.client(max_retries=1), self._job_id(run), secrets=self._secrets
+        )
+
+    def follow(self, run: RunFolder, *, stop: threading.Event | None = None) -> RunState:
+        try:
+            return self.mirror(run).run(stop=stop)
+        except HostedError as error:
+            run.log(f"Following stopped: {error}")
+            run.update_status(detail=f"Following stopped: {error}", reconnecting=False)
+            raise
+
+    def cancel(self, run: RunFolder) -> None:
+        job_id = self._job_id(run)
+        client = self.client()
+        job = self._call(client.fine_tuning.cancel, job_id)
+        run.log(
+            f"Cancel requested for job {job_id}: now {getattr(job.status, 'value', job.status)}."
+        )
+        from backends.hosted.follower import follower_alive
+
+        if not follower_alive(run):
+            self._call(self.mirror(run, client).sync_once)
+
+    def pause(self, run: RunFolder) -> None:
+        raise NotSupported(f"{LABEL} jobs cannot be paused.")
+
+    def resume(self, run: RunFolder) -> None:
+        raise NotSupported(f"{LABEL} jobs cannot be paused or resumed.")
+
+    def save_now(self, run: RunFolder) -> None:
+        raise NotSupported(
+            "Hosted providers save checkpoints on their own schedule; there is no save-now."
+        )
+
+    def result(self, run: RunFolder) -> RunResult:
+        status = run.read_status()
+        return RunResult(
+            state=status.state,
+            model=status.fine_tuned_model,
+            output_dir=run.output_dir,
+            trained_tokens=status.trained_tokens,
+            checkpoints=tuple(str(c.get("model")) for c in status.checkpoints if c.get("model")),
+            error=status.error,
+        )
+
+    def download(self, run: RunFolder, *, merged: bool = False) -> Path:
+        """The trained adapter (or merged weights) as ``output/<name>.tar.zst``; returns the path."""
+        job_id = self._job_id(run)
+        if run.read_status().state is not RunState.SUCCEEDED:
+            raise BackendError("Only a finished (succeeded) job has weights to download.")
+        kind = "merged" if merged else "adapter"
+        client = self.client()
+        response = self._call(client.fine_tuning.content, ft_id=job_id, checkpoint=kind)
+        run.output_dir.mkdir(parents=True, exist_ok=True)
+        target = run.output_dir / f"{job_id}-{kind}.tar.zst"
+        partial = target.with_suffix(".part")
+        try:
+            response.write_to_file(partial)
+        except Exception as error:
+            partial.unlink(missing_ok=True)
+            raise explain(error, secrets=self._secrets) from None
+        partial.replace(target)
+        run.log(f"Downloaded the {kind} weights to output/{target.name}.")
+        return target
+
+    def attach(self, job_id: str, store: RunStore) -> RunFolder:
+        """Mirror an existing job into a new run folder."""
+        client = self.client()
+        job = self._call(client.fine_tuning.retrieve, job_id)
+        method = getattr(getattr(job, "training_method", None), "method", None) or "sft"
+        training_type = getattr(getattr(job, "training_type", None), "type", None)
+        spec = RunSpec(
+            backend=NAME,
+            model=job.model or "?",
+            dataset=f"{NAME}:{job.training_file}",
+            validation=f"{NAME}:{job.validation_file}" if job.validation_file else None,
+            method=DPO if method == "dpo" else "supervised",
+            adapter=FULL if training_type == "Full" else "lora",
+            settings={"connection": self.settings.to_dict(), "attached": True},
+            name=f"attached {job.id}",
+        )
+        status = str(getattr(job.status, "value", job.status))
+        folder = store.create(
+            spec, status={"job_id": job.id, "provider_status": status, "state": run_state(status)}
+        )
+        folder.log(f"Attached to existing {LABEL} job {job.id} ({status}).")
+        if self.start_followers:
+            self._start_follower(folder)
+        return folder
+
+    def list_jobs(self, *, limit: int = 20) -> list[JobSummary]:
+        return self._call(self._list, self.client(), limit)
+
+    @staticmethod
+    def _list(client: Any, limit: int) -> list[JobSummary]:
+        jobs = sorted(client.fine_tuning.list().data or [], key=lambda j: _time(j.created_at))
+        rows = []
+        for job in reversed(jobs):
+            status = str(getattr(job.status, "value", job.status))
+            rows.append(
+                JobSummary(
+                    job_id=job.id,
+                    model=job.model or "?",
+                    status=status,
+                    state=run_state(status),
+                    created_at=int(_time(job.created_at)),
+                    fine_tuned_model=job.x_model_output_name if status == "completed" else None,
+                    suffix=job.suffix,
+                )
+            )
+        return rows[:limit]
+
+
+def _first_record_format(path: Path) -> str:
+    """``preference pairs``, ``chat`` or ``text`` from the first record's keys ("" unknown)."""
+    try:
+        with open(path, "rb") as handle:
+            for raw in handle:
+                if raw.strip():
+                    record = orjson.loads(raw)
+                    break
+            else:
+                return ""
+    except (OSError, orjson.JSONDecodeError):
+        return ""
+    if not isinstance(record, dict):
+        return ""
+    if "preferred_output" in record:
+        return "preference pairs"
+    return "chat" if "messages" in record else "text or prompt/completion"
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _stop_if_cancelled(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise _Cancelled
+
+
+def create_params(spec: RunSpec, training_file: str, validation_file: str | None) -> dict[str, Any]:
+    """Keyword arguments for ``client.fine_tuning.create`` (``auto`` leaves Together's default)."""
+    params: dict[str, Any] = {
+        "training_file": training_file,
+        "model": spec.model,
+        "training_method": "dpo" if spec.method == DPO else "sft",
+        "lora": spec.adapter != FULL,
+    }
+    if validation_file:
+        params["validation_file"] = validation_file
+    for name in TOGETHER_HYPERPARAMETERS:
+        value = spec.hyper(name)
+        if value == AUTO:
+            continue
+        target = "dpo_beta" if name == "beta" else name
+        if name == "beta" and spec.method != DPO:
+            continue
+        if spec.adapter == FULL and name.startswith("lora_"):
+            continue
+        params[target] = int(value) if name in INTEGER_HYPER else float(value)
+    if spec.suffix:
+        params["suffix"] = spec.suffix
+    if spec.seed is not None:
+        params["random_seed"] = int(spec.seed)
+    wandb = spec.settings.get("wandb")
+    if isinstance(wandb, dict) and wandb.get("project"):
+        params["wandb_project_name"] = str(wandb["project"])
+        if wandb.get("name"):
+            params["wandb_name"] = str(wandb["name"])
+        key = os.environ.get("WANDB_API_KEY")
+        if key:  # sent to Together, never written down
+            params["wandb_api_key"] = key
+    return params
+
+
+def check_file(path: Path, *, label: str = "training", method: str = "supervised") -> list[Problem]:
+    """Together's own file rules (the SDK's ``check_file``: format, size, minimum examples),
+    plus the objective's format: DPO takes preference pairs, SFT does not."""
+    try:
+        from together.lib.utils.files import check_file as sdk_check
+    except ImportError:
+        return []
+    report = sdk_check(path, purpose="fine-tune")
+    where = str(path)
+    if not report.get("is_check_passed"):
+        message = printable_line(str(report.get("message") or "the file does not pass"))
+        return [Problem(f"{LABEL} would refuse the {label} file: {message}", where=where)]
+    problems = []
+    found = _first_record_format(path)
+    if method == DPO and found and "preference" not in found:
+        problems.append(
+            Problem(
+                f"DPO on {LABEL} needs preference pairs (input, preferred_output, "
+                f"non_preferred_output); the {label} file is {found}.",
+                where=where,
+            )
+        )
+    if method != DPO and "preference" in found:
+        problems.append(
+            Problem(
+                f"The {label} file holds preference pairs: choose DPO, not supervised.",
+                where=where,
+            )
+        )
+    return problems

@@ -1,0 +1,274 @@
+"""Together AI: the real ``together`` SDK against the local emulator (real HTTP on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import orjson
+import pytest
+
+from backends import control, registry
+from backends.backend import BackendError
+from backends.hosted.errors import HostedError
+from backends.hosted.mirror import Intervals
+from backends.hosted.spec import hosted_spec
+from backends.hosted.together import (
+    CURSOR_FILE,
+    TogetherBackend,
+    TogetherMirror,
+    TogetherSettings,
+)
+from backends.runs import RunFolder, RunStore
+from backends.runs.values import RunState
+from tests.fakes.together_api import ARCHIVE, TogetherAPI
+from tests.support.data_files import chat_line
+
+MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+FAST = Intervals(0.001, 0.001, 0.001, 0.001, 0.001, 0.01, 0.001)
+
+
+@pytest.fixture
+def backend(together_api: TogetherAPI) -> TogetherBackend:
+    settings = TogetherSettings(base_url=together_api.base_url, timeout_s=5.0)
+    return TogetherBackend(settings, secret=together_api.api_key, start_followers=False)
+
+
+@pytest.fixture
+def validation(tmp_path: Path) -> Path:
+    path = tmp_path / "valid.jsonl"
+    path.write_bytes(b"".join(chat_line(i) for i in range(100, 110)))
+    return path
+
+
+def spec_for(data: Path, validation: Path | None = None, **kwargs: object):
+    options: dict = {"hyperparameters": {"n_evals": 3, "lora_r": 16}} | kwargs
+    return hosted_spec(
+        "together",
+        model=MODEL,
+        data=str(data),
+        validation=validation and str(validation),
+        **options,
+    )
+
+
+def follow_to_end(backend: TogetherBackend, folder: RunFolder) -> RunState:
+    mirror = backend.mirror(folder)
+    mirror.intervals = FAST
+    return mirror.run()
+
+
+def test_registry_entry_builds_the_together_backend() -> None:
+    info = registry.get("together")
+    assert info.label == "Together AI" and info.key_env == "TOGETHER_API_KEY"
+    assert info.adapters == ("lora", "full") and info.download and not info.pause
+    assert isinstance(info.create(), TogetherBackend)
+
+
+def test_launch_follow_download(
+    backend, together_api, dataset, validation, store: RunStore
+) -> None:
+    seen: list[tuple[str, int, int]] = []
+    folder = backend.launch(
+        spec_for(dataset, validation, suffix="mine", seed=7),
+        store,
+        progress=lambda *a: seen.append(a),
+    )
+    created = together_api.created[0]
+    assert created["model"] == MODEL and created["n_evals"] == 3 and created["suffix"] == "mine"
+    assert created["training_type"]["type"] == "Lora" and created["training_type"]["lora_r"] == 16
+    assert created["random_seed"] == 7 and created["training_method"]["method"] == "sft"
+    assert seen[-1] == ("valid.jsonl", validation.stat().st_size, validation.stat().st_size)
+    assert together_api.contents["file-0001"] == dataset.read_bytes()
+
+    assert follow_to_end(backend, folder) is RunState.SUCCEEDED
+    points = folder.load_metrics()
+    assert [p.step for p in points] == [1, 2, 3, 4, 5, 6]
+    assert [p.step for p in points if p.valid_loss is not None] == [2, 4, 6]
+    assert points[0].train_loss == pytest.approx(2.0) and points[0].total_steps == 6
+    status = folder.read_status()
+    job = together_api.jobs[status.job_id]
+    assert status.fine_tuned_model == job.output_name
+    assert [c["step"] for c in status.checkpoints] == [3, 6, 6]
+    log = folder.log_txt.read_text()
+    assert "Training started" in log and "Checkpoint saved at step 3" in log
+    assert log.count("Job finished") == 1
+    assert backend.result(folder).model == job.output_name
+
+    adapter = backend.download(folder)
+    assert adapter.parent == folder.output_dir and adapter.name.endswith("adapter.tar.zst")
+    assert adapter.read_bytes() == ARCHIVE + b"adapter"
+    assert backend.download(folder, merged=True).read_bytes() == ARCHIVE + b"merged"
+    every_file = b"".join(p.read_bytes() for p in folder.path.rglob("*") if p.is_file())
+    assert together_api.api_key.encode() not in every_file
+
+
+def test_dpo_and_full_reach_the_job(backend, together_api, tmp_path, store) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    pair = {
+        "input": {"messages": [{"role": "user", "content": "hi"}]},
+        "preferred_output": [{"role": "assistant", "content": "hello"}],
+        "non_preferred_output": [{"role": "assistant", "content": "go away"}],
+    }
+    pairs.write_bytes(b"".join(orjson.dumps(pair) + b"\n" for _ in range(5)))
+    spec = hosted_spec(
+        "together",
+        model=MODEL,
+        data=str(pairs),
+        method="dpo",
+        hyperparameters={"beta": 0.2, "n_epochs": 2, "learning_rate": 2e-5, "lora_r": 8},
+    )
+    from dataclasses import replace
+
+    backend.launch(replace(spec, adapter="full"), store)
+    created = together_api.created[0]
+    assert created["training_method"] == {"method": "dpo", "dpo_beta": 0.2} | {
+        k: v for k, v in created["training_method"].items() if k not in ("method", "dpo_beta")
+    }
+    assert created["training_type"] == {"type": "Full"}
+    assert created["n_epochs"] == 2 and created["learning_rate"] == pytest.approx(2e-5)
+
+
+def test_restart_and_killed_follower_write_each_point_and_line_once(
+    backend, together_api, dataset, validation, store
+) -> None:
+    folder = backend.launch(spec_for(dataset, validation), store)
+    first = backend.mirror(folder)
+    first.sync_once()
+    stale = (folder.path / CURSOR_FILE).read_bytes()
+    for _ in range(3):
+        first.sync_once()
+    # A follower killed after writing its lines but before saving its cursor leaves this:
+    (folder.path / CURSOR_FILE).write_bytes(stale)
+    assert "Training started" in folder.log_txt.read_text()
+    assert follow_to_end(backend, folder) is RunState.SUCCEEDED
+    steps = [p.step for p in folder.load_metrics()]
+    assert steps == sorted(set(steps)) == [1, 2, 3, 4, 5, 6]
+    lines = folder.log_txt.read_text().splitlines()
+    assert sum("Training started" in line for line in lines) == 1
+    assert sum("Checkpoint saved at step 3" in line for line in lines) == 1
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_transient_faults_back_off_and_lose_nothing(
+    backend, together_api, dataset, validation, store, status
+) -> None:
+    folder = backend.launch(spec_for(dataset, validation), store)
+    together_api.inject(status, times=3, path_contains="/metrics", retry_after=0.01)
+    assert follow_to_end(backend, folder) is RunState.SUCCEEDED
+    assert [p.step for p in folder.load_metrics()] == [1, 2, 3, 4, 5, 6]
+    assert "Reconnecting" in folder.log_txt.read_text()
+
+
+def test_a_rejected_key_says_so(together_api, dataset, store) -> None:
+    settings = TogetherSettings(base_url=together_api.base_url, timeout_s=5.0)
+    wrong = TogetherBackend(settings, secret="tg-wrong-key-9999", start_followers=False)
+    with pytest.raises(HostedError) as raised:
+        wrong.launch(spec_for(dataset, hyperparameters={}), store)
+    message = str(raised.value)
+    assert "API key rejected" in message and "TOGETHER_API_KEY" in message
+    assert "free trial" not in message and "tg-wrong-key-9999" not in message
+    (run,) = store.list_folders()
+    assert "API key rejected" in (run.read_status().error or "")
+    with pytest.raises(HostedError, match="API key rejected"):
+        wrong.check()
+
+
+def test_a_failed_job_gives_the_reason_from_its_error_event(
+    backend, together_api, dataset, store
+) -> None:
+    together_api.fail_at_step = 3
+    folder = backend.launch(spec_for(dataset, hyperparameters={}), store)
+    assert follow_to_end(backend, folder) is RunState.FAILED
+    assert folder.read_status().error == together_api.fail_reason
+    assert [p.step for p in folder.load_metrics()] == [1, 2]
+
+
+def test_a_rejected_file_shows_the_providers_message(backend, together_api, dataset, store) -> None:
+    together_api.reject_files = True
+    with pytest.raises(
+        HostedError, match=re.escape("rejected train.jsonl: Line 3: missing field 'messages'")
+    ):
+        backend.launch(spec_for(dataset, hyperparameters={}), store)
+    assert together_api.created == []
+
+
+def test_cancel_through_the_control_path(
+    backend, together_api, dataset, store, monkeypatch
+) -> None:
+    monkeypatch.setenv("TOGETHER_API_KEY", together_api.api_key)
+    monkeypatch.setenv("TOGETHER_BASE_URL", together_api.base_url)
+    together_api.auto_advance = False
+    folder = backend.launch(spec_for(dataset, hyperparameters={}), store)
+    assert "Cancel requested" in control.cancel(folder)
+    job = together_api.jobs[folder.read_status().job_id]
+    assert job.status == "cancel_requested"
+    together_api.advance(job.id)
+    mirror = TogetherMirror(folder, backend.client(), job.id)
+    assert mirror.sync_once() is RunState.CANCELLED
+    with pytest.raises(BackendError, match="cannot be paused"):
+        control.pause(folder)
+
+
+def test_detached_follower_mirrors_the_job(together_api, dataset, store, monkeypatch) -> None:
+    from tests.support.helpers import wait_for
+
+    monkeypatch.setenv("TOGETHER_API_KEY", together_api.api_key)
+    monkeypatch.setenv("TOGETHER_BASE_URL", together_api.base_url)
+    folder = TogetherBackend().launch(spec_for(dataset, hyperparameters={}), store)
+    wait_for(lambda: folder.read_status().state.is_terminal, timeout=60)
+    assert folder.read_status().state is RunState.SUCCEEDED
+    assert [p.step for p in folder.load_metrics()] == [1, 2, 3, 4, 5, 6]
+    assert "TOGETHER_API_KEY" not in (folder.path / "run.json").read_text()
+
+
+def test_prepare_checks_together_rules(backend, dataset, tmp_path) -> None:
+    unknown = hosted_spec("together", model="someone/new-model", data=str(dataset))
+    (problem,) = backend.prepare(unknown)
+    assert not problem.fatal and "price unknown" in problem.message
+    dpo_on_chat = hosted_spec("together", model=MODEL, data=str(dataset), method="dpo")
+    assert any("preference pairs" in p.message for p in backend.prepare(dpo_on_chat))
+    evals_alone = spec_for(dataset)
+    assert any("validation file" in p.message for p in backend.prepare(evals_alone))
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert any(
+        "would refuse" in p.message for p in backend.prepare(spec_for(empty, hyperparameters={}))
+    )
+    from dataclasses import replace
+
+    lora_only = hosted_spec("together", model="Qwen/Qwen2.5-72B-Instruct", data=str(dataset))
+    assert any(p.where == "adapter" for p in backend.prepare(replace(lora_only, adapter="full")))
+    bad = spec_for(dataset, hyperparameters={"lora_dropout": 1.5, "learning_rate_multiplier": 2})
+    messages = " ".join(p.message for p in backend.prepare(bad))
+    assert "lora_dropout must be below 1" in messages and "Unknown hyperparameter" in messages
+
+
+def test_jobs_and_attach(backend, together_api, dataset, store) -> None:
+    folder = backend.launch(spec_for(dataset, hyperparameters={}), store)
+    job_id = folder.read_status().job_id
+    (row,) = backend.list_jobs()
+    assert row.job_id == job_id and row.model == MODEL
+    attached = backend.attach(job_id, store)
+    assert attached.read_spec().adapter == "lora"
+    assert follow_to_end(backend, attached) is RunState.SUCCEEDED
+
+
+def test_chat_with_the_tuned_model_through_the_openai_compatible_endpoint(together_api) -> None:
+    import openai
+
+    client = openai.OpenAI(api_key=together_api.api_key, base_url=f"{together_api.base_url}/v1")
+    answer = client.chat.completions.create(
+        model="user/model-ft", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert answer.choices[0].message.content == "echo: hi"
+    assert together_api.chat_models == ["user/model-ft"]
+
+
+def test_stop_leaves_the_job_running(backend, together_api, dataset, store) -> None:
+    together_api.auto_advance = False
+    folder = backend.launch(spec_for(dataset, hyperparameters={}), store)
+    stop = threading.Event()
+    stop.set()
+    assert backend.follow(folder, stop=stop) is not RunState.SUCCEEDED
