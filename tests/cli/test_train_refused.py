@@ -84,10 +84,8 @@ def test_warnings_do_not_block(
     monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
     data = tmp_path / "warned.jsonl"
     data.write_bytes(GOOD * 12 + b"\n" + GOOD)  # a blank line: a warning
-    code = main(
-        ["--workspace", str(tmp_path / "ws"), "train", "--backend", "openai"]
-        + ["--data", str(data), "--model", "gpt-4o-mini", "--yes", "--detach"]
-    )
+    args = ["train", "--backend", "openai", "--data", str(data), "--model", "gpt-4o-mini"]
+    code = main(["--workspace", str(tmp_path / "ws"), *args, "--yes", "--detach"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "warning" in err and out.strip()
