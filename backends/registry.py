@@ -75,6 +75,9 @@ class BackendInfo:
     """The job takes a training tier (``--training-type``) and a stricter suffix rule."""
     deployment: str | None = None
     """``"module:function"`` giving the words on deploying a trained model before calling it."""
+    models_endpoint: bool = False
+    """``GET /models/{id}`` answers for every model it can call (so a typo is caught up front);
+    not Azure, whose chat calls name deployments."""
 
     def create(self, **options: Any) -> Backend:
         """A new backend object; ``options`` go to its constructor (e.g. ``secret=``)."""
@@ -140,6 +143,7 @@ _ENTRIES = (
         factory="backends.hosted.backend:OpenAIBackend",
         for_run="backends.hosted.backend:OpenAIBackend.for_run",
         no_new_jobs_from=OPENAI_NO_NEW_JOBS_FROM,
+        models_endpoint=True,
     ),
     BackendInfo(
         name="azure",
