@@ -75,6 +75,9 @@ class BackendInfo:
     """The job takes a training tier (``--training-type``) and a stricter suffix rule."""
     deployment: str | None = None
     """``"module:function"`` giving the words on deploying a trained model before calling it."""
+    models_endpoint: bool = False
+    """``GET /models/{id}`` answers for every model it can call (so a typo is caught up front);
+    not Azure, whose chat calls name deployments."""
     hyperparameters: tuple[str, ...] = ()
     """The hosted job's hyperparameters, as the Settings step and ``train`` ask for them
     (``beta`` only with DPO; each ``"auto"`` or a number)."""
@@ -162,6 +165,7 @@ _ENTRIES = (
         for_run="backends.hosted.backend:OpenAIBackend.for_run",
         no_new_jobs_from=OPENAI_NO_NEW_JOBS_FROM,
         hyperparameters=OPENAI_HYPERPARAMETERS,
+        models_endpoint=True,
     ),
     BackendInfo(
         name="azure",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -16,27 +17,43 @@ DESCRIPTION = (
 )
 
 
+WORKSPACE_HELP = "where decisions and runs are kept (default: ./.finetune)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finetune-tui", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"finetune-tui {__version__}")
-    parser.add_argument(
-        "--workspace",
-        metavar="DIR",
-        default=None,
-        help="where decisions and runs are kept (default: ./.finetune)",
-    )
+    parser.add_argument("--workspace", metavar="DIR", default=None, help=WORKSPACE_HELP)
     if COMMAND_MODULES:
         subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
         for name in COMMAND_MODULES:
             importlib.import_module(name).register(subparsers)
+        # ``--workspace`` before or after the command: SUPPRESS keeps the one given before.
+        for command in set(subparsers.choices.values()):
+            command.add_argument(
+                "--workspace", metavar="DIR", default=argparse.SUPPRESS, help=WORKSPACE_HELP
+            )
     return parser
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``| head``): stop writing, say nothing (the shell's 141 status)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is not None:
-        return int(handler(args) or 0)
+        try:
+            code = int(handler(args) or 0)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return _quiet_broken_pipe()
+        return code
 
     from tui.app import FinetuneApp
 

@@ -161,7 +161,38 @@ def training_template(tokenizer: Any, samples: Sequence[dict[str, Any]]) -> Temp
     )
 
 
-def supports_tools(tokenizer: Any) -> bool:
-    from trl.chat_template_utils import supports_tool_calling
+def uses_tools(record: dict[str, Any]) -> bool:
+    """The example defines tools, calls one or answers as a tool: its template must render tools."""
+    if record.get("tools"):
+        return True
+    return any(
+        isinstance(m, dict) and (m.get("tool_calls") or m.get("role") == "tool")
+        for m in record.get("messages") or ()
+    )
 
-    return bool(supports_tool_calling(tokenizer))
+
+def renders_tools(tokenizer: Any, template: str | None = None) -> bool:
+    """``template`` (else the tokenizer's own) renders a whole tool-calling exchange.
+
+    The one check behind both the Dataset report (a counted warning per example local training
+    would skip) and the local worker (which skips those examples): trl's
+    ``supports_tool_calling``, which renders a tool call and a tool reply and looks for both.
+    """
+    try:
+        from trl.chat_template_utils import supports_tool_calling
+    except ImportError:  # without trl: does the template read tool calls at all?
+        text = template or getattr(tokenizer, "chat_template", None)
+        return isinstance(text, str) and "tool_calls" in text
+    if template is None:
+        return bool(supports_tool_calling(tokenizer))
+    own = tokenizer.chat_template
+    tokenizer.chat_template = template
+    try:
+        return bool(supports_tool_calling(tokenizer))
+    finally:
+        tokenizer.chat_template = own
+
+
+def tools_skipped(model: str) -> str:
+    """What the report and the worker say about one example whose tools cannot be rendered."""
+    return f"{model}'s chat template cannot render tool calls: local training skips this example"

@@ -184,6 +184,19 @@ CHECKS: dict[str, CheckInfo] = {
             "Shorten the example: tokens past the limit are truncated.",
         ),
         _c(
+            "tools_unrendered",
+            _W,
+            "Tool calls the model cannot render",
+            "Pick a model whose chat template supports tools (Qwen2.5, Llama 3.1, Mistral…), "
+            "or leave these examples out.",
+        ),
+        _c(
+            "nothing_to_train",
+            _E,
+            "No example local training would keep",
+            "Pick a model whose chat template supports tools, or add examples without tools.",
+        ),
+        _c(
             "too_few_examples",
             _E,
             "Fewer than 10 examples",

@@ -231,6 +231,14 @@ def _format_support(
         return []
     model = options.model
     if options.provider is Provider.LOCAL:
+        if fmt is DataFormat.DPO:
+            return [
+                Finding(
+                    "unsupported_format",
+                    None,
+                    "DPO preference pairs: local training is supervised only (use a chat file)",
+                )
+            ]
         if fmt in (DataFormat.ALPACA, DataFormat.SHAREGPT):
             return [
                 Finding(
@@ -270,6 +278,16 @@ def build_report(
     fmt = _dominant(scan.formats)
     findings = FindingCollector(options.keep)
     findings.extend(_file_findings(scan, probe, options, target, fmt))
+    skipped_all = recount is not None and recount.tools_skipped >= len(scan.totals) > 0
+    if skipped_all and not options.is_validation:
+        findings.add(
+            Finding(
+                "nothing_to_train",
+                None,
+                f"Every example uses tools, and {options.model}'s chat template cannot render "
+                "tool calls: local training would have nothing left",
+            )
+        )
     findings.merge(scan.findings)
     totals = scan.totals
     limit = target.context_limit

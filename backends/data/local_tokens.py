@@ -37,7 +37,10 @@ import orjson
 from backends.data.chat_template import (
     chatml_training_template,
     for_template,
+    renders_tools,
+    tools_skipped,
     training_template,
+    uses_tools,
 )
 from backends.data.findings import Finding
 from backends.data.formats import ConversionError, DataFormat, to_chat
@@ -190,7 +193,10 @@ class TemplateCounter:
     estimated_lines: list[int] = field(default_factory=list)
     failed: int = 0
     failed_lines: list[str] = field(default_factory=list)
-    tools_unrendered: int = 0
+    renders_tools: bool = True
+    """The training template renders tool calls (``chat_template.renders_tools``, as the worker)."""
+    tools_skipped: int = 0
+    """Examples local training skips: they use tools the template cannot render."""
 
     @property
     def tokenizer(self) -> Any:
@@ -236,6 +242,11 @@ class TemplateCounter:
                 figures.update(self._count_many([item]))
         limit = self.context_limit
         for item in pending:
+            if item.record is not None and not self.renders_tools and uses_tools(item.record):
+                self.tools_skipped += 1
+                result.findings.add(
+                    Finding("tools_unrendered", item.line, tools_skipped(self.choice.requested))
+                )
             got = figures.get(item.index)
             if got is not None:
                 total, assistant = got
@@ -263,6 +274,15 @@ class TemplateCounter:
     def _choose_template(self, samples: list[dict[str, Any]]) -> None:
         """The template training will use (the same choice as ``training_template``)."""
         self.chosen = True
+        try:
+            self._pick_template(samples)
+        finally:
+            try:
+                self.renders_tools = renders_tools(self.tokenizer, self.template)
+            except Exception:  # a template that breaks on the probe renders no tools
+                self.renders_tools = False
+
+    def _pick_template(self, samples: list[dict[str, Any]]) -> None:
         own = getattr(self.tokenizer, "chat_template", None)
         if _has_markers(own):
             self.assistant_mask = True
@@ -290,10 +310,6 @@ class TemplateCounter:
         elif not picked.assistant_only:
             self.template_note = picked.note
 
-    def _template_supports_tools(self) -> bool:
-        template = self.template or getattr(self.tokenizer, "chat_template", None)
-        return isinstance(template, str) and "tools" in template
-
     def _render(self, records: list[dict[str, Any]], tools: Any) -> tuple[list[int], list[Any]]:
         kwargs: dict[str, Any] = {"tokenize": True, "return_dict": True}
         if self.template is not None:
@@ -319,8 +335,7 @@ class TemplateCounter:
                 tools = orjson.loads(tools)
             except orjson.JSONDecodeError:
                 tools = None
-        if tools is not None and not self._template_supports_tools():
-            self.tools_unrendered += 1
+        if tools is not None and not self.renders_tools:
             tools = None
         try:
             lengths, masks = self._render(records, tools)
@@ -375,11 +390,6 @@ class TemplateCounter:
                 f"{self.estimated:,} example(s) could not go through {name}'s chat template "
                 f"(lines {shown}{'…' if self.estimated > len(self.estimated_lines) else ''}"
                 f"{detail}): estimated with o200k_base."
-            )
-        if self.tools_unrendered:
-            notes.append(
-                f"{self.tools_unrendered:,} example(s) define tools, but {name}'s chat template "
-                "does not render tools: their tool definitions are not counted."
             )
         return notes
 

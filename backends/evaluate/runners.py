@@ -146,6 +146,18 @@ class HostedRunner(Runner):
             self._client = self.settings.make_client(self._secret, max_retries=0)
         return self._client
 
+    def model_missing(self) -> bool:
+        """The provider answers "no such model" for ``model`` (unreachable is not missing)."""
+        import openai
+
+        try:
+            self._make_client().models.retrieve(self.model)
+        except openai.NotFoundError:
+            return True
+        except openai.OpenAIError:
+            return False
+        return False
+
     def _explain(self, error: BaseException) -> Any:
         from backends.hosted.errors import explain
 

@@ -176,12 +176,25 @@ def find_run(request: EvalRequest, name: str) -> RunFolder | None:
         return None
 
 
+def _known_to_provider(runner: HostedRunner, name: str) -> None:
+    """``--tuned`` that is no run must be a model the provider has: a typo is refused here, not
+    scored as a row of failed answers (an unreachable provider is left to the run to report)."""
+    if runner.model_missing():
+        raise UsageProblem(
+            f"--tuned {name!r} is neither a run of this workspace (finetune-tui runs lists them) "
+            f"nor a model {runner.settings.label} knows."
+        )
+
+
 def tuned_model(request: EvalRequest, provider: str) -> Tuned:
     """The tuned model ``request.tuned`` names: a run of the workspace, else a model on ``provider``."""
     name = request.tuned or ""
     folder = find_run(request, name)
     if folder is None:
-        return Tuned(runner_for(provider, name, request))
+        runner = runner_for(provider, name, request)
+        if isinstance(runner, HostedRunner) and registry.get(provider).models_endpoint:
+            _known_to_provider(runner, name)
+        return Tuned(runner)
     spec = folder.read_spec()
     if registry.is_local(spec.backend):
         output = trained_output(folder.output_dir)

@@ -114,13 +114,11 @@ class HostedSettings:
     def missing(self, secret: str | None = None) -> str | None:
         """Why a client cannot be made (no secret, no endpoint), or ``None``."""
         if self.provider == AZURE and not (self.azure_endpoint or self.base_url):
-            return (
-                "No Azure OpenAI endpoint: set AZURE_OPENAI_ENDPOINT or enter it in the settings."
-            )
+            return "No Azure OpenAI endpoint: set AZURE_OPENAI_ENDPOINT."
         if self.resolve_secret(secret) is None and not (
             self.provider == AZURE and self.azure_auth == "entra" and _has_azure_identity()
         ):
-            return f"No {self.label} credential: set {self.secret_env_var} or enter the key for this session."
+            return f"No {self.label} credential: set {self.secret_env_var}."
         return None
 
     def make_client(self, secret: str | None = None, *, max_retries: int = 2) -> openai.OpenAI:

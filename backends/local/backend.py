@@ -23,7 +23,6 @@ from pathlib import Path
 
 from backends.backend import Availability, BackendError, NotSupported, Problem, ProgressCallback
 from backends.files import sha256_of
-from backends.local.dataset import DatasetRejected, load_conversations
 from backends.local.launch import worker_argv, worker_env
 from backends.local.memory import (
     GpuInventory,
@@ -197,10 +196,7 @@ class LocalBackend:
         ):
             if path is None:
                 continue
-            try:
-                load_conversations(path)
-            except DatasetRejected as error:
-                problems.append(Problem(f"The {label} file: {error}", where=str(path)))
+            if not Path(path).is_file():  # its findings come from ``backends.preflight``
                 continue
             if digest and sha256_of(Path(path)) != digest:
                 problems.append(

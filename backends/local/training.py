@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.backend import BackendError
-from backends.data.chat_template import supports_tools, training_template
+from backends.data.chat_template import renders_tools, training_template, uses_tools
 from backends.local.callback import ControlFlags, Reporter, make_callback
 from backends.local.dataset import DatasetRejected, load_conversations, split_validation
 from backends.local.models import loadable_path, resolve_model
@@ -240,6 +240,21 @@ def quiet_trainer(trainer: Any) -> None:
     trainer.remove_callback(ProgressCallback)
 
 
+def _without_tools(
+    records: list[dict[str, Any]], lines: list[int], model: str, label: str, reporter: Reporter
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Drop the examples whose tools the template cannot render (the report warned of each)."""
+    kept = [(r, n) for r, n in zip(records, lines, strict=True) if not uses_tools(r)]
+    skipped = [n for r, n in zip(records, lines, strict=True) if uses_tools(r)]
+    if skipped:
+        shown = ", ".join(map(str, skipped[:10])) + ("…" if len(skipped) > 10 else "")
+        reporter.log(
+            f"Skipped {len(skipped)} {label} example(s) with tools (lines {shown}): "
+            f"{model}'s chat template cannot render tool calls."
+        )
+    return [r for r, _ in kept], [n for _, n in kept]
+
+
 def run_training(
     folder_path: Path,
     reporter: Reporter,
@@ -294,13 +309,19 @@ def run_training(
     if choice.template is not None:
         tokenizer.chat_template = choice.template
     reporter.log(choice.note)
-    if (
-        train.with_tools or any("tool_calls" in m for r in train_records for m in r["messages"])
-    ) and (not supports_tools(tokenizer)):
-        raise DatasetRejected(
-            f"The data has tool calls, but {spec.model}'s chat template cannot render them: "
-            "pick a model whose template supports tools (Qwen2.5, Llama 3.1, Mistral…)."
+    if not renders_tools(tokenizer):
+        train_records, train_lines = _without_tools(
+            train_records, train_lines, spec.model, "training", reporter
         )
+        valid_records, valid_lines = _without_tools(
+            valid_records, valid_lines, spec.model, "validation", reporter
+        )
+        if not train_records:
+            raise DatasetRejected(
+                f"Every training example uses tools, and {spec.model}'s chat template cannot "
+                "render tool calls: pick a model whose template supports tools "
+                "(Qwen2.5, Llama 3.1, Mistral…)."
+            )
     assistant_only = settings.assistant_only_loss and choice.assistant_only
     train_rows = tokenise(tokenizer, train_records, train_lines, assistant_only)
     valid_rows = tokenise(tokenizer, valid_records, valid_lines, assistant_only)

@@ -134,6 +134,17 @@ def _heartbeat_loop(reporter: Reporter, stop: threading.Event, every: float) -> 
             reporter.heartbeat()
 
 
+def _write_traceback(folder: RunFolder, error: BaseException) -> str:
+    """The traceback into the run's ``debug.txt`` (never the log a person reads); its name."""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    try:
+        with folder.debug_txt.open("a", encoding="utf-8") as out:
+            out.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} worker {os.getpid()}\n{text}\n")
+    except OSError:
+        return ""
+    return folder.debug_txt.name
+
+
 def run_worker(run_dir: Path) -> int:
     folder = RunFolder(run_dir)
     if not folder.exists():
@@ -200,8 +211,7 @@ def run_worker(run_dir: Path) -> int:
         return 0
     except BaseException as error:  # everything ends in a status a person can read
         failure = explain(error, settings)
-        traceback.print_exc(file=sys.stderr)
-        sys.stderr.flush()
+        debug = _write_traceback(folder, error)
         reporter.status(
             state=RunState.FAILED,
             ended_at=time.time(),
@@ -210,6 +220,8 @@ def run_worker(run_dir: Path) -> int:
             extra={"failure_kind": failure.kind},
         )
         reporter.log(f"Failed: {failure.message}")
+        if debug:
+            reporter.log(f"The details for a bug report are in {debug}.")
         return 1
     finally:
         for signum, handler in previous_handlers.items():

@@ -127,6 +127,11 @@ class RunFolder:
         return self.path / "log.txt"
 
     @property
+    def debug_txt(self) -> Path:
+        """The tracebacks of a failure, for a developer: ``log.txt`` keeps the human message."""
+        return self.path / "debug.txt"
+
+    @property
     def output_dir(self) -> Path:
         return self.path / "output"
 

@@ -140,3 +140,15 @@ def test_azure_endpoint_option(
     assert code == 0, err
     assert orjson.loads(out)["methods"]["zero-shot"]["answered"] == 2
     assert emulator.api_key not in out + err
+
+
+def test_tuned_that_is_neither_a_run_nor_a_model_is_refused(
+    openai_env: FineTuneAPI, eval_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        capsys,
+        "--workspace", str(tmp_path / "ws"),
+        "eval", "--data", str(eval_file), "--model", BASE, "--tuned", "nope", "--limit", "2",
+    )  # fmt: skip
+    assert code != 0 and "'nope'" in err and "neither a run" in err
+    assert "tuned nope" not in out and not openai_env.chat_calls

@@ -99,6 +99,12 @@ class FineTuneAPI:
     chat_responder: Callable[[str, list[dict[str, Any]]], str] | None = None
     chat_delay_s: float = 0.0
     chat_chunk_delay_s: float = 0.0
+    known_models: tuple[str, ...] = (
+        "ft:gpt-4o-mini-2024-07-18:org::abc123",
+        "ft:gpt-4o-mini-2024-07-18:chainline::abc123",
+    )
+    """Models ``GET /models`` lists besides the base models and the jobs' fine-tuned ones: the
+    account's earlier fine-tuned models the tests evaluate by name."""
 
     def __post_init__(self) -> None:
         self.files: dict[str, _File] = {}

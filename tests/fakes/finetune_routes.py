@@ -163,6 +163,7 @@ def _models(api: FineTuneAPI, *rest: Any) -> Answer:
     names = ["gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14"]
     with api.lock:
         names += [j.fine_tuned_model for j in api.jobs.values() if j.fine_tuned_model]
+        names += api.known_models
     data = [
         {"id": n, "object": "model", "created": CLOCK_START, "owned_by": "system"} for n in names
     ]

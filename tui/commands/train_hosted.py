@@ -24,7 +24,7 @@ from tui.commands.run_cli import (
     add_objective_and_adapter,
     objective_and_adapter,
     print_until_done,
-    report_problems,
+    refuse_or_go,
     start_run,
     store_of,
 )
@@ -145,8 +145,9 @@ def run_train(args: argparse.Namespace) -> int:
         settings=settings,
         adapter=args.adapter,
     )
-    if report_problems(backend.prepare(spec)):
-        return 2
+    refused = refuse_or_go(backend, spec)
+    if refused is not None:
+        return refused
     if not args.yes and not _confirm(backend, spec):
         return 2
     return start_run(

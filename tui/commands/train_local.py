@@ -22,7 +22,7 @@ from tui.commands.run_cli import (
     find_run,
     objective_and_adapter,
     print_until_done,
-    report_problems,
+    refuse_or_go,
     start_run,
     store_of,
 )
@@ -174,8 +174,9 @@ def run_train_local(args: argparse.Namespace) -> int:
         validation=str(Path(validation).resolve()) if validation else None,
         name=args.suffix or "",
     )
-    if report_problems(backend.prepare(spec)):
-        return 2
+    refused = refuse_or_go(backend, spec)
+    if refused is not None:
+        return refused
 
     def launch() -> Any:
         for line in render_estimate(backend.estimate(spec), backend.inventory, settings.gpus):

@@ -167,3 +167,34 @@ def test_cli_local_missing_model_still_reports(tmp_path, capsys):
     assert code == 0
     assert data["exact"] is False
     assert any(str(missing) in note for note in data["approximations"])
+
+
+def test_tool_calls_the_template_cannot_render_are_the_examples_training_skips(tiny_model):
+    """One check (``chat_template.renders_tools``): the report warns of exactly the lines the
+    worker skips, with no error, so the shipped sample is ready on a template without tools."""
+    from backends.data.chat_template import uses_tools
+    from backends.data.findings import Severity
+    from backends.data.samples import sample_dataset
+    from backends.local.dataset import load_conversations
+
+    sample = sample_dataset()
+    report = inspect_file(sample.train, _local(tiny_model))
+    [group] = [g for g in report.findings if g.code == "tools_unrendered"]
+    loaded = load_conversations(sample.train)
+    skipped = [n for r, n in zip(loaded.records, loaded.lines, strict=True) if uses_tools(r)]
+    assert group.severity is Severity.WARNING and group.count == len(skipped) > 0
+    assert [f.line for f in group.samples] == skipped[: len(group.samples)]
+    assert "cannot render tool calls" in group.samples[0].message
+    assert report.errors == 0 and report.ok
+
+
+def test_a_file_of_tool_examples_only_has_nothing_to_train(tmp_path, tiny_model):
+    from backends.data.samples import sample_dataset
+
+    sample = sample_dataset()
+    lines = [line for line in sample.train.read_bytes().splitlines() if b"tool_calls" in line]
+    path = tmp_path / "tools.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    report = inspect_file(path, _local(tiny_model))
+    codes = {g.code for g in report.findings}
+    assert "nothing_to_train" in codes and not report.ok

@@ -15,6 +15,7 @@ from backends.local.backend import LocalBackend, cancel, save_now
 from backends.local.memory import GpuInventory
 from backends.local.settings import LocalSettings
 from backends.local.worker import run_worker
+from backends.preflight import preflight
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunState
 from tests.support.helpers import wait_for
@@ -131,12 +132,9 @@ def test_bad_rows_fail_the_worker_with_the_lines(
     tiny_model: Path, tmp_path: Path, store: RunStore
 ) -> None:
     data = write_toy_dataset(tmp_path / "bad.jsonl", count=8, bad_lines={5: b"{not json"})
-    assert any(
-        p.fatal and "line 5" in p.message
-        for p in LocalBackend(inventory=NO_GPU).prepare(
-            _spec(tiny_model, data)  # type: ignore[arg-type]
-        )
-    )
+    checked = preflight(LocalBackend(inventory=NO_GPU), _spec(tiny_model, data))
+    assert checked.data_blocked
+    assert any(p.fatal and "line 5" in p.message for p in checked.problems)
     folder = store.create(_spec(tiny_model, data))  # type: ignore[arg-type]
     assert run_worker(folder.path) == 1  # in-process: what a worker does with such a file
     status = folder.read_status()

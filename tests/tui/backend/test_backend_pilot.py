@@ -274,3 +274,28 @@ async def test_escape_walks_back_through_the_stage(make_app, workdir, size) -> N
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, BackendWhereScreen)
+
+
+async def test_data_with_errors_does_not_launch_and_d_goes_back_to_the_dataset(
+    make_app, workdir: Path, emulator: FineTuneAPI, monkeypatch
+) -> None:
+    """The report's errors block the Launch step too (``backends.preflight``): no confirmation,
+    nothing uploaded, and ``d`` leads back to the Dataset report where each has its fix."""
+    from tests.support.datasets import write_broken
+    from tui.journey import Position
+
+    write_broken(workdir / "train.jsonl")
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        screen = await to_launch(pilot, emulator.api_key)
+        checks = text(screen, "#launch-checks")
+        assert "✓ Ready" not in checks and "2 errors" in checks
+        assert "line 4" in checks and "line 8" in checks and "Press d" in checks
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        await pilot.press("d")
+        await settle(pilot)
+        assert app.position == Position(1, 1)
+    assert emulator.files == {} and emulator.jobs == {}

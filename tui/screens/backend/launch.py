@@ -53,6 +53,11 @@ class UploadProgress(Message):
 class Prepared:
     spec: RunSpec | None
     problems: list[Problem]
+    data_blocked: bool = False
+    """The data has errors (``backends.preflight``): the way on is back to the Dataset step."""
+
+
+DATASET_REPORT = Position(1, 1)
 
 
 class BackendLaunchScreen(StepScreen):
@@ -60,6 +65,7 @@ class BackendLaunchScreen(StepScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="back"),
+        Binding("d", "fix_data", "Fix the data", id="fix-data"),
     ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -137,7 +143,10 @@ class BackendLaunchScreen(StepScreen):
             spec = build_spec(self.choice, self.data)
         except (OSError, ValueError) as error:
             return Prepared(None, [Problem(f"Cannot build the run: {error}")])
-        return Prepared(spec, self.backend.prepare(spec))
+        from backends.preflight import preflight
+
+        checked = preflight(self.backend, spec)
+        return Prepared(spec, checked.problems, checked.data_blocked)
 
     def show_checks(self, prepared: Prepared) -> None:
         self.prepared = prepared
@@ -146,11 +155,14 @@ class BackendLaunchScreen(StepScreen):
         ]
         if not any(problem.fatal for problem in prepared.problems):
             lines.insert(0, "✓ Ready to launch.")
+        if prepared.data_blocked:
+            lines.append("Press d to go back to the Dataset report: each finding has its fix.")
         checks = self.query_one("#launch-checks", Static)
         checks.update("\n".join(lines))
         checks.set_class(self.fatal() is not None, "-blocked")
         self._validity = None
         self.refresh_validity()
+        self.refresh_bindings()
 
     def fatal(self) -> str | None:
         if self.prepared is None:
@@ -164,6 +176,15 @@ class BackendLaunchScreen(StepScreen):
             return ["Choose where to train first (Back)."]
         fatal = self.fatal()
         return [fatal] if fatal else []
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "fix_data":
+            return self.prepared is not None and self.prepared.data_blocked and not self.launching
+        return super().check_action(action, parameters)
+
+    def action_fix_data(self) -> None:
+        """Back to the Dataset report, where each finding has its line and its fix."""
+        self.leave(DATASET_REPORT)
 
     def can_go_next(self) -> bool:
         return self.prepared is not None and self.prepared.spec is not None and not self.launching
