@@ -139,6 +139,7 @@ def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) ->
                     total_steps=int(state.max_steps),
                     elapsed=now - started,
                     time=now,
+                    **dpo_series(logs),
                 )
             )
 
@@ -160,6 +161,21 @@ def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) ->
                 reporter.log(f"Checkpoint at step {state.global_step}: {path}")
 
     return RunFolderCallback()
+
+
+DPO_SERIES = ("margins", "accuracies", "chosen", "rejected")
+"""trl's ``rewards/<name>`` (train) and ``eval_rewards/<name>`` logs, kept in ``metrics.jsonl``."""
+
+
+def dpo_series(logs: dict[str, Any]) -> dict[str, float]:
+    """The DPO reward values of one trl log, as ``MetricPoint`` fields (none for SFT logs)."""
+    out: dict[str, float] = {}
+    for name in DPO_SERIES:
+        for prefix, split in (("", "train"), ("eval_", "valid")):
+            value = logs.get(f"{prefix}rewards/{name}")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[f"{split}_rewards_{name}"] = float(value)
+    return out
 
 
 def summary_line(logs: dict[str, Any]) -> str:
