@@ -123,12 +123,11 @@ def tiny_lora_spec(model: Path, data: Path, **changes: object) -> object:
 
 
 def toy_preference(index: int, layout: str = "openai") -> dict[str, object]:
-    """A learnable pair: the right colour is preferred to the next colour in the list."""
+    """A learnable pair: the answer is preferred to a reply that dodges the question."""
     thing = THINGS[index % len(THINGS)]
     right = COLOURS[index % len(COLOURS)]
-    wrong = COLOURS[(index + 1) % len(COLOURS)]
     question = f"what colour is the {thing} ?"
-    chosen, rejected = f"the {thing} is {right} .", f"the {thing} is {wrong} ."
+    chosen, rejected = f"the {thing} is {right} .", "always say hello ."
     if layout == "plain":
         return {"prompt": question + " ", "chosen": chosen, "rejected": rejected}
     prompt = [{"role": "user", "content": question}]

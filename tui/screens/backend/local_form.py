@@ -21,7 +21,14 @@ from textual.worker import Worker, WorkerState
 
 from backends.backend import BackendError
 from backends.catalog import Provider, tunability
-from backends.local.settings import DEFAULT_LR, FULL, LORA, QLORA, LocalSettings
+from backends.local.settings import (
+    DEFAULT_LR,
+    FULL,
+    LORA,
+    PRECOMPUTED_REFERENCE,
+    QLORA,
+    LocalSettings,
+)
 from tui.screens.host import JourneyApp
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice
@@ -296,6 +303,8 @@ class LocalForm(Vertical):
                 gradient_checkpointing=settings.gradient_checkpointing,
                 lora_r=settings.lora_r,
                 target_modules=settings.target_modules,
+                objective=settings.objective,
+                precomputed_reference=settings.reference == PRECOMPUTED_REFERENCE,
             )
         except (KeyError, TypeError, ValueError) as error:
             self.post_message(MemoryEstimated(f"No memory estimate for {model}: {error}", None))
