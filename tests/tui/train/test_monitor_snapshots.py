@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from backends.runs import RunFolder, RunStore
 from tests.support.runs import (
     all_kinds,
+    local_dpo_running,
     hosted_succeeded,
     local_failed,
     local_overfitting,
@@ -44,6 +45,27 @@ def press_then_settle(*keys: str):
 def test_running_local(snap_compare, make_app, app_store: RunStore, size) -> None:
     app = make_app(watch=local_running(app_store), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=settled)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_running_dpo_loss(snap_compare, make_app, app_store: RunStore, size) -> None:
+    """A DPO run opens on its loss, with its margin and reward accuracy beside the plot."""
+    app = make_app(watch=local_dpo_running(app_store), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=settled)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_running_dpo_reward_margins(snap_compare, make_app, app_store: RunStore, size) -> None:
+    """``g`` switches the plot to DPO's reward margins, train and validation."""
+    app = make_app(watch=local_dpo_running(app_store), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=press_then_settle("g"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_running_dpo_rewards(snap_compare, make_app, app_store: RunStore, size) -> None:
+    """Chosen and rejected rewards drift apart (``g`` three times)."""
+    app = make_app(watch=local_dpo_running(app_store), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=press_then_settle("g", "g", "g"))
 
 
 @pytest.mark.parametrize("size", SIZES)
