@@ -14,8 +14,8 @@ from textual.pilot import Pilot
 from backends.runs import RunFolder, RunStore
 from tests.support.runs import (
     all_kinds,
-    local_dpo_running,
     hosted_succeeded,
+    local_dpo_running,
     local_failed,
     local_overfitting,
     local_running,
