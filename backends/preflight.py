@@ -67,6 +67,9 @@ def data_problems(spec: RunSpec) -> list[Problem]:
             continue
         report = _report(path, spec, validation=validation)
         name = Path(path).name
+        mismatch = _objective_mismatch(report.format, spec.method)
+        if mismatch:
+            problems.append(Problem(f"The {label} file {name} {mismatch}", where=DATA))
         errors = report.groups(Severity.ERROR)
         if errors:
             total = sum(g.count for g in errors)
@@ -94,6 +97,18 @@ def data_problems(spec: RunSpec) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _objective_mismatch(data_format: str, method: str) -> str | None:
+    """Preference pairs train with DPO, everything else supervised: say so when they differ."""
+    from backends.data.formats import DataFormat
+    from backends.runs.values import DPO
+
+    if data_format == DataFormat.DPO.value and method != DPO:
+        return "holds preference pairs: train it with --method dpo (objective DPO)."
+    if data_format not in (DataFormat.DPO.value, DataFormat.UNKNOWN.value) and method == DPO:
+        return "holds no preference pairs, but the objective is DPO: use a pairs file."
+    return None
 
 
 def _describe(group: FindingGroup) -> str:

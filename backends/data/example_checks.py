@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from backends.data.chat_checks import ChatFigures, ChatRules, check_messages, count_chat, quick_chat
-from backends.data.findings import Finding
+from backends.data.findings import Finding, Severity
 from backends.data.formats import ConversionError, DataFormat, to_chat
+from backends.data.preferences import is_hf_preference, pair_findings, to_pair
 from backends.data.tokenizer import TokenCounter
 
 
@@ -108,6 +109,8 @@ def _check_dpo(
     rules: ChatRules,
     out: list[Finding],
 ) -> ChatFigures | None:
+    if is_hf_preference(example):
+        return _check_hf_preference(example, line, count, rules, out)
     source = example.get("input")
     if not isinstance(source, dict):
         out.append(Finding("data_type", line, '"input" must be an object with "messages"', "input"))
@@ -137,6 +140,10 @@ def _check_dpo(
             ok = False
     if not ok:
         return None
+    pair_problems = pair_findings(to_pair(example), line)
+    out.extend(pair_problems)
+    if any(f.level is Severity.ERROR for f in pair_problems):
+        return None
     base = count_chat(source["messages"], count, source.get("tools"))
     preferred = count_chat(example["preferred_output"], count)
     rejected = count_chat(example["non_preferred_output"], count)
@@ -147,4 +154,54 @@ def _check_dpo(
         base.messages + preferred.messages + rejected.messages,
         base.images,
         base.approximate,
+    )
+
+
+def _check_hf_preference(
+    example: dict[str, Any],
+    line: int,
+    count: Callable[[str], int],
+    rules: ChatRules,
+    out: list[Finding],
+) -> ChatFigures | None:
+    """``prompt``/``chosen``/``rejected`` (Hugging Face's layout), conversational or plain text."""
+    try:
+        pair = to_pair(example)
+    except ConversionError as exc:
+        out.append(Finding("data_type", line, f"Cannot read this preference pair: {exc}", ""))
+        return None
+    if not rules.local:
+        out.append(
+            Finding(
+                "unknown_format",
+                line,
+                "Hugging Face preference layout (prompt/chosen/rejected): hosted DPO needs "
+                "input/preferred_output/non_preferred_output; local training reads it as it is",
+                "",
+            )
+        )
+        return None
+    problems = pair_findings(pair, line)
+    out.extend(problems)
+    if any(f.level is Severity.ERROR for f in problems):
+        return None
+    sides = []
+    for side in (pair.prompt, pair.chosen, pair.rejected):
+        if isinstance(side, str):
+            tokens = count(side)
+            sides.append(ChatFigures(tokens, tokens, 1))
+        else:
+            sides.append(count_chat(side, count))
+    prompt, chosen, rejected = sides
+    trained = (
+        chosen.assistant + rejected.assistant
+        if pair.conversational
+        else chosen.total + rejected.total
+    )
+    return ChatFigures(
+        prompt.total + chosen.total + rejected.total,
+        trained,
+        prompt.messages + chosen.messages + rejected.messages,
+        prompt.images,
+        prompt.approximate,
     )

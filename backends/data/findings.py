@@ -166,6 +166,18 @@ CHECKS: dict[str, CheckInfo] = {
         ),
         _c("empty_content", _W, "Empty content", "Write the text, or remove the message."),
         _c(
+            "empty_preference_side",
+            _E,
+            "Empty side of a preference pair",
+            "Write the prompt and both answers: an empty one teaches nothing.",
+        ),
+        _c(
+            "identical_preference_pair",
+            _W,
+            "Chosen and rejected are the same",
+            "Make the rejected answer the worse one, or remove the pair: it gives DPO no signal.",
+        ),
+        _c(
             "image_in_assistant",
             _E,
             "Image in an assistant message",

@@ -2,7 +2,8 @@
 
 - ``chat``: OpenAI chat fine-tuning, ``{"messages": [...], "tools": [...]}``.
 - ``dpo``: OpenAI preference data, ``{"input": {"messages": [...]},
-  "preferred_output": [...], "non_preferred_output": [...]}``.
+  "preferred_output": [...], "non_preferred_output": [...]}``, or Hugging Face's
+  ``{"prompt": ..., "chosen": ..., "rejected": ...}`` (see ``backends.data.preferences``).
 - ``prompt_completion``: legacy ``{"prompt": ..., "completion": ...}``.
 - ``alpaca``: ``{"instruction": ..., "input": ..., "output": ...}``.
 - ``sharegpt``: ``{"conversations": [{"from": "human", "value": ...}, ...]}``.
@@ -46,6 +47,8 @@ def detect_format(example: dict[str, Any]) -> DataFormat:
     if "messages" in example:
         return DataFormat.CHAT
     if "preferred_output" in example or "non_preferred_output" in example:
+        return DataFormat.DPO
+    if "chosen" in example and "rejected" in example:  # Hugging Face's preference layout
         return DataFormat.DPO
     if "prompt" in example and "completion" in example:
         return DataFormat.PROMPT_COMPLETION

@@ -82,6 +82,8 @@ def is_hf_source(source: str) -> bool:
 def guess_column_mapping(columns: list[str]) -> dict[str, str]:
     """``{standard: column}`` for non-standard columns that look like a known one."""
     present = set(columns)
+    if {"chosen", "rejected"} <= present:  # the preference layout: read as it is
+        return {}
     for names in STANDARD_COLUMNS.values():
         if all(name in present for name in names if name != "input"):
             return {}

@@ -231,14 +231,6 @@ def _format_support(
         return []
     model = options.model
     if options.provider is Provider.LOCAL:
-        if fmt is DataFormat.DPO:
-            return [
-                Finding(
-                    "unsupported_format",
-                    None,
-                    "DPO preference pairs: local training is supervised only (use a chat file)",
-                )
-            ]
         if fmt in (DataFormat.ALPACA, DataFormat.SHAREGPT):
             return [
                 Finding(

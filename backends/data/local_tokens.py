@@ -53,6 +53,7 @@ from backends.data.model_files import (
     hf_cache_dir,
     resolve_model,
 )
+from backends.data.preferences import EncodedPair, PreferencePair, encode_pair, to_pair
 from backends.data.tokenizer import EncodingChoice
 
 if TYPE_CHECKING:
@@ -171,8 +172,10 @@ class _Pending:
     """Position in the chunk's per-example arrays."""
     line: int
     record: dict[str, Any] | None
-    """Chat record for the template; ``None``: kept with the estimate (DPO, unconvertible)."""
+    """Chat record for the template; ``None``: kept with the estimate (unconvertible)."""
     approximate: bool
+    pair: PreferencePair | None = None
+    """A preference pair (DPO): prompt and both answers are counted the way DPO trains."""
 
 
 @dataclass
@@ -216,14 +219,20 @@ class TemplateCounter:
         approximate: bool,
     ) -> None:
         record: dict[str, Any] | None = None
-        if fmt is not DataFormat.DPO:
+        if fmt is DataFormat.DPO:
+            try:
+                pair = to_pair(value)
+            except (ConversionError, ValueError, TypeError, KeyError):
+                pair = None
+            self.pending.append(_Pending(index, line, None, approximate, pair))
+        else:
             try:
                 chat = to_chat(value, fmt)
             except (ConversionError, ValueError, TypeError, KeyError):
                 chat = None
             if chat is not None:
                 record = for_template(chat)
-        self.pending.append(_Pending(index, line, record, approximate))
+            self.pending.append(_Pending(index, line, record, approximate))
         if len(self.pending) >= self.batch:
             self.flush(result)
 
@@ -240,6 +249,16 @@ class TemplateCounter:
         for item in pending:
             if item.record is not None and item.record.get("tools"):
                 figures.update(self._count_many([item]))
+        longest: dict[int, int] = {}
+        for item in pending:
+            if item.pair is not None:
+                counted = self._count_pair(item)
+                if counted is not None:
+                    figures[item.index] = (
+                        counted.total,
+                        len(counted.chosen_ids) + len(counted.rejected_ids),
+                    )
+                    longest[item.index] = counted.longest
         limit = self.context_limit
         for item in pending:
             if item.record is not None and not self.renders_tools and uses_tools(item.record):
@@ -261,6 +280,18 @@ class TemplateCounter:
                 if len(self.estimated_lines) < SHOWN_LINES:
                     self.estimated_lines.append(item.line)
             total = result.totals[item.index]
+            if item.index in longest:
+                pair_length = longest[item.index]
+                if limit is not None and pair_length > limit:
+                    result.findings.add(
+                        Finding(
+                            "over_context_limit",
+                            item.line,
+                            f"{pair_length:,} tokens (prompt + the longer answer), over the "
+                            f"{limit:,}-token max length: {pair_length - limit:,} will be truncated",
+                        )
+                    )
+                continue
             if limit is not None and total > limit:
                 result.findings.add(
                     Finding(
@@ -309,6 +340,22 @@ class TemplateCounter:
             self.template_note = "the model has no chat template: counted with ChatML markup"
         elif not picked.assistant_only:
             self.template_note = picked.note
+
+    def _count_pair(self, item: _Pending) -> EncodedPair | None:
+        """The pair's prompt and answers in this tokenizer, as local DPO tokenises them."""
+        assert item.pair is not None
+        template = self.template or getattr(self.tokenizer, "chat_template", None)
+        if not template:
+            template = chatml_training_template(None)
+        try:
+            return encode_pair(self.tokenizer, item.pair, template=template)
+        except Exception as exc:
+            self.failed += 1
+            if len(self.failed_lines) < SHOWN_LINES:
+                self.failed_lines.append(
+                    f"line {item.line}: {type(exc).__name__}: {str(exc)[:120]}"
+                )
+            return None
 
     def _render(self, records: list[dict[str, Any]], tools: Any) -> tuple[list[int], list[Any]]:
         kwargs: dict[str, Any] = {"tokenize": True, "return_dict": True}

@@ -33,7 +33,7 @@ from backends.local.memory import (
     visible_gpus,
 )
 from backends.local.models import ModelUnavailable, read_model_config, resolve_model
-from backends.local.settings import BACKEND_NAME, QLORA, LocalSettings
+from backends.local.settings import BACKEND_NAME, PRECOMPUTED_REFERENCE, QLORA, LocalSettings
 from backends.processes import spawn_detached
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunResult, RunSpec, RunState
@@ -154,6 +154,8 @@ class LocalBackend:
             gradient_checkpointing=settings.gradient_checkpointing,
             lora_r=settings.lora_r,
             target_modules=settings.target_modules,
+            objective=settings.objective,
+            precomputed_reference=settings.reference == PRECOMPUTED_REFERENCE,
         )
 
     def prepare(self, spec: RunSpec) -> list[Problem]:
@@ -173,7 +175,14 @@ class LocalBackend:
                     where="gpus",
                 )
             )
-        problems.extend(self._check_data(spec))
+        problems.extend(self._check_data(spec, settings))
+        if settings.from_run:
+            from backends.local.dpo import starting_point
+
+            try:
+                starting_point(settings.from_run, settings)
+            except BackendError as error:
+                problems.append(Problem(error.message, where="from_run"))
         try:
             estimate = self.estimate(spec)
         except ModelUnavailable as error:
@@ -188,8 +197,23 @@ class LocalBackend:
             problems.extend(self._check_memory(estimate, settings))
         return problems
 
-    def _check_data(self, spec: RunSpec) -> list[Problem]:
+    def _check_data(self, spec: RunSpec, settings: LocalSettings) -> list[Problem]:
         problems: list[Problem] = []
+        if settings.is_dpo:
+            from backends.local.dataset import DatasetRejected
+            from backends.local.preferences import load_preferences
+
+            for label, source, split in (
+                ("training", spec.dataset, "train"),
+                ("validation", spec.validation, "test"),
+            ):
+                if source is None:
+                    continue
+                try:
+                    load_preferences(source, split=split)
+                except DatasetRejected as error:
+                    problems.append(Problem(f"The {label} data: {error}", where=str(source)))
+            return problems
         for label, path, digest in (
             ("training", spec.dataset, spec.dataset_sha256),
             ("validation", spec.validation, spec.validation_sha256),
@@ -243,8 +267,9 @@ class LocalBackend:
         settings = LocalSettings.from_spec(spec)
         used = self.inventory.gpus[: settings.gpus]
         where = ", ".join(f"GPU {g.index} {g.name}" for g in used) or "the CPU"
+        what = "DPO" if settings.is_dpo else "fine-tuning"
         folder.log(
-            f"Local {settings.adapter} fine-tuning of {spec.model} on {where}, run {folder.run_id}."
+            f"Local {settings.adapter} {what} of {spec.model} on {where}, run {folder.run_id}."
         )
         start_worker(folder)
         return folder

@@ -125,22 +125,23 @@ def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) ->
                 ):
                     tokens_per_s = (seen - self.last_tokens) / (now - self.last_time)
                 self.last_tokens, self.last_time = float(seen), now
-            reporter.metric(
-                MetricPoint(
-                    step=int(state.global_step),
-                    train_loss=logs.get("loss"),
-                    valid_loss=logs.get("eval_loss"),
-                    train_mean_token_accuracy=logs.get("mean_token_accuracy"),
-                    valid_mean_token_accuracy=logs.get("eval_mean_token_accuracy"),
-                    learning_rate=logs.get("learning_rate"),
-                    grad_norm=logs.get("grad_norm"),
-                    tokens_per_s=tokens_per_s,
-                    epoch=logs.get("epoch", state.epoch),
-                    total_steps=int(state.max_steps),
-                    elapsed=now - started,
-                    time=now,
-                )
+            point = MetricPoint(
+                step=int(state.global_step),
+                train_loss=logs.get("loss"),
+                valid_loss=logs.get("eval_loss"),
+                train_mean_token_accuracy=logs.get("mean_token_accuracy"),
+                valid_mean_token_accuracy=logs.get("eval_mean_token_accuracy"),
+                learning_rate=logs.get("learning_rate"),
+                grad_norm=logs.get("grad_norm"),
+                tokens_per_s=tokens_per_s,
+                epoch=logs.get("epoch", state.epoch),
+                total_steps=int(state.max_steps),
+                elapsed=now - started,
+                time=now,
             )
+            for name, value in dpo_series(logs).items():
+                setattr(point, name, value)
+            reporter.metric(point)
 
         def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if not state.is_world_process_zero:
@@ -160,6 +161,21 @@ def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) ->
                 reporter.log(f"Checkpoint at step {state.global_step}: {path}")
 
     return RunFolderCallback()
+
+
+DPO_SERIES = ("margins", "accuracies", "chosen", "rejected")
+"""trl's ``rewards/<name>`` (train) and ``eval_rewards/<name>`` logs, kept in ``metrics.jsonl``."""
+
+
+def dpo_series(logs: dict[str, Any]) -> dict[str, float]:
+    """The DPO reward values of one trl log, as ``MetricPoint`` fields (none for SFT logs)."""
+    out: dict[str, float] = {}
+    for name in DPO_SERIES:
+        for prefix, split in (("", "train"), ("eval_", "valid")):
+            value = logs.get(f"{prefix}rewards/{name}")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[f"{split}_rewards_{name}"] = float(value)
+    return out
 
 
 def summary_line(logs: dict[str, Any]) -> str:

@@ -65,7 +65,7 @@ def _check(value: Any, line: int) -> tuple[dict[str, Any] | None, list[Finding],
         return None, [Finding("not_an_object", line, f"Line is a JSON {kind}, not an object")], "?"
     fmt = detect_format(value)
     if fmt is DataFormat.DPO:
-        message = "DPO preference pairs: local training is supervised only (use a chat file)"
+        message = "DPO preference pairs: train them with --method dpo (this run is supervised)"
         return None, [Finding("unknown_format", line, message)], fmt.value
     try:
         chat = to_chat(value, fmt)
@@ -83,7 +83,8 @@ def _check(value: Any, line: int) -> tuple[dict[str, Any] | None, list[Finding],
     return (for_template(chat) if ok else None), findings, fmt.value
 
 
-def _parsed(path: Path) -> Iterator[tuple[int, Any, Finding | None]]:
+def parsed_rows(path: Path) -> Iterator[tuple[int, Any, Finding | None]]:
+    """``(line, value, finding)`` for every non-blank line (or array item) of a JSONL/JSON file."""
     probe = probe_file(path)
     if probe.fatal:
         raise DatasetRejected(" ".join(f.message for f in probe.findings), list(probe.findings))
@@ -102,7 +103,7 @@ def load_conversations(path: str | Path) -> LoadedData:
     file = Path(path)
     loaded = LoadedData([], file)
     errors: list[Finding] = []
-    for line, value, finding in _parsed(file):
+    for line, value, finding in parsed_rows(file):
         if finding is not None:
             errors.append(finding)
             continue

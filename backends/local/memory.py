@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.local.settings import FULL, LORA, QLORA
+from backends.local.settings import DPO, FULL, LORA, QLORA, SUPERVISED
 
 GIB = 1 << 30
 OVERHEAD_BYTES = GIB
@@ -145,18 +145,28 @@ class MemoryEstimate:
     max_length: int
     gradient_checkpointing: bool
     assumptions: tuple[str, ...] = ()
+    reference: int = 0
+    """DPO under full fine-tuning: the frozen reference copy of the model."""
+    objective: str = SUPERVISED
 
     @property
     def total(self) -> int:
-        return self.weights + self.training_state + self.activations + self.overhead
+        return (
+            self.weights + self.reference + self.training_state + self.activations + self.overhead
+        )
 
     def parts(self) -> dict[str, int]:
-        return {
-            "weights": self.weights,
-            "gradients + optimizer": self.training_state,
-            "activations": self.activations,
-            "overhead": self.overhead,
-        }
+        parts = {"weights": self.weights}
+        if self.reference:
+            parts["reference model"] = self.reference
+        parts.update(
+            {
+                "gradients + optimizer": self.training_state,
+                "activations": self.activations,
+                "overhead": self.overhead,
+            }
+        )
+        return parts
 
 
 def estimate_memory(
@@ -168,8 +178,16 @@ def estimate_memory(
     gradient_checkpointing: bool = True,
     lora_r: int = 16,
     target_modules: tuple[str, ...] = ("all-linear",),
+    objective: str = SUPERVISED,
+    precomputed_reference: bool = False,
 ) -> MemoryEstimate:
-    """Peak GPU memory per GPU for training ``config`` with ``adapter`` (see the module docstring)."""
+    """Peak GPU memory per GPU for training ``config`` with ``adapter`` (see the module docstring).
+
+    DPO puts two sequences per pair through the model (chosen and rejected, in one batch), so
+    its activations are twice SFT's for the same batch; under full fine-tuning it also holds a
+    frozen fp32 reference copy of the model, unless the reference log-probabilities are
+    precomputed. Under LoRA/QLoRA the reference is the adapter-disabled base: no copy.
+    """
     shape = config if isinstance(config, ModelShape) else ModelShape.from_config(config)
     params = shape.params
     if adapter == FULL:
@@ -186,14 +204,16 @@ def estimate_memory(
         state = trainable * (4 + 8)
     else:
         raise ValueError(f"unknown adapter {adapter!r}")
-    tokens = batch_size * max_length
+    dpo = objective == DPO
+    reference = params * 4 if dpo and adapter == FULL and not precomputed_reference else 0
+    tokens = batch_size * max_length * (2 if dpo else 1)
     layer = tokens * (12 * shape.hidden_size + 10 * shape.intermediate_size)
     if gradient_checkpointing:
         activations = shape.layers * tokens * shape.hidden_size * 2 + layer
     else:
         activations = shape.layers * layer
     activations += tokens * shape.vocab_size * 8
-    assumptions = (
+    assumptions: tuple[str, ...] = (
         f"batch {batch_size} × {max_length} tokens, gradient checkpointing "
         f"{'on' if gradient_checkpointing else 'off'}, SDPA/flash attention, Adam",
         {
@@ -204,6 +224,8 @@ def estimate_memory(
         "per GPU: data-parallel GPUs each hold a full copy (DeepSpeed ZeRO / FSDP shard it)",
         "1 GiB for the CUDA context and allocator slack",
     )
+    if dpo:
+        assumptions += (_dpo_assumption(adapter, precomputed_reference),)
     return MemoryEstimate(
         adapter=adapter,
         params=params,
@@ -216,7 +238,20 @@ def estimate_memory(
         max_length=max_length,
         gradient_checkpointing=gradient_checkpointing,
         assumptions=assumptions,
+        reference=reference,
+        objective=objective,
     )
+
+
+def _dpo_assumption(adapter: str, precomputed: bool) -> str:
+    where = (
+        "reference log-probabilities precomputed (no reference in memory)"
+        if precomputed
+        else "reference = a frozen fp32 copy of the model (4 B/param)"
+        if adapter == FULL
+        else "reference = the base with the adapter disabled (no copy)"
+    )
+    return f"DPO: chosen + rejected, two sequences per pair; {where}"
 
 
 # --- the GPUs -----------------------------------------------------------------
@@ -388,7 +423,8 @@ def advice_for_memory(adapter: str) -> str:
 def render_estimate(estimate: MemoryEstimate, inventory: GpuInventory, gpus: int = 1) -> list[str]:
     """The estimate and the GPUs, as lines of text (``finetune-tui estimate``, the Backend step)."""
     lines = [
-        f"{estimate.adapter}: {estimate.params / 1e9:.2f}B parameters, "
+        f"{estimate.adapter}{' DPO' if estimate.objective == DPO else ''}: "
+        f"{estimate.params / 1e9:.2f}B parameters, "
         f"{estimate.trainable_params / 1e6:,.1f}M trained — about {gib(estimate.total)} per GPU",
     ]
     lines += [f"  {name:<22} {gib(value):>10}" for name, value in estimate.parts().items()]

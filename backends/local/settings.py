@@ -19,7 +19,7 @@ from typing import Any
 from backends import registry
 from backends.backend import Problem
 from backends.files import read_regular_file
-from backends.runs.values import ADAPTERS, FULL, LORA, QLORA, SUPERVISED, RunSpec
+from backends.runs.values import ADAPTERS, DPO, FULL, LORA, QLORA, SUPERVISED, RunSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,6 +31,17 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 DEFAULT_LR = {LORA: 2e-4, QLORA: 2e-4, FULL: 2e-5}
 """The usual starting points: adapters take a larger step than full fine-tuning."""
+DEFAULT_DPO_LR = {LORA: 5e-6, QLORA: 5e-6, FULL: 5e-7}
+"""DPO moves a model that already answers well: a step about 40x smaller than SFT's."""
+
+LOSS_TYPES = ("sigmoid", "ipo", "hinge", "robust", "apo_zero", "apo_down", "sppo_hard", "nca_pair")
+"""trl's pairwise DPO losses a user picks from (``sigmoid`` is the DPO paper's)."""
+AUTO_REFERENCE = "auto"
+PRECOMPUTED_REFERENCE = "precompute"
+REFERENCES = (AUTO_REFERENCE, PRECOMPUTED_REFERENCE)
+"""``auto``: under LoRA/QLoRA the adapter-disabled base model is the reference (no second copy
+in memory), under full fine-tuning a frozen copy of the starting model. ``precompute``: the
+reference log-probabilities are computed once before training, so no reference stays in memory."""
 
 _HYPER_COPY = {
     "n_epochs": "epochs",
@@ -48,6 +59,8 @@ class LocalSettings:
     """Adapter and hyperparameters of a local run; every field has a sensible default."""
 
     adapter: str = LORA
+    objective: str = SUPERVISED
+    """What training optimises: ``supervised`` (SFT) or ``dpo`` (preference pairs)."""
     epochs: float = 3.0
     max_steps: int | None = None
     """When set, training stops after this many optimizer steps (overrides ``epochs``)."""
@@ -81,17 +94,31 @@ class LocalSettings:
     """An accelerate YAML, or a DeepSpeed JSON, passed to ``accelerate launch``."""
     merge: bool = False
     """After training, also save the base model with the adapter merged in (16-bit)."""
+    beta: float = 0.1
+    """DPO: how far the policy may move from the reference (higher: closer to it)."""
+    loss_type: str = "sigmoid"
+    """DPO: one of ``LOSS_TYPES``."""
+    max_prompt_length: int | None = None
+    """DPO: keep the last N tokens of a longer prompt; ``None``: no limit of its own."""
+    max_completion_length: int | None = None
+    """DPO: keep the first N tokens of a longer answer; ``None``: no limit of its own."""
+    reference: str = AUTO_REFERENCE
+    """DPO: one of ``REFERENCES``."""
+    from_run: str | None = None
+    """DPO: the run folder of a finished SFT run whose adapter (or model) is the starting point."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "target_modules", tuple(self.target_modules))
 
     @property
     def lr(self) -> float:
-        return (
-            self.learning_rate
-            if self.learning_rate is not None
-            else DEFAULT_LR.get(self.adapter, 2e-4)
-        )
+        if self.learning_rate is not None:
+            return self.learning_rate
+        return default_lr(self.adapter, self.objective)
+
+    @property
+    def is_dpo(self) -> bool:
+        return self.objective == DPO
 
     @property
     def uses_adapter(self) -> bool:
@@ -102,6 +129,13 @@ class LocalSettings:
         out: list[Problem] = []
         if self.adapter not in ADAPTERS:
             out.append(Problem(f"adapter must be one of {', '.join(ADAPTERS)}", where="adapter"))
+        if self.objective not in (SUPERVISED, DPO):
+            out.append(
+                Problem(
+                    f"objective must be {SUPERVISED} or {DPO}, not {self.objective!r}",
+                    where="objective",
+                )
+            )
         if self.precision not in PRECISIONS:
             out.append(
                 Problem(f"precision must be one of {', '.join(PRECISIONS)}", where="precision")
@@ -111,7 +145,7 @@ class LocalSettings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 out.append(Problem(f"{name} must be a whole number ≥ 1, not {value!r}", where=name))
-        for name in ("max_steps", "eval_steps"):
+        for name in ("max_steps", "eval_steps", "max_prompt_length", "max_completion_length"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 out.append(Problem(f"{name} must be a whole number ≥ 1 or unset", where=name))
@@ -129,11 +163,40 @@ class LocalSettings:
             out.append(
                 Problem("target_modules must name at least one module", where="target_modules")
             )
+        out.extend(self._dpo_problems())
         if self.accelerate_config and not Path(self.accelerate_config).is_file():
             out.append(
                 Problem(
                     f"The accelerate/DeepSpeed config {self.accelerate_config} does not exist.",
                     where="accelerate_config",
+                )
+            )
+        return out
+
+    def _dpo_problems(self) -> list[Problem]:
+        out: list[Problem] = []
+        if not (isinstance(self.beta, (int, float)) and self.beta > 0):
+            out.append(Problem(f"beta must be above 0, not {self.beta!r}", where="beta"))
+        if self.loss_type not in LOSS_TYPES:
+            out.append(
+                Problem(f"loss_type must be one of {', '.join(LOSS_TYPES)}", where="loss_type")
+            )
+        if self.reference not in REFERENCES:
+            out.append(
+                Problem(f"reference must be one of {', '.join(REFERENCES)}", where="reference")
+            )
+        if self.max_prompt_length is not None and self.max_prompt_length >= self.max_length:
+            out.append(
+                Problem(
+                    f"max_prompt_length ({self.max_prompt_length}) must be below max_length "
+                    f"({self.max_length}): the answers need room too",
+                    where="max_prompt_length",
+                )
+            )
+        if self.from_run is not None and not self.is_dpo:
+            out.append(
+                Problem(
+                    "from_run starts a DPO run from an SFT run: use it with dpo", where="from_run"
                 )
             )
         return out
@@ -171,6 +234,8 @@ class LocalSettings:
             value = self.lr if name == "learning_rate" else getattr(self, name)
             if value is not None:
                 out[hyper] = value
+        if self.is_dpo:
+            out["beta"] = self.beta
         return out
 
     def to_spec(
@@ -191,7 +256,7 @@ class LocalSettings:
             dataset_sha256=dataset_sha256,
             validation=validation,
             validation_sha256=validation_sha256,
-            method=SUPERVISED,
+            method=self.objective,
             adapter=self.adapter,
             hyperparameters=self.hyperparameters(),
             seed=self.seed,
@@ -205,7 +270,14 @@ class LocalSettings:
         data = dict(local) if isinstance(local, Mapping) else {}
         if spec.adapter is not None and "method" not in data:
             data.setdefault("adapter", spec.adapter)
+        data["objective"] = spec.method
         return cls.from_mapping(data)
+
+
+def default_lr(adapter: str, objective: str = SUPERVISED) -> float:
+    """The learning rate used when none is given, for this adapter and objective."""
+    table = DEFAULT_DPO_LR if objective == DPO else DEFAULT_LR
+    return table.get(adapter, table[LORA])
 
 
 @dataclass(frozen=True)

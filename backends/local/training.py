@@ -29,6 +29,7 @@ from backends.local.callback import ControlFlags, Reporter, make_callback
 from backends.local.dataset import DatasetRejected, load_conversations, split_validation
 from backends.local.models import loadable_path, resolve_model
 from backends.local.settings import FULL, QLORA, LocalSettings
+from backends.runs.values import RunSpec
 
 
 @dataclass
@@ -123,7 +124,7 @@ def _trainer_class() -> Any:
     return LocalSFTTrainer
 
 
-def _load_model(path: str, settings: LocalSettings, precision: str, cuda: bool) -> Any:
+def load_model(path: str, settings: LocalSettings, precision: str, cuda: bool) -> Any:
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -154,7 +155,7 @@ def _load_model(path: str, settings: LocalSettings, precision: str, cuda: bool) 
     return model
 
 
-def _peft_config(settings: LocalSettings) -> Any:
+def peft_config(settings: LocalSettings) -> Any:
     if not settings.uses_adapter:
         return None
     from peft import LoraConfig
@@ -255,20 +256,22 @@ def _without_tools(
     return [r for r, _ in kept], [n for _, n in kept]
 
 
-def run_training(
-    folder_path: Path,
-    reporter: Reporter,
-    flags: ControlFlags,
-    *,
-    resume_from: str | None = None,
-) -> Outcome:
-    """Train the run in ``folder_path``; returns what was produced (raises on failure)."""
+@dataclass
+class RunSetup:
+    """What both trainers start from: the spec, its settings, and where and how it computes."""
+
+    spec: RunSpec
+    settings: LocalSettings
+    precision: str
+    cuda: bool
+
+
+def set_up(reporter: Reporter) -> RunSetup:
+    """Read and check the run's settings, pick the precision, say where it trains."""
     import torch
-    from transformers import AutoTokenizer
 
     quiet_progress_bars()
-    folder = reporter.folder
-    spec = folder.read_spec()
+    spec = reporter.folder.read_spec()
     settings = LocalSettings.from_spec(spec)
     problems = [p.message for p in settings.problems() if p.fatal]
     if problems:
@@ -281,7 +284,26 @@ def run_training(
     precision = choose_precision(settings.precision, cuda, cuda and torch.cuda.is_bf16_supported())
     device = torch.cuda.get_device_name(0) if cuda else "CPU"
     reporter.status(detail="reading the data", extra={"precision": precision, "device": device})
-    reporter.log(f"Device: {device}; precision {precision}; adapter {settings.adapter}.")
+    reporter.log(
+        f"Device: {device}; precision {precision}; adapter {settings.adapter}; "
+        f"objective {settings.objective}."
+    )
+    return RunSetup(spec, settings, precision, cuda)
+
+
+def run_training(
+    folder_path: Path,
+    reporter: Reporter,
+    flags: ControlFlags,
+    *,
+    resume_from: str | None = None,
+) -> Outcome:
+    """Train the run in ``folder_path`` with SFT; returns what was produced (raises on failure)."""
+    from transformers import AutoTokenizer
+
+    folder = reporter.folder
+    setup = set_up(reporter)
+    spec, settings, precision, cuda = setup.spec, setup.settings, setup.precision, setup.cuda
 
     train = load_conversations(spec.dataset)
     valid_records: list[dict[str, Any]] = []
@@ -332,7 +354,7 @@ def run_training(
         f"{over} over max length {settings.max_length} (truncated)."
     )
 
-    model = _load_model(model_path, settings, precision, cuda)
+    model = load_model(model_path, settings, precision, cuda)
     args = _sft_config(settings, folder.output_dir, precision, cuda, bool(valid_rows))
     started = time.time()
     trainer = _trainer_class()(
@@ -341,7 +363,7 @@ def run_training(
         train_dataset=_dataset(train_rows),
         eval_dataset=_dataset(valid_rows) if valid_rows else None,
         processing_class=tokenizer,
-        peft_config=_peft_config(settings),
+        peft_config=peft_config(settings),
         callbacks=[make_callback(reporter, flags, started=started)],
     )
     quiet_trainer(trainer)
@@ -350,6 +372,23 @@ def run_training(
     reporter.status(detail="training")
     trainer.train(resume_from_checkpoint=resume_from)
 
+    del model
+    return finish(trainer, settings, reporter, flags, model_path, precision, cuda)
+
+
+def finish(
+    trainer: Any,
+    settings: LocalSettings,
+    reporter: Reporter,
+    flags: ControlFlags,
+    model_path: str,
+    precision: str,
+    cuda: bool,
+) -> Outcome:
+    """Save the adapter (or model) to ``output/``, merge when asked; what the run produced."""
+    import torch
+
+    folder = reporter.folder
     final = folder.output_dir / ("adapter" if settings.uses_adapter else "model")
     trainer.save_model(str(final))
     steps = int(trainer.state.global_step)
@@ -358,7 +397,7 @@ def run_training(
     reporter.log(f"Saved the {'adapter' if settings.uses_adapter else 'model'} to {final}.")
     merged = None
     if settings.merge and settings.uses_adapter and not cancelled:
-        del trainer, model
+        del trainer
         gc.collect()
         if cuda:
             torch.cuda.empty_cache()

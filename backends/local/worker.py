@@ -187,9 +187,11 @@ def run_worker(run_dir: Path) -> int:
             reporter.log(
                 f"Resuming at step {step}; {dropped} later metric point(s) will be redone."
             )
-        from backends.local.training import run_training
-
-        outcome = run_training(folder.path, reporter, flags, resume_from=resume_from)
+        if settings.is_dpo:
+            from backends.local.dpo import run_dpo_training as train
+        else:
+            from backends.local.training import run_training as train
+        outcome = train(folder.path, reporter, flags, resume_from=resume_from)
         state = RunState.CANCELLED if outcome.cancelled else RunState.SUCCEEDED
         files = [str(p) for p in (outcome.output, outcome.merged) if p is not None]
         reporter.status(

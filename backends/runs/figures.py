@@ -51,6 +51,11 @@ class RunFigures:
     output_dir: str | None = None
     checkpoints: int = 0
     alert: OverfitAlert | None = None
+    reward_margin: float | None = None
+    """DPO: the last training reward margin (chosen minus rejected)."""
+    reward_accuracy: float | None = None
+    valid_reward_margin: float | None = None
+    valid_reward_accuracy: float | None = None
 
     @property
     def hosted(self) -> bool:
@@ -177,7 +182,15 @@ def compute_figures(
         output_dir=_output_dir(output_dir),
         checkpoints=len(status.checkpoints),
         alert=history.overfitting(),
+        reward_margin=_last(series["train_margins"].values),
+        reward_accuracy=_last(series["train_reward_acc"].values),
+        valid_reward_margin=_last(series["valid_margins"].values),
+        valid_reward_accuracy=_last(series["valid_reward_acc"].values),
     )
+
+
+def _last(values: list[float]) -> float | None:
+    return values[-1] if values else None
 
 
 def format_duration(seconds: float | None) -> str:

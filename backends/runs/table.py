@@ -46,6 +46,11 @@ class RunRow:
     """``"status.json: empty"``: the run cannot be read; ``state`` is then a stand-in."""
     bad_metric_lines: int = 0
     """Lines of ``metrics.jsonl`` passed over (not JSON, or values of the wrong type)."""
+    method: str = ""
+    """The objective (``supervised``, ``dpo``); empty when ``run.json`` cannot be read."""
+    last_reward_margin: float | None = None
+    """DPO: the last training reward margin."""
+    last_reward_accuracy: float | None = None
 
     @property
     def state_text(self) -> str:
@@ -74,6 +79,9 @@ class RunRow:
             "error": self.error,
             "job_id": self.job_id,
             "fine_tuned_model": self.fine_tuned_model,
+            "method": self.method or None,
+            "last_reward_margin": self.last_reward_margin,
+            "last_reward_accuracy": self.last_reward_accuracy,
         }
 
 
@@ -92,6 +100,8 @@ class _LossTracker:
         self.best_valid: tuple[float, int] | None = None
         self.best_full_valid: tuple[float, int] | None = None
         self.total_steps: int | None = None
+        self.last_margin: float | None = None
+        self.last_reward_accuracy: float | None = None
 
     def update(self) -> None:
         points = self.tail.read_points()
@@ -104,6 +114,10 @@ class _LossTracker:
                 self.last_loss = point.train_loss
             if point.total_steps:
                 self.total_steps = point.total_steps
+            if point.train_rewards_margins is not None:
+                self.last_margin = point.train_rewards_margins
+            if point.train_rewards_accuracies is not None:
+                self.last_reward_accuracy = point.train_rewards_accuracies
             if point.valid_loss is not None:
                 self.last_valid = point.valid_loss
                 if self.best_valid is None or point.valid_loss < self.best_valid[0]:
@@ -185,6 +199,9 @@ class RunTable:
             fine_tuned_model=status.fine_tuned_model,
             problem=problem,
             bad_metric_lines=tracker.tail.bad_lines,
+            method=spec.method if spec else "",
+            last_reward_margin=tracker.last_margin,
+            last_reward_accuracy=tracker.last_reward_accuracy,
         )
 
 

@@ -209,6 +209,11 @@ _POINT_FIELDS = (
     "total_steps",
     "elapsed",
     "time",
+    *(
+        f"{split}_{name}"
+        for name in ("rewards_margins", "rewards_accuracies", "rewards_chosen", "rewards_rejected")
+        for split in ("train", "valid")
+    ),
 )
 _POINT_FIELD_SET = frozenset(_POINT_FIELDS)
 
@@ -217,7 +222,8 @@ _POINT_FIELD_SET = frozenset(_POINT_FIELDS)
 class MetricPoint:
     """One logged training step: one line of ``metrics.jsonl``.
 
-    Names follow the OpenAI metrics events. ``elapsed`` is seconds since the
+    Names follow the OpenAI metrics events; DPO runs add trl's reward series
+    (``train_rewards_margins``...), which older readers keep in ``extra``. ``elapsed`` is seconds since the
     run started, ``time`` the Unix time the point was logged. Treat points as
     values; the class is not frozen only because frozen dataclasses build
     about 3x slower, and a monitor opens 100,000 of them at once.
@@ -237,6 +243,17 @@ class MetricPoint:
     total_steps: int | None = None
     elapsed: float | None = None
     time: float | None = None
+    train_rewards_margins: float | None = None
+    """DPO: mean reward of the chosen answer minus the rejected one's (rises as it learns)."""
+    valid_rewards_margins: float | None = None
+    train_rewards_accuracies: float | None = None
+    """DPO: share of pairs whose chosen answer has the higher reward."""
+    valid_rewards_accuracies: float | None = None
+    train_rewards_chosen: float | None = None
+    """DPO: beta times the log-probability ratio (policy / reference) of the chosen answers."""
+    valid_rewards_chosen: float | None = None
+    train_rewards_rejected: float | None = None
+    valid_rewards_rejected: float | None = None
     extra: Mapping[str, Any] | None = None
     """Keys this version does not know, kept so a rewrite loses nothing."""
 

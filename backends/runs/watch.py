@@ -26,6 +26,48 @@ FULL_VALID = "full_valid"
 SERIES: tuple[str, ...] = (TRAIN, VALID, FULL_VALID)
 SERIES_LABELS = {TRAIN: "train", VALID: "valid", FULL_VALID: "full valid"}
 
+LOSS = "loss"
+MARGINS = "margins"
+ACCURACIES = "accuracies"
+REWARDS = "rewards"
+METRICS: tuple[str, ...] = (LOSS, MARGINS, ACCURACIES, REWARDS)
+"""What a plot can show: the loss, or one of DPO's reward views."""
+METRIC_LABELS = {
+    LOSS: "loss",
+    MARGINS: "reward margin",
+    ACCURACIES: "reward accuracy",
+    REWARDS: "chosen/rejected rewards",
+}
+DPO_FIELDS: dict[str, str] = {
+    f"{split}_{short}": f"{split}_rewards_{field_name}"
+    for split in (TRAIN, VALID)
+    for short, field_name in (
+        ("margins", "margins"),
+        ("reward_acc", "accuracies"),
+        ("chosen", "chosen"),
+        ("rejected", "rejected"),
+    )
+}
+"""Each DPO series of a ``LossHistory`` and the ``MetricPoint`` field it comes from."""
+METRIC_SERIES: dict[str, tuple[str, ...]] = {
+    LOSS: SERIES,
+    MARGINS: ("train_margins", "valid_margins"),
+    ACCURACIES: ("train_reward_acc", "valid_reward_acc"),
+    REWARDS: ("train_chosen", "train_rejected", "valid_chosen", "valid_rejected"),
+}
+SERIES_LABELS.update(
+    {
+        "train_margins": "train",
+        "valid_margins": "valid",
+        "train_reward_acc": "train",
+        "valid_reward_acc": "valid",
+        "train_chosen": "train chosen",
+        "train_rejected": "train rejected",
+        "valid_chosen": "valid chosen",
+        "valid_rejected": "valid rejected",
+    }
+)
+
 LOG_BACKLOG_BYTES = 256 * 1024
 """How much of the end of ``log.txt`` a viewer reads when it opens a run."""
 
@@ -45,7 +87,7 @@ class LossHistory:
     """Every logged point of a run, kept as columns (cheap to append, to slice and to plot)."""
 
     def __init__(self) -> None:
-        self.series: dict[str, Series] = {name: Series() for name in SERIES}
+        self.series: dict[str, Series] = {name: Series() for name in (*SERIES, *DPO_FIELDS)}
         self.times: list[float] = []
         """Seconds (``elapsed`` or ``time``) of each point with a training loss, for the pace."""
         self.time_steps: list[int] = []
@@ -79,6 +121,8 @@ class LossHistory:
             if point.full_valid_loss is not None:
                 full.steps.append(step)
                 full.values.append(point.full_valid_loss)
+            if point.train_rewards_margins is not None or point.valid_rewards_margins is not None:
+                self._add_dpo(point)
             if point.total_steps:
                 self.total_steps = point.total_steps
             self.last_point = point
@@ -87,6 +131,22 @@ class LossHistory:
             self.count += added
             self.version += 1
         return added
+
+    def _add_dpo(self, point: MetricPoint) -> None:
+        for name, field_name in DPO_FIELDS.items():
+            value = getattr(point, field_name)
+            if value is not None:
+                series = self.series[name]
+                series.steps.append(point.step)
+                series.values.append(value)
+
+    def metrics(self) -> tuple[str, ...]:
+        """The views with something to draw: the loss always, DPO's once a DPO point arrived."""
+        return tuple(
+            metric
+            for metric in METRICS
+            if metric == LOSS or any(len(self.series[n]) for n in METRIC_SERIES[metric])
+        )
 
     @property
     def last_step(self) -> int | None:

@@ -113,7 +113,10 @@ def test_estimate_takes_the_adapter_and_still_the_old_method_spelling(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--backend", "local", "--method", "dpo"], "Local GPU trains supervised only (for now)."),
+        (  # DPO is taken locally now: what stops this one is the missing data
+            ["--backend", "local", "--method", "dpo"],
+            "--data is required (or a --config that names the data).",
+        ),
         (
             ["--backend", "openai", "--adapter", "lora"],
             "OpenAI chooses the adaptation itself: --adapter is not accepted.",

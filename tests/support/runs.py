@@ -262,3 +262,81 @@ def all_kinds(store: RunStore) -> dict[str, RunFolder]:
         "failed": local_failed(store),
         "running": local_running(store),
     }
+
+
+def dpo_margin(step: int) -> float:
+    """A reward margin that rises and levels off, with a deterministic wiggle."""
+    return 2.4 * (1 - math.exp(-step / 120)) + 0.08 * math.sin(step * 0.9)
+
+
+def dpo_points(steps: int, *, total: int = 800, eval_every: int = 40) -> list[MetricPoint]:
+    points = []
+    for step in range(1, steps + 1):
+        margin = dpo_margin(step)
+        chosen = round(0.4 * margin, 5)
+        point = MetricPoint(
+            step=step,
+            train_loss=round(math.log1p(math.exp(-margin)), 5),
+            learning_rate=5e-6 * (1 - step / total),
+            tokens_per_s=2480.0 + (step % 5) * 10,
+            epoch=round(2 * step / total, 4),
+            total_steps=total,
+            elapsed=step * 2.0,
+            train_rewards_margins=round(margin, 5),
+            train_rewards_accuracies=round(min(1.0, 0.5 + margin / 4), 4),
+            train_rewards_chosen=chosen,
+            train_rewards_rejected=round(chosen - margin, 5),
+        )
+        points.append(point)
+        if step % eval_every == 0:
+            valid = margin * 0.9
+            points.append(
+                MetricPoint(
+                    step=step,
+                    valid_loss=round(math.log1p(math.exp(-valid)), 5),
+                    valid_rewards_margins=round(valid, 5),
+                    valid_rewards_accuracies=round(min(1.0, 0.45 + valid / 4), 4),
+                    valid_rewards_chosen=round(0.4 * valid, 5),
+                    valid_rewards_rejected=round(0.4 * valid - valid, 5),
+                    total_steps=total,
+                )
+            )
+    return points
+
+
+def local_dpo_running(store: RunStore, *, steps: int = 320) -> RunFolder:
+    """A local DPO LoRA run, worker alive (this test process), 320 of 800 steps done."""
+    started = NOW - steps * 2.0
+    spec = RunSpec(
+        backend="local",
+        model=LOCAL_MODEL,
+        dataset="/data/support/pairs.jsonl",
+        validation="/data/support/pairs-valid.jsonl",
+        method="dpo",
+        adapter="lora",
+        hyperparameters={"num_train_epochs": 2, "learning_rate": 5e-6, "beta": 0.1},
+        name="support-dpo",
+    )
+    folder = _create(store, spec, started - 20)
+    folder.append_metrics(dpo_points(steps))
+    folder.write_status(
+        RunStatus(
+            state=RunState.RUNNING,
+            pid=os.getpid(),
+            created_at=started - 20,
+            started_at=started,
+            heartbeat_at=NOW,
+            total_steps=800,
+        )
+    )
+    write_log(
+        folder,
+        [
+            "Device: NVIDIA H200; precision bf16; adapter lora; objective dpo.",
+            "Data: 3,200 training and 200 validation preference pairs.",
+            "Reference: the base model with the adapter disabled (no second copy).",
+            "Training: 800 steps, starting at step 0.",
+        ],
+        started,
+    )
+    return folder

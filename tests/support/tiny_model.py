@@ -120,3 +120,42 @@ def tiny_lora_spec(model: Path, data: Path, **changes: object) -> object:
     base = {"batch_size": 4, "lora_r": 4, "lora_alpha": 8, "learning_rate": 1e-2}
     settings = LocalSettings(**{"save_steps": 1000, "max_steps": 8, **base, **changes})  # type: ignore[arg-type]
     return settings.to_spec(model=str(model), dataset=str(data))
+
+
+def toy_preference(index: int, layout: str = "openai") -> dict[str, object]:
+    """A learnable pair: the answer is preferred to a reply that dodges the question."""
+    thing = THINGS[index % len(THINGS)]
+    right = COLOURS[index % len(COLOURS)]
+    question = f"what colour is the {thing} ?"
+    chosen, rejected = f"the {thing} is {right} .", "always say hello ."
+    if layout == "plain":
+        return {"prompt": question + " ", "chosen": chosen, "rejected": rejected}
+    prompt = [{"role": "user", "content": question}]
+    if layout == "hf":
+        return {
+            "prompt": prompt,
+            "chosen": [{"role": "assistant", "content": chosen}],
+            "rejected": [{"role": "assistant", "content": rejected}],
+        }
+    return {
+        "input": {"messages": prompt},
+        "preferred_output": [{"role": "assistant", "content": chosen}],
+        "non_preferred_output": [{"role": "assistant", "content": rejected}],
+    }
+
+
+def write_toy_preferences(path: Path, count: int = 32, *, layout: str = "openai") -> Path:
+    """``count`` learnable preference pairs in OpenAI's DPO layout, or ``hf``/``plain``."""
+    lines = [orjson.dumps(toy_preference(i, layout)) for i in range(count)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def tiny_dpo_spec(model: Path, data: Path, **changes: object) -> object:
+    """A DPO LoRA spec on the tiny model whose reward margins rise within a few steps."""
+    from backends.local.settings import LocalSettings
+
+    base = {"batch_size": 4, "lora_r": 4, "lora_alpha": 8, "learning_rate": 5e-3, "beta": 0.5}
+    values = {"save_steps": 1000, "max_steps": 12, "objective": "dpo", **base, **changes}
+    settings = LocalSettings(**values)  # type: ignore[arg-type]
+    return settings.to_spec(model=str(model), dataset=str(data))

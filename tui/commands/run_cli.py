@@ -150,6 +150,10 @@ def progress_line(point: Any) -> str:
         ("valid", point.valid_loss),
         ("full valid", point.full_valid_loss),
         ("acc", point.train_mean_token_accuracy),
+        ("margin", point.train_rewards_margins),
+        ("reward acc", point.train_rewards_accuracies),
+        ("valid margin", point.valid_rewards_margins),
+        ("valid reward acc", point.valid_rewards_accuracies),
     ):
         if value is not None:
             parts.append(f"{label} {value:.4f}")

@@ -73,7 +73,8 @@ def run_runs(args: argparse.Namespace) -> int:
         print(f"No runs in {store.root}.", file=sys.stderr)
         return 0
     tz = datetime.now().astimezone().tzinfo
-    lines = [RUNS_HEADER]
+    margins = any(row.last_reward_margin is not None for row in rows)
+    lines = [(*RUNS_HEADER, "MARGIN") if margins else RUNS_HEADER]
     for row in rows:
         step = "-" if row.step is None else str(row.step)
         if row.step is not None and row.total_steps:
@@ -91,6 +92,9 @@ def run_runs(args: argparse.Namespace) -> int:
                 "-" if row.best_valid is None else f"{row.best_valid[0]:.4f}@{row.best_valid[1]}",
             )
         )
+        if margins:  # DPO runs: the last reward margin (chosen minus rejected)
+            margin = row.last_reward_margin
+            lines[-1] = (*lines[-1], "-" if margin is None else f"{margin:+.4f}")
     print(format_table(lines))
     return 0
 

@@ -40,6 +40,8 @@ _NUMBER_FLAGS = {
     "save_steps": int,
     "validation_split": float,
     "gpus": int,
+    "max_prompt_length": int,
+    "max_completion_length": int,
 }
 
 
@@ -81,6 +83,32 @@ def add_local_arguments(train: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--config", metavar="FILE", help="run.json of an earlier run, or a TOML file"
     )
+    add_dpo_arguments(train)
+
+
+def add_dpo_arguments(train: argparse.ArgumentParser) -> None:
+    from backends.local.settings import LOSS_TYPES, REFERENCES
+
+    group = train.add_argument_group("local DPO (--backend local --method dpo)")
+    # --beta is the train command's (hosted DPO has it too): a number, or auto for 0.1
+    group.add_argument("--loss-type", choices=LOSS_TYPES, help="DPO loss (sigmoid)")
+    group.add_argument(
+        "--max-prompt-length", type=int, help="keep the last N tokens of a longer prompt"
+    )
+    group.add_argument(
+        "--max-completion-length", type=int, help="keep the first N tokens of a longer answer"
+    )
+    group.add_argument(
+        "--reference",
+        choices=REFERENCES,
+        help="auto: the adapter-disabled base under LoRA, a frozen copy under full; "
+        "precompute: reference log-probabilities computed once, none kept in memory",
+    )
+    group.add_argument(
+        "--from-run",
+        metavar="RUN",
+        help="start from this finished SFT run's adapter (or model): SFT, then DPO",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -112,7 +140,7 @@ def register(subparsers: Any) -> None:
 def _number(name: str, value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
         return None
-    kind = float if name == "epochs" else _NUMBER_FLAGS.get(name, int)
+    kind = float if name in ("epochs", "beta") else _NUMBER_FLAGS.get(name, int)
     return kind(value)
 
 
@@ -122,13 +150,15 @@ def settings_from_args(args: argparse.Namespace, base: dict[str, Any]) -> Any:
     settings = LocalSettings.from_mapping(base)
     changes: dict[str, Any] = {
         "adapter": args.adapter,
+        "objective": getattr(args, "method", None),
         "epochs": _number("epochs", args.epochs),
         "batch_size": _number("batch_size", args.batch_size),
+        "beta": _number("beta", getattr(args, "beta", None)),
         "seed": args.seed,
     }
     for name in (*_NUMBER_FLAGS, "packing", "gradient_checkpointing", "assistant_only_loss"):
         changes[name] = getattr(args, name, None)
-    for name in ("precision", "accelerate_config", "merge"):
+    for name in ("precision", "accelerate_config", "merge", "loss_type", "reference"):
         changes[name] = getattr(args, name, None)
     if args.target_modules:
         changes["target_modules"] = tuple(
@@ -156,6 +186,13 @@ def run_train_local(args: argparse.Namespace) -> int:
     except (TypeError, ValueError) as error:
         _err(f"Bad setting: {error}")
         return 2
+    model = args.model or config.model
+    if getattr(args, "from_run", None):
+        start = _sft_run(args, model)
+        if start is None:
+            return 2
+        model = model or start.read_spec().model
+        settings = settings.updated(from_run=str(start.path))
     data = args.data or config.data
     if not data:
         _err("--data is required (or a --config that names the data).")
@@ -168,10 +205,10 @@ def run_train_local(args: argparse.Namespace) -> int:
         return 2
     data_path = Path(data)
     spec = settings.to_spec(
-        model=args.model or config.model or DEFAULT_LOCAL_MODEL,
-        dataset=str(data_path.resolve()),
+        model=model or DEFAULT_LOCAL_MODEL,
+        dataset=_source(data),
         dataset_sha256=sha256_of(data_path) if data_path.is_file() else "",
-        validation=str(Path(validation).resolve()) if validation else None,
+        validation=_source(validation) if validation else None,
         name=args.suffix or "",
     )
     refused = refuse_or_go(backend, spec)
@@ -184,6 +221,47 @@ def run_train_local(args: argparse.Namespace) -> int:
         return backend.launch(spec, store_of(args))
 
     return start_run(launch, args, follow, failed=2)
+
+
+def _source(text: str) -> str:
+    """A local file or folder as an absolute path; a Hugging Face dataset id as it is."""
+    from backends.data.hf import is_hf_source
+
+    path = Path(text).expanduser()
+    if not path.exists() and is_hf_source(text):
+        return text
+    return str(path.resolve())
+
+
+def _sft_run(args: argparse.Namespace, model: str | None) -> Any:
+    """The finished SFT run ``--from-run`` names, or ``None`` (the reason on stderr)."""
+    from backends import registry
+    from backends.runs.values import SUPERVISED, RunState
+
+    try:
+        folder = store_of(args).find(args.from_run)
+    except KeyError as error:
+        _err(f"--from-run: {error.args[0]}")
+        return None
+    spec = folder.read_spec()
+    if not registry.is_local(spec.backend):
+        _err(
+            f"--from-run {folder.run_id} is a {spec.backend} run: DPO starts from a local SFT run."
+        )
+        return None
+    if spec.method != SUPERVISED:
+        _err(f"--from-run {folder.run_id} is a {spec.method} run, not a supervised (SFT) one.")
+        return None
+    if folder.effective_status().state is not RunState.SUCCEEDED:
+        _err(f"--from-run {folder.run_id} has not succeeded: start from a finished SFT run.")
+        return None
+    if model and model != spec.model:
+        _err(
+            f"--from-run {folder.run_id} trained {spec.model}, not {model}: "
+            "leave out --model to continue it."
+        )
+        return None
+    return folder
 
 
 def follow(folder: Any, *, interval: float = 1.0) -> int:
@@ -221,6 +299,7 @@ def run_estimate(args: argparse.Namespace) -> int:
         max_length=args.max_length,
         gradient_checkpointing=args.gradient_checkpointing,
         lora_r=args.lora_r,
+        objective=choice[0],
     )
     inventory = visible_gpus()
     print(model)

@@ -70,6 +70,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
         Binding("l", "toggle_log_scale", "Log scale", id="toggle-log-scale", show=False),
         Binding("v", "cycle_series", "Series", id="cycle-series", show=False),
         Binding("z", "cycle_zoom", "Zoom", id="cycle-zoom", show=False),
+        Binding("g", "cycle_metric", "Plot", id="cycle-metric", show=False),
     ]
 
     POLL_S: ClassVar[float] = 0.25
@@ -129,6 +130,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
             log.write_lines(backlog)
             self.call_after_refresh(log.scroll_end, animate=False)
         self._show_figures()
+        self._describe_plot()
         self._keep_follower()
         self._timer = self.set_interval(self.POLL_S, self.tick, name="monitor-poll")
         if self._wants_gpu():
@@ -144,6 +146,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
             self.query_one(Log).write_lines(update.log_lines)
         if update.points or update.reset:
             self.plot.update_data()
+            self._describe_plot()
         if update.points or update.reset or update.status_changed:
             self._show_figures()
         if update.status_changed:
@@ -359,7 +362,15 @@ class MonitorScreen(RunOutputActions, Screen[None]):
 
     def _set_plot_options(self, options: PlotOptions) -> None:
         self.plot.set_options(options)
-        self.query_one("#plot-options", Static).update(options.describe())
+        self._describe_plot()
+
+    def _describe_plot(self) -> None:
+        text = self.plot.options.describe(self.follow.history.metrics())
+        self.query_one("#plot-options", Static).update(text)
+
+    def action_cycle_metric(self) -> None:
+        """The loss, then DPO's reward margin, reward accuracy and chosen/rejected rewards."""
+        self._set_plot_options(self.plot.options.next_metric(self.follow.history.metrics()))
 
     def action_cycle_smoothing(self) -> None:
         self._set_plot_options(self.plot.options.next_smoothing())

@@ -20,7 +20,17 @@ from textual.color import Color
 from textual_plotext import PlotextPlot
 
 from backends.runs.metrics import ema, minmax_downsample, nice_bounds, window_start
-from backends.runs.watch import FULL_VALID, SERIES, SERIES_LABELS, TRAIN, VALID, LossHistory
+from backends.runs.watch import (
+    FULL_VALID,
+    LOSS,
+    METRIC_LABELS,
+    METRIC_SERIES,
+    SERIES,
+    SERIES_LABELS,
+    TRAIN,
+    VALID,
+    LossHistory,
+)
 
 SMOOTHING_CHOICES: tuple[float, ...] = (0.6, 0.9, 0.0)
 """EMA weights the smoothing key cycles through (0: raw points only)."""
@@ -32,9 +42,45 @@ SERIES_CHOICES: dict[str, tuple[str, ...]] = {
 ZOOM_CHOICES: tuple[int | None, ...] = (None, 1000, 100)
 """Steps shown: the whole run, or the last N steps."""
 
-MARKERS = {TRAIN: "braille", VALID: "hd", FULL_VALID: "dot"}
+MARKERS = {
+    TRAIN: "braille",
+    VALID: "hd",
+    FULL_VALID: "dot",
+    "train_margins": "braille",
+    "valid_margins": "hd",
+    "train_reward_acc": "braille",
+    "valid_reward_acc": "hd",
+    "train_chosen": "braille",
+    "train_rejected": "dot",
+    "valid_chosen": "hd",
+    "valid_rejected": "sd",
+}
 """Different marks, so the curves stay apart without colour (``NO_COLOR``)."""
-THEME_COLORS = {TRAIN: "primary", VALID: "warning", FULL_VALID: "success"}
+THEME_COLORS = {
+    TRAIN: "primary",
+    VALID: "warning",
+    FULL_VALID: "success",
+    "train_margins": "primary",
+    "valid_margins": "warning",
+    "train_reward_acc": "primary",
+    "valid_reward_acc": "warning",
+    "train_chosen": "success",
+    "train_rejected": "error",
+    "valid_chosen": "primary",
+    "valid_rejected": "warning",
+}
+
+
+def shown_series(metric: str, series: str) -> tuple[str, ...]:
+    """The curves of ``metric`` the series choice keeps (all, train only, validation only)."""
+    if metric == LOSS:
+        return SERIES_CHOICES[series]
+    names = METRIC_SERIES[metric]
+    if series == "train":
+        return tuple(n for n in names if n.startswith(TRAIN))
+    if series == "validation":
+        return tuple(n for n in names if n.startswith(VALID))
+    return names
 
 
 def _next(choices: tuple[Any, ...], current: Any) -> Any:
@@ -48,6 +94,8 @@ class PlotOptions:
     log_scale: bool = False
     series: str = "all"
     last_steps: int | None = None
+    metric: str = LOSS
+    """The loss, or one of DPO's reward views (``backends.runs.watch.METRICS``)."""
 
     def next_smoothing(self) -> PlotOptions:
         return replace(self, smoothing=_next(SMOOTHING_CHOICES, self.smoothing))
@@ -61,11 +109,18 @@ class PlotOptions:
     def next_zoom(self) -> PlotOptions:
         return replace(self, last_steps=_next(ZOOM_CHOICES, self.last_steps))
 
-    def describe(self) -> str:
+    def next_metric(self, available: tuple[str, ...]) -> PlotOptions:
+        """The next view among ``available`` (the loss, then DPO's reward views)."""
+        return replace(self, metric=_next(available, self.metric))
+
+    def describe(self, metrics: tuple[str, ...] = (LOSS,)) -> str:
         smooth = f"smoothing {self.smoothing:g}" if self.smoothing else "no smoothing"
         zoom = "whole run" if self.last_steps is None else f"last {self.last_steps:,} steps"
         scale = "log" if self.log_scale else "linear"
-        return f"[b]s[/b] {smooth} · [b]l[/b] {scale} · [b]v[/b] {self.series} · [b]z[/b] {zoom}"
+        shown = f"[b]s[/b] {smooth} · [b]l[/b] {scale} · [b]v[/b] {self.series} · [b]z[/b] {zoom}"
+        if len(metrics) > 1:
+            shown = f"[b]g[/b] {METRIC_LABELS[self.metric]} · " + shown
+        return shown
 
 
 def step_ticks(low: int, high: int, count: int) -> list[int]:
@@ -132,7 +187,8 @@ class LossPlot(PlotextPlot):
         plan = self._plan(width, height)
         if plan is None:
             self._cache_key = None
-            return Text("No loss logged yet.", justify="center", style="dim")
+            what = "loss" if self.options.metric == LOSS else METRIC_LABELS[self.options.metric]
+            return Text(f"No {what} logged yet.", justify="center", style="dim")
         if plan.signature == self._cache_key:
             return self._cache
         started = time.perf_counter()
@@ -162,7 +218,7 @@ class LossPlot(PlotextPlot):
             x_low, x_high = max(0, last_step - options.last_steps), max(last_step, 1)
         columns = max(8, width - 10) * 2  # braille: two dots across per cell
         curves: list[_Curve] = []
-        for name in SERIES_CHOICES[options.series]:
+        for name in shown_series(options.metric, options.series):
             series = history.series[name]
             if not len(series):
                 continue
@@ -232,6 +288,8 @@ class LossPlot(PlotextPlot):
             ticks = log_ticks(plan.y_low, plan.y_high, max(2, min(6, height // 4)))
             plt.yticks(ticks, [f"{10**tick:.3g}" for tick in ticks])
         plt.xlabel("step")
+        if self.options.metric != LOSS:
+            plt.title(METRIC_LABELS[self.options.metric])
         return Text.from_ansi(plt.build(), no_wrap=True)
 
     def _scaled(self, ys: list[float]) -> list[float]:

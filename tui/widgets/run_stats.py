@@ -76,6 +76,7 @@ def live_chips(figures: RunFigures, gpus: Sequence[GpuReading]) -> list[Chip]:
     if figures.best_valid is not None:
         loss, step = figures.best_valid
         chips.append(("best valid", f"{loss:.4f} @ {step:,}"))
+    chips.extend(reward_chips(figures))
     if figures.learning_rate is not None:
         chips.append(("lr", f"{figures.learning_rate:.2e}"))
     if figures.tokens_per_s is not None:
@@ -84,6 +85,20 @@ def live_chips(figures: RunFigures, gpus: Sequence[GpuReading]) -> list[Chip]:
         chips.extend(_money_chips(figures))
     for gpu in gpus:
         chips.append(("", gpu.describe()))
+    return chips
+
+
+def reward_chips(figures: RunFigures) -> list[Chip]:
+    """DPO's reward margin and accuracy (train, and validation when evaluated); none for SFT."""
+    chips: list[Chip] = []
+    for label, margin, accuracy in (
+        ("", figures.reward_margin, figures.reward_accuracy),
+        ("valid ", figures.valid_reward_margin, figures.valid_reward_accuracy),
+    ):
+        if margin is not None:
+            chips.append((f"{label}margin", f"{margin:+.4f}"))
+        if accuracy is not None:
+            chips.append((f"{label}reward acc", f"{accuracy:.0%}"))
     return chips
 
 
@@ -108,6 +123,7 @@ def summary_chips(figures: RunFigures) -> list[Chip]:
     if figures.best_valid is not None:
         loss, step = figures.best_valid
         chips.append(("best valid", f"{loss:.4f} @ {step:,}"))
+    chips.extend(reward_chips(figures))
     chips.append(("steps", _step_text(figures)))
     chips.append(("time", format_duration(figures.elapsed_s)))
     if figures.hosted:

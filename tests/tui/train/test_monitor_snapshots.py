@@ -15,6 +15,7 @@ from backends.runs import RunFolder, RunStore
 from tests.support.runs import (
     all_kinds,
     hosted_succeeded,
+    local_dpo_running,
     local_failed,
     local_overfitting,
     local_running,
@@ -44,6 +45,27 @@ def press_then_settle(*keys: str):
 def test_running_local(snap_compare, make_app, app_store: RunStore, size) -> None:
     app = make_app(watch=local_running(app_store), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=settled)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_running_dpo_loss(snap_compare, make_app, app_store: RunStore, size) -> None:
+    """A DPO run opens on its loss, with its margin and reward accuracy beside the plot."""
+    app = make_app(watch=local_dpo_running(app_store), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=settled)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_running_dpo_reward_margins(snap_compare, make_app, app_store: RunStore, size) -> None:
+    """``g`` switches the plot to DPO's reward margins, train and validation."""
+    app = make_app(watch=local_dpo_running(app_store), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=press_then_settle("g"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_running_dpo_rewards(snap_compare, make_app, app_store: RunStore, size) -> None:
+    """Chosen and rejected rewards drift apart (``g`` three times)."""
+    app = make_app(watch=local_dpo_running(app_store), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=press_then_settle("g", "g", "g"))
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -19,9 +19,20 @@ from textual.timer import Timer
 from textual.widgets import Input, Select, Static
 from textual.worker import Worker, WorkerState
 
+from backends import registry
 from backends.backend import BackendError
 from backends.catalog import Provider, tunability
-from backends.local.settings import DEFAULT_LR, FULL, LORA, QLORA, LocalSettings
+from backends.local.settings import (
+    AUTO_REFERENCE,
+    FULL,
+    LORA,
+    LOSS_TYPES,
+    PRECOMPUTED_REFERENCE,
+    QLORA,
+    LocalSettings,
+    default_lr,
+)
+from backends.runs.values import DPO, SUPERVISED
 from tui.screens.host import JourneyApp
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice
@@ -46,8 +57,26 @@ _NUMBERS: tuple[tuple[str, str, bool, float], ...] = (
     ("save_steps", "Save every", True, 1),
     ("seed", "Seed", True, 0),
     ("gpus", "GPUs", True, 1),
+    ("beta", "DPO beta", False, 0),
+    ("max_prompt_length", "Max prompt length", True, 1),
+    ("max_completion_length", "Max answer length", True, 1),
 )
-_BLANK_OK = ("max_steps", "learning_rate", "eval_steps")
+_BLANK_OK = (
+    "max_steps",
+    "learning_rate",
+    "eval_steps",
+    "max_prompt_length",
+    "max_completion_length",
+)
+_DPO_ONLY = ("beta", "max_prompt_length", "max_completion_length", "loss_type", "reference")
+OBJECTIVE_LABELS = (
+    ("Supervised (SFT): chats", SUPERVISED),
+    ("DPO: preference pairs", DPO),
+)
+REFERENCE_LABELS = (
+    ("Auto: base with adapter off (LoRA), frozen copy (full)", AUTO_REFERENCE),
+    ("Precompute once: no reference in memory", PRECOMPUTED_REFERENCE),
+)
 """Numbers that may stay blank (the engine picks: epochs, per-adapter rate, once per epoch)."""
 _ADAPTER_ONLY = ("lora_r", "lora_alpha", "lora_dropout", "target_modules")
 _HINTS = {
@@ -58,6 +87,9 @@ _HINTS = {
     "eval_steps": "Steps between validation losses; blank: once per epoch.",
     "save_steps": "Steps between checkpoints (resume and cancel use the last one).",
     "gpus": "More than one: accelerate launch, one process per GPU.",
+    "beta": "Higher: stay closer to the reference model (0.1 is usual).",
+    "max_prompt_length": "Blank: no limit of its own (a longer prompt keeps its end).",
+    "max_completion_length": "Blank: no limit of its own (a longer answer keeps its start).",
 }
 _SWITCHES: tuple[tuple[str, str, str], ...] = (
     ("packing", "Packing", "Several short examples per sequence: faster, same tokens."),
@@ -109,6 +141,18 @@ class LocalForm(Vertical):
             ),
             "A Hugging Face id, a folder with config.json, or a GGUF file (dequantised once).",
         )
+        if registry.get(registry.LOCAL).supports(objective=DPO):
+            yield Field(
+                "Objective",
+                Select(
+                    OBJECTIVE_LABELS,
+                    value=self.initial.objective,
+                    allow_blank=False,
+                    compact=True,
+                    id="local-objective",
+                ),
+                "DPO trains on preferred and rejected answers to the same prompt.",
+            )
         yield Field(
             "Adapter",
             Select(
@@ -148,6 +192,29 @@ class LocalForm(Vertical):
             "Layers that get LoRA adapters.",
             id="field-local-target_modules",
         )
+        yield Field(
+            "DPO loss",
+            Select(
+                [(name, name) for name in LOSS_TYPES],
+                value=self.initial.loss_type,
+                allow_blank=False,
+                compact=True,
+                id="local-loss_type",
+            ),
+            "sigmoid is the DPO paper's; ipo and hinge are common alternatives.",
+            id="field-local-loss_type",
+        )
+        yield Field(
+            "DPO reference",
+            Select(
+                REFERENCE_LABELS,
+                value=self.initial.reference,
+                allow_blank=False,
+                compact=True,
+                id="local-reference",
+            ),
+            id="field-local-reference",
+        )
         for name, label, hint in _SWITCHES:
             yield Field(
                 label,
@@ -164,8 +231,9 @@ class LocalForm(Vertical):
 
     def _placeholder(self, name: str) -> str:
         if name == "learning_rate":
-            return f"{DEFAULT_LR.get(self.initial.adapter, 2e-4):g} for {self.initial.adapter}"
-        return "unset" if name == "max_steps" else ""
+            rate = default_lr(self.initial.adapter, self.initial.objective)
+            return f"{rate:g} for {self.initial.adapter}"
+        return "unset" if name in ("max_steps", *_BLANK_OK[3:]) else ""
 
     def on_mount(self) -> None:
         self._show_lora_fields()
@@ -175,13 +243,20 @@ class LocalForm(Vertical):
     def model(self) -> str:
         return self.query_one("#local-model", Input).value.strip()
 
+    def objective(self) -> str:
+        found = self.query("#local-objective")
+        value = found.first(Select).value if found else SUPERVISED
+        return value if isinstance(value, str) else SUPERVISED
+
     def adapter(self) -> str:
         value = self.query_one("#local-adapter", Select).value
         return value if isinstance(value, str) else LORA
 
     def read_settings(self) -> LocalSettings | None:
         """The form as settings; ``None`` while a number is blank or out of range."""
-        changes: dict[str, Any] = {"adapter": self.adapter()}
+        changes: dict[str, Any] = {"adapter": self.adapter(), "objective": self.objective()}
+        for name in ("loss_type", "reference"):
+            changes[name] = self.query_one(f"#local-{name}", Select).value
         for name, _label, _integer, _minimum in _NUMBERS:
             widget = self.query_one(f"#local-{name}", NumberInput)
             if widget.value.strip() and widget.number is None:
@@ -238,11 +313,21 @@ class LocalForm(Vertical):
         adapter = self.adapter() != FULL
         for name in _ADAPTER_ONLY:
             self.query_one(f"#field-local-{name}").display = adapter
+        dpo = self.objective() == DPO
+        for name in _DPO_ONLY:
+            self.query_one(f"#field-local-{name}").display = dpo
         lr = self.query_one("#local-learning_rate", NumberInput)
-        lr.placeholder = f"{DEFAULT_LR.get(self.adapter(), 2e-4):g} for {self.adapter()}"
+        rate = default_lr(self.adapter(), self.objective())
+        lr.placeholder = f"{rate:g} for {self.adapter()}{' DPO' if dpo else ''}"
 
     @on(Select.Changed, "#local-packing, #local-gradient_checkpointing")
     def _switch_changed(self) -> None:
+        self.changed()
+        cast(StepScreen, self.screen).refresh_validity()
+
+    @on(Select.Changed, "#local-objective, #local-loss_type, #local-reference")
+    def _objective_changed(self) -> None:
+        self._show_lora_fields()
         self.changed()
         cast(StepScreen, self.screen).refresh_validity()
 
@@ -296,6 +381,8 @@ class LocalForm(Vertical):
                 gradient_checkpointing=settings.gradient_checkpointing,
                 lora_r=settings.lora_r,
                 target_modules=settings.target_modules,
+                objective=settings.objective,
+                precomputed_reference=settings.reference == PRECOMPUTED_REFERENCE,
             )
         except (KeyError, TypeError, ValueError) as error:
             self.post_message(MemoryEstimated(f"No memory estimate for {model}: {error}", None))

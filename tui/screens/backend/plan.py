@@ -174,6 +174,9 @@ def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
         ]
         if s.uses_adapter:
             rows.append(("LoRA", f"r {s.lora_r}, alpha {s.lora_alpha}"))
+        if s.is_dpo:
+            rows.insert(0, ("Objective", "DPO (preference pairs)"))
+            rows.append(("DPO", f"beta {s.beta:g}, {s.loss_type} loss, reference {s.reference}"))
         return rows
     names = registry.get(choice.backend).hyperparameter_names(choice.hosted_method)
     hyper = ", ".join(f"{name} {choice.hyper.get(name, '').strip() or AUTO}" for name in names)
