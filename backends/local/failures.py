@@ -39,10 +39,14 @@ _NO_CUDA_MARKERS = (
 )
 
 
+class TrainingDiverged(BackendError):
+    """The loss, the gradients or the weights stopped being finite numbers."""
+
+
 @dataclass(frozen=True)
 class Failure:
     kind: str
-    """``oom``, ``cuda``, ``data``, ``model``, ``config`` or ``crash``."""
+    """``oom``, ``cuda``, ``data``, ``model``, ``config``, ``diverged``, ``disk`` or ``crash``."""
     message: str
 
     def __str__(self) -> str:
@@ -72,6 +76,7 @@ def explain(error: BaseException, settings: LocalSettings) -> Failure:
 
         kind = "data" if isinstance(error, DatasetRejected) else "config"
         kind = "model" if isinstance(error, ModelUnavailable) else kind
+        kind = "diverged" if isinstance(error, TrainingDiverged) else kind
         return Failure(kind, str(error))
     text = f"{type(error).__name__}: {error}"
     lowered = text.lower()

@@ -163,3 +163,34 @@ def test_qlora_without_cuda_is_refused_with_lora_offered(
     argv += ["--data", str(toy_data)]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2 and "--adapter lora" in done.stderr
+
+
+def _finite_everywhere(folder: Path) -> bool:
+    from backends.local.training import non_finite_tensors
+
+    return not non_finite_tensors(folder)
+
+
+@pytest.mark.parametrize("lr", [1e30, 1e308])
+def test_a_diverging_run_fails_and_keeps_only_finite_weights(
+    tiny_model: Path, toy_data: Path, store: RunStore, lr: float
+) -> None:
+    spec = _spec(tiny_model, toy_data, learning_rate=lr, max_steps=12, save_steps=1)
+    folder = store.create(spec)  # type: ignore[arg-type]
+    assert run_worker(folder.path) == 1, _log(folder)
+    status = folder.read_status()
+    assert status.state is RunState.FAILED
+    assert status.extra["failure_kind"] == "diverged"
+    error = status.error or ""
+    assert "diverged" in error and "--lr" in error and "learning rate" in error
+    assert not status.result_files
+    assert not (folder.output_dir / "adapter").exists()  # no NaN adapter as the result
+    assert not (folder.output_dir / "adapter.partial").exists()
+    checkpoints = sorted((folder.output_dir / "checkpoints").glob("checkpoint-*"))
+    for checkpoint in checkpoints:  # whatever was kept is finite
+        assert _finite_everywhere(checkpoint), checkpoint
+    if checkpoints:
+        assert f"last finite checkpoint is kept: {checkpoints[-1]}" in error
+    points = folder.load_metrics()
+    assert all(p.step <= 12 for p in points)
+    assert "Training diverged at step" in _log(folder)
