@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -377,12 +378,16 @@ class RunStore:
         else:  # pragma: no cover - 100 collisions of a random tag
             raise RuntimeError("could not find a free run id")
         folder = self.folder(run_id)
-        private_dir(folder.output_dir)
-        initial = RunStatus(state=RunState.QUEUED, created_at=now, heartbeat_at=now)
-        if status:
-            initial = replace(initial, **status)
-        folder.write_status(initial)  # before run.json: a listed run always has its status
-        folder.write_spec(spec)
+        try:
+            private_dir(folder.output_dir)
+            initial = RunStatus(state=RunState.QUEUED, created_at=now, heartbeat_at=now)
+            if status:
+                initial = replace(initial, **status)
+            folder.write_status(initial)  # before run.json: a listed run always has its status
+            folder.write_spec(spec)
+        except BaseException:  # a spec that cannot be written, a full disk: leave nothing behind
+            shutil.rmtree(folder.path, ignore_errors=True)
+            raise
         return folder
 
     def _inside(self, path: Path) -> bool:

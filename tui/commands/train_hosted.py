@@ -86,6 +86,14 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.model or not args.data:
         _err("Hosted training needs --model and --data.")
         return 2
+    local_only = local_only_flags(args)
+    if local_only:
+        _err(
+            f"{', '.join(local_only)}: local training only (--backend local); "
+            f"{args.backend} chooses steps and the rest itself. Hosted runs take --epochs, "
+            "--batch-size, --lr-multiplier (and --beta for dpo)."
+        )
+        return 2
     backend: Any = registry.get(args.backend).create()  # hosted: attach, list_jobs, provider
     available = backend.availability()
     if not available.ok:
@@ -130,6 +138,15 @@ def run_train(args: argparse.Namespace) -> int:
         watch,
         failed=1,
     )
+
+
+def local_only_flags(args: argparse.Namespace) -> list[str]:
+    """The local-training flags given on a hosted ``train`` (refused, never silently ignored)."""
+    from tui.commands.train_local import LOCAL_ONLY_FLAGS
+
+    return [
+        flag for name, flag in LOCAL_ONLY_FLAGS.items() if getattr(args, name, None) is not None
+    ]
 
 
 def _confirm(backend: Any, spec: Any) -> bool:

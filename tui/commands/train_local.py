@@ -43,6 +43,30 @@ _NUMBER_FLAGS = {
 }
 
 
+LOCAL_ONLY_FLAGS = {
+    "max_steps": "--max-steps",
+    "learning_rate": "--lr",
+    "grad_accum": "--grad-accum",
+    "max_length": "--max-length",
+    "lora_r": "--lora-r",
+    "lora_alpha": "--lora-alpha",
+    "lora_dropout": "--lora-dropout",
+    "target_modules": "--target-modules",
+    "packing": "--packing",
+    "gradient_checkpointing": "--no-gradient-checkpointing",
+    "assistant_only_loss": "--full-loss",
+    "eval_steps": "--eval-steps",
+    "save_steps": "--save-steps",
+    "validation_split": "--validation-split",
+    "precision": "--precision",
+    "gpus": "--gpus",
+    "accelerate_config": "--accelerate-config",
+    "merge": "--merge",
+    "config": "--config",
+}
+"""Flags of ``train`` that only local training takes (their default is ``None``: not given)."""
+
+
 def add_local_arguments(train: argparse.ArgumentParser) -> None:
     group = train.add_argument_group("local training (--backend local)")
     group.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
@@ -113,7 +137,13 @@ def _number(name: str, value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
         return None
     kind = float if name == "epochs" else _NUMBER_FLAGS.get(name, int)
-    return kind(value)
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        what = "a number" if kind is float else "a whole number"
+        raise ValueError(
+            f"--{name.replace('_', '-')} must be {what} or auto, not {value!r}"
+        ) from None
 
 
 def settings_from_args(args: argparse.Namespace, base: dict[str, Any]) -> Any:
