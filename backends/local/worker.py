@@ -43,6 +43,7 @@ from typing import Any
 
 import orjson
 
+from backends.backend import BackendError
 from backends.files import keep_private, write_atomic
 from backends.local.callback import ControlFlags, Reporter
 from backends.local.failures import STOPPED_ADVICE, explain
@@ -170,6 +171,11 @@ def run_worker(run_dir: Path) -> int:
         )
         beat.start()
         reporter.log(f"Worker {os.getpid()} started for {folder.run_id}.")
+        done = folder.recovered_steps() if resume_from else None
+        if done is not None and done[1] is not None and done[0] >= done[1]:
+            raise BackendError(  # the Trainer would train one more step: "step 13 of 12"
+                f"This run already trained all {done[1]} planned steps; nothing is left to resume."
+            )
         if resume_from and main:
             step = int(resume_from.rsplit("-", 1)[-1])
             dropped = trim_metrics(folder, step)

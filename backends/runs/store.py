@@ -190,6 +190,28 @@ class RunFolder:
         job_id = data.get("job_id") if isinstance(data, dict) else None
         return job_id if isinstance(job_id, str) and job_id.isprintable() else None
 
+    def recovered_steps(self) -> tuple[int, int | None] | None:
+        """``(step, planned steps)`` of the newest checkpoint in ``output/checkpoints``, or ``None``.
+
+        Read from the checkpoint's ``trainer_state.json``: what a local run really trained,
+        whatever ``status.json`` says (or when it cannot be read).
+        """
+        found: list[tuple[int, Path]] = []
+        for path in (self.output_dir / "checkpoints").glob("checkpoint-*"):
+            suffix = path.name.rsplit("-", 1)[-1]
+            if suffix.isdigit() and len(suffix) < 12 and (path / "trainer_state.json").is_file():
+                found.append((int(suffix), path))
+        if not found:
+            return None
+        step, path = max(found)
+        try:
+            state = orjson.loads((path / "trainer_state.json").read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return step, None
+        planned = state.get("max_steps") if isinstance(state, dict) else None
+        ok = isinstance(planned, int) and not isinstance(planned, bool) and planned > 0
+        return step, planned if ok else None
+
     def _status_to_update(self) -> RunStatus:
         """What ``update_status`` starts from: a damaged file is replaced (keeping the job id)."""
         try:

@@ -9,7 +9,7 @@ running forever.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -46,6 +46,18 @@ class RunRow:
     """``"status.json: empty"``: the run cannot be read; ``state`` is then a stand-in."""
     bad_metric_lines: int = 0
     """Lines of ``metrics.jsonl`` passed over (not JSON, or values of the wrong type)."""
+    metrics_cut_short: bool = False
+    """The run has ended and the last line of ``metrics.jsonl`` has no end (a truncated write)."""
+
+    @property
+    def metrics_note(self) -> str | None:
+        """``metrics.jsonl: 2 damaged line(s) passed over; its last line is cut short``."""
+        parts = []
+        if self.bad_metric_lines:
+            parts.append(f"{self.bad_metric_lines} damaged line(s) passed over")
+        if self.metrics_cut_short:
+            parts.append("its last line is cut short (ignored)")
+        return "metrics.jsonl: " + "; ".join(parts) if parts else None
 
     @property
     def state_text(self) -> str:
@@ -62,6 +74,7 @@ class RunRow:
             "state": UNREADABLE if self.problem else self.state.value,
             "problem": self.problem,
             "bad_metric_lines": self.bad_metric_lines,
+            "metrics_cut_short": self.metrics_cut_short,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "duration_s": self.duration_s,
@@ -154,6 +167,7 @@ class RunTable:
             tracker = self._trackers[folder.run_id] = _LossTracker(folder)
         tracker.update()
         problem: str | None = None
+        recovered_step: int | None = None
         spec: RunSpec | None
         try:
             spec = self._spec(folder)
@@ -164,6 +178,10 @@ class RunTable:
         except UnreadableFile as error:
             status = RunStatus(job_id=folder.recovered_job_id())
             problem = problem or str(error)
+            recovered = folder.recovered_steps()  # what the checkpoints prove was trained
+            if recovered is not None:
+                status = replace(status, total_steps=recovered[1])
+                recovered_step = recovered[0]
         last = tracker.last
         return RunRow(
             run_id=folder.run_id,
@@ -175,7 +193,7 @@ class RunTable:
             started_at=status.started_at or status.created_at,
             ended_at=status.ended_at,
             duration_s=_duration(status, now),
-            step=last.step if last else None,
+            step=last.step if last else recovered_step,
             total_steps=status.total_steps or tracker.total_steps,
             last_loss=tracker.last_loss,
             last_valid_loss=tracker.last_valid,
@@ -185,6 +203,7 @@ class RunTable:
             fine_tuned_model=status.fine_tuned_model,
             problem=problem,
             bad_metric_lines=tracker.tail.bad_lines,
+            metrics_cut_short=(not status.state.is_active and tracker.tail.unfinished_bytes() > 0),
         )
 
 

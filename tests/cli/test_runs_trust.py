@@ -141,3 +141,38 @@ def test_config_reads_only_regular_files(
     assert time.monotonic() - started < 10
     assert "not a regular file" in capsys.readouterr().err
     assert not (workspace / "runs").exists()
+
+
+def test_a_cut_short_last_metrics_line_is_reported(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.runs import local_succeeded
+
+    folder = local_succeeded(store_at(workspace))
+    with folder.metrics_jsonl.open("ab") as handle:
+        handle.write(b'{"step": 1501, "train_lo')  # the writer died mid-line
+    assert main(["--workspace", str(workspace), "runs"]) == 0
+    assert f"note: {folder.run_id}: metrics.jsonl: its last line is cut short" in (
+        capsys.readouterr().err
+    )
+    assert main(["--workspace", str(workspace), "runs", "--json"]) == 0
+    [row] = orjson.loads(capsys.readouterr().out)
+    assert row["metrics_cut_short"] is True and row["step"] == 1500
+
+
+def test_the_follow_printer_prints_a_short_tail_of_a_long_history(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.runs import local_succeeded
+    from tui.commands.run_cli import print_until_done
+
+    folder = local_succeeded(store_at(workspace))
+    code = print_until_done(
+        folder, interval=0.01, stopped="", final_lines=lambda status: [], backlog=3
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert len(out) < 10, out  # not 1,500 steps again
+    assert any(line.startswith("step 1500/") for line in out)
+    assert not any(line.startswith("step 1499") for line in out)
+    assert "Run succeeded after 1500 steps." in "\n".join(out)

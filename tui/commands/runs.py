@@ -63,6 +63,9 @@ def run_runs(args: argparse.Namespace) -> int:
     rows = RunTable(store).rows(time.time())
     for note in store.skipped:
         print(f"note: {note}", file=sys.stderr)
+    for row in rows:
+        if row.metrics_note:
+            print(f"note: {row.run_id}: {row.metrics_note}", file=sys.stderr)
     if args.json:
         sys.stdout.write(
             orjson.dumps([row.to_dict() for row in rows], option=orjson.OPT_INDENT_2).decode()

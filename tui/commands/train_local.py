@@ -67,6 +67,10 @@ LOCAL_ONLY_FLAGS = {
 """Flags of ``train`` that only local training takes (their default is ``None``: not given)."""
 
 
+RESUME_BACKLOG = 10
+"""Log lines of a resumed run's history printed before following it (the rest is in log.txt)."""
+
+
 def add_local_arguments(train: argparse.ArgumentParser) -> None:
     group = train.add_argument_group("local training (--backend local)")
     group.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
@@ -215,11 +219,12 @@ def run_train_local(args: argparse.Namespace) -> int:
     return start_run(launch, args, follow, failed=2)
 
 
-def follow(folder: Any, *, interval: float = 1.0) -> int:
+def follow(folder: Any, *, interval: float = 1.0, backlog: int | None = None) -> int:
     """Print a local run's log, metrics and state from its folder until it ends."""
     return print_until_done(
         folder,
         interval=interval,
+        backlog=backlog,
         stopped="\nStopped following; the run goes on. "
         f"Cancel it: finetune-tui cancel {folder.run_id}",
         final_lines=lambda status: [f"Output: {path}" for path in status.result_files],
@@ -299,7 +304,7 @@ def run_resume(args: argparse.Namespace) -> int:
         LocalBackend().resume(folder)
         return folder
 
-    return start_run(resume, args, follow, failed=1)
+    return start_run(resume, args, lambda run: follow(run, backlog=RESUME_BACKLOG), failed=1)
 
 
 def run_save(args: argparse.Namespace) -> int:

@@ -194,3 +194,19 @@ def test_a_diverging_run_fails_and_keeps_only_finite_weights(
     points = folder.load_metrics()
     assert all(p.step <= 12 for p in points)
     assert "Training diverged at step" in _log(folder)
+
+
+def test_resume_never_goes_past_the_planned_steps(trained_run: RunFolder) -> None:
+    from backends.runs.table import RunTable
+
+    assert trained_run.recovered_steps() == (8, 8)
+    trained_run.update_status(state=RunState.FAILED)  # as a damaged status once read
+    with pytest.raises(BackendError, match="already trained all 8 planned steps"):
+        LocalBackend(inventory=NO_GPU).resume(trained_run)
+    trained_run.update_status(extra={"resume_requested": True})
+    assert run_worker(trained_run.path) == 1  # the worker refuses too: no "step 9 of 8"
+    assert max(p.step for p in trained_run.load_metrics()) == 8
+    trained_run.status_json.write_text("")  # damaged, and no metrics: the checkpoint tells
+    trained_run.metrics_jsonl.unlink()
+    [row] = RunTable(RunStore(trained_run.path.parent)).rows(0.0)
+    assert row.problem and (row.step, row.total_steps) == (8, 8)
