@@ -46,6 +46,8 @@ class RunRow:
     """``"status.json: empty"``: the run cannot be read; ``state`` is then a stand-in."""
     bad_metric_lines: int = 0
     """Lines of ``metrics.jsonl`` passed over (not JSON, or values of the wrong type)."""
+    followed: bool | None = None
+    """A hosted run still going: whether a follower keeps its folder current (``None``: moot)."""
     metrics_cut_short: bool = False
     """The run has ended and the last line of ``metrics.jsonl`` has no end (a truncated write)."""
 
@@ -75,6 +77,7 @@ class RunRow:
             "problem": self.problem,
             "bad_metric_lines": self.bad_metric_lines,
             "metrics_cut_short": self.metrics_cut_short,
+            "followed": self.followed,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "duration_s": self.duration_s,
@@ -203,6 +206,11 @@ class RunTable:
             fine_tuned_model=status.fine_tuned_model,
             problem=problem,
             bad_metric_lines=tracker.tail.bad_lines,
+            followed=(
+                status.extra.get("follower_alive") is not False
+                if status.job_id and not status.state.is_terminal and not problem
+                else None
+            ),
             metrics_cut_short=(not status.state.is_active and tracker.tail.unfinished_bytes() > 0),
         )
 
