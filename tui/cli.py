@@ -36,7 +36,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is not None:
-        return int(handler(args) or 0)
+        from tui.commands.run_cli import CommandRefused
+
+        try:
+            return int(handler(args) or 0)
+        except CommandRefused as refused:
+            print(refused, file=sys.stderr)
+            return refused.code
+        except OSError as error:  # the disk, not a bug: say which path and what is wrong
+            from backends.files import disk_problem
+
+            print(disk_problem(error), file=sys.stderr)
+            return 1
 
     from tui.app import FinetuneApp
 

@@ -206,16 +206,20 @@ def run_worker(run_dir: Path) -> int:
         return 0
     except BaseException as error:  # everything ends in a status a person can read
         failure = explain(error, settings)
-        traceback.print_exc(file=sys.stderr)
-        sys.stderr.flush()
-        reporter.status(
-            state=RunState.FAILED,
-            ended_at=time.time(),
-            error=failure.message,
-            detail="",
-            extra={"failure_kind": failure.kind},
-        )
-        reporter.log(f"Failed: {failure.message}")
+        with contextlib.suppress(OSError):  # stderr is log.txt: a full disk may refuse it too
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
+        try:
+            reporter.status(
+                state=RunState.FAILED,
+                ended_at=time.time(),
+                error=failure.message,
+                detail="",
+                extra={"failure_kind": failure.kind},
+            )
+            reporter.log(f"Failed: {failure.message}")
+        except OSError:  # no room even for that: viewers see the dead worker (and the disk)
+            pass
         return 1
     finally:
         for signum, handler in previous_handlers.items():

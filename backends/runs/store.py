@@ -30,7 +30,13 @@ from typing import Any
 
 import orjson
 
-from backends.files import append_jsonl, append_private, private_dir, write_json_atomic
+from backends.files import (
+    append_jsonl,
+    append_private,
+    folder_problem,
+    private_dir,
+    write_json_atomic,
+)
 from backends.processes import is_locked, lock_holder, pid_alive
 from backends.runs.ids import make_run_id, model_slug, run_id_problem
 from backends.runs.status import RunStatus
@@ -342,6 +348,13 @@ class RunFolder:
             else "no heartbeat for over a minute"
         )
         advice = status.extra.get("if_stopped")
+        free = free_bytes(self.path)
+        if free is not None and free < DISK_FULL_BELOW:
+            advice = (
+                f"The disk holding {self.path} is full ({free:,} bytes free): free space "
+                "(checkpoints in output/checkpoints take the most), then `finetune-tui resume "
+                f"{self.run_id}` continues from the last checkpoint."
+            )
         error = f"The training worker stopped without finishing ({reason})."
         if isinstance(advice, str) and advice:
             error = f"{error} {advice}"
@@ -359,6 +372,18 @@ class RunSummary:
     last_point: MetricPoint | None
     problem: str | None = None
     """``"status.json: empty"``: what makes the run unreadable (``status`` is then a stand-in)."""
+
+
+DISK_FULL_BELOW = 8 << 20
+"""Less free space than this where a run lives: a worker that died there most likely hit it."""
+
+
+def free_bytes(path: Path) -> int | None:
+    """Free bytes on the disk holding ``path`` (``None`` when it cannot be told)."""
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
 
 
 class RunStore:
@@ -384,6 +409,10 @@ class RunStore:
 
     def folder(self, run_id: str) -> RunFolder:
         return RunFolder(self.root / run_id, clock=self.clock)
+
+    def problem(self) -> str | None:
+        """Why ``runs/`` cannot hold runs (it, or the workspace, is a file...), or ``None``."""
+        return folder_problem(self.root)
 
     def create(self, spec: RunSpec, *, status: Mapping[str, Any] | None = None) -> RunFolder:
         """A new run folder holding ``run.json`` and an initial ``status.json`` (state queued)."""

@@ -176,3 +176,43 @@ def test_the_follow_printer_prints_a_short_tail_of_a_long_history(
     assert any(line.startswith("step 1500/") for line in out)
     assert not any(line.startswith("step 1499") for line in out)
     assert "Run succeeded after 1500 steps." in "\n".join(out)
+
+
+@pytest.mark.parametrize("which", ["workspace", "runs"])
+@pytest.mark.parametrize(
+    "command", [["runs"], ["runs", "--json"], ["watch", "x"], ["merge", "x"], ["train"]]
+)
+def test_a_file_where_the_workspace_should_be_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str, command: list[str]
+) -> None:
+    workspace = tmp_path / "ws"
+    if which == "runs":
+        workspace.mkdir()
+    file = workspace if which == "workspace" else workspace / "runs"
+    file.write_text("not a folder")
+    if command == ["train"]:
+        command = ["train", "--backend", "local", "--data", str(file)]
+    assert main(["--workspace", str(workspace), *command]) == 2
+    err = capsys.readouterr().err
+    assert f"{file} is a file, not a folder" in err and "Traceback" not in err
+
+
+def test_a_read_only_workspace_is_said_with_its_path(
+    openai_env: object,
+    dataset: Path,
+    workspace: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import errno
+
+    import backends.runs.store as store_module
+
+    def read_only(path: Path) -> Path:
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(store_module, "private_dir", read_only)  # root ignores chmod: fail it here
+    argv = ["--workspace", str(workspace), "train", "--backend", "openai", "--yes", "--detach"]
+    assert main([*argv, "--model", "gpt-4o-mini", "--data", str(dataset)]) == 1
+    err = capsys.readouterr().err
+    assert f"Cannot use {workspace / 'runs'}: read-only file system." in err

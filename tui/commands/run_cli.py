@@ -18,11 +18,24 @@ def err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+class CommandRefused(Exception):
+    """A command cannot go on: ``tui.cli`` prints the message and exits with ``code``."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def store_of(args: argparse.Namespace) -> Any:
+    """The workspace's run store; ``CommandRefused`` when ``runs/`` (or the workspace) is a file."""
     from backends.runs import RunStore
     from backends.workspace import Workspace
 
-    return RunStore.of(Workspace.at(args.workspace))
+    store = RunStore.of(Workspace.at(args.workspace))
+    problem = store.problem()
+    if problem:
+        raise CommandRefused(f"The workspace cannot hold runs: {problem}")
+    return store
 
 
 def find_run(args: argparse.Namespace) -> Any:
@@ -69,6 +82,11 @@ def start_run(
         folder = launch()
     except BackendError as error:
         err(str(error))
+        return failed
+    except OSError as error:  # a read-only or full disk, a file where a folder should be
+        from backends.files import disk_problem
+
+        err(disk_problem(error))
         return failed
     print(folder.run_id, flush=True)
     return 0 if args.detach else follow(folder)

@@ -94,6 +94,7 @@ def run_train(args: argparse.Namespace) -> int:
             "--batch-size, --lr-multiplier (and --beta for dpo)."
         )
         return 2
+    store = store_of(args)  # before anything is uploaded
     backend: Any = registry.get(args.backend).create()  # hosted: attach, list_jobs, provider
     available = backend.availability()
     if not available.ok:
@@ -133,7 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.yes and not _confirm(backend, spec):
         return 2
     return start_run(
-        lambda: backend.launch(spec, store_of(args), progress=_print_progress),
+        lambda: backend.launch(spec, store, progress=_print_progress),
         args,
         watch,
         failed=1,
@@ -234,9 +235,18 @@ def watch(folder: Any, *, interval: float | None = None) -> int:
     if interval is None:
         interval = 1.0
 
+    said: list[str] = []
+
     def keep_follower(status: Any) -> None:
         if status.extra.get("follower_alive") is False:
-            ensure_follower(folder)
+            try:
+                ensure_follower(folder)
+            except OSError as error:  # a full disk: keep watching, try again next time
+                from backends.files import disk_problem
+
+                if not said:
+                    said.append(disk_problem(error))
+                    _err(f"{said[0]} The follower is started again once there is space.")
 
     def fine_tuned(status: Any) -> list[str]:
         if not status.fine_tuned_model:

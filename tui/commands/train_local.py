@@ -178,6 +178,7 @@ def run_train_local(args: argparse.Namespace) -> int:
     from backends.local.memory import render_estimate
     from backends.local.settings import RunConfig, read_run_config
 
+    store = store_of(args)  # a workspace that cannot hold runs is said before anything else
     config = RunConfig()
     if args.config:
         try:
@@ -214,7 +215,7 @@ def run_train_local(args: argparse.Namespace) -> int:
     def launch() -> Any:
         for line in render_estimate(backend.estimate(spec), backend.inventory, settings.gpus):
             _err(line)
-        return backend.launch(spec, store_of(args))
+        return backend.launch(spec, store)
 
     return start_run(launch, args, follow, failed=2)
 
