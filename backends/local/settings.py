@@ -166,19 +166,20 @@ class LocalSettings:
                         where=name,
                     )
                 )
-        for name, (low, high, positive) in _FLOAT_RANGES.items():
-            value = getattr(self, name)
-            if value is None and name == "learning_rate":
+        number: Any
+        for name, (bound, highest, positive) in _FLOAT_RANGES.items():
+            number = getattr(self, name)
+            if number is None and name == "learning_rate":
                 continue  # the adapter's default
-            if name == "epochs" and self.max_steps is not None and _finite(value):
+            if name == "epochs" and self.max_steps is not None and _finite(number):
                 continue  # max_steps wins: epochs only has to be a number
-            inside = _finite(value) and (value > low if positive else value >= low)
-            if not (inside and value <= high):
-                span = f"above {low:g}" if positive else f"at least {low:g}"
+            inside = _finite(number) and (number > bound if positive else number >= bound)
+            if not (inside and number <= highest):
+                span = f"above {bound:g}" if positive else f"at least {bound:g}"
                 out.append(
                     Problem(
-                        f"{flag(name)} must be a finite number {span} and at most {high:g}, "
-                        f"not {_shown(value)}.",
+                        f"{flag(name)} must be a finite number {span} and at most {highest:g}, "
+                        f"not {_shown(number)}.",
                         where=name,
                     )
                 )
@@ -313,6 +314,8 @@ def _table(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
     return value
 
 
+SETTINGS_TABLE = "local"
+"""The TOML table (and ``run.json``'s ``settings`` key) holding a local run's settings."""
 _TEXT, _FLAG, _WHOLE, _NUMBER = (str,), (bool,), (int,), (int, float)
 _SETTING_TYPES: dict[str, tuple[type, ...]] = {
     **{f.name: _WHOLE for f in fields(LocalSettings)},
@@ -351,8 +354,8 @@ def _checked_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
             raise ConfigShapeError(
                 f"field '{where}{name}' must be {kinds}, not {type(value).__name__} {_shown(value)}"
             )
-        listed = name == "target_modules" and not isinstance(value, str)
-        if listed and not all(isinstance(item, str) for item in value):
+        items = value if name == "target_modules" and isinstance(value, (list, tuple)) else ()
+        if not all(isinstance(item, str) for item in items):
             raise ConfigShapeError(f"field '{where}{name}' must be a list of module names")
         out[name] = value
     return out
@@ -380,8 +383,9 @@ def read_run_config(path: Path) -> RunConfig:
             _checked_settings(local, "settings.local."),
         )
     data = tomllib.loads(text.decode("utf-8"))
-    local = _table(data, "local", "local") if "local" in data else data
-    where = "local." if "local" in data else ""
+    has_table = isinstance(data.get(SETTINGS_TABLE), Mapping) or SETTINGS_TABLE in data
+    local = _table(data, SETTINGS_TABLE, SETTINGS_TABLE) if has_table else data
+    where = f"{SETTINGS_TABLE}." if has_table else ""
     return RunConfig(
         _text_field(data, "model"),
         _text_field(data, "data", "dataset"),
