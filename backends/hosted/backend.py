@@ -93,7 +93,14 @@ class HostedBackend(JobControl):
         try:
             return function(*args, **kwargs)
         except Exception as error:
-            raise self.explain(error) from None
+            raise self.final_error(error) from None
+
+    def final_error(self, error: BaseException) -> HostedError:
+        """``error`` explained as the last word of a call the client has already retried."""
+        explained = self.explain(error)
+        if explained.retryable:  # "retrying" would promise what will not happen
+            explained.hint = "It did not recover after retrying: try again in a few minutes."
+        return explained
 
     def availability(self) -> Availability:
         try:
@@ -246,7 +253,7 @@ class HostedBackend(JobControl):
             folder.log("Cancelled before the job was created; nothing was billed.")
             raise BackendError("Cancelled before the job was created.") from None
         except Exception as error:
-            explained = self.explain(error)
+            explained = self.final_error(error)
             folder.update_status(
                 state=RunState.FAILED,
                 error=str(explained),

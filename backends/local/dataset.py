@@ -38,12 +38,18 @@ _IGNORED_FOR_LOCAL = frozenset(
 class DatasetRejected(BackendError):
     """The training data has rows that cannot be trained on."""
 
-    def __init__(self, message: str, findings: list[Finding] | None = None) -> None:
+    def __init__(
+        self, message: str, findings: list[Finding] | None = None, *, hint: str | None = None
+    ) -> None:
         super().__init__(
-            message,
-            hint="Fix those lines (`finetune-tui inspect FILE` lists every problem) and launch again.",
+            message.rstrip(".") + ".",
+            hint=LINES_HINT if hint is None else hint,
         )
         self.findings = findings or []
+
+
+LINES_HINT = "Fix those lines (`finetune-tui inspect FILE` lists every problem) and launch again."
+FILE_HINT = "Give --data a JSONL file (one example per line)."
 
 
 @dataclass
@@ -86,7 +92,12 @@ def _check(value: Any, line: int) -> tuple[dict[str, Any] | None, list[Finding],
 def _parsed(path: Path) -> Iterator[tuple[int, Any, Finding | None]]:
     probe = probe_file(path)
     if probe.fatal:
-        raise DatasetRejected(" ".join(f.message for f in probe.findings), list(probe.findings))
+        whole_file = all(f.line is None for f in probe.findings)
+        raise DatasetRejected(
+            " ".join(f.message.rstrip(".") + "." for f in probe.findings),
+            list(probe.findings),
+            hint=FILE_HINT if whole_file else None,
+        )
     if probe.array_items is not None:
         for index, item in enumerate(probe.array_items, start=1):
             yield index, item, None
