@@ -8,6 +8,7 @@ Windows). Append-only logs are written one whole line per ``write`` call.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import stat
@@ -75,12 +76,61 @@ def append_private(path: Path, data: bytes) -> None:
     private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
     try:
+        before = os.fstat(fd).st_size
         view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        except OSError:
+            # Part of the lines went in (a full disk takes what fits in a block): take it out
+            # again, unless another writer appended since, so no line is cut and glued to the next.
+            with contextlib.suppress(OSError):
+                if os.fstat(fd).st_size == before + len(data) - len(view):
+                    os.ftruncate(fd, before)
+            raise
     finally:
         os.close(fd)
+
+
+_ERRNO_WORDS = {
+    errno.ENOSPC: "disk full (no space left on the device)",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "read-only file system",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "not permitted",
+    errno.ENOTDIR: "a file is where a folder should be",
+    errno.EEXIST: "a file is already there where a folder should be",
+    errno.EISDIR: "a folder is where a file should be",
+    errno.ENOENT: "does not exist",
+}
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is the disk (or the quota) running out of space."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def disk_problem(error: OSError) -> str:
+    """``Cannot write /ws/runs: read-only file system``: an ``OSError`` in words, with its path."""
+    words = _ERRNO_WORDS.get(error.errno or 0) or (error.strerror or str(error)).lower()
+    path = error.filename if error.filename is not None else None
+    where = f" {path}" if path is not None else ""
+    return f"Cannot use{where}: {words}."
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be (or become) a folder to write in, or ``None``.
+
+    ``/ws/runs is a file, not a folder`` (or a parent of it is); a missing folder is fine
+    (it is made when needed).
+    """
+    for folder in (path, *path.parents):
+        if folder.is_dir():
+            return None
+        if folder.exists() or folder.is_symlink():
+            return f"{folder} is {'a file' if folder.is_file() else _kind(folder.lstat().st_mode)}, not a folder."
+    return None
 
 
 MAX_SETTINGS_BYTES = 4 << 20

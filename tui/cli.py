@@ -48,11 +48,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is not None:
+        from tui.commands.run_cli import CommandRefused
+
         try:
             code = int(handler(args) or 0)
             sys.stdout.flush()
         except BrokenPipeError:
             return _quiet_broken_pipe()
+        except CommandRefused as refused:
+            print(refused, file=sys.stderr)
+            return refused.code
+        except OSError as error:  # the disk, not a bug: say which path and what is wrong
+            from backends.files import disk_problem
+
+            print(disk_problem(error), file=sys.stderr)
+            return 1
         return code
 
     from tui.app import FinetuneApp

@@ -83,15 +83,23 @@ class ProgressReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         count = self._file.readinto(buffer)
-        if self._callback is not None and count:
-            self._callback(self._label, self._file.tell(), self._total)
+        if count:
+            self._sent()
         return count or 0
 
     def read(self, size: int = -1) -> bytes:
         data = self._file.read(size)
-        if self._callback is not None and data:
-            self._callback(self._label, self._file.tell(), self._total)
+        if data:
+            self._sent()
         return data
+
+    def _sent(self) -> None:
+        """Bytes handed to the client so far; never "all of them": the upload is done only
+        when the provider has answered (``upload_file`` says so, once)."""
+        if self._callback is not None:
+            self._callback(
+                self._label, min(self._file.tell(), max(0, self._total - 1)), self._total
+            )
 
     def close(self) -> None:
         self._file.close()

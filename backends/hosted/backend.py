@@ -24,6 +24,7 @@ from backends.hosted import api
 from backends.hosted.errors import ALTERNATIVES, HostedError, explain
 from backends.hosted.job_control import JobControl
 from backends.hosted.settings import OPENAI, HostedSettings, settings_of
+from backends.hosted.spec import hyper_problem
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import AUTO, RunSpec, RunState
 
@@ -97,7 +98,14 @@ class HostedBackend(JobControl):
         try:
             return function(*args, **kwargs)
         except Exception as error:
-            raise self.explain(error) from None
+            raise self.final_error(error) from None
+
+    def final_error(self, error: BaseException) -> HostedError:
+        """``error`` explained as the last word of a call the client has already retried."""
+        explained = self.explain(error)
+        if explained.retryable:  # "retrying" would promise what will not happen
+            explained.hint = "It did not recover after retrying: try again in a few minutes."
+        return explained
 
     def availability(self) -> Availability:
         try:
@@ -134,9 +142,10 @@ class HostedBackend(JobControl):
                 continue
             file = Path(path)
             if not file.is_file():
-                problems.append(
-                    Problem(f"The {label} file {path} does not exist.", where=str(path))
-                )
+                why = "is not a regular file" if file.exists() else "does not exist"
+                if file.is_dir():
+                    why = "is a folder, not a file"
+                problems.append(Problem(f"The {label} file {path} {why}.", where=str(path)))
             elif file.stat().st_size == 0:
                 problems.append(Problem(f"The {label} file {path} is empty.", where=str(path)))
             elif digest and sha256_of(file) != digest:
@@ -155,12 +164,10 @@ class HostedBackend(JobControl):
                         where=name,
                     )
                 )
-            elif value != AUTO and (isinstance(value, (bool, str)) or float(value) <= 0):
-                problems.append(
-                    Problem(
-                        f"{name} must be 'auto' or a positive number, not {value!r}.", where=name
-                    )
-                )
+            elif value != AUTO:
+                problem = hyper_problem(name, value)
+                if problem:
+                    problems.append(Problem(problem, where=name))
         if len(spec.metadata) > 15:
             problems.append(
                 Problem(
@@ -251,7 +258,7 @@ class HostedBackend(JobControl):
             folder.log("Cancelled before the job was created; nothing was billed.")
             raise BackendError("Cancelled before the job was created.") from None
         except Exception as error:
-            explained = self.explain(error)
+            explained = self.final_error(error)
             folder.update_status(
                 state=RunState.FAILED,
                 error=str(explained),

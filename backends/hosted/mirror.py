@@ -19,6 +19,7 @@ twice.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -28,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from backends.files import write_atomic, write_json_atomic
+from backends.files import disk_problem, is_disk_full, write_atomic, write_json_atomic
 from backends.hosted import api
 from backends.hosted.errors import HostedError, explain
 from backends.locations import poll_interval
@@ -262,10 +263,26 @@ class JobMirror:
         wait = sleep or stop.wait
         backoff = self.intervals.backoff_start
         state = self.folder.read_status().state
+        disk_full = False
         while not stop.is_set():
             try:
                 state = self.sync_once()
                 backoff = self.intervals.backoff_start
+                disk_full = False
+            except OSError as error:
+                if not is_disk_full(error):
+                    raise
+                if not disk_full:  # said once (to stderr: log.txt may not take it either)
+                    print(
+                        f"Follower: {disk_problem(error)} The job goes on at {self.provider}; "
+                        "its state is written once there is space again.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    disk_full = True
+                if wait(self.intervals.backoff_max):
+                    break
+                continue
             except Exception as error:
                 explained = explain(error, provider=self.provider, secrets=self.secrets)
                 if not explained.retryable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,35 @@ def hyper_value(text: str | int | float | None) -> int | float | str:
         return int(cleaned)
     except ValueError:
         return float(cleaned)
+
+
+HYPER_FLAGS = {
+    "n_epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "learning_rate_multiplier": "--lr-multiplier",
+    "beta": "--beta",
+}
+"""The command-line flag of each hosted hyperparameter."""
+_WHOLE = ("n_epochs", "batch_size")
+_LARGEST = 2**31 - 1
+
+
+def hyper_problem(name: str, value: object) -> str | None:
+    """Why ``value`` cannot be hyperparameter ``name`` (a finite positive number), or ``None``."""
+    label = HYPER_FLAGS.get(name, name)
+    whole = name in _WHOLE
+    kind = "a whole number" if whole else "a finite number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{label} must be 'auto' or {kind} above 0, not {value!r}."
+    if whole and not (isinstance(value, int) or float(value).is_integer()):
+        return f"{label} must be 'auto' or {kind} above 0, not {value!r}."
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not (math.isfinite(number) and 0 < number <= _LARGEST):
+        return f"{label} must be 'auto' or {kind} above 0 and at most {_LARGEST:,}, not {value!r}."
+    return None
 
 
 def hosted_hyperparameters(

@@ -301,6 +301,12 @@ class LocalBackend:
             raise BackendError(f"Run {run.run_id} has already succeeded.")
         if not status.state.is_terminal:
             raise BackendError(f"Run {run.run_id} is still running.")
+        done = run.recovered_steps()
+        if done is not None and done[1] is not None and done[0] >= done[1]:
+            raise BackendError(
+                f"Run {run.run_id} already trained all {done[1]} planned steps (checkpoint-{done[0]}): "
+                "nothing is left to resume. Start a new run for more steps."
+            )
         run.update_status(
             state=RunState.QUEUED,
             error=None,

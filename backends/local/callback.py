@@ -12,6 +12,7 @@ the same step (rank 0 gets the signals: its pid is in ``status.json``).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -56,6 +57,38 @@ class ControlFlags:
         self.in_training = threading.Event()
         """Set once the training loop runs: from then on a cancel saves before it stops."""
         self.cancel_reason = ""
+        self.diverged: str | None = None
+        """Why training was stopped as diverged (a non-finite loss, gradient or weight), if it was."""
+        self.diverged_step: int | None = None
+
+
+def is_finite_number(value: Any) -> bool:
+    """``False`` for NaN and ±inf (a value that is not a number counts as finite: nothing to judge)."""
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def weights_finite(model: Any) -> bool:
+    """Every trainable parameter of ``model`` is finite (the adapter's only, for LoRA: cheap)."""
+    import torch
+
+    if model is None:
+        return True
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.requires_grad and not bool(torch.isfinite(parameter).all()):
+                return False
+    return True
+
+
+def health_problem(logs: dict[str, Any]) -> str | None:
+    """What in one logged step shows the training diverged, or ``None``."""
+    for key, label in (("loss", "training loss"), ("grad_norm", "gradient norm")):
+        if key in logs and logs[key] is not None and not is_finite_number(logs[key]):
+            return f"the {label} became {logs[key]}"
+    return None
 
 
 def _sync_flags(cancel: bool, save: bool, device: Any) -> tuple[bool, bool]:
@@ -89,7 +122,26 @@ def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) ->
             )
             self.last_tokens, self.last_time = 0.0, time.time()
 
+        def _diverge(self, state: Any, control: Any, why: str) -> None:
+            """Stop now, saving nothing: the weights are not finite, or will not be."""
+            control.should_save = False
+            control.should_evaluate = False
+            control.should_training_stop = True
+            if flags.diverged is None:
+                flags.diverged = why
+                flags.diverged_step = int(state.global_step)
+                reporter.log(
+                    f"Training diverged at step {state.global_step}: {why}. Stopping without "
+                    "saving this state."
+                )
+
         def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if flags.diverged is not None:
+                self._diverge(state, control, flags.diverged)
+                return
+            if control.should_save and not weights_finite(kwargs.get("model")):
+                self._diverge(state, control, "the weights are no longer finite numbers (NaN/inf)")
+                return
             cancel, save = _sync_flags(flags.cancel.is_set(), flags.save_now.is_set(), args.device)
             if save:
                 flags.save_now.clear()
@@ -108,7 +160,14 @@ def make_callback(reporter: Reporter, flags: ControlFlags, *, started: float) ->
         def on_log(
             self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
         ) -> None:
-            if not logs or not state.is_world_process_zero:
+            if not logs:
+                return
+            problem = health_problem(logs)
+            if problem is None and logs.get("loss") == 0 and not weights_finite(kw.get("model")):
+                problem = "the training loss collapsed to 0 and the weights are no longer finite"
+            if problem is not None:
+                self._diverge(state, control, problem)
+            if not state.is_world_process_zero:
                 return
             if "loss" not in logs and "eval_loss" not in logs:
                 if "train_runtime" in logs:  # the end-of-training summary, in one line

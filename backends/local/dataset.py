@@ -38,12 +38,18 @@ _IGNORED_FOR_LOCAL = frozenset(
 class DatasetRejected(BackendError):
     """The training data has rows that cannot be trained on."""
 
-    def __init__(self, message: str, findings: list[Finding] | None = None) -> None:
+    def __init__(
+        self, message: str, findings: list[Finding] | None = None, *, hint: str | None = None
+    ) -> None:
         super().__init__(
-            message,
-            hint="Fix those lines (`finetune-tui inspect FILE` lists every problem) and launch again.",
+            message.rstrip(".") + ".",
+            hint=LINES_HINT if hint is None else hint,
         )
         self.findings = findings or []
+
+
+LINES_HINT = "Fix those lines (`finetune-tui inspect FILE` lists every problem) and launch again."
+FILE_HINT = "Give --data a JSONL file (one example per line)."
 
 
 @dataclass
@@ -87,7 +93,12 @@ def parsed_rows(path: Path) -> Iterator[tuple[int, Any, Finding | None]]:
     """``(line, value, finding)`` for every non-blank line (or array item) of a JSONL/JSON file."""
     probe = probe_file(path)
     if probe.fatal:
-        raise DatasetRejected(" ".join(f.message for f in probe.findings), list(probe.findings))
+        whole_file = all(f.line is None for f in probe.findings)
+        raise DatasetRejected(
+            " ".join(f.message.rstrip(".") + "." for f in probe.findings),
+            list(probe.findings),
+            hint=FILE_HINT if whole_file else None,
+        )
     if probe.array_items is not None:
         for index, item in enumerate(probe.array_items, start=1):
             yield index, item, None

@@ -27,13 +27,16 @@ from backends.data.chat_template import chatml_training_template
 from backends.data.preferences import EncodedPair, encode_pair
 from backends.local.callback import ControlFlags, Reporter, make_callback
 from backends.local.dataset import split_validation
+from backends.local.failures import TrainingDiverged
 from backends.local.models import loadable_path, resolve_model
 from backends.local.preferences import LoadedPairs, load_preferences
 from backends.local.settings import FULL, PRECOMPUTED_REFERENCE, QLORA, LocalSettings
 from backends.local.training import (
     Outcome,
     checkpointing_argument,
+    divergence_message,
     finish,
+    last_finite,
     load_model,
     peft_config,
     quiet_trainer,
@@ -260,6 +263,12 @@ def run_dpo_training(
         reporter.log(f"Resuming from {resume_from}.")
     reporter.status(detail="training")
     trainer.train(resume_from_checkpoint=resume_from)
+    if flags.diverged is not None:
+        raise TrainingDiverged(
+            divergence_message(
+                flags.diverged, flags.diverged_step, settings, precision, last_finite(folder)
+            )
+        )
     policy = trainer.model
     if REFERENCE_ADAPTER in getattr(policy, "peft_config", {}):
         policy.delete_adapter(REFERENCE_ADAPTER)  # output/adapter holds the trained adapter only

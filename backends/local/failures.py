@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backends.backend import BackendError
+from backends.files import disk_problem, is_disk_full
 from backends.local.settings import QLORA, LocalSettings
 
 STOPPED_ADVICE = (
@@ -39,10 +40,14 @@ _NO_CUDA_MARKERS = (
 )
 
 
+class TrainingDiverged(BackendError):
+    """The loss, the gradients or the weights stopped being finite numbers."""
+
+
 @dataclass(frozen=True)
 class Failure:
     kind: str
-    """``oom``, ``cuda``, ``data``, ``model``, ``config`` or ``crash``."""
+    """``oom``, ``cuda``, ``data``, ``model``, ``config``, ``diverged``, ``disk`` or ``crash``."""
     message: str
 
     def __str__(self) -> str:
@@ -72,7 +77,15 @@ def explain(error: BaseException, settings: LocalSettings) -> Failure:
 
         kind = "data" if isinstance(error, DatasetRejected) else "config"
         kind = "model" if isinstance(error, ModelUnavailable) else kind
+        kind = "diverged" if isinstance(error, TrainingDiverged) else kind
         return Failure(kind, str(error))
+    if is_disk_full(error):
+        assert isinstance(error, OSError)
+        return Failure(
+            "disk",
+            f"{disk_problem(error)} Free space on that disk (checkpoints in output/checkpoints "
+            "take the most), then `finetune-tui resume RUN` continues from the last checkpoint.",
+        )
     text = f"{type(error).__name__}: {error}"
     lowered = text.lower()
     if isinstance(error, MemoryError) or any(m in lowered for m in _OOM_MARKERS):

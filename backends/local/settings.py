@@ -10,6 +10,7 @@ A ``run.json`` or a TOML file with the same keys re-creates the settings
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -42,6 +43,54 @@ REFERENCES = (AUTO_REFERENCE, PRECOMPUTED_REFERENCE)
 """``auto``: under LoRA/QLoRA the adapter-disabled base model is the reference (no second copy
 in memory), under full fine-tuning a frozen copy of the starting model. ``precompute``: the
 reference log-probabilities are computed once before training, so no reference stays in memory."""
+
+_INT_RANGES = {
+    "max_steps": (1, 100_000_000),
+    "eval_steps": (1, 100_000_000),
+    "batch_size": (1, 65_536),
+    "grad_accum": (1, 65_536),
+    "max_length": (1, 1_048_576),
+    "lora_r": (1, 65_536),
+    "lora_alpha": (1, 1_048_576),
+    "save_steps": (1, 100_000_000),
+    "logging_steps": (1, 100_000_000),
+    "gpus": (1, 1024),
+    "save_total_limit": (1, 100_000),
+    "seed": (0, 2**32 - 1),
+    "max_prompt_length": (1, 1_048_576),
+    "max_completion_length": (1, 1_048_576),
+}
+"""Whole-number settings and their sane range (beyond it a run cannot mean it)."""
+_OPTIONAL = ("max_steps", "eval_steps", "max_prompt_length", "max_completion_length")
+_FLOAT_RANGES = {
+    "epochs": (0.0, 10_000.0, True),
+    "learning_rate": (0.0, 1e308, True),
+    "lora_dropout": (0.0, 0.99, False),
+    "validation_split": (0.0, 0.49, False),
+    "warmup_ratio": (0.0, 0.99, False),
+}
+"""Number settings: (bound, highest, the bound excluded: ``True`` means above it, not at it)."""
+_FLAGS = {"learning_rate": "--lr", "assistant_only_loss": "--full-loss"}
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a setting (``max_steps`` → ``--max-steps``)."""
+    return _FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
 
 _HYPER_COPY = {
     "n_epochs": "epochs",
@@ -140,25 +189,45 @@ class LocalSettings:
             out.append(
                 Problem(f"precision must be one of {', '.join(PRECISIONS)}", where="precision")
             )
-        positive_ints = ("batch_size", "grad_accum", "max_length", "lora_r", "lora_alpha")
-        for name in (*positive_ints, "save_steps", "logging_steps", "gpus", "save_total_limit"):
+        for name, (low, high) in _INT_RANGES.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                out.append(Problem(f"{name} must be a whole number ≥ 1, not {value!r}", where=name))
-        for name in ("max_steps", "eval_steps", "max_prompt_length", "max_completion_length"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                out.append(Problem(f"{name} must be a whole number ≥ 1 or unset", where=name))
-        if self.max_steps is None and not self.epochs > 0:
-            out.append(Problem("epochs must be above 0 (or set max_steps)", where="epochs"))
-        if not self.lr > 0:
-            out.append(Problem("learning_rate must be above 0", where="learning_rate"))
-        if not 0 <= self.lora_dropout < 1:
-            out.append(Problem("lora_dropout must be in [0, 1)", where="lora_dropout"))
-        if not 0 <= self.validation_split < 0.5:
-            out.append(Problem("validation_split must be in [0, 0.5)", where="validation_split"))
-        if not 0 <= self.warmup_ratio < 1:
-            out.append(Problem("warmup_ratio must be in [0, 1)", where="warmup_ratio"))
+            if value is None and name in _OPTIONAL:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                unset = " (or unset)" if name in _OPTIONAL else ""
+                out.append(
+                    Problem(
+                        f"{flag(name)} must be a whole number from {low:,} to {high:,}{unset}, "
+                        f"not {_shown(value)}.",
+                        where=name,
+                    )
+                )
+        number: Any
+        for name, (bound, highest, positive) in _FLOAT_RANGES.items():
+            number = getattr(self, name)
+            if number is None and name == "learning_rate":
+                continue  # the adapter's default
+            if name == "epochs" and self.max_steps is not None and _finite(number):
+                continue  # max_steps wins: epochs only has to be a number
+            inside = _finite(number) and (number > bound if positive else number >= bound)
+            if not (inside and number <= highest):
+                span = f"above {bound:g}" if positive else f"at least {bound:g}"
+                out.append(
+                    Problem(
+                        f"{flag(name)} must be a finite number {span} and at most {highest:g}, "
+                        f"not {_shown(number)}.",
+                        where=name,
+                    )
+                )
+        if _finite(self.learning_rate) and self.lr > 1:
+            out.append(
+                Problem(
+                    f"{flag('learning_rate')} {self.lr:g} is far above the usual 1e-5 to 1e-3: "
+                    "the training will very likely diverge (it then stops as failed).",
+                    fatal=False,
+                    where="learning_rate",
+                )
+            )
         if self.uses_adapter and not self.target_modules:
             out.append(
                 Problem("target_modules must name at least one module", where="target_modules")
@@ -175,8 +244,10 @@ class LocalSettings:
 
     def _dpo_problems(self) -> list[Problem]:
         out: list[Problem] = []
-        if not (isinstance(self.beta, (int, float)) and self.beta > 0):
-            out.append(Problem(f"beta must be above 0, not {self.beta!r}", where="beta"))
+        if not (_finite(self.beta) and 0 < self.beta <= 1000):
+            out.append(
+                Problem(f"beta must be above 0 and at most 1000, not {self.beta!r}", where="beta")
+            )
         if self.loss_type not in LOSS_TYPES:
             out.append(
                 Problem(f"loss_type must be one of {', '.join(LOSS_TYPES)}", where="loss_type")
@@ -290,20 +361,126 @@ class RunConfig:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
 
+class ConfigShapeError(ValueError):
+    """A ``--config`` file whose values are not of the expected type (named in the message)."""
+
+
+def _text_field(data: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = data.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ConfigShapeError(
+                f"field {name!r} must be a string (a path or a name), not {type(value).__name__} "
+                f"{_shown(value)}"
+            )
+        return value
+    return None
+
+
+def _table(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
+    value = data.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigShapeError(
+            f"field {where!r} must be a table of settings, not {type(value).__name__} {_shown(value)}"
+        )
+    return value
+
+
+SETTINGS_TABLE = "local"
+"""The TOML table (and ``run.json``'s ``settings`` key) holding a local run's settings."""
+_TEXT, _FLAG, _WHOLE, _NUMBER = (str,), (bool,), (int,), (int, float)
+_SETTING_TYPES: dict[str, tuple[type, ...]] = {
+    **{f.name: _WHOLE for f in fields(LocalSettings)},
+    **dict.fromkeys(
+        (
+            "adapter",
+            "precision",
+            "lr_scheduler",
+            "accelerate_config",
+            "objective",
+            "loss_type",
+            "reference",
+            "from_run",
+        ),
+        _TEXT,
+    ),
+    **dict.fromkeys(("packing", "gradient_checkpointing", "assistant_only_loss", "merge"), _FLAG),
+    **dict.fromkeys(
+        ("epochs", "learning_rate", "lora_dropout", "validation_split", "warmup_ratio", "beta"),
+        _NUMBER,
+    ),
+    "target_modules": (str, list, tuple),
+}
+"""The type each setting of a config file must have."""
+_KIND_WORDS = {str: "a string", bool: "true/false", int: "a whole number", float: "a number"}
+
+
+def _checked_settings(values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The known settings of ``values``, each of its expected type (``None`` for unset)."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        expected = _SETTING_TYPES.get(name)
+        if expected is None or value is None:
+            out[name] = value
+            continue
+        wrong_bool = isinstance(value, bool) and bool not in expected
+        if wrong_bool or not isinstance(value, expected):
+            kinds = " or ".join(
+                {
+                    "str": "a string",
+                    "bool": "true/false",
+                    "int": "a whole number",
+                    "float": "a number",
+                    "list": "a list",
+                    "tuple": "a list",
+                }[k.__name__]
+                for k in expected
+            )
+            raise ConfigShapeError(
+                f"field '{where}{name}' must be {kinds}, not {type(value).__name__} {_shown(value)}"
+            )
+        items = value if name == "target_modules" and isinstance(value, (list, tuple)) else ()
+        if not all(isinstance(item, str) for item in items):
+            raise ConfigShapeError(f"field '{where}{name}' must be a list of module names")
+        out[name] = value
+    return out
+
+
 def read_run_config(path: Path) -> RunConfig:
-    """A ``run.json`` of an earlier run, or a TOML file (flat keys, or a ``[local]`` table)."""
+    """A ``run.json`` of an earlier run, or a TOML file (flat keys, or a ``[local]`` table).
+
+    ``ConfigShapeError`` (a ``ValueError``) names a field of the wrong type.
+    """
     text = read_regular_file(Path(path))  # not /dev/zero, not a FIFO
     if Path(path).suffix.lower() == ".json":
         import orjson
 
         data = orjson.loads(text)
-        local = (data.get("settings") or {}).get("local") or {}
-        return RunConfig(data.get("model"), data.get("dataset"), data.get("validation"), local)
+        if not isinstance(data, Mapping):
+            raise ConfigShapeError(
+                f"a run.json must hold one JSON object, not {type(data).__name__}"
+            )
+        local = _table(_table(data, "settings", "settings"), "local", "settings.local")
+        return RunConfig(
+            _text_field(data, "model"),
+            _text_field(data, "dataset"),
+            _text_field(data, "validation"),
+            _checked_settings(local, "settings.local."),
+        )
     data = tomllib.loads(text.decode("utf-8"))
-    local = data.get("local", data)
+    has_table = isinstance(data.get(SETTINGS_TABLE), Mapping) or SETTINGS_TABLE in data
+    local = _table(data, SETTINGS_TABLE, SETTINGS_TABLE) if has_table else data
+    where = f"{SETTINGS_TABLE}." if has_table else ""
     return RunConfig(
-        data.get("model"),
-        data.get("data") or data.get("dataset"),
-        data.get("validation"),
-        {k: v for k, v in local.items() if k not in ("model", "data", "dataset", "validation")},
+        _text_field(data, "model"),
+        _text_field(data, "data", "dataset"),
+        _text_field(data, "validation"),
+        _checked_settings(
+            {k: v for k, v in local.items() if k not in ("model", "data", "dataset", "validation")},
+            where,
+        ),
     )

@@ -27,9 +27,75 @@ from backends.backend import BackendError
 from backends.data.chat_template import renders_tools, training_template, uses_tools
 from backends.local.callback import ControlFlags, Reporter, make_callback
 from backends.local.dataset import DatasetRejected, load_conversations, split_validation
+from backends.local.failures import TrainingDiverged
 from backends.local.models import loadable_path, resolve_model
-from backends.local.settings import FULL, QLORA, LocalSettings
+from backends.local.settings import DEFAULT_LR, FULL, QLORA, LocalSettings
 from backends.runs.values import RunSpec
+
+
+def divergence_message(
+    why: str, step: int | None, settings: LocalSettings, precision: str, kept: Path | None
+) -> str:
+    """What happened, what to try, and what was kept, in a few sentences."""
+    lower = f"{min(settings.lr / 10, DEFAULT_LR.get(settings.adapter, 2e-4)):g}"
+    advice = f"The learning rate ({settings.lr:g}) is probably too high: try --lr {lower}"
+    if precision == "fp16":
+        advice += ", and --precision bf16 (or fp32): fp16 overflows easily"
+    parts = [
+        f"Training diverged at step {step}: {why}.",
+        advice + ".",
+        "No adapter or model was saved from the diverged weights.",
+    ]
+    if kept is not None:
+        parts.append(f"The last finite checkpoint is kept: {kept}.")
+    return " ".join(parts)
+
+
+def last_finite(folder: Any) -> Path | None:
+    """The newest checkpoint in ``output/checkpoints`` (each was checked finite before it was saved)."""
+    found = []
+    for path in (folder.output_dir / "checkpoints").glob("checkpoint-*"):
+        suffix = path.name.rsplit("-", 1)[-1]
+        if suffix.isdigit():
+            found.append((int(suffix), path))
+    return max(found)[1] if found else None
+
+
+def non_finite_tensors(folder: Path) -> list[str]:
+    """The tensors of the ``*.safetensors`` files in ``folder`` that hold NaN or inf."""
+    import torch
+    from safetensors import safe_open
+
+    bad: list[str] = []
+    for file in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(file), framework="pt") as tensors:
+            for name in tensors.keys():  # noqa: SIM118 (safe_open is not a mapping)
+                tensor = tensors.get_tensor(name)
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    bad.append(f"{file.name}:{name}")
+    return bad
+
+
+def save_checked(trainer: Any, final: Path) -> None:
+    """Save to a side folder, check every tensor is finite, then make it ``final``."""
+    import shutil
+
+    staging = final.with_name(final.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    trainer.save_model(str(staging))
+    if not trainer.args.should_save:  # another process of a distributed run: rank 0 saves
+        return
+    bad = non_finite_tensors(staging)
+    if bad:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise TrainingDiverged(
+            f"The trained weights hold NaN or inf ({len(bad)} tensor(s), e.g. {bad[0]}): "
+            "nothing was saved as the result. Try a lower learning rate (--lr), or "
+            "--precision bf16 / fp32."
+        )
+    if final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)
 
 
 @dataclass
@@ -206,6 +272,7 @@ def _sft_config(
         packing=settings.packing,
         assistant_only_loss=False,  # the data arrives tokenised with its assistant masks
         report_to="none",
+        logging_nan_inf_filter=False,  # a NaN loss is reported as NaN: the divergence check sees it
         disable_tqdm=True,
         dataloader_num_workers=0,
     )
@@ -371,6 +438,12 @@ def run_training(
         reporter.log(f"Resuming from {resume_from}.")
     reporter.status(detail="training")
     trainer.train(resume_from_checkpoint=resume_from)
+    if flags.diverged is not None:
+        raise TrainingDiverged(
+            divergence_message(
+                flags.diverged, flags.diverged_step, settings, precision, last_finite(folder)
+            )
+        )
 
     del model
     return finish(trainer, settings, reporter, flags, model_path, precision, cuda)
@@ -390,7 +463,7 @@ def finish(
 
     folder = reporter.folder
     final = folder.output_dir / ("adapter" if settings.uses_adapter else "model")
-    trainer.save_model(str(final))
+    save_checked(trainer, final)
     steps = int(trainer.state.global_step)
     tokens = getattr(trainer, "_total_train_tokens", None)
     cancelled = flags.cancel.is_set() and steps < int(trainer.state.max_steps)

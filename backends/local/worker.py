@@ -43,6 +43,7 @@ from typing import Any
 
 import orjson
 
+from backends.backend import BackendError
 from backends.files import keep_private, write_atomic
 from backends.local.callback import ControlFlags, Reporter
 from backends.local.failures import STOPPED_ADVICE, explain
@@ -181,6 +182,11 @@ def run_worker(run_dir: Path) -> int:
         )
         beat.start()
         reporter.log(f"Worker {os.getpid()} started for {folder.run_id}.")
+        done = folder.recovered_steps() if resume_from else None
+        if done is not None and done[1] is not None and done[0] >= done[1]:
+            raise BackendError(  # the Trainer would train one more step: "step 13 of 12"
+                f"This run already trained all {done[1]} planned steps; nothing is left to resume."
+            )
         if resume_from and main:
             step = int(resume_from.rsplit("-", 1)[-1])
             dropped = trim_metrics(folder, step)
@@ -213,17 +219,20 @@ def run_worker(run_dir: Path) -> int:
         return 0
     except BaseException as error:  # everything ends in a status a person can read
         failure = explain(error, settings)
-        debug = _write_traceback(folder, error)
-        reporter.status(
-            state=RunState.FAILED,
-            ended_at=time.time(),
-            error=failure.message,
-            detail="",
-            extra={"failure_kind": failure.kind},
-        )
-        reporter.log(f"Failed: {failure.message}")
-        if debug:
-            reporter.log(f"The details for a bug report are in {debug}.")
+        debug = _write_traceback(folder, error)  # never raises: a full disk returns ""
+        try:
+            reporter.status(
+                state=RunState.FAILED,
+                ended_at=time.time(),
+                error=failure.message,
+                detail="",
+                extra={"failure_kind": failure.kind},
+            )
+            reporter.log(f"Failed: {failure.message}")
+            if debug:
+                reporter.log(f"The details for a bug report are in {debug}.")
+        except OSError:  # no room even for that: viewers see the dead worker (and the disk)
+            pass
         return 1
     finally:
         for signum, handler in previous_handlers.items():

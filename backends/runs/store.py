@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -29,7 +30,13 @@ from typing import Any
 
 import orjson
 
-from backends.files import append_jsonl, append_private, private_dir, write_json_atomic
+from backends.files import (
+    append_jsonl,
+    append_private,
+    folder_problem,
+    private_dir,
+    write_json_atomic,
+)
 from backends.processes import is_locked, lock_holder, pid_alive
 from backends.runs.ids import make_run_id, model_slug, run_id_problem
 from backends.runs.status import RunStatus
@@ -194,6 +201,28 @@ class RunFolder:
         job_id = data.get("job_id") if isinstance(data, dict) else None
         return job_id if isinstance(job_id, str) and job_id.isprintable() else None
 
+    def recovered_steps(self) -> tuple[int, int | None] | None:
+        """``(step, planned steps)`` of the newest checkpoint in ``output/checkpoints``, or ``None``.
+
+        Read from the checkpoint's ``trainer_state.json``: what a local run really trained,
+        whatever ``status.json`` says (or when it cannot be read).
+        """
+        found: list[tuple[int, Path]] = []
+        for path in (self.output_dir / "checkpoints").glob("checkpoint-*"):
+            suffix = path.name.rsplit("-", 1)[-1]
+            if suffix.isdigit() and len(suffix) < 12 and (path / "trainer_state.json").is_file():
+                found.append((int(suffix), path))
+        if not found:
+            return None
+        step, path = max(found)
+        try:
+            state = orjson.loads((path / "trainer_state.json").read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return step, None
+        planned = state.get("max_steps") if isinstance(state, dict) else None
+        ok = isinstance(planned, int) and not isinstance(planned, bool) and planned > 0
+        return step, planned if ok else None
+
     def _status_to_update(self) -> RunStatus:
         """What ``update_status`` starts from: a damaged file is replaced (keeping the job id)."""
         try:
@@ -324,6 +353,13 @@ class RunFolder:
             else "no heartbeat for over a minute"
         )
         advice = status.extra.get("if_stopped")
+        free = free_bytes(self.path)
+        if free is not None and free < DISK_FULL_BELOW:
+            advice = (
+                f"The disk holding {self.path} is full ({free:,} bytes free): free space "
+                "(checkpoints in output/checkpoints take the most), then `finetune-tui resume "
+                f"{self.run_id}` continues from the last checkpoint."
+            )
         error = f"The training worker stopped without finishing ({reason})."
         if isinstance(advice, str) and advice:
             error = f"{error} {advice}"
@@ -341,6 +377,18 @@ class RunSummary:
     last_point: MetricPoint | None
     problem: str | None = None
     """``"status.json: empty"``: what makes the run unreadable (``status`` is then a stand-in)."""
+
+
+DISK_FULL_BELOW = 8 << 20
+"""Less free space than this where a run lives: a worker that died there most likely hit it."""
+
+
+def free_bytes(path: Path) -> int | None:
+    """Free bytes on the disk holding ``path`` (``None`` when it cannot be told)."""
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return None
 
 
 class RunStore:
@@ -367,6 +415,10 @@ class RunStore:
     def folder(self, run_id: str) -> RunFolder:
         return RunFolder(self.root / run_id, clock=self.clock)
 
+    def problem(self) -> str | None:
+        """Why ``runs/`` cannot hold runs (it, or the workspace, is a file...), or ``None``."""
+        return folder_problem(self.root)
+
     def create(self, spec: RunSpec, *, status: Mapping[str, Any] | None = None) -> RunFolder:
         """A new run folder holding ``run.json`` and an initial ``status.json`` (state queued)."""
         private_dir(self.root)
@@ -382,12 +434,16 @@ class RunStore:
         else:  # pragma: no cover - 100 collisions of a random tag
             raise RuntimeError("could not find a free run id")
         folder = self.folder(run_id)
-        private_dir(folder.output_dir)
-        initial = RunStatus(state=RunState.QUEUED, created_at=now, heartbeat_at=now)
-        if status:
-            initial = replace(initial, **status)
-        folder.write_status(initial)  # before run.json: a listed run always has its status
-        folder.write_spec(spec)
+        try:
+            private_dir(folder.output_dir)
+            initial = RunStatus(state=RunState.QUEUED, created_at=now, heartbeat_at=now)
+            if status:
+                initial = replace(initial, **status)
+            folder.write_status(initial)  # before run.json: a listed run always has its status
+            folder.write_spec(spec)
+        except BaseException:  # a spec that cannot be written, a full disk: leave nothing behind
+            shutil.rmtree(folder.path, ignore_errors=True)
+            raise
         return folder
 
     def _inside(self, path: Path) -> bool:

@@ -9,7 +9,7 @@ running forever.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -51,6 +51,20 @@ class RunRow:
     last_reward_margin: float | None = None
     """DPO: the last training reward margin."""
     last_reward_accuracy: float | None = None
+    followed: bool | None = None
+    """A hosted run still going: whether a follower keeps its folder current (``None``: moot)."""
+    metrics_cut_short: bool = False
+    """The run has ended and the last line of ``metrics.jsonl`` has no end (a truncated write)."""
+
+    @property
+    def metrics_note(self) -> str | None:
+        """``metrics.jsonl: 2 damaged line(s) passed over; its last line is cut short``."""
+        parts = []
+        if self.bad_metric_lines:
+            parts.append(f"{self.bad_metric_lines} damaged line(s) passed over")
+        if self.metrics_cut_short:
+            parts.append("its last line is cut short (ignored)")
+        return "metrics.jsonl: " + "; ".join(parts) if parts else None
 
     @property
     def state_text(self) -> str:
@@ -67,6 +81,8 @@ class RunRow:
             "state": UNREADABLE if self.problem else self.state.value,
             "problem": self.problem,
             "bad_metric_lines": self.bad_metric_lines,
+            "metrics_cut_short": self.metrics_cut_short,
+            "followed": self.followed,
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "duration_s": self.duration_s,
@@ -168,6 +184,7 @@ class RunTable:
             tracker = self._trackers[folder.run_id] = _LossTracker(folder)
         tracker.update()
         problem: str | None = None
+        recovered_step: int | None = None
         spec: RunSpec | None
         try:
             spec = self._spec(folder)
@@ -178,6 +195,10 @@ class RunTable:
         except UnreadableFile as error:
             status = RunStatus(job_id=folder.recovered_job_id())
             problem = problem or str(error)
+            recovered = folder.recovered_steps()  # what the checkpoints prove was trained
+            if recovered is not None:
+                status = replace(status, total_steps=recovered[1])
+                recovered_step = recovered[0]
         last = tracker.last
         return RunRow(
             run_id=folder.run_id,
@@ -189,7 +210,7 @@ class RunTable:
             started_at=status.started_at or status.created_at,
             ended_at=status.ended_at,
             duration_s=_duration(status, now),
-            step=last.step if last else None,
+            step=last.step if last else recovered_step,
             total_steps=status.total_steps or tracker.total_steps,
             last_loss=tracker.last_loss,
             last_valid_loss=tracker.last_valid,
@@ -202,6 +223,12 @@ class RunTable:
             method=spec.method if spec else "",
             last_reward_margin=tracker.last_margin,
             last_reward_accuracy=tracker.last_reward_accuracy,
+            followed=(
+                status.extra.get("follower_alive") is not False
+                if status.job_id and not status.state.is_terminal and not problem
+                else None
+            ),
+            metrics_cut_short=(not status.state.is_active and tracker.tail.unfinished_bytes() > 0),
         )
 
 

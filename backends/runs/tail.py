@@ -56,6 +56,14 @@ class LineTail:
         lines = data[:end].split(b"\n")
         return [line[:-1] if line.endswith(b"\r") else line for line in lines]
 
+    def unfinished_bytes(self) -> int:
+        """Bytes after the last complete line: a line being written, or (once its writer is
+        gone) a last line cut short."""
+        try:
+            return max(0, os.stat(self.path).st_size - self.offset)
+        except OSError:
+            return 0
+
 
 class JsonlTail(LineTail):
     """New JSON documents from an append-only JSONL file; undecodable lines are counted, not raised."""

@@ -140,3 +140,78 @@ def test_config_reads_only_regular_files(
     assert time.monotonic() - started < 10
     assert "not a regular file" in capsys.readouterr().err
     assert not (workspace / "runs").exists()
+
+
+def test_a_cut_short_last_metrics_line_is_reported(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.runs import local_succeeded
+
+    folder = local_succeeded(store_at(workspace))
+    with folder.metrics_jsonl.open("ab") as handle:
+        handle.write(b'{"step": 1501, "train_lo')  # the writer died mid-line
+    assert main(["--workspace", str(workspace), "runs"]) == 0
+    assert f"note: {folder.run_id}: metrics.jsonl: its last line is cut short" in (
+        capsys.readouterr().err
+    )
+    assert main(["--workspace", str(workspace), "runs", "--json"]) == 0
+    [row] = orjson.loads(capsys.readouterr().out)
+    assert row["metrics_cut_short"] is True and row["step"] == 1500
+
+
+def test_the_follow_printer_prints_a_short_tail_of_a_long_history(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.runs import local_succeeded
+    from tui.commands.run_cli import print_until_done
+
+    folder = local_succeeded(store_at(workspace))
+    code = print_until_done(
+        folder, interval=0.01, stopped="", final_lines=lambda status: [], backlog=3
+    )
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert len(out) < 10, out  # not 1,500 steps again
+    assert any(line.startswith("step 1500/") for line in out)
+    assert not any(line.startswith("step 1499") for line in out)
+    assert "Run succeeded after 1500 steps." in "\n".join(out)
+
+
+@pytest.mark.parametrize("which", ["workspace", "runs"])
+@pytest.mark.parametrize(
+    "command", [["runs"], ["runs", "--json"], ["watch", "x"], ["merge", "x"], ["train"]]
+)
+def test_a_file_where_the_workspace_should_be_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], which: str, command: list[str]
+) -> None:
+    workspace = tmp_path / "ws"
+    if which == "runs":
+        workspace.mkdir()
+    file = workspace if which == "workspace" else workspace / "runs"
+    file.write_text("not a folder")
+    if command == ["train"]:
+        command = ["train", "--backend", "local", "--data", str(file)]
+    assert main(["--workspace", str(workspace), *command]) == 2
+    err = capsys.readouterr().err
+    assert f"{file} is a file, not a folder" in err and "Traceback" not in err
+
+
+def test_a_read_only_workspace_is_said_with_its_path(
+    openai_env: object,
+    dataset: Path,
+    workspace: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import errno
+
+    import backends.runs.store as store_module
+
+    def read_only(path: Path) -> Path:
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(store_module, "private_dir", read_only)  # root ignores chmod: fail it here
+    argv = ["--workspace", str(workspace), "train", "--backend", "openai", "--yes", "--detach"]
+    assert main([*argv, "--model", "gpt-4o-mini", "--data", str(dataset)]) == 1
+    err = capsys.readouterr().err
+    assert f"Cannot use {workspace / 'runs'}: read-only file system." in err

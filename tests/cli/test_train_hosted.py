@@ -154,3 +154,25 @@ def test_jobs_with_a_bad_key_is_a_message(
     captured = capsys.readouterr()
     assert "sk-wrong-0123456789abcdef" not in captured.err + captured.out
     assert "Traceback" not in captured.err
+
+
+def test_train_says_uploaded_once_and_not_before_a_refusal(
+    openai_env: FineTuneAPI, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--workspace", str(tmp_path / "ws"), "train", "--backend", "openai", "--yes"]
+    argv += ["--model", "gpt-4o-mini", "--data", str(dataset), "--detach"]
+    assert main(argv) == 0
+    assert capsys.readouterr().err.count("Uploaded train.jsonl") == 1
+    openai_env.inject(401, times=1, path_contains="/files")
+    assert main(argv) == 1
+    assert "Uploaded" not in capsys.readouterr().err
+
+
+def test_a_final_server_error_does_not_promise_a_retry(
+    openai_env: FineTuneAPI, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    openai_env.inject(500, times=50, path_contains="/fine_tuning/jobs")
+    argv = ["--workspace", str(tmp_path / "ws"), "train", "--backend", "openai", "--yes"]
+    assert main([*argv, "--model", "gpt-4o-mini", "--data", str(dataset), "--detach"]) == 1
+    err = capsys.readouterr().err
+    assert "retrying." not in err and "did not recover after retrying" in err

@@ -38,8 +38,9 @@ def test_train_follows_to_the_end_then_downloads(
             "--yes",
         ]
     )
-    out = capsys.readouterr().out
-    assert code == 0, out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, out + captured.err
     [folder] = RunStore(workspace / "runs").list_folders()
     assert out.splitlines()[0] == folder.run_id
     assert "Fine-tuned model: user/" in out

@@ -18,11 +18,24 @@ def err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+class CommandRefused(Exception):
+    """A command cannot go on: ``tui.cli`` prints the message and exits with ``code``."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def store_of(args: argparse.Namespace) -> Any:
+    """The workspace's run store; ``CommandRefused`` when ``runs/`` (or the workspace) is a file."""
     from backends.runs import RunStore
     from backends.workspace import Workspace
 
-    return RunStore.of(Workspace.at(args.workspace))
+    store = RunStore.of(Workspace.at(args.workspace))
+    problem = store.problem()
+    if problem:
+        raise CommandRefused(f"The workspace cannot hold runs: {problem}")
+    return store
 
 
 def find_run(args: argparse.Namespace) -> Any:
@@ -86,6 +99,11 @@ def start_run(
     except BackendError as error:
         err(str(error))
         return failed
+    except OSError as error:  # a read-only or full disk, a file where a folder should be
+        from backends.files import disk_problem
+
+        err(disk_problem(error))
+        return failed
     print(folder.run_id, flush=True)
     return 0 if args.detach else follow(folder)
 
@@ -97,23 +115,47 @@ def print_until_done(
     stopped: str,
     final_lines: Callable[[Any], Iterable[str]],
     on_status: Callable[[Any], None] | None = None,
+    backlog: int | None = None,
 ) -> int:
     """Print ``folder``'s new log lines, metrics and state changes every ``interval`` seconds.
 
     ``on_status(status)`` sees each status read; at the end ``final_lines(status)``
     are printed after the error, if any. Ctrl-C prints ``stopped`` and returns 0.
+    ``backlog``: of what the folder already holds, print only the last lines of the log
+    and the last point (a resumed run), not the whole history.
     """
     from backends.runs.store import UnreadableFile
+    from backends.runs.tail import MetricsTail, TextTail
     from backends.runs.values import RunState
+    from backends.runs.watch import log_backlog
 
     metrics, log = folder.metrics_tail(), folder.log_tail()
+    printed_step = -1
+    if backlog is not None:
+        lines, offset = log_backlog(folder.log_txt, backlog)
+        if offset:
+            print(f"… earlier lines in {folder.log_txt}", flush=True)
+        for line in lines:
+            print(line, flush=True)
+        log = TextTail(folder.log_txt, offset=offset)
+        metrics = MetricsTail(folder.metrics_jsonl)
+        history = metrics.read_points()
+        if history:
+            print(progress_line(history[-1]), flush=True)
+            printed_step = max(p.step for p in history)
     last_state: RunState | None = None
     damage: str | None = None
+    resets = metrics.resets
     try:
         while True:
             for line in log.read_text_lines():  # control characters made visible
                 print(line, flush=True)
-            for point in metrics.read_points():
+            points = metrics.read_points()
+            if metrics.resets != resets:  # replaced (a resume trims it): its history was shown
+                resets = metrics.resets
+                points = [p for p in points if p.step > printed_step]
+            for point in points:
+                printed_step = max(printed_step, point.step)
                 print(progress_line(point), flush=True)
             try:
                 status = folder.effective_status()
@@ -134,6 +176,9 @@ def print_until_done(
                     print(line, flush=True)
                 if status.error:
                     err(status.error)
+                note = metrics_note(metrics)
+                if note:
+                    err(f"note: {note}")
                 for line in final_lines(status):
                     print(line, flush=True)
                 return 0 if status.state is RunState.SUCCEEDED else 1
@@ -141,6 +186,16 @@ def print_until_done(
     except KeyboardInterrupt:
         err(stopped)
         return 0
+
+
+def metrics_note(metrics: Any) -> str | None:
+    """What of ``metrics.jsonl`` was passed over, once its writer is done (``None``: nothing)."""
+    parts = []
+    if metrics.bad_lines:
+        parts.append(f"{metrics.bad_lines} damaged line(s) passed over")
+    if metrics.unfinished_bytes():
+        parts.append("its last line is cut short (ignored)")
+    return "metrics.jsonl: " + "; ".join(parts) if parts else None
 
 
 def progress_line(point: Any) -> str:

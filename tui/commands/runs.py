@@ -61,13 +61,20 @@ def run_runs(args: argparse.Namespace) -> int:
 
     store = store_of(args)
     rows = RunTable(store).rows(time.time())
+    followers = catch_up(rows)
     for note in store.skipped:
         print(f"note: {note}", file=sys.stderr)
+    for row in rows:
+        if row.metrics_note:
+            print(f"note: {row.run_id}: {row.metrics_note}", file=sys.stderr)
     if args.json:
-        sys.stdout.write(
-            orjson.dumps([row.to_dict() for row in rows], option=orjson.OPT_INDENT_2).decode()
-            + "\n"
-        )
+        listed = [
+            {**row.to_dict(), "follower": followers.get(row.run_id)}
+            if row.run_id in followers
+            else row.to_dict()
+            for row in rows
+        ]
+        sys.stdout.write(orjson.dumps(listed, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
     if not rows:
         print(f"No runs in {store.root}.", file=sys.stderr)
@@ -84,7 +91,7 @@ def run_runs(args: argparse.Namespace) -> int:
                 row.run_id,
                 row.backend,
                 row.model,
-                row.state_text,
+                row.state_text + (f" ({followers[row.run_id]})" if row.run_id in followers else ""),
                 format_started(row.started_at, tz).replace("—", "-"),
                 format_duration(row.duration_s).replace("—", "-"),
                 step,
@@ -97,6 +104,33 @@ def run_runs(args: argparse.Namespace) -> int:
             lines[-1] = (*lines[-1], "-" if margin is None else f"{margin:+.4f}")
     print(format_table(lines))
     return 0
+
+
+def catch_up(rows: Sequence[Any]) -> dict[str, str]:
+    """Restart the follower of each hosted run that has none (as ``watch`` does).
+
+    Returns, per such run, ``follower restarted`` or ``not followed: <why and the fix>``;
+    the fix is said on stderr too.
+    """
+    from backends.hosted.follower import ensure_follower
+    from backends.text import printable_line
+
+    notes: dict[str, str] = {}
+    for row in rows:
+        if row.followed is not False:
+            continue
+        try:
+            ensure_follower(row.folder)
+            notes[row.run_id] = "follower restarted"
+        except Exception as error:  # credentials, a full disk: say it, keep listing
+            notes[row.run_id] = "not followed"
+            print(
+                f"note: {row.run_id}: its follower stopped and could not be restarted "
+                f"({printable_line(str(error))}); its state may be behind the job. "
+                f"Fix that, then `finetune-tui watch {row.run_id}` catches up.",
+                file=sys.stderr,
+            )
+    return notes
 
 
 def run_watch(args: argparse.Namespace) -> int:

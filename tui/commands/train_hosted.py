@@ -102,6 +102,16 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.model or not args.data:
         _err("Hosted training needs --model and --data.")
         return 2
+    local_only = local_only_flags(args)
+    if local_only:
+        info = registry.get(args.backend)
+        _err(
+            f"{', '.join(local_only)}: not taken by {info.label} (local training only); "
+            f"{info.label} chooses the rest itself. It takes: "
+            f"{', '.join(_HYPERPARAMETER_FLAGS.get(n, n) for n in info.hyperparameters)}."
+        )
+        return 2
+    store = store_of(args)  # before anything is uploaded
     backend: Any = registry.get(args.backend).create()  # hosted: attach, list_jobs, provider
     available = backend.availability()
     if not available.ok:
@@ -151,11 +161,40 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.yes and not _confirm(backend, spec):
         return 2
     return start_run(
-        lambda: backend.launch(spec, store_of(args), progress=_print_progress),
+        lambda: backend.launch(spec, store, progress=_print_progress),
         args,
         watch,
         failed=1,
     )
+
+
+_HYPERPARAMETER_FLAGS = {
+    "n_epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "learning_rate_multiplier": "--lr-multiplier",
+    "learning_rate": "--lr",
+    "beta": "--beta (dpo)",
+    "n_evals": "--evals",
+    "n_checkpoints": "--checkpoints",
+    "warmup_ratio": "--warmup-ratio",
+    "lora_r": "--lora-r",
+    "lora_alpha": "--lora-alpha",
+    "lora_dropout": "--lora-dropout",
+}
+"""The ``train`` flag of each hosted hyperparameter."""
+
+
+def local_only_flags(args: argparse.Namespace) -> list[str]:
+    """The local-training flags given on a hosted ``train`` that this backend does not take
+    (refused, never silently ignored); a provider that takes e.g. ``lora_r`` keeps it."""
+    from tui.commands.train_local import LOCAL_ONLY_FLAGS
+
+    taken = set(registry.get(args.backend).hyperparameters)
+    return [
+        flag
+        for name, flag in LOCAL_ONLY_FLAGS.items()
+        if getattr(args, name, None) is not None and name not in taken
+    ]
 
 
 def _confirm(backend: Any, spec: Any) -> bool:
@@ -265,9 +304,18 @@ def watch(folder: Any, *, interval: float | None = None) -> int:
     if interval is None:
         interval = 1.0
 
+    said: list[str] = []
+
     def keep_follower(status: Any) -> None:
         if status.extra.get("follower_alive") is False:
-            ensure_follower(folder)
+            try:
+                ensure_follower(folder)
+            except OSError as error:  # a full disk: keep watching, try again next time
+                from backends.files import disk_problem
+
+                if not said:
+                    said.append(disk_problem(error))
+                    _err(f"{said[0]} The follower is started again once there is space.")
 
     def fine_tuned(status: Any) -> list[str]:
         if not status.fine_tuned_model:

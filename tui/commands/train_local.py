@@ -45,6 +45,34 @@ _NUMBER_FLAGS = {
 }
 
 
+LOCAL_ONLY_FLAGS = {
+    "max_steps": "--max-steps",
+    "learning_rate": "--lr",
+    "grad_accum": "--grad-accum",
+    "max_length": "--max-length",
+    "lora_r": "--lora-r",
+    "lora_alpha": "--lora-alpha",
+    "lora_dropout": "--lora-dropout",
+    "target_modules": "--target-modules",
+    "packing": "--packing",
+    "gradient_checkpointing": "--no-gradient-checkpointing",
+    "assistant_only_loss": "--full-loss",
+    "eval_steps": "--eval-steps",
+    "save_steps": "--save-steps",
+    "validation_split": "--validation-split",
+    "precision": "--precision",
+    "gpus": "--gpus",
+    "accelerate_config": "--accelerate-config",
+    "merge": "--merge",
+    "config": "--config",
+}
+"""Flags of ``train`` that only local training takes (their default is ``None``: not given)."""
+
+
+RESUME_BACKLOG = 10
+"""Log lines of a resumed run's history printed before following it (the rest is in log.txt)."""
+
+
 def add_local_arguments(train: argparse.ArgumentParser) -> None:
     group = train.add_argument_group("local training (--backend local)")
     group.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
@@ -141,7 +169,13 @@ def _number(name: str, value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
         return None
     kind = float if name in ("epochs", "beta") else _NUMBER_FLAGS.get(name, int)
-    return kind(value)
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        what = "a number" if kind is float else "a whole number"
+        raise ValueError(
+            f"--{name.replace('_', '-')} must be {what} or auto, not {value!r}"
+        ) from None
 
 
 def settings_from_args(args: argparse.Namespace, base: dict[str, Any]) -> Any:
@@ -174,6 +208,7 @@ def run_train_local(args: argparse.Namespace) -> int:
     from backends.local.memory import render_estimate
     from backends.local.settings import RunConfig, read_run_config
 
+    store = store_of(args)  # a workspace that cannot hold runs is said before anything else
     config = RunConfig()
     if args.config:
         try:
@@ -218,7 +253,7 @@ def run_train_local(args: argparse.Namespace) -> int:
     def launch() -> Any:
         for line in render_estimate(backend.estimate(spec), backend.inventory, settings.gpus):
             _err(line)
-        return backend.launch(spec, store_of(args))
+        return backend.launch(spec, store)
 
     return start_run(launch, args, follow, failed=2)
 
@@ -264,11 +299,12 @@ def _sft_run(args: argparse.Namespace, model: str | None) -> Any:
     return folder
 
 
-def follow(folder: Any, *, interval: float = 1.0) -> int:
+def follow(folder: Any, *, interval: float = 1.0, backlog: int | None = None) -> int:
     """Print a local run's log, metrics and state from its folder until it ends."""
     return print_until_done(
         folder,
         interval=interval,
+        backlog=backlog,
         stopped="\nStopped following; the run goes on. "
         f"Cancel it: finetune-tui cancel {folder.run_id}",
         final_lines=lambda status: [f"Output: {path}" for path in status.result_files],
@@ -349,7 +385,7 @@ def run_resume(args: argparse.Namespace) -> int:
         LocalBackend().resume(folder)
         return folder
 
-    return start_run(resume, args, follow, failed=1)
+    return start_run(resume, args, lambda run: follow(run, backlog=RESUME_BACKLOG), failed=1)
 
 
 def run_save(args: argparse.Namespace) -> int:

@@ -47,7 +47,9 @@ def test_launch_uploads_with_progress_and_records_job_id(
     assert status.job_id in emulator.jobs
     assert status.state is RunState.VALIDATING
     assert {p[0] for p in progress} == {"train.jsonl", "valid.jsonl"}
-    assert ("train.jsonl", dataset.stat().st_size, dataset.stat().st_size) in progress
+    size = dataset.stat().st_size
+    done = [p for p in progress if p[0] == "train.jsonl" and p[1] == p[2]]
+    assert done == [("train.jsonl", size, size)]  # "uploaded" once, after the provider said so
     job = emulator.jobs[status.job_id]
     assert job.params["method"] == {
         "type": "supervised",

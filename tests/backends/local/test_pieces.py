@@ -206,3 +206,27 @@ def test_a_chatml_template_without_markers_gets_a_checked_training_twin(tiny_mod
         return_assistant_tokens_mask=True,
     )
     assert 1 in masked["assistant_masks"] and 0 in masked["assistant_masks"]
+
+
+def test_a_non_finite_loss_or_gradient_is_a_divergence() -> None:
+    from backends.local.callback import health_problem
+
+    assert health_problem({"loss": 1.5, "grad_norm": 0.3}) is None
+    assert "training loss became nan" in (health_problem({"loss": float("nan")}) or "")
+    assert "gradient norm became inf" in (
+        health_problem({"loss": 2.0, "grad_norm": float("inf")}) or ""
+    )
+
+
+def test_non_finite_tensors_names_the_bad_ones(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    from backends.local.training import non_finite_tensors
+
+    save_file(
+        {"a": torch.ones(3), "b": torch.tensor([1.0, float("nan")])}, tmp_path / "x.safetensors"
+    )
+    assert non_finite_tensors(tmp_path) == ["x.safetensors:b"]
+    save_file({"a": torch.ones(3)}, tmp_path / "x.safetensors")
+    assert non_finite_tensors(tmp_path) == []

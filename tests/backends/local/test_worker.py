@@ -161,3 +161,50 @@ def test_qlora_without_cuda_is_refused_with_lora_offered(
     argv += ["--data", str(toy_data)]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 2 and "--adapter lora" in done.stderr
+
+
+def _finite_everywhere(folder: Path) -> bool:
+    from backends.local.training import non_finite_tensors
+
+    return not non_finite_tensors(folder)
+
+
+@pytest.mark.parametrize("lr", [1e30, 1e308])
+def test_a_diverging_run_fails_and_keeps_only_finite_weights(
+    tiny_model: Path, toy_data: Path, store: RunStore, lr: float
+) -> None:
+    spec = _spec(tiny_model, toy_data, learning_rate=lr, max_steps=12, save_steps=1)
+    folder = store.create(spec)  # type: ignore[arg-type]
+    assert run_worker(folder.path) == 1, _log(folder)
+    status = folder.read_status()
+    assert status.state is RunState.FAILED
+    assert status.extra["failure_kind"] == "diverged"
+    error = status.error or ""
+    assert "diverged" in error and "--lr" in error and "learning rate" in error
+    assert not status.result_files
+    assert not (folder.output_dir / "adapter").exists()  # no NaN adapter as the result
+    assert not (folder.output_dir / "adapter.partial").exists()
+    checkpoints = sorted((folder.output_dir / "checkpoints").glob("checkpoint-*"))
+    for checkpoint in checkpoints:  # whatever was kept is finite
+        assert _finite_everywhere(checkpoint), checkpoint
+    if checkpoints:
+        assert f"last finite checkpoint is kept: {checkpoints[-1]}" in error
+    points = folder.load_metrics()
+    assert all(p.step <= 12 for p in points)
+    assert "Training diverged at step" in _log(folder)
+
+
+def test_resume_never_goes_past_the_planned_steps(trained_run: RunFolder) -> None:
+    from backends.runs.table import RunTable
+
+    assert trained_run.recovered_steps() == (8, 8)
+    trained_run.update_status(state=RunState.FAILED)  # as a damaged status once read
+    with pytest.raises(BackendError, match="already trained all 8 planned steps"):
+        LocalBackend(inventory=NO_GPU).resume(trained_run)
+    trained_run.update_status(extra={"resume_requested": True})
+    assert run_worker(trained_run.path) == 1  # the worker refuses too: no "step 9 of 8"
+    assert max(p.step for p in trained_run.load_metrics()) == 8
+    trained_run.status_json.write_text("")  # damaged, and no metrics: the checkpoint tells
+    trained_run.metrics_jsonl.unlink()
+    [row] = RunTable(RunStore(trained_run.path.parent)).rows(0.0)
+    assert row.problem and (row.step, row.total_steps) == (8, 8)

@@ -155,3 +155,11 @@ def test_summaries_list_state_and_last_point(dated_store: RunStore) -> None:
     assert row.run_id == folder.run_id and row.status.state is RunState.SUCCEEDED
     assert row.last_point is not None and row.last_point.train_loss == 0.7
     assert isinstance(RunFolder(folder.path), RunFolder)
+
+
+def test_a_run_that_cannot_be_written_leaves_no_folder(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    spec = RunSpec(backend="local", model="m", dataset="/d.jsonl", hyperparameters={"x": 10**30})
+    with pytest.raises(TypeError):
+        store.create(spec)  # orjson: an integer beyond 64 bits
+    assert list(store.root.iterdir()) == []

@@ -271,3 +271,30 @@ async def test_local_models_are_counted_with_their_own_tokenizer(make_app, in_tm
         assert report.context_limit == 150
         assert 0 < report.over_limit < report.examples
         assert report.over_limit == sum(1 for count in report.token_counts if count > 150)
+
+
+async def test_dataset_text_reaches_the_screen_as_text() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Label, Static
+
+    from tests.support.damaged_runs import ESCAPES
+
+    example = {
+        "messages": [
+            {"role": f"user{ESCAPES}", "content": f"hi{ESCAPES}[b]bold[/b]"},
+            {"role": "assistant", "content": f"ok{ESCAPES}"},
+        ]
+    }
+
+    class Viewer(App[None]):
+        def compose(self) -> ComposeResult:
+            yield ChatView(example, id="chat")
+
+    async with Viewer().run_test() as pilot:
+        await pilot.pause()
+        shown = [str(w.render()) for w in pilot.app.query(Static)] + [
+            str(w.render()) for w in pilot.app.query(Label)
+        ]
+        text = "\n".join(shown)
+        assert "\033" not in text and "\007" not in text
+        assert "hi␛]0;TITLE␇␛[2J[b]bold[/b]" in text  # visible, and no markup taken from data

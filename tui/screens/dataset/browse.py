@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import orjson
 from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,6 +21,7 @@ from backends.data.findings import FindingGroup
 from backends.data.reader import read_example_at
 from backends.data.report import DatasetReport
 from backends.data.sources import raw_line
+from backends.text import printable, printable_line
 from tui.screens.dataset.chat_view import ChatView
 
 MAX_ROWS = 1000
@@ -146,7 +148,11 @@ class FindingScreen(ModalScreen[None]):
         table = self.query_one("#finding-lines", DataTable)
         table.add_columns("Where", "Message")
         for index, finding in enumerate(self.group.samples):
-            table.add_row(finding.where(), finding.message, key=str(index))
+            table.add_row(
+                Text(printable_line(finding.where())),
+                Text(printable_line(finding.message)),
+                key=str(index),
+            )
         if self.group.count > len(self.group.samples):
             table.add_row("…", f"{self.group.count - len(self.group.samples):,} more not listed")
         table.focus()
@@ -194,7 +200,7 @@ class FindingScreen(ModalScreen[None]):
             view.show(orjson.loads(text), f"line {line:,}")
         except orjson.JSONDecodeError:
             view.show(None, f"line {line:,} as written:")
-            view.mount(Static(text, classes="chat-text raw-line", markup=False))
+            view.mount(Static(printable(text), classes="chat-text raw-line", markup=False))
 
     def action_dismiss_finding(self) -> None:
         self.dismiss(None)

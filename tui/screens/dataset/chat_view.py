@@ -11,6 +11,7 @@ from textual.widget import Widget
 from textual.widgets import Label, Static
 
 from backends.data.formats import DataFormat, detect_format, to_chat
+from backends.text import printable, printable_line
 
 MAX_CHARS = 4000
 """Longer contents are cut on screen (the file is never touched)."""
@@ -137,7 +138,7 @@ class ChatView(VerticalScroll):
         self.remove_children()
         widgets: list[Widget] = []
         if heading:
-            widgets.append(Label(heading, classes="chat-heading"))
+            widgets.append(Label(printable_line(heading), classes="chat-heading", markup=False))
         if example is not None:
             widgets.extend(self._blocks(example))
         self.mount_all(widgets)
@@ -146,8 +147,8 @@ class ChatView(VerticalScroll):
     def _blocks(self, example: Any) -> list[Vertical]:
         return [
             Vertical(
-                Label(label, classes=f"chat-role -{role}"),
-                Static(text or "(empty)", classes="chat-text", markup=False),
+                Label(printable_line(label), classes=f"chat-role -{role}", markup=False),
+                Static(printable(text) or "(empty)", classes="chat-text", markup=False),
                 classes=f"chat-turn -{role}",
             )
             for role, label, text in message_blocks(example)
