@@ -66,6 +66,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
         Binding("e", "evaluate", "Evaluate", id="evaluate"),
         Binding("m", "merge_output", "Merge", id="merge-output"),
         Binding("u", "push_output", "Push", id="push-output"),
+        Binding("x", "export_output", "Export", id="export-output"),
         Binding("s", "cycle_smoothing", "Smoothing", id="toggle-smoothing", show=False),
         Binding("l", "toggle_log_scale", "Log scale", id="toggle-log-scale", show=False),
         Binding("v", "cycle_series", "Series", id="cycle-series", show=False),
