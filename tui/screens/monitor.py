@@ -26,6 +26,7 @@ from backends import control, registry
 from backends.backend import BackendError
 from backends.control import Action
 from backends.gpu import GpuReading, read_gpus
+from backends.local.export import list_exports
 from backends.runs import RunFolder
 from backends.runs.figures import RunFigures, compute_figures
 from backends.runs.values import RunState
@@ -346,6 +347,9 @@ class MonitorScreen(RunOutputActions, Screen[None]):
         where.append(f"Output folder: {output}" + ("" if output.is_dir() else " (not created yet)"))
         if (output / "merged").is_dir():
             where.append(f"Merged model: {output / 'merged'}")
+        for export in list_exports(self.folder):
+            if export.name != "merged":
+                where.append(f"Export: {export}")
         copied = copied or str(output)
         self.app.copy_to_clipboard(copied)
         where.append(f"Copied to the clipboard: {copied}")
