@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from backends.local.converter import ConverterMissing, fetch_converter
-from backends.local.export import ExportRefused, list_exports, plan_export, run_export
+from backends.local.export import (
+    ExportCheck,
+    ExportRefused,
+    PromptAgreement,
+    judge,
+    list_exports,
+    plan_export,
+    run_export,
+)
 from backends.local.ollama_template import (
     Message,
     Render,
@@ -230,3 +238,28 @@ def test_a_quantised_ollama_export_reports_its_agreement(gguf_run: RunFolder) ->
     assert any(c.startswith("ollama create tiny-colours -f ") for c in result.commands) or any(
         "Created the Ollama model" in n for n in result.notes
     )
+
+
+def _check(*prompts: tuple[tuple[int, ...], tuple[int, ...], bool]) -> ExportCheck:
+    return ExportCheck(
+        "a runtime",
+        tuple(PromptAgreement(i, e, g, m) for i, (e, g, m) in enumerate(prompts)),
+        "the validation file v.jsonl",
+    )
+
+
+def test_a_mismatched_prompt_or_a_broken_conversion_is_an_error_drift_is_a_figure() -> None:
+    same = ((5, 6, 7), (5, 6, 7), True)
+    drift = ((5, 6, 7, 8), (5, 6, 9, 8), True)
+    assert judge(_check(same, drift), quantised=False) is None
+    assert _check(same, drift).agreement == pytest.approx(5 / 7)
+    assert _check(drift).prompts[0].first_divergence == 2
+    lines = _check(same, drift).lines()
+    assert "71% of the trained model's tokens reproduced" in lines[0]
+    assert "prompt 2: 2/4 tokens, first divergence at token 2" in lines[2]
+    template = judge(_check(same, ((5,), (5,), False)), quantised=True)
+    assert template is not None and "chat template or tokenizer mismatch" in template
+    broken = ((5, 6), (9, 9), True)
+    error = judge(_check(broken, broken, same), quantised=False)
+    assert error is not None and "conversion is broken" in error
+    assert judge(_check(broken, broken, same), quantised=True) is None  # a figure only
