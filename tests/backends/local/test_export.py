@@ -263,3 +263,23 @@ def test_a_mismatched_prompt_or_a_broken_conversion_is_an_error_drift_is_a_figur
     error = judge(_check(broken, broken, same), quantised=False)
     assert error is not None and "conversion is broken" in error
     assert judge(_check(broken, broken, same), quantised=True) is None  # a figure only
+
+
+@pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("llama_cpp") is not None,
+    reason="llama-cpp-python is installed: q4_k_m can be made",
+)
+def test_q4_k_m_without_llama_cpp_says_what_is_possible(
+    store: RunStore,
+    tiny_model: Path,
+    toy_data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = _run(store, tiny_model, toy_data, RunState.SUCCEEDED)
+    (tmp_path / "convert_hf_to_gguf.py").write_text("")
+    monkeypatch.setenv("FINETUNE_TUI_LLAMA_CPP", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    message = _refused(store, folder, capsys, "--to", "gguf", "--quant", "q4_k_m")
+    assert "pip install llama-cpp-python" in message and "f16 and q8_0 work" in message
