@@ -563,8 +563,35 @@ def _publish(work: Path, target: Path) -> None:
         os.replace(work, target)
 
 
+def converter_source(hf_dir: Path, tokenizer: Any, work: Path) -> Path:
+    """``hf_dir`` as the converter should see it: the tokenizer's BOS/EOS habit spelt out.
+
+    llama.cpp's converter copies ``add_bos_token`` / ``add_eos_token`` from
+    ``tokenizer_config.json``; when they are absent a runtime falls back to its
+    own default (a SentencePiece vocabulary gets a BOS the trained model never
+    saw). The folder is mirrored with links and its ``tokenizer_config.json``
+    gets the values the trained tokenizer actually applies.
+    """
+    config_file = hf_dir / "tokenizer_config.json"
+    settings = orjson.loads(config_file.read_bytes()) if config_file.is_file() else {}
+    if "add_bos_token" in settings and "add_eos_token" in settings:
+        return hf_dir
+    ids = list(tokenizer("a", add_special_tokens=True)["input_ids"])
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+    settings.setdefault("add_bos_token", bool(ids) and bos is not None and ids[0] == bos)
+    settings.setdefault("add_eos_token", bool(ids) and eos is not None and ids[-1] == eos)
+    mirror = work / "converter-input"
+    mirror.mkdir()
+    for item in hf_dir.iterdir():
+        if item.name != config_file.name:
+            (mirror / item.name).symlink_to(item.resolve())
+    (mirror / config_file.name).write_bytes(orjson.dumps(settings, option=orjson.OPT_INDENT_2))
+    return mirror
+
+
 def write_gguf(plan: ExportPlan, hf_dir: Path, work: Path, say: Progress) -> Path:
     assert plan.converter is not None
+    source = converter_source(hf_dir, trained_tokenizer(plan), work)
     out = work / f"model-{plan.quant}.gguf"
     log = plan.folder.output_dir / "export.log"
     direct = plan.quant in llama_cpp_tools.CONVERTER_TYPES
@@ -572,7 +599,11 @@ def write_gguf(plan: ExportPlan, hf_dir: Path, work: Path, say: Progress) -> Pat
     say(
         f"Converting with llama.cpp's converter ({plan.converter.origin}) to {'f16' if not direct else plan.quant}…"
     )
-    llama_cpp_tools.convert(plan.converter, hf_dir, first, plan.quant if direct else "f16", log)
+    try:
+        llama_cpp_tools.convert(plan.converter, source, first, plan.quant if direct else "f16", log)
+    finally:
+        if source != hf_dir:
+            shutil.rmtree(source, ignore_errors=True)
     if not direct:
         say(f"Quantising to {plan.quant} with llama.cpp's quantizer…")
         try:
