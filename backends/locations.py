@@ -11,6 +11,8 @@ so a test can set a variable for itself.
 - ``FINETUNE_TUI_HEARTBEAT_S``: seconds between a local worker's heartbeats.
 - ``FINETUNE_TUI_CACHE``: the cache folder (dequantised GGUF copies), instead
   of the platform's user cache folder.
+- ``FINETUNE_TUI_LLAMA_CPP``: a llama.cpp checkout whose ``convert_hf_to_gguf.py``
+  (and ``build/bin/llama-quantize``, if built) GGUF exports use.
 - The user config folder (``config_dir``) holds ``keymap.toml`` (``tui.keymap``).
 
 Variables that belong to other tools (``HF_HUB_OFFLINE``, ``HF_ENDPOINT``,
@@ -27,6 +29,7 @@ POLL_ENV = "FINETUNE_TUI_POLL_INTERVAL"
 OFFLINE_ENV = "FINETUNE_TUI_OFFLINE"
 HEARTBEAT_ENV = "FINETUNE_TUI_HEARTBEAT_S"
 CACHE_ENV = "FINETUNE_TUI_CACHE"
+LLAMA_CPP_ENV = "FINETUNE_TUI_LLAMA_CPP"
 
 
 def poll_interval() -> float | None:
@@ -54,6 +57,12 @@ def cache_root() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir(APP_NAME))
+
+
+def llama_cpp_dir() -> Path | None:
+    """``FINETUNE_TUI_LLAMA_CPP``: a llama.cpp checkout to convert with; ``None`` when unset."""
+    raw = os.environ.get(LLAMA_CPP_ENV)
+    return Path(raw).expanduser() if raw else None
 
 
 def config_dir() -> Path:

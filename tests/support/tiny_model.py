@@ -159,3 +159,79 @@ def tiny_dpo_spec(model: Path, data: Path, **changes: object) -> object:
     values = {"save_steps": 1000, "max_steps": 12, "objective": "dpo", **base, **changes}
     settings = LocalSettings(**values)  # type: ignore[arg-type]
     return settings.to_spec(model=str(model), dataset=str(data))
+
+
+def build_tiny_gguf_model(folder: Path, *, hidden: int = 64, layers: int = 2) -> Path:
+    """A tiny Llama whose tokenizer llama.cpp's converter knows: Llama-2 style BPE with bytes.
+
+    The same words, specials and ChatML template as ``build_tiny_model``; the
+    vocabulary is ``▁``-prefixed pieces (every prefix of each word, so
+    llama.cpp's SentencePiece-style merging and transformers' BPE agree), single
+    letters and the 256 byte tokens. ``tokenizer_config.json`` says
+    ``add_bos_token: false`` as the trained model never saw a BOS.
+    """
+    import json
+
+    import torch
+    from tokenizers import Tokenizer, decoders, models, normalizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    vocab: dict[str, int] = {token: i for i, token in enumerate(SPECIALS)}
+    for byte in range(256):
+        vocab[f"<0x{byte:02X}>"] = len(vocab)
+    vocab["▁"] = len(vocab)
+    for char in sorted({c for word in WORDS for c in word} | set("abcdefghijklmnopqrstuvwxyz")):
+        vocab.setdefault(char, len(vocab))
+    merges: list[tuple[str, str]] = []
+    for word in WORDS:
+        piece = "▁"
+        for char in word:
+            if piece + char not in vocab:
+                vocab[piece + char] = len(vocab)
+                merges.append((piece, char))
+            piece += char
+    core = Tokenizer(
+        models.BPE(vocab=vocab, merges=merges, unk_token="<unk>", byte_fallback=True, fuse_unk=True)
+    )
+    core.normalizer = normalizers.Sequence(
+        [normalizers.Prepend("▁"), normalizers.Replace(" ", "▁")]
+    )
+    core.decoder = decoders.Sequence(
+        [
+            decoders.Replace("▁", " "),
+            decoders.ByteFallback(),
+            decoders.Fuse(),
+            decoders.Strip(" ", 1, 0),
+        ]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tokenizer.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        pad_token_id=vocab["<pad>"],
+        bos_token_id=vocab["<|im_start|>"],
+        eos_token_id=vocab["<|im_end|>"],
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    config_file = folder / "tokenizer_config.json"
+    settings = json.loads(config_file.read_text())
+    settings["add_bos_token"] = False
+    config_file.write_text(json.dumps(settings, indent=2))
+    return folder

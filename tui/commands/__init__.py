@@ -11,6 +11,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.train_hosted",
     "tui.commands.train_local",
     "tui.commands.merge_push",
+    "tui.commands.export",
     "tui.commands.runs",
     "tui.commands.evaluate",
     "tui.commands.chat",

@@ -26,6 +26,7 @@ from backends import control, registry
 from backends.backend import BackendError
 from backends.control import Action
 from backends.gpu import GpuReading, read_gpus
+from backends.local.export import list_exports
 from backends.runs import RunFolder
 from backends.runs.figures import RunFigures, compute_figures
 from backends.runs.values import RunState
@@ -66,6 +67,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
         Binding("e", "evaluate", "Evaluate", id="evaluate"),
         Binding("m", "merge_output", "Merge", id="merge-output"),
         Binding("u", "push_output", "Push", id="push-output"),
+        Binding("x", "export_output", "Export", id="export-output"),
         Binding("s", "cycle_smoothing", "Smoothing", id="toggle-smoothing", show=False),
         Binding("l", "toggle_log_scale", "Log scale", id="toggle-log-scale", show=False),
         Binding("v", "cycle_series", "Series", id="cycle-series", show=False),
@@ -348,6 +350,9 @@ class MonitorScreen(RunOutputActions, Screen[None]):
         where.append(f"Output folder: {output}" + ("" if output.is_dir() else " (not created yet)"))
         if (output / "merged").is_dir():
             where.append(f"Merged model: {output / 'merged'}")
+        for export in list_exports(self.folder):
+            if export.name != "merged":
+                where.append(f"Export: {export}")
         copied = copied or str(output)
         self.app.copy_to_clipboard(copied)
         where.append(f"Copied to the clipboard: {copied}")

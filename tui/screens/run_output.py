@@ -1,9 +1,11 @@
-"""Merge and push, from the Monitor of a finished local LoRA run (keys ``m`` and ``u``).
+"""Merge, push and export, from the Monitor of a finished local run (keys ``m``, ``u``, ``x``).
 
 Neither blocks the screen. The merge runs in a child process
 (``backends.local.merge_process``) driven from a thread worker; the child
 writes its progress to ``log.txt``, so the Monitor's log tail shows it, and a
-notification gives the result path. The push is network I/O in a thread
+notification gives the result path. The export (``ExportScreen`` asks for
+merged / GGUF / Ollama / vLLM and the GGUF type) runs the same way in
+``backends.local.export_process``; its notification carries the check. The push is network I/O in a thread
 worker, after ``PushScreen`` asked for the repo. Leaving the screen cancels
 a merge (nothing half-written stays). Results and errors reach the person
 through the Monitor's ``Worker.StateChanged`` handler (groups ``merge`` and
@@ -21,9 +23,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, Input, Static
+from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from backends import registry
+from backends.local.export import KINDS, QUANTS, export_offered, list_exports
 from backends.local.merge import merge_offered, merged_dir
 from backends.runs.values import RunState
 from tui.screens.confirm import ConfirmScreen
@@ -32,8 +35,8 @@ if TYPE_CHECKING:
     from backends.runs import RunFolder
     from backends.runs.watch import RunWatch
 
-OUTPUT_ACTIONS = ("merge_output", "push_output")
-OUTPUT_GROUPS = ("merge", "push")
+OUTPUT_ACTIONS = ("merge_output", "push_output", "export_output")
+OUTPUT_GROUPS = ("merge", "push", "export")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,81 @@ class PushScreen(ModalScreen["PushChoice | None"]):
         self.dismiss(None)
 
 
+@dataclass(frozen=True)
+class ExportChoice:
+    kind: str
+    quant: str | None
+    force: bool
+
+
+_KIND_LABELS = {
+    "merged": "Merged 16-bit safetensors (output/merged/)",
+    "gguf": "GGUF (llama.cpp's converter)",
+    "ollama": "Ollama Modelfile (+ GGUF)",
+    "vllm": "vLLM serve commands",
+}
+
+
+class ExportScreen(ModalScreen["ExportChoice | None"]):
+    """Asks what to export to (and the GGUF type); ``None`` when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="export-cancel"),
+    ]
+
+    def __init__(self, run_id: str, existing: list[str]) -> None:
+        super().__init__(classes="dialog")
+        self.run_id = run_id
+        self.existing = existing
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="export-box", classes="dialog-box"):
+            yield Static("Export", classes="dialog-title")
+            yield Static(
+                f"Run {self.run_id}: each export is checked against the trained model "
+                "(greedy replay of evaluation prompts). "
+                + (f"Exports so far: {', '.join(self.existing)}." if self.existing else ""),
+                classes="dialog-text",
+                markup=False,
+            )
+            yield Select(
+                [(_KIND_LABELS[k], k) for k in KINDS],
+                value="gguf",
+                allow_blank=False,
+                id="export-kind",
+                compact=True,
+            )
+            yield Select(
+                [(q, q) for q in QUANTS],
+                value="f16",
+                allow_blank=False,
+                id="export-quant",
+                compact=True,
+            )
+            yield Checkbox(
+                "Replace an existing export", value=False, id="export-force", compact=True
+            )
+            with Horizontal(id="export-buttons"):
+                yield Button("Export", id="export-go", variant="primary", compact=True)
+                yield Button("Cancel", id="export-no", compact=True)
+
+    @on(Button.Pressed, "#export-go")
+    def _submit(self) -> None:
+        kind = str(self.query_one("#export-kind", Select).value)
+        quant = str(self.query_one("#export-quant", Select).value)
+        self.dismiss(
+            ExportChoice(
+                kind,
+                quant if kind in ("gguf", "ollama") else None,
+                self.query_one("#export-force", Checkbox).value,
+            )
+        )
+
+    @on(Button.Pressed, "#export-no")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
 if TYPE_CHECKING:
     _ScreenMixin = Screen[None]
 else:
@@ -143,6 +221,10 @@ class RunOutputActions(_ScreenMixin):
 
     def check_output_action(self, action: str) -> bool | None:
         """``False`` hides the key (not this kind of run), ``None`` greys it (not now)."""
+        if action == "export_output":
+            if not export_offered(self.folder, self.follow.spec, self.follow.status.state):
+                return False
+            return None if self._output_busy else True
         if action == "merge_output":
             if not merge_offered(self.folder, self.follow.spec, self.follow.status.state):
                 return False
@@ -214,6 +296,41 @@ class RunOutputActions(_ScreenMixin):
     def on_unmount(self) -> None:
         if self._merge_cancel is not None:
             self._merge_cancel.set()
+
+    # --- export ----------------------------------------------------------------
+    def action_export_output(self) -> None:
+        existing = [str(p.relative_to(self.folder.output_dir)) for p in list_exports(self.folder)]
+        self.app.push_screen(ExportScreen(self.folder.run_id, existing), self._export_chosen)
+
+    def _export_chosen(self, choice: ExportChoice | None) -> None:
+        if choice is not None:
+            self.export_run(choice)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def export_run(self, choice: ExportChoice) -> str:
+        from backends.local.export_process import export_in_subprocess
+
+        self._merge_cancel = threading.Event()
+        self._output_busy = "export"
+        call = self.app.call_from_thread
+        call(self.refresh_bindings)
+        call(
+            self.notify,
+            f"Exporting to {choice.kind} and checking it; progress in the log below. "
+            "Leaving this screen cancels it.",
+            title="Export",
+        )
+        try:
+            result = export_in_subprocess(
+                self.folder,
+                choice.kind,
+                quant=choice.quant,
+                force=choice.force,
+                cancel=self._merge_cancel,
+            )
+        finally:
+            self._output_busy = ""
+        return "\n".join(result.lines()[:3] + result.commands[-2:])
 
     # --- push ------------------------------------------------------------------
     def action_push_output(self) -> None:

@@ -139,3 +139,9 @@ def test_succeeded_local_offers_merge_and_push(
 def test_push_dialog(snap_compare, make_app, app_store: RunStore, hub_token: None, size) -> None:
     app = make_app(watch=relative(local_succeeded(app_store)), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=press_then_settle("u"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_export_dialog(snap_compare, make_app, app_store: RunStore, hub_token: None, size) -> None:
+    app = make_app(watch=relative(local_succeeded(app_store)), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=press_then_settle("x"))
