@@ -145,6 +145,7 @@ class DatasetReportScreen(StepScreen):
         self.query_one("#report", Vertical).mount(ReportTabs(report, id="report-tabs"))
         self._validity = None
         self.refresh_validity()
+        self.call_after_refresh(self.focus_first_field)
 
     @on(DataTable.RowSelected, "#findings-table")
     def _open_finding(self, event: DataTable.RowSelected) -> None:
