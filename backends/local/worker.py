@@ -51,6 +51,7 @@ from backends.locations import heartbeat_s
 from backends.processes import LockHeld, RunLock
 from backends.runs import RunFolder
 from backends.runs.values import RunState
+from backends.text import counted
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 """What ``signal.getsignal`` returns and ``signal.signal`` accepts."""
@@ -190,7 +191,7 @@ def run_worker(run_dir: Path) -> int:
             extra={"output": str(outcome.output) if outcome.output else None},
         )
         reporter.log(
-            f"Run {state.value} after {outcome.steps} steps."
+            f"Run {state.value} after {counted(outcome.steps, 'step')}."
             + (" `finetune-tui resume` continues it." if outcome.cancelled else "")
         )
         return 0
