@@ -75,7 +75,7 @@ def live_chips(figures: RunFigures, gpus: Sequence[GpuReading]) -> list[Chip]:
         chips.append(("full valid", format_loss(figures.full_valid_loss)))
     if figures.best_valid is not None:
         loss, step = figures.best_valid
-        chips.append(("best valid", f"{loss:.4f} @ {step:,}"))
+        chips.append((figures.best_valid_label, f"{loss:.4f} @ {step:,}"))
     if figures.learning_rate is not None:
         chips.append(("lr", f"{figures.learning_rate:.2e}"))
     if figures.tokens_per_s is not None:
@@ -107,7 +107,7 @@ def summary_chips(figures: RunFigures) -> list[Chip]:
         chips.append(("full valid", format_loss(figures.full_valid_loss)))
     if figures.best_valid is not None:
         loss, step = figures.best_valid
-        chips.append(("best valid", f"{loss:.4f} @ {step:,}"))
+        chips.append((figures.best_valid_label, f"{loss:.4f} @ {step:,}"))
     chips.append(("steps", _step_text(figures)))
     chips.append(("time", format_duration(figures.elapsed_s)))
     if figures.hosted:
