@@ -110,7 +110,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
                 yield LossPlot(self.follow.history, id="loss-plot")
                 yield Static(PlotOptions().describe(), id="plot-options")
             with VerticalScroll(id="monitor-side", can_focus=False):
-                yield RunStats(id="run-stats")
+                yield RunStats(id="run-stats", offers_next=not self.standalone)
         yield Static(id="run-alert", markup=False)
         log = Log(id="log-tail", max_lines=2000, auto_scroll=True)
         log.border_title = "log.txt"
@@ -226,6 +226,8 @@ class MonitorScreen(RunOutputActions, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         status = self.follow.status
         if action in CONTROL_ACTIONS:
+            if status.state.is_terminal:
+                return False  # a finished run has nothing to cancel, pause or save
             if action == "resume_run" and status.state is not RunState.PAUSED:
                 return False
             if action == "pause_run" and status.state is RunState.PAUSED:

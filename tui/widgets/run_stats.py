@@ -123,6 +123,9 @@ def summary_chips(figures: RunFigures) -> list[Chip]:
     return chips
 
 
+NEXT_STEP = "Next: e Evaluate ›"
+
+
 class RunStats(Widget):
     """Renders a ``RunFigures`` (and GPU readings) for the monitor."""
 
@@ -141,8 +144,10 @@ class RunStats(Widget):
     }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, offers_next: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.offers_next = offers_next
+        """Show "Next: Evaluate ›" on success: only where the key for it works."""
         self.figures: RunFigures | None = None
         self.gpus: tuple[GpuReading, ...] = ()
         self._height = 0
@@ -195,15 +200,15 @@ class RunStats(Widget):
             lines.append(Text("Summary", style=style("run-stats--heading")))
         label, value = style("run-stats--label"), style("run-stats--value")
         upcoming = style("run-stats--upcoming")
-        next_step = figures.state is RunState.SUCCEEDED
+        next_step = self.offers_next and figures.state is RunState.SUCCEEDED
         if flow:
             if next_step:
-                chips.append(("", "Next: Evaluate ›"))
+                chips.append(("", NEXT_STEP))
             lines.extend(self._flow(head, chips, width, label, value, upcoming))
         else:
             lines.extend(self._column(chips, width, label, value))
             if next_step:
-                lines.append(Text("Next: Evaluate ›", style=upcoming))
+                lines.append(Text(NEXT_STEP, style=upcoming))
         if figures.detail and not finished:
             lines.append(Text(figures.detail, style=label, overflow="ellipsis", no_wrap=True))
         for line in lines:  # one line each, whatever renders them: the count is the height

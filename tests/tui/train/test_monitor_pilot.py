@@ -95,7 +95,7 @@ async def test_cancel_asks_then_ends_a_running_worker(in_tmp: Path, start_worker
         assert folder.read_status().state is RunState.CANCELLED
         assert app.screen.follow.status.state is RunState.CANCELLED
         assert "CANCELLED" in stats_text(app)
-        assert app.screen.check_action("cancel_run", ()) is None
+        assert app.screen.check_action("cancel_run", ()) is False  # a finished run no longer offers Cancel
 
 
 async def test_save_now_and_unsupported_pause(in_tmp: Path, start_worker) -> None:
@@ -119,11 +119,13 @@ async def test_finished_and_failed_runs_grey_out_control(make_app, app_store: Ru
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         screen = app.screen
-        for action in ("cancel_run", "pause_run", "save_now"):
-            assert screen.check_action(action, ()) is None, action
+        for action in ("cancel_run", "pause_run", "resume_run", "save_now"):
+            assert screen.check_action(action, ()) is False, action  # not offered at all
+        footer = [active.binding.description for active in screen.active_bindings.values()]
+        assert "Cancel" not in footer and "Save now" not in footer
         assert screen.check_action("evaluate", ()) is False  # `watch` has no journey to go on with
         text = stats_text(app)
-        assert "Next: Evaluate ›" in text and "cost $3.70" in text
+        assert "Next:" not in text and "cost $3.70" in text  # no promise `e` cannot keep
         await pilot.press("o")
         await pilot.pause()
         assert "ft:gpt-4o-mini-2024-07-18:acme:support:9xYz" in str(
@@ -232,6 +234,7 @@ async def test_a_succeeded_run_goes_on_to_evaluate_with_itself_as_the_tuned_mode
         app.open_monitor(folder)
         await pilot.pause()
         assert app.screen.check_action("evaluate", ()) is True
+        assert "Next: e Evaluate ›" in stats_text(app)
         await pilot.press("e")
         await pilot.pause()
         await pilot.pause()
