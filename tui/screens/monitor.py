@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key, ScreenResume, ScreenSuspend
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Log, Static
+from textual.widgets import Header, Log, Static
 from textual.worker import Worker, WorkerState
 
 from backends import control, registry
@@ -34,6 +34,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.host import JourneyApp
 from tui.screens.message import MessageScreen
 from tui.screens.run_output import OUTPUT_ACTIONS, OUTPUT_GROUPS, RunOutputActions
+from tui.widgets.footer import KeyFooter, ScreenKeys
 from tui.widgets.loss_plot import LossPlot, PlotOptions
 from tui.widgets.run_stats import RunStats
 
@@ -55,6 +56,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
     # Unannotated as in Textual's docs: Screen declares these ``ClassVar[...] | None``,
     # which mypy reads as instance variables that a ClassVar may not override.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
+    COMMANDS = {ScreenKeys}  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "detach", "Detach", id="detach"),
@@ -115,7 +117,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
         log = Log(id="log-tail", max_lines=2000, auto_scroll=True)
         log.border_title = "log.txt"
         yield log
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def plot(self) -> LossPlot:

@@ -15,11 +15,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Header, Input, Static
 
 from backends.decision import Answers
 from tui.journey import JOURNEY, Position, Step
 from tui.screens.host import JourneyApp
+from tui.widgets.footer import KeyFooter, ScreenKeys
 from tui.widgets.form import NumberInput
 from tui.widgets.step_rail import StepRail
 
@@ -31,6 +32,7 @@ class StepScreen(Screen[Move]):
     """Base class of every step of the journey."""
 
     position: ClassVar[Position] = Position(0, 0)
+    COMMANDS = {ScreenKeys}  # noqa: RUF012 - Textual declares it on Screen
     AUTO_FOCUS = None
     """Focus on arrival is chosen in ``on_mount``: the first field, never Back."""
     form_scroll_focusable: ClassVar[bool] = False
@@ -69,7 +71,7 @@ class StepScreen(Screen[Move]):
             )
             yield Static(id="nav-message")
             yield Button(self.next_label(), id="next-button", variant="primary", compact=True)
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         """Between the title and the nav row: by default the step's fields, scrolling."""

@@ -95,7 +95,9 @@ async def test_cancel_asks_then_ends_a_running_worker(in_tmp: Path, start_worker
         assert folder.read_status().state is RunState.CANCELLED
         assert app.screen.follow.status.state is RunState.CANCELLED
         assert "CANCELLED" in stats_text(app)
-        assert app.screen.check_action("cancel_run", ()) is False  # a finished run no longer offers Cancel
+        assert (
+            app.screen.check_action("cancel_run", ()) is False
+        )  # a finished run no longer offers Cancel
 
 
 async def test_save_now_and_unsupported_pause(in_tmp: Path, start_worker) -> None:
@@ -240,3 +242,33 @@ async def test_a_succeeded_run_goes_on_to_evaluate_with_itself_as_the_tuned_mode
         await pilot.pause()
         assert isinstance(app.screen, EVALUATE_SCREENS[0])
         assert app.eval_choice.tuned == folder.run_id
+
+
+async def test_the_footer_never_cuts_a_key_and_the_palette_has_them_all(
+    make_app, app_store: RunStore
+) -> None:
+    """At 80 columns: the screen's keys first, whole or not at all (#11 item 8)."""
+    from textual.widgets._footer import FooterKey
+
+    from tui.widgets.footer import KeyFooter, ScreenKeys
+
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(KeyFooter)
+        keys = list(footer.query(FooterKey))
+        palette = [k for k in keys if k.has_class("-command-palette")]
+        shown = [k for k in keys if not k.has_class("-command-palette")]
+        assert [k.description for k in shown[:5]] == [
+            "Detach",
+            "Cancel",
+            "Pause",
+            "Save now",
+            "Output",
+        ]
+        edge = palette[0].region.x
+        assert all(k.region.right <= edge and k.region.width >= k.content_size.width for k in shown)
+        provider = ScreenKeys(app.screen)
+        names = [name for name, _help, _action in provider._commands()]
+        assert {"Detach", "Cancel", "Save now", "Output"} <= set(names)  # Pause: not for local
+        assert "Quit" not in names  # the global keys are the app's own commands
