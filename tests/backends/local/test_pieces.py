@@ -206,3 +206,31 @@ def test_a_chatml_template_without_markers_gets_a_checked_training_twin(tiny_mod
         return_assistant_tokens_mask=True,
     )
     assert 1 in masked["assistant_masks"] and 0 in masked["assistant_masks"]
+
+
+def test_warnings_reach_the_log_once_each_without_library_noise(tmp_path: Path) -> None:
+    """No raw "FutureWarning … warnings.warn(" in log.txt; what matters, once (#11 item 18)."""
+    import warnings
+
+    from backends.local.worker import WarningLog
+    from backends.runs import RunStore
+    from backends.runs.values import RunSpec
+
+    folder = RunStore(tmp_path / "runs").create(RunSpec(backend="local", model="m", dataset="d"))
+    capture = WarningLog(folder.log)
+    previous = capture.install()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = capture.show
+            for _ in range(3):
+                warnings.warn("`evaluation_strategy` is deprecated", FutureWarning, stacklevel=1)
+                warnings.warn("old API", DeprecationWarning, stacklevel=1)
+                warnings.warn(
+                    "The tokenizer has no pad token;\n  using eos.", UserWarning, stacklevel=1
+                )
+    finally:
+        warnings.showwarning = previous
+    log = folder.log_txt.read_text()
+    assert "FutureWarning" not in log and "warnings.warn(" not in log and "deprecated" not in log
+    assert log.count("Warning: The tokenizer has no pad token; using eos.") == 1
