@@ -173,7 +173,9 @@ class MonitorScreen(RunOutputActions, Screen[None]):
         if watch.problem:
             messages.append(watch.problem)
         if watch.status.extra.get("unfetched") and self.figures.detail:
-            messages.append(self.figures.detail)  # the job ended; what is missing, and how to get it
+            messages.append(
+                self.figures.detail
+            )  # the job ended; what is missing, and how to get it
         if self.figures.alert is not None:
             messages.append(f"{self.figures.alert.message} {self.figures.alert.advice}")
         text = "\n".join(messages)

@@ -35,6 +35,8 @@ class KeyFooter(Footer):
     _composed_for = -1
 
     def compose(self) -> ComposeResult:
+        if not self._bindings_ready:
+            return
         self._composed_for = self.size.width
         children = list(super().compose())
         palette = [c for c in children if c.has_class("-command-palette")]

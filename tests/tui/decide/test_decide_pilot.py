@@ -398,3 +398,22 @@ async def test_enter_walks_the_fields_and_means_next_on_the_last_one(make_app) -
         assert isinstance(app.screen, CostScreen)
         assert app.screen.focused is not None
         assert app.screen.focused.id != "back-button"
+
+
+async def test_the_focused_field_is_marked_in_plain_text_and_only_while_focused(make_app) -> None:
+    """▸ before the focused field's label: no colour needed, cleared when focus leaves (#11 item 5)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+
+        def marked() -> list[str]:
+            return [
+                str(label.render()).strip()
+                for label in app.screen.query(".field-label")
+                if str(label.render()).startswith("▸")
+            ]
+
+        assert len(marked()) == 1 and "improve" in marked()[0].lower()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert len(marked()) == 1 and "improve" not in marked()[0].lower()
