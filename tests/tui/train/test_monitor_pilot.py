@@ -272,3 +272,29 @@ async def test_the_footer_never_cuts_a_key_and_the_palette_has_them_all(
         names = [name for name, _help, _action in provider._commands()]
         assert {"Detach", "Cancel", "Save now", "Output"} <= set(names)  # Pause: not for local
         assert "Quit" not in names  # the global keys are the app's own commands
+
+
+async def test_the_runs_list_note_follows_the_highlighted_run_in_full(
+    make_app, app_store: RunStore
+) -> None:
+    """The bottom panel is the highlighted run's error, whole; none for a run without one (#11 item 11)."""
+    runs = all_kinds(app_store)
+    failed = local_failed(app_store)
+    long_error = "CUDA out of memory. " + " ".join(f"detail{n}" for n in range(60)) + " END"
+    failed.update_status(error=long_error)
+    app = make_app(gpu_probe=list)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        note = app.screen.query_one("#runs-note")
+        order = [row.run_id for row in app.screen.rows]
+        table.move_cursor(row=order.index(runs["running"].run_id))
+        await pilot.pause()
+        assert str(note.render()).strip() == ""
+        table.move_cursor(row=order.index(failed.run_id))
+        await pilot.pause()
+        rendered = " ".join(line.text for line in note.render_lines(note.region.reset_offset))
+        assert f"{failed.run_id} has failed: CUDA out of memory." in " ".join(rendered.split())
+        assert "END" in rendered  # wrapped, never cut
