@@ -7,6 +7,7 @@ app (the controller) saves and shows the next step.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import ClassVar, Literal
 
 from textual import getters, on
@@ -105,6 +106,11 @@ class StepScreen(Screen[Move]):
         """The focusable widgets above the nav row, in focus order."""
         nav = self.query_one("#nav")
         return [widget for widget in self.focus_chain if nav not in widget.ancestors]
+
+    async def focus_when_mounted(self, mounting: Awaitable[None]) -> None:
+        """New fields (a report, a form shown late): focus the first once they are there."""
+        await mounting
+        self.focus_first_field()
 
     def focus_first_field(self) -> None:
         """Arrival (or new content): the first field, else Next; never Back."""

@@ -298,3 +298,20 @@ async def test_the_runs_list_note_follows_the_highlighted_run_in_full(
         rendered = " ".join(line.text for line in note.render_lines(note.region.reset_offset))
         assert f"{failed.run_id} has failed: CUDA out of memory." in " ".join(rendered.split())
         assert "END" in rendered  # wrapped, never cut
+
+
+async def test_help_lists_the_monitors_own_keys_first(make_app, app_store: RunStore) -> None:
+    """F1 on the monitor: its keys (hidden plot toggles too), then the global ones (#11 item 7)."""
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        here = str(app.screen.query_one("#help-screen-keys").render())
+        for description in ("Detach", "Cancel", "Save now", "Smoothing", "Log scale", "Zoom"):
+            assert description in here
+        assert "Quit" not in here  # a global key: listed under Everywhere
+        assert "Everywhere" in str(app.screen.query_one("#help-keys").render())
+        tour = str(app.screen.query_one("#help-tour").render())
+        assert all(stage in tour for stage in ("Decide", "Dataset", "Backend", "Train", "Evaluate"))
