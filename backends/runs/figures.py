@@ -144,6 +144,10 @@ def compute_figures(
     epoch = point.epoch if point is not None else None
     if epoch is None and point is not None and epochs and total:
         epoch = epochs * point.step / total
+    elif epoch is not None and point is not None and point.step > 0 and total:
+        # Epochs from the planned steps: a run capped at max_steps ends before its epochs do.
+        planned = epoch / point.step * total
+        epochs = min(epochs, planned) if epochs else planned
     tokens = _trained_tokens(status, history)
     price = training_price(spec)
     cost = tokens * price / 1_000_000 if tokens is not None and price is not None else None

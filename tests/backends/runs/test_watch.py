@@ -165,3 +165,17 @@ def test_best_valid_is_never_above_the_last_of_its_series(app_store: RunStore) -
     assert figures.best_valid == (0.3925, 10)
     assert figures.best_valid_label == "best full valid"
     assert figures.full_valid_loss is not None and figures.best_valid[0] <= figures.full_valid_loss
+
+
+def test_epochs_come_from_the_planned_steps(app_store: RunStore) -> None:
+    """A 20-step run never shows "epoch 1.50 / 3": it plans 2 epochs' worth of steps (#11 item 20)."""
+    spec = local_spec()
+    spec.hyperparameters["num_train_epochs"] = 3
+    run = app_store.create(
+        spec, status={"state": RunState.RUNNING, "started_at": NOW, "total_steps": 20}
+    )
+    run.append_metric(MetricPoint(step=15, train_loss=1.0, epoch=1.5))
+    watch = RunWatch(run)
+    watch.open(NOW)
+    figures = compute_figures(watch.spec, watch.status, watch.history, now=NOW)
+    assert (figures.epoch, figures.total_epochs) == (1.5, 2.0)
