@@ -36,3 +36,9 @@ def printable_line(text: str) -> str:
     if text.isprintable():
         return text
     return _LINE_CONTROL_RE.sub(_visible, text)
+
+
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``number`` and ``noun`` in agreement, with thousands separators: 1 warning, 2 warnings."""
+    word = noun if number == 1 else (plural or noun + "s")
+    return f"{number:,} {word}"

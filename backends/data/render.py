@@ -6,6 +6,7 @@ from backends.data.findings import Severity
 from backends.data.formats import DataFormat
 from backends.data.report import DatasetReport
 from backends.data.stats import PRICES_NOTE, Distribution, Histogram
+from backends.text import counted
 
 SAMPLE_LINES = 5
 
@@ -49,13 +50,13 @@ def render_text(report: DatasetReport, title: str = "Dataset report", level: int
         else (
             "CANCELLED: partial figures"
             if report.cancelled
-            else f"NOT READY: {report.errors:,} error(s)"
+            else f"NOT READY: {counted(report.errors, 'error')}"
         )
     )
     fmt = DataFormat(report.format)
     out += [
-        f"- Verdict: **{verdict}** ({report.errors:,} errors, {report.warnings:,} warnings)",
-        f"- Format: {fmt.label} ({report.examples:,} examples in {report.lines:,} lines, {report.valid_examples:,} valid)",
+        f"- Verdict: **{verdict}** ({counted(report.errors, 'error')}, {counted(report.warnings, 'warning')})",
+        f"- Format: {fmt.label} ({counted(report.examples, 'example')} in {counted(report.lines, 'line')}, {report.valid_examples:,} valid)",
         f"- Size: {report.size_bytes / 2**20:,.2f} MB",
         f"- Model: {report.model} on {report.provider}"
         + (

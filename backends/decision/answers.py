@@ -159,7 +159,10 @@ class Measured:
     training_cost: float | None = None
     gpu_memory_gb: float | None = None
     baseline_score: float | None = None
+    """Share of acceptable answers (0-100) of the best alternative, measured."""
     tuned_score: float | None = None
+    quality_measure: str = ""
+    """What counted as acceptable for those shares (e.g. "judge grade 4 or 5")."""
     few_shot_prompt_tokens: float | None = None
     """Mean prompt tokens per request few-shot prompting needed on the held-out examples."""
     few_shot_k: int | None = None

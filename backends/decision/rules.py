@@ -6,8 +6,9 @@ verdict of the first rule that fires, in this order:
 
 1. INCOMPLETE     no use case chosen yet
 2. UNAVAILABLE    the chosen model cannot be fine-tuned where the person wants
-3. NOT_NEEDED     an alternative already reaches the target, or fine-tuning is
-                  not expected to beat the best alternative
+3. NOT_NEEDED     an alternative already reaches the target
+   NO_GAIN        fine-tuning is not expected (or measured) to beat the best
+                  alternative
 4. TRY_RAG        the gap is missing knowledge and RAG was not tried
 5. TRY_PROMPTING  few-shot prompting was not tried (not for "shorter prompts",
                   whose point is to drop a working prompt)
@@ -16,8 +17,12 @@ verdict of the first rule that fires, in this order:
                   after more than two years
 8. FINE_TUNE      otherwise
 
-Every verdict carries all the reasons, so a person sees what else stands in
-the way once the first obstacle is cleared.
+Every rule is a finding: a ``Reason`` that says which verdict it ``blocks``
+on. The verdict is the first one any reason blocks on, so the headline and
+the reasons come from the same facts and cannot disagree. Every verdict
+carries all the reasons, so a person sees what else stands in the way once
+the first obstacle is cleared. Quality is on one scale, the share of
+acceptable answers (what the target is); measured figures replace typed ones.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Verdict(str, Enum):
     INCOMPLETE = "incomplete"
     UNAVAILABLE = "unavailable"
     NOT_NEEDED = "not_needed"
+    NO_GAIN = "no_gain"
     TRY_RAG = "try_rag"
     TRY_PROMPTING = "try_prompting"
     COLLECT_DATA = "collect_data"
@@ -64,12 +70,19 @@ _HEADLINES = {
     Verdict.INCOMPLETE: "Answer the use-case question first",
     Verdict.UNAVAILABLE: "Fine-tuning unavailable for that model/provider",
     Verdict.NOT_NEEDED: "Don't fine-tune: an alternative is good enough",
+    Verdict.NO_GAIN: "Don't fine-tune: it does not beat the best alternative",
     Verdict.TRY_RAG: "Try RAG first: your gap is missing knowledge",
     Verdict.TRY_PROMPTING: "Try few-shot prompting first",
     Verdict.COLLECT_DATA: "Collect more data first",
     Verdict.NOT_WORTH_IT: "Fine-tuning won't pay for itself",
     Verdict.FINE_TUNE: "Fine-tune",
 }
+
+
+_ORDER = list(Verdict)
+"""The first verdict a reason blocks on wins (the enum's order is the rules' order)."""
+
+SHORT_OF_GOAL = "but expect it to fall short of your quality goal"
 
 
 class Stance(str, Enum):
@@ -82,6 +95,11 @@ class Stance(str, Enum):
 class Reason:
     stance: Stance
     text: str
+    blocks: Verdict | None = None
+    """The verdict this finding decides when no earlier rule fires: the verdict
+    is always the first one the reasons block on, so headline and reasons agree."""
+    caveat: bool = False
+    """A finding against that does not block (a shortfall): the headline says it."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +112,14 @@ class Recommendation:
 
     @property
     def headline(self) -> str:
+        if self.verdict is Verdict.FINE_TUNE and any(r.caveat for r in self.reasons):
+            return f"{self.verdict.headline}, {SHORT_OF_GOAL}"
         return self.verdict.headline
+
+    @property
+    def deciding(self) -> Reason | None:
+        """The finding the verdict rests on (``None`` for Fine-tune: nothing blocks)."""
+        return next((r for r in self.reasons if r.blocks is self.verdict), None)
 
 
 def recommend(answers: Answers, *, today: date) -> Recommendation:
@@ -109,7 +134,13 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
     if use_case.category is None:
         return Recommendation(
             Verdict.INCOMPLETE,
-            (Reason(Stance.NOTE, "No use case chosen: what to improve decides everything else."),),
+            (
+                Reason(
+                    Stance.NOTE,
+                    "No use case chosen: what to improve decides everything else.",
+                    blocks=Verdict.INCOMPLETE,
+                ),
+            ),
             ("Go back to Use case and pick what you want to improve.",),
         )
 
@@ -126,53 +157,14 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
             Reason(Stance.NOTE, "No model chosen: whether it can be fine-tuned is unchecked.")
         )
     else:
-        reasons.append(Reason(Stance.FOR if tun.tunable else Stance.AGAINST, tun.summary))
+        reasons.append(
+            Reason(Stance.FOR, tun.summary)
+            if tun.tunable
+            else Reason(Stance.AGAINST, tun.summary, blocks=Verdict.UNAVAILABLE)
+        )
         reasons.extend(Reason(Stance.NOTE, note) for note in tun.notes)
 
-    best = alts.best_score()
-    target = use_case.target_score
-    expected = benefit.expected_score
-    target_met = best is not None and target is not None and best[1] >= target
-    no_expected_gain = best is not None and expected is not None and expected <= best[1]
-    # What the Evaluate stage measured outweighs what was estimated by hand.
-    measured_base, measured_tuned = answers.measured.baseline_score, answers.measured.tuned_score
-    if measured_base is not None and target is not None and measured_base >= target:
-        target_met = True
-    if measured_base is not None and measured_tuned is not None:
-        no_expected_gain = measured_tuned <= measured_base
-    if best is not None and target is not None:
-        gap = target - best[1]
-        if gap > 0:
-            reasons.append(
-                Reason(
-                    Stance.FOR,
-                    f"{_cap(best[0])} reaches {best[1]:g}%; you need {target:g}% ({gap:g} points short).",
-                )
-            )
-        else:
-            reasons.append(
-                Reason(
-                    Stance.AGAINST,
-                    f"{_cap(best[0])} already reaches {best[1]:g}%, at or above the {target:g}% you need.",
-                )
-            )
-    elif best is None and alts.prompting is not PromptingTried.NO:
-        reasons.append(
-            Reason(
-                Stance.NOTE, "You tried prompting but gave no score: measure it on 20+ real inputs."
-            )
-        )
-    if best is not None and expected is not None:
-        gain = expected - best[1]
-        stance = Stance.FOR if gain > 0 else Stance.AGAINST
-        reasons.append(
-            Reason(
-                stance,
-                f"You expect {expected:g}% after fine-tuning: {gain:+g} points over {best[0]}.",
-            )
-        )
-
-    reasons.extend(_measured_reasons(answers))
+    reasons.extend(_quality_reasons(answers))
 
     rag_needed = use_case.category is UseCaseCategory.KNOWLEDGE and not alts.rag_tried
     if use_case.category is UseCaseCategory.KNOWLEDGE:
@@ -180,6 +172,14 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
             Reason(
                 Stance.NOTE,
                 "Fine-tuning teaches form and behaviour more reliably than facts; facts that change belong in retrieval.",
+            )
+        )
+    if rag_needed:
+        reasons.append(
+            Reason(
+                Stance.AGAINST,
+                "RAG not tried yet: the gap is missing knowledge, which retrieval supplies.",
+                blocks=Verdict.TRY_RAG,
             )
         )
     prompting_needed = (
@@ -192,6 +192,7 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
             Reason(
                 Stance.AGAINST,
                 "Prompt engineering not tried yet: it costs minutes, fine-tuning costs days.",
+                blocks=Verdict.TRY_PROMPTING if prompting_needed else None,
             )
         )
     elif alts.prompting is PromptingTried.ZERO_SHOT and prompting_needed:
@@ -199,6 +200,7 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
             Reason(
                 Stance.AGAINST,
                 "Only zero-shot tried: a few examples in the prompt often close the gap.",
+                blocks=Verdict.TRY_PROMPTING,
             )
         )
 
@@ -217,6 +219,7 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
             Reason(
                 Stance.AGAINST,
                 f"{examples} examples: OpenAI needs at least {MIN_EXAMPLES}, and 50-100 usually show an effect.",
+                blocks=Verdict.COLLECT_DATA,
             )
         )
     elif examples < USEFUL_EXAMPLES:
@@ -224,6 +227,7 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
             Reason(
                 Stance.AGAINST,
                 f"{examples} examples: 50-100 well-made ones usually show an effect; {examples} may not.",
+                blocks=Verdict.COLLECT_DATA,
             )
         )
     else:
@@ -232,7 +236,11 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
         )
 
     break_even = compute_break_even(answers)
-    reasons.extend(_break_even_reasons(answers, break_even))
+    reasons.extend(
+        _break_even_reasons(
+            answers, break_even, cost_goal=use_case.category is UseCaseCategory.EFFICIENCY
+        )
+    )
     if benefit.reuse is Reuse.SHARED:
         reasons.append(
             Reason(Stance.FOR, "Several teams would reuse the model: the one-off cost is shared.")
@@ -245,55 +253,136 @@ def recommend(answers: Answers, *, today: date) -> Recommendation:
             )
         )
 
-    never_pays = break_even is not None and (
-        break_even.requests is None
-        or (break_even.months is not None and break_even.months > PAYBACK_LIMIT_MONTHS)
+    verdict = min(
+        (r.blocks for r in reasons if r.blocks is not None),
+        key=_ORDER.index,
+        default=Verdict.FINE_TUNE,
     )
-
-    if tun is not None and not tun.tunable:
-        verdict = Verdict.UNAVAILABLE
-    elif target_met or no_expected_gain:
-        verdict = Verdict.NOT_NEEDED
-    elif rag_needed:
-        verdict = Verdict.TRY_RAG
-    elif prompting_needed:
-        verdict = Verdict.TRY_PROMPTING
-    elif examples is not None and examples < USEFUL_EXAMPLES:
-        verdict = Verdict.COLLECT_DATA
-    elif use_case.category is UseCaseCategory.EFFICIENCY and never_pays:
-        verdict = Verdict.NOT_WORTH_IT
-    else:
-        verdict = Verdict.FINE_TUNE
+    # The finding the verdict rests on comes first, under the headline.
+    reasons.sort(key=lambda reason: reason.blocks is not verdict)
     return Recommendation(
         verdict, tuple(reasons), _next_steps(verdict, answers, tun), break_even, tun
     )
 
 
-def _measured_reasons(answers: Answers) -> list[Reason]:
-    """What the Evaluate stage measured on held-out examples (0-100, like the target)."""
-    measured = answers.measured
-    baseline, tuned = measured.baseline_score, measured.tuned_score
-    if tuned is not None and baseline is not None:
-        gain = tuned - baseline
-        return [
-            Reason(
-                Stance.FOR if gain > 0 else Stance.AGAINST,
-                f"Measured: the tuned model scores {tuned:g} against {baseline:g} for the best "
-                f"alternative on held-out examples ({gain:+.2f} points).",
+def _quality_reasons(answers: Answers) -> list[Reason]:
+    """The quality goal against the alternatives and the tuned model, on one scale.
+
+    Every figure is a share of acceptable answers (0-100), what the target
+    is. Measured figures (the Evaluate stage) replace the typed estimates:
+    an estimate then stays as a note, so the two can never argue.
+    """
+    use_case, alts, benefit, measured = (
+        answers.use_case,
+        answers.alternatives,
+        answers.benefit,
+        answers.measured,
+    )
+    target = use_case.target_score
+    typed_best = alts.best_score()
+    base = measured.baseline_score
+    tuned = measured.tuned_score
+    how = f" ({measured.quality_measure})" if measured.quality_measure else ""
+    reasons: list[Reason] = []
+
+    if base is not None:
+        if typed_best is not None:
+            reasons.append(
+                Reason(
+                    Stance.NOTE,
+                    f"You estimated {typed_best[0]} at {typed_best[1]:g}%; the measured figure replaces it.",
+                )
             )
-        ]
-    if baseline is not None:
-        return [
-            Reason(
-                Stance.NOTE,
-                f"Measured: the best alternative scores {baseline:g} on held-out examples.",
+        alternative, best_score = "the best alternative", base
+        measured_text = f"Measured on held-out examples{how}: the best alternative gives {base:g}% acceptable answers"
+        if target is not None and base >= target:
+            reasons.append(
+                Reason(
+                    Stance.AGAINST,
+                    f"{measured_text}, at or above the {target:g}% you need.",
+                    blocks=Verdict.NOT_NEEDED,
+                )
             )
-        ]
-    return []
+        elif target is not None:
+            reasons.append(
+                Reason(
+                    Stance.FOR,
+                    f"{measured_text}; you need {target:g}% ({target - base:g} points short).",
+                )
+            )
+        else:
+            reasons.append(Reason(Stance.NOTE, measured_text + "."))
+    elif typed_best is not None:
+        alternative, best_score = typed_best
+        if target is not None and best_score >= target:
+            reasons.append(
+                Reason(
+                    Stance.AGAINST,
+                    f"{_cap(alternative)} already reaches {best_score:g}%, at or above the {target:g}% you need.",
+                    blocks=Verdict.NOT_NEEDED,
+                )
+            )
+        elif target is not None:
+            reasons.append(
+                Reason(
+                    Stance.FOR,
+                    f"{_cap(alternative)} reaches {best_score:g}%; you need {target:g}% "
+                    f"({target - best_score:g} points short).",
+                )
+            )
+    else:
+        alternative, best_score = "", None
+        if alts.prompting is not PromptingTried.NO:
+            reasons.append(
+                Reason(
+                    Stance.NOTE,
+                    "You tried prompting but gave no score: measure it on 20+ real inputs.",
+                )
+            )
+
+    expected = benefit.expected_score
+    if tuned is not None:
+        if expected is not None:
+            reasons.append(
+                Reason(
+                    Stance.NOTE,
+                    f"You expected {expected:g}% after fine-tuning; the measured figure replaces it.",
+                )
+            )
+        subject = f"Measured{how}: the tuned model gives {tuned:g}% acceptable answers"
+    elif expected is not None:
+        subject = f"You expect {expected:g}% after fine-tuning"
+    else:
+        return reasons
+    score = tuned if tuned is not None else expected
+    assert score is not None
+    if best_score is not None:
+        gain = score - best_score
+        if gain > 0:
+            reasons.append(Reason(Stance.FOR, f"{subject}: {gain:+g} points over {alternative}."))
+        else:
+            reasons.append(
+                Reason(
+                    Stance.AGAINST,
+                    f"{subject}: {gain:+g} points over {alternative}, no better.",
+                    blocks=Verdict.NO_GAIN,
+                )
+            )
+    if target is not None and score < target:
+        reasons.append(
+            Reason(
+                Stance.AGAINST,
+                f"{subject}, below the {target:g}% you need ({target - score:g} points short).",
+                caveat=True,
+            )
+        )
+    return reasons
 
 
-def _break_even_reasons(answers: Answers, be: BreakEven | None) -> list[Reason]:
+def _break_even_reasons(answers: Answers, be: BreakEven | None, *, cost_goal: bool) -> list[Reason]:
+    """The break-even; when the goal is cost, never paying back (or after two years) decides."""
     benefit = answers.benefit
+    blocks = Verdict.NOT_WORTH_IT if cost_goal else None
     if be is None:
         return [
             Reason(
@@ -308,16 +397,17 @@ def _break_even_reasons(answers: Answers, be: BreakEven | None) -> list[Reason]:
                 Stance.AGAINST,
                 f"Each request would cost {_money(-be.saving_per_request, digits=6)} more, not less: "
                 "the fine-tuned model's higher token price outweighs the shorter prompt.",
+                blocks=blocks,
             )
         )
         return reasons
     text = f"Pays back {_money(be.training_cost)} after {be.requests:,.0f} requests ({_money(be.saving_per_request, digits=6)} saved each)"
     if be.months is not None:
         text += f", about {be.months:,.1f} months at {benefit.requests_per_month:,} a month"
-    stance = (
-        Stance.AGAINST if be.months is not None and be.months > PAYBACK_LIMIT_MONTHS else Stance.FOR
-    )
-    reasons.append(Reason(stance, text + "."))
+    if be.months is not None and be.months > PAYBACK_LIMIT_MONTHS:
+        reasons.append(Reason(Stance.AGAINST, text + ".", blocks=blocks))
+    else:
+        reasons.append(Reason(Stance.FOR, text + "."))
     if benefit.price_now is None or benefit.price_after is None:
         reasons.append(
             Reason(
@@ -341,6 +431,10 @@ def _next_steps(verdict: Verdict, answers: Answers, tun: Tunability | None) -> t
         Verdict.NOT_NEEDED: (
             "Ship what works; keep 50+ real examples as an evaluation set.",
             "Come back when the requirement or the traffic changes.",
+        ),
+        Verdict.NO_GAIN: (
+            "Keep the best alternative; improve its prompt or its retrieval instead.",
+            "If you still want to try, improve the training data and evaluate again.",
         ),
         Verdict.TRY_RAG: (
             "Index your documents and retrieve the top 3-5 passages into the prompt.",

@@ -5,45 +5,68 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from backends.catalog import PRICES_AS_OF
 from backends.decision.answers import Answers
 from backends.evaluate import scoring
-from backends.evaluate.compare import (
-    DEFAULT_METRIC,
-    FEW_SHOT,
-    RAG,
-    TUNED,
-    ZERO_SHOT,
-    Benefit,
-    Comparison,
-)
+from backends.evaluate.compare import FEW_SHOT, RAG, TUNED, ZERO_SHOT, Comparison
+
+ACCEPTABLE_GRADE = 4
+"""A judge grade of 4 or 5 (of 5) counts as an acceptable answer."""
+JUDGED = "acceptable = judge grade 4 or 5"
+EXACT = "acceptable = exact match"
+
+
+def acceptable_shares(comparison: Comparison) -> tuple[dict[str, float], str]:
+    """Per method, the share (0-1) of acceptable answers, and what counted as acceptable.
+
+    This is the scale of the quality goal the person typed: with a judge, an
+    answer graded 4 or 5; without one, an exact match. Token F1 and ROUGE-L
+    stay supporting metrics under their own names.
+    """
+    grades: dict[str, list[int]] = {}
+    for row in comparison.rows:
+        for method, verdict in row.judgements.items():
+            if verdict.score is not None:
+                grades.setdefault(method, []).append(verdict.score)
+    if comparison.judge is not None and grades:
+        shares = {
+            method: sum(grade >= ACCEPTABLE_GRADE for grade in found) / len(found)
+            for method, found in grades.items()
+        }
+        return shares, JUDGED
+    shares = {}
+    for method, result in comparison.methods.items():
+        mean = result.mean(scoring.EXACT_MATCH)
+        if mean is not None:
+            shares[method] = mean
+    return shares, EXACT
 
 
 def record_outcome(
     answers: Answers,
     comparison: Comparison,
     *,
-    metric: str = DEFAULT_METRIC,
     source: str = "",
 ) -> Answers:
-    """``answers`` with ``measured.baseline_score``/``tuned_score`` (0-100, like target_score).
+    """``answers`` with ``measured.baseline_score``/``tuned_score``: shares of acceptable answers.
 
-    The baseline is the best alternative's mean; a figure not measured stays
-    as it was. The recommendation is the caller's to recompute.
+    On the checklist's scale (0-100, like target_score). The baseline is the
+    best alternative's share; a figure not measured stays as it was. The
+    recommendation is the caller's to recompute.
     """
-    result = comparison.benefit or Benefit(metric, None, None, None, None, {}, {}, PRICES_AS_OF)
-    measured = answers.measured
+    shares, measure = acceptable_shares(comparison)
+    alternatives = [share for method, share in shares.items() if method != TUNED]
     changes: dict[str, Any] = {}
-    if result.best_alternative_score is not None:
-        changes["baseline_score"] = round(result.best_alternative_score * 100, 2)
-    if result.tuned_score is not None:
-        changes["tuned_score"] = round(result.tuned_score * 100, 2)
+    if alternatives:
+        changes["baseline_score"] = round(max(alternatives) * 100, 2)
+    if TUNED in shares:
+        changes["tuned_score"] = round(shares[TUNED] * 100, 2)
+    if "baseline_score" in changes or "tuned_score" in changes:
+        changes["quality_measure"] = measure
     changes.update(_prompt_tokens(comparison))
     if not changes:
         return answers
-    label = scoring.METRIC_LABELS.get(metric, metric)
-    changes["source"] = source or f"evaluation ({label}, {len(comparison.rows)} examples)"
-    return dataclasses.replace(answers, measured=dataclasses.replace(measured, **changes))
+    changes["source"] = source or f"evaluation ({measure}, {len(comparison.rows)} examples)"
+    return dataclasses.replace(answers, measured=dataclasses.replace(answers.measured, **changes))
 
 
 def _prompt_tokens(comparison: Comparison) -> dict[str, Any]:

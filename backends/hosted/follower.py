@@ -110,8 +110,9 @@ def run_follower(run_dir: Path, *, stop: threading.Event | None = None) -> int:
             state = registry.reconnect(folder).follow(folder, stop=stop)
         except HostedError:
             return 1  # explained in status.json and log.txt by follow()
-        if state.is_terminal:
-            folder.log(f"Job {status.job_id} ended: {state.value}.")
+        recorded = folder.read_status().state
+        if recorded.is_terminal:  # what status.json says, whatever stopped the follower
+            folder.log(f"Job {status.job_id} ended: {recorded.value}.")
         else:
             folder.log(f"Follower {os.getpid()} stopped; the job goes on ({state.value}).")
         return 0

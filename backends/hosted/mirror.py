@@ -52,6 +52,8 @@ class Intervals:
     backoff_start: float = 1.0
     backoff_max: float = 60.0
     heartbeat: float = 15.0
+    ended_grace: float = 120.0
+    """Once the job has ended, how long to keep trying to fetch what is left (results, events)."""
 
     @classmethod
     def from_env(cls) -> Intervals:
@@ -60,7 +62,9 @@ class Intervals:
         if raw is None:
             return cls()
         value = max(0.005, raw)
-        return cls(value, value, value, value, value, max(value * 8, 0.05), value)
+        return cls(
+            value, value, value, value, value, max(value * 8, 0.05), value, max(value * 25, 0.2)
+        )
 
     def for_state(self, state: RunState) -> float:
         return {
@@ -254,9 +258,13 @@ class JobMirror:
     def run(
         self, *, stop: threading.Event | None = None, sleep: Callable[[float], bool] | None = None
     ) -> RunState:
-        """Sync until the job ends or ``stop`` is set; transient faults back off and retry forever.
+        """Sync until the job ends or ``stop`` is set; transient faults back off and retry.
 
-        A permanent fault (bad key, job not found) raises ``HostedError``; the
+        While the job runs, retries go on for as long as it takes. Once the job
+        is recorded as ended, what is left to fetch is tried for at most
+        ``intervals.ended_grace`` seconds; what could not be fetched is then
+        recorded, with how to fetch it later, and the ended state returned. A
+        permanent fault (bad key, job not found) raises ``HostedError``; the
         job itself goes on at the provider.
         """
         stop = stop or threading.Event()
@@ -264,6 +272,7 @@ class JobMirror:
         backoff = self.intervals.backoff_start
         state = self.folder.read_status().state
         disk_full = False
+        ended_since: float | None = None
         while not stop.is_set():
             try:
                 state = self.sync_once()
@@ -291,6 +300,13 @@ class JobMirror:
                 self.folder.update_status(
                     reconnecting=True, detail=f"Reconnecting: {explained.message}"
                 )
+                recorded = self.folder.read_status().state
+                if recorded.is_terminal:  # the job has ended: only leftovers are missing
+                    state = recorded
+                    ended_since = ended_since if ended_since is not None else time.monotonic()
+                    if time.monotonic() - ended_since >= self.intervals.ended_grace:
+                        self._record_unfetched(recorded, explained.message)
+                        return recorded
                 self.folder.log(f"Reconnecting in {delay:.0f} s: {explained.message}")
                 backoff = min(backoff * 2, self.intervals.backoff_max)
                 if wait(delay):
@@ -301,6 +317,27 @@ class JobMirror:
             if wait(self.intervals.for_state(state)):
                 break
         return state
+
+    def _record_unfetched(self, state: RunState, why: str) -> None:
+        """The job ended but the provider stayed out of reach: say what is missing and how to get it."""
+        missing = (
+            "its result files"
+            if state is RunState.SUCCEEDED and not self._cursor.results_saved
+            else "its last events"
+        )
+        try:
+            backend = self.folder.read_spec().backend
+        except Exception:
+            backend = "openai"
+        how = f"finetune-tui attach {self.job_id} --backend {backend}"
+        detail = (
+            f"The job {state.value}, but {missing} could not be fetched ({why}). "
+            f"Fetch them later with `{how}`."
+        )
+        self.folder.update_status(
+            reconnecting=False, detail=detail, extra={"unfetched": missing, "fetch_with": how}
+        )
+        self.folder.log(detail)
 
 
 def _size(path: Any) -> int:

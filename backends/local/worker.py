@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
@@ -52,6 +53,7 @@ from backends.locations import heartbeat_s
 from backends.processes import LockHeld, RunLock
 from backends.runs import RunFolder
 from backends.runs.values import RunState
+from backends.text import counted
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 """What ``signal.getsignal`` returns and ``signal.signal`` accepts."""
@@ -129,6 +131,55 @@ def trim_metrics(folder: RunFolder, last_step: int) -> int:
     return dropped
 
 
+LIBRARY_NOISE: tuple[type[Warning], ...] = (
+    DeprecationWarning,
+    PendingDeprecationWarning,
+    FutureWarning,
+    ImportWarning,
+    ResourceWarning,
+)
+"""Warnings addressed to the authors of the code that calls a library, not to the person training."""
+
+
+class WarningLog:
+    """Python warnings into ``log.txt`` as one readable line each, once each.
+
+    Library noise (deprecations, future changes) is left out; what remains
+    (a user warning, a runtime warning: e.g. a tokenizer without a pad token)
+    is written once as "Warning: <message>", never the raw
+    ``file.py:12: FutureWarning: … warnings.warn(`` pair.
+    """
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.seen: set[tuple[str, str]] = set()
+
+    def show(
+        self,
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, LIBRARY_NOISE):
+            return
+        text = " ".join(str(message).split())
+        key = (category.__name__, text)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        with contextlib.suppress(OSError):
+            self.log(f"Warning: {text}")
+
+    def install(self) -> Callable[..., None]:
+        """Route ``warnings.warn`` here; returns the previous handler."""
+        previous = warnings.showwarning
+        warnings.showwarning = self.show
+        return previous
+
+
 def _heartbeat_loop(reporter: Reporter, stop: threading.Event, every: float) -> None:
     while not stop.wait(every):
         with contextlib.suppress(OSError):  # a full disk must not kill training
@@ -166,6 +217,7 @@ def run_worker(run_dir: Path) -> int:
     stop_beat = threading.Event()
     every = heartbeat_s(DEFAULT_HEARTBEAT_S)
     beat = threading.Thread(target=_heartbeat_loop, args=(reporter, stop_beat, every), daemon=True)
+    WarningLog(reporter.log).install()
     settings = LocalSettings()
     try:
         settings = LocalSettings.from_spec(folder.read_spec())
@@ -209,7 +261,7 @@ def run_worker(run_dir: Path) -> int:
             extra={"output": str(outcome.output) if outcome.output else None},
         )
         reporter.log(
-            f"Run {state.value} after {outcome.steps} steps."
+            f"Run {state.value} after {counted(outcome.steps, 'step')}."
             + (" `finetune-tui resume` continues it." if outcome.cancelled else "")
         )
         return 0

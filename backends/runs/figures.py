@@ -16,7 +16,7 @@ from backends.catalog import find_hosted
 from backends.runs.metrics import OverfitAlert, eta_seconds
 from backends.runs.status import RunStatus
 from backends.runs.values import AUTO, RunSpec, RunState
-from backends.runs.watch import LossHistory
+from backends.runs.watch import FULL_VALID, VALID, LossHistory
 from backends.text import printable_line
 
 _EPOCH_HYPERPARAMETERS = ("n_epochs", "num_train_epochs", "epochs")
@@ -44,6 +44,8 @@ class RunFigures:
     valid_loss: float | None = None
     full_valid_loss: float | None = None
     best_valid: tuple[float, int] | None = None
+    """Lowest of the validation series judged by (``best_valid_label`` names it)."""
+    best_valid_series: str = VALID
     trained_tokens: int | None = None
     price_per_million: float | None = None
     cost_usd: float | None = None
@@ -56,6 +58,11 @@ class RunFigures:
     reward_accuracy: float | None = None
     valid_reward_margin: float | None = None
     valid_reward_accuracy: float | None = None
+
+    @property
+    def best_valid_label(self) -> str:
+        """``best valid`` or ``best full valid``: the series the best was taken over."""
+        return "best full valid" if self.best_valid_series == FULL_VALID else "best valid"
 
     @property
     def hosted(self) -> bool:
@@ -142,6 +149,10 @@ def compute_figures(
     epoch = point.epoch if point is not None else None
     if epoch is None and point is not None and epochs and total:
         epoch = epochs * point.step / total
+    elif epoch is not None and point is not None and point.step > 0 and total:
+        # Epochs from the planned steps: a run capped at max_steps ends before its epochs do.
+        planned = epoch / point.step * total
+        epochs = min(epochs, planned) if epochs else planned
     tokens = _trained_tokens(status, history)
     price = training_price(spec)
     cost = tokens * price / 1_000_000 if tokens is not None and price is not None else None
@@ -175,6 +186,7 @@ def compute_figures(
         valid_loss=series["valid"].values[-1] if len(series["valid"]) else None,
         full_valid_loss=series["full_valid"].values[-1] if len(series["full_valid"]) else None,
         best_valid=history.best_valid(),
+        best_valid_series=history.validation_series()[0],
         trained_tokens=tokens,
         price_per_million=price,
         cost_usd=cost,

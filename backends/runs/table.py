@@ -39,6 +39,7 @@ class RunRow:
     last_loss: float | None
     last_valid_loss: float | None
     best_valid: tuple[float, int] | None
+    """Lowest of the series ``last_valid_loss`` comes from: never above it."""
     error: str | None
     job_id: str | None
     fine_tuned_model: str | None
@@ -66,6 +67,9 @@ class RunRow:
             parts.append("its last line is cut short (ignored)")
         return "metrics.jsonl: " + "; ".join(parts) if parts else None
 
+    valid_series: str = "valid"
+    """Which validation the two figures judge by: ``full_valid`` when the provider reports it."""
+
     @property
     def state_text(self) -> str:
         """``running``, or ``unreadable: status.json: empty``."""
@@ -92,6 +96,7 @@ class RunRow:
             "last_valid_loss": self.last_valid_loss,
             "best_valid_loss": self.best_valid[0] if self.best_valid else None,
             "best_valid_step": self.best_valid[1] if self.best_valid else None,
+            "valid_series": self.valid_series,
             "error": self.error,
             "job_id": self.job_id,
             "fine_tuned_model": self.fine_tuned_model,
@@ -115,6 +120,7 @@ class _LossTracker:
         self.last_valid: float | None = None
         self.best_valid: tuple[float, int] | None = None
         self.best_full_valid: tuple[float, int] | None = None
+        self.last_full_valid: float | None = None
         self.total_steps: int | None = None
         self.last_margin: float | None = None
         self.last_reward_accuracy: float | None = None
@@ -138,10 +144,20 @@ class _LossTracker:
                 self.last_valid = point.valid_loss
                 if self.best_valid is None or point.valid_loss < self.best_valid[0]:
                     self.best_valid = (point.valid_loss, point.step)
-            if point.full_valid_loss is not None and (
-                self.best_full_valid is None or point.full_valid_loss < self.best_full_valid[0]
-            ):
-                self.best_full_valid = (point.full_valid_loss, point.step)
+            if point.full_valid_loss is not None:
+                self.last_full_valid = point.full_valid_loss
+                if self.best_full_valid is None or point.full_valid_loss < self.best_full_valid[0]:
+                    self.best_full_valid = (point.full_valid_loss, point.step)
+
+    def judged(self) -> tuple[str, float | None, tuple[float, int] | None]:
+        """The validation series to judge by (full when present), its last value and its best.
+
+        The best is the minimum over the very series whose last value is shown,
+        so it is never greater than it.
+        """
+        if self.best_full_valid is not None:
+            return "full_valid", self.last_full_valid, self.best_full_valid
+        return "valid", self.last_valid, self.best_valid
 
 
 def _duration(status: RunStatus, now: float) -> float | None:
@@ -183,6 +199,7 @@ class RunTable:
         if tracker is None:
             tracker = self._trackers[folder.run_id] = _LossTracker(folder)
         tracker.update()
+        judged = tracker.judged()
         problem: str | None = None
         recovered_step: int | None = None
         spec: RunSpec | None
@@ -213,8 +230,9 @@ class RunTable:
             step=last.step if last else recovered_step,
             total_steps=status.total_steps or tracker.total_steps,
             last_loss=tracker.last_loss,
-            last_valid_loss=tracker.last_valid,
-            best_valid=tracker.best_full_valid or tracker.best_valid,
+            last_valid_loss=judged[1],
+            best_valid=judged[2],
+            valid_series=judged[0],
             error=status.error,
             job_id=status.job_id,
             fine_tuned_model=status.fine_tuned_model,

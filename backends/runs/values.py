@@ -46,6 +46,13 @@ class RunState(str, Enum):
     CANCELLED = "cancelled"
 
     @property
+    def phrase(self) -> str:
+        """The state in a sentence: "<run> has failed", "<run> is running"."""
+        if self.is_terminal:
+            return f"has {self.value}" if self is not RunState.CANCELLED else "was cancelled"
+        return f"is {self.value}"
+
+    @property
     def is_terminal(self) -> bool:
         return self in (RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED)
 

@@ -18,6 +18,8 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm-yes"),
         Binding("escape,n", "answer(False)", "No", id="confirm-no"),
+        Binding("left", "app.focus_previous", "Previous button", id="confirm-left", show=False),
+        Binding("right", "app.focus_next", "Next button", id="confirm-right", show=False),
     ]
 
     def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = "No") -> None:

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Key, ScreenResume, ScreenSuspend
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Log, Static
+from textual.widgets import Header, Log, Static
 from textual.worker import Worker, WorkerState
 
 from backends import control, registry
@@ -35,6 +35,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.host import JourneyApp
 from tui.screens.message import MessageScreen
 from tui.screens.run_output import OUTPUT_ACTIONS, OUTPUT_GROUPS, RunOutputActions
+from tui.widgets.footer import KeyFooter, ScreenKeys
 from tui.widgets.loss_plot import LossPlot, PlotOptions
 from tui.widgets.run_stats import RunStats
 
@@ -56,6 +57,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
     # Unannotated as in Textual's docs: Screen declares these ``ClassVar[...] | None``,
     # which mypy reads as instance variables that a ClassVar may not override.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
+    COMMANDS = {ScreenKeys}  # noqa: RUF012
     VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "detach", "Detach", id="detach"),
@@ -113,12 +115,12 @@ class MonitorScreen(RunOutputActions, Screen[None]):
                 yield LossPlot(self.follow.history, id="loss-plot")
                 yield Static(PlotOptions().describe(), id="plot-options")
             with VerticalScroll(id="monitor-side", can_focus=False):
-                yield RunStats(id="run-stats")
+                yield RunStats(id="run-stats", offers_next=not self.standalone)
         yield Static(id="run-alert", markup=False)
         log = Log(id="log-tail", max_lines=2000, auto_scroll=True)
         log.border_title = "log.txt"
         yield log
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def plot(self) -> LossPlot:
@@ -175,6 +177,10 @@ class MonitorScreen(RunOutputActions, Screen[None]):
             messages.append(f"Failed: {self.figures.error}")
         if watch.problem:
             messages.append(watch.problem)
+        if watch.status.extra.get("unfetched") and self.figures.detail:
+            messages.append(
+                self.figures.detail
+            )  # the job ended; what is missing, and how to get it
         if self.figures.alert is not None:
             messages.append(f"{self.figures.alert.message} {self.figures.alert.advice}")
         text = "\n".join(messages)
@@ -231,11 +237,19 @@ class MonitorScreen(RunOutputActions, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         status = self.follow.status
         if action in CONTROL_ACTIONS:
+            if status.state.is_terminal:
+                return False  # a finished run has nothing to cancel, pause or save
             if action == "resume_run" and status.state is not RunState.PAUSED:
                 return False
             if action == "pause_run" and status.state is RunState.PAUSED:
                 return False
-            verdict = control.check(self.follow.spec, status, CONTROL_ACTIONS[action])
+            spec = self.follow.spec
+            if (
+                spec is not None
+                and not control.backend_supports(spec.backend, CONTROL_ACTIONS[action]).ok
+            ):
+                return False  # the backend cannot do it at all (a local run has no pause)
+            verdict = control.check(spec, status, CONTROL_ACTIONS[action])
             return True if verdict.ok else None
         if action in OUTPUT_ACTIONS:
             return self.check_output_action(action)

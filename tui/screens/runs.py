@@ -7,16 +7,18 @@ from datetime import tzinfo
 from functools import partial
 from typing import ClassVar, cast
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from backends.runs import RunFolder, RunStore
 from backends.runs.table import RunRow
 from tui.screens.host import JourneyApp
+from tui.widgets.footer import KeyFooter
 from tui.widgets.run_list import Clock, RunList
 
 
@@ -49,7 +51,7 @@ class RunsScreen(Screen[None]):
         yield Header(show_clock=False, icon="◆")
         yield RunList(self.store, clock=self.clock, tz=self.tz, id="runs-table")
         yield Static(id="runs-note", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def rows(self) -> list[RunRow]:
@@ -69,6 +71,10 @@ class RunsScreen(Screen[None]):
         if self._timer is not None:
             self._timer.resume()
             self.refresh_runs()
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _highlighted(self) -> None:
+        self.query_one("#runs-note", Static).update(runs_note(self.query_one(RunList)))
 
     def refresh_runs(self) -> None:
         """Read the runs again; the table changes only where a row did."""
@@ -92,20 +98,18 @@ class RunsScreen(Screen[None]):
 
 
 def runs_note(table: RunList) -> str:
-    """Below the table: how to start a run when there is none, else the newest failure's reason."""
+    """Below the table: how to start a run when there is none, else what is wrong with the highlighted one."""
     if not table.run_rows:
         return (
             f"No runs yet in {table.store.root}. Start one with finetune-tui train, "
             "then watch it here."
         )
-    notes = [f"{row.run_id}: unreadable: {row.problem}" for row in table.run_rows if row.problem]
-    failed = [
-        row
-        for row in table.run_rows
-        if row.state.value == "failed" and row.error and not row.problem
-    ]
-    if failed:
-        notes.append(f"{failed[0].run_id}: {failed[0].error}")
+    notes = []
+    row = table.selected_row()
+    if row is not None and row.problem:
+        notes.append(f"{row.run_id}: unreadable: {row.problem}")
+    elif row is not None and row.error and row.state.is_terminal:
+        notes.append(f"{row.run_id} {row.state.phrase}: {row.error}")
     return "\n".join([*notes, *table.store.skipped])
 
 

@@ -7,6 +7,7 @@ app (the controller) saves and shows the next step.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import ClassVar, Literal
 
 from textual import getters, on
@@ -14,11 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widget import Widget
+from textual.widgets import Button, Header, Input, Static
 
 from backends.decision import Answers
 from tui.journey import JOURNEY, Position, Step
 from tui.screens.host import JourneyApp
+from tui.widgets.footer import KeyFooter, ScreenKeys
 from tui.widgets.form import NumberInput
 from tui.widgets.step_rail import StepRail
 
@@ -30,6 +33,9 @@ class StepScreen(Screen[Move]):
     """Base class of every step of the journey."""
 
     position: ClassVar[Position] = Position(0, 0)
+    COMMANDS = {ScreenKeys}  # noqa: RUF012 - Textual declares it on Screen
+    AUTO_FOCUS = None
+    """Focus on arrival is chosen in ``on_mount``: the first field, never Back."""
     form_scroll_focusable: ClassVar[bool] = False
     """Steps without fields let the arrow keys scroll the form instead."""
 
@@ -66,7 +72,7 @@ class StepScreen(Screen[Move]):
             )
             yield Static(id="nav-message")
             yield Button(self.next_label(), id="next-button", variant="primary", compact=True)
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         """Between the title and the nav row: by default the step's fields, scrolling."""
@@ -92,6 +98,33 @@ class StepScreen(Screen[Move]):
     def on_mount(self) -> None:
         self.sub_title = f"{self.position.stage_info.title} · {self.step.title}"
         self.refresh_validity()
+        self.focus_first_field()
+
+    # --- fields and focus --------------------------------------------------
+
+    def fields(self) -> list[Widget]:
+        """The focusable widgets above the nav row, in focus order."""
+        nav = self.query_one("#nav")
+        return [widget for widget in self.focus_chain if nav not in widget.ancestors]
+
+    async def focus_when_mounted(self, mounting: Awaitable[None]) -> None:
+        """New fields (a report, a form shown late): focus the first once they are there."""
+        await mounting
+        self.focus_first_field()
+
+    def focus_first_field(self) -> None:
+        """Arrival (or new content): the first field, else Next; never Back."""
+        fields = self.fields()
+        if self.focused is not None and self.focused in fields:
+            return
+        if fields:
+            fields[0].focus()
+            return
+        next_button = self.query_one("#next-button", Button)
+        if next_button.focusable:
+            next_button.focus()
+        else:
+            self.set_focus(None)
 
     # --- answers -----------------------------------------------------------
 
@@ -132,8 +165,14 @@ class StepScreen(Screen[Move]):
 
     @on(Input.Submitted)
     def _enter_moves_on(self, event: Input.Submitted) -> None:
+        """Enter moves to the next field; on the last field it means Next."""
         event.stop()
-        self.focus_next()
+        fields = self.fields()
+        later = fields[fields.index(event.input) + 1 :] if event.input in fields else []
+        if later:
+            later[0].focus()
+        else:
+            self.action_next()
 
     # --- navigation --------------------------------------------------------
 

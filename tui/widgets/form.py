@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.style import Style
 from textual.validation import Number
 from textual.widget import Widget
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, RadioButton, RadioSet, Static
+
+FOCUS_MARK = "▸ "
+"""Before the label of the field that has focus: visible without colour and in a text capture."""
+NO_MARK = "  "
 
 
 class Field(Vertical):
@@ -26,11 +33,41 @@ class Field(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
-            yield Label(self._label, classes="field-label")
+            yield Label(NO_MARK + self._label, classes="field-label")
             yield self._widget
         if self._hint is not None:
             hint_id = f"{self._widget.id}-hint" if self._widget.id else None
             yield Static(self._hint, classes="field-hint", id=hint_id, markup=False)
+
+    def _on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        self._mark(focused=True)
+
+    def _on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._mark(
+            focused=self.screen.focused is not None and self in self.screen.focused.ancestors
+        )
+
+    def _mark(self, *, focused: bool) -> None:
+        """``▸`` and the ``-focused`` class on the field with focus; cleared when focus leaves."""
+        if self.has_class("-focused") == focused:
+            return
+        self.set_class(focused, "-focused")
+        for label in self.query(".field-label").results(Label):
+            label.update((FOCUS_MARK if focused else NO_MARK) + self._label)
+
+
+class Choice(RadioButton):
+    """A radio option whose glyph says whether it is chosen (● chosen, ○ not), colour or none."""
+
+    @property
+    def _button(self) -> Content:
+        button_style = self.get_visual_style("toggle--button")
+        side_style = Style(foreground=button_style.background, background=self.background_colors[1])
+        return Content.assemble(
+            (self.BUTTON_LEFT, side_style),
+            ("●" if self.value else "○", button_style),
+            (self.BUTTON_RIGHT, side_style),
+        )
 
 
 class NumberInput(Input):
@@ -89,3 +126,22 @@ class NumberInput(Input):
 
 def _format(value: float | int) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+class ChoiceSet(RadioSet):
+    """Radio options where the arrows choose, not only highlight (Enter and Space still do)."""
+
+    def action_next_button(self) -> None:
+        super().action_next_button()
+        self._choose_highlighted()
+
+    def action_previous_button(self) -> None:
+        super().action_previous_button()
+        self._choose_highlighted()
+
+    def _choose_highlighted(self) -> None:
+        if self._selected is None:
+            return
+        button = self._nodes[self._selected]
+        if isinstance(button, RadioButton) and not button.disabled and not button.value:
+            button.value = True

@@ -75,7 +75,7 @@ def live_chips(figures: RunFigures, gpus: Sequence[GpuReading]) -> list[Chip]:
         chips.append(("full valid", format_loss(figures.full_valid_loss)))
     if figures.best_valid is not None:
         loss, step = figures.best_valid
-        chips.append(("best valid", f"{loss:.4f} @ {step:,}"))
+        chips.append((figures.best_valid_label, f"{loss:.4f} @ {step:,}"))
     chips.extend(reward_chips(figures))
     if figures.learning_rate is not None:
         chips.append(("lr", f"{figures.learning_rate:.2e}"))
@@ -122,7 +122,7 @@ def summary_chips(figures: RunFigures) -> list[Chip]:
         chips.append(("full valid", format_loss(figures.full_valid_loss)))
     if figures.best_valid is not None:
         loss, step = figures.best_valid
-        chips.append(("best valid", f"{loss:.4f} @ {step:,}"))
+        chips.append((figures.best_valid_label, f"{loss:.4f} @ {step:,}"))
     chips.extend(reward_chips(figures))
     chips.append(("steps", _step_text(figures)))
     chips.append(("time", format_duration(figures.elapsed_s)))
@@ -137,6 +137,9 @@ def summary_chips(figures: RunFigures) -> list[Chip]:
     elif figures.output_dir:
         chips.append(("output", figures.output_dir))
     return chips
+
+
+NEXT_STEP = "Next: e Evaluate ›"
 
 
 class RunStats(Widget):
@@ -157,8 +160,10 @@ class RunStats(Widget):
     }
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, offers_next: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.offers_next = offers_next
+        """Show "Next: Evaluate ›" on success: only where the key for it works."""
         self.figures: RunFigures | None = None
         self.gpus: tuple[GpuReading, ...] = ()
         self._height = 0
@@ -211,15 +216,15 @@ class RunStats(Widget):
             lines.append(Text("Summary", style=style("run-stats--heading")))
         label, value = style("run-stats--label"), style("run-stats--value")
         upcoming = style("run-stats--upcoming")
-        next_step = figures.state is RunState.SUCCEEDED
+        next_step = self.offers_next and figures.state is RunState.SUCCEEDED
         if flow:
             if next_step:
-                chips.append(("", "Next: Evaluate ›"))
+                chips.append(("", NEXT_STEP))
             lines.extend(self._flow(head, chips, width, label, value, upcoming))
         else:
             lines.extend(self._column(chips, width, label, value))
             if next_step:
-                lines.append(Text("Next: Evaluate ›", style=upcoming))
+                lines.append(Text(NEXT_STEP, style=upcoming))
         if figures.detail and not finished:
             lines.append(Text(figures.detail, style=label, overflow="ellipsis", no_wrap=True))
         for line in lines:  # one line each, whatever renders them: the count is the height

@@ -95,11 +95,16 @@ def test_not_needed_when_an_alternative_reaches_the_target() -> None:
     assert any("RAG already reaches 96%" in r.text for r in rec.reasons)
 
 
-def test_not_needed_when_no_gain_is_expected() -> None:
+def test_no_gain_when_fine_tuning_is_not_expected_to_beat_the_alternative() -> None:
     a = ready()
     a.benefit.expected_score = 70
-    assert verdict(a) is Verdict.NOT_NEEDED
-    assert "You expect 70% after fine-tuning: +0 points over few-shot prompting." in texts(a)
+    rec = recommend(a, today=TODAY)
+    assert rec.verdict is Verdict.NO_GAIN
+    assert rec.headline == "Don't fine-tune: it does not beat the best alternative"
+    assert (
+        "You expect 70% after fine-tuning: +0 points over few-shot prompting, no better."
+        in texts(a)
+    )
 
 
 def test_try_rag_when_the_gap_is_knowledge() -> None:
@@ -241,9 +246,12 @@ def test_measured_scores_outweigh_the_estimates() -> None:
     a.measured.baseline_score = 80
     a.measured.tuned_score = 78  # measured: no better than the best alternative
     rec = recommend(a, today=TODAY)
-    assert rec.verdict is Verdict.NOT_NEEDED
-    assert any(r.text.startswith("Measured: the tuned model scores 78") for r in rec.reasons)
-    a.measured.tuned_score = 91
+    assert rec.verdict is Verdict.NO_GAIN
+    assert any(
+        r.text.startswith("Measured: the tuned model gives 78% acceptable answers")
+        for r in rec.reasons
+    )
+    a.measured.tuned_score = 96
     assert verdict(a) is Verdict.FINE_TUNE
 
 

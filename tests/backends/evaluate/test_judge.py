@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from backends.decision import Answers
 from backends.evaluate import compare as cmp
 from backends.evaluate.judge import (
     JUDGE,
@@ -21,6 +22,7 @@ from backends.evaluate.judge import (
     verdict_of,
 )
 from backends.evaluate.judge_cost import estimate_judge_cost, planned_methods
+from backends.evaluate.outcome import record_outcome
 from backends.evaluate.prompts import Example, load_eval_set
 from backends.evaluate.runners import Generation, HostedRunner
 from backends.hosted.settings import HostedSettings
@@ -230,6 +232,10 @@ def test_judge_grades_every_answer(
     assert report.cost == pytest.approx(
         (report.prompt_tokens * 0.40 + report.completion_tokens * 1.60) / 1e6
     )
+    # The quality goal's scale: the share of answers the judge graded 4 or 5.
+    measured = record_outcome(Answers(), result).measured
+    assert (measured.tuned_score, measured.baseline_score) == (100.0, 0.0)
+    assert measured.quality_measure == "acceptable = judge grade 4 or 5"
 
 
 def test_no_judge_no_judge_figures(

@@ -129,3 +129,24 @@ def test_module_entry_point_usage() -> None:
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
     )
     assert result.returncode == 2 and "usage" in result.stderr
+
+
+def test_an_ended_job_whose_results_stay_out_of_reach_is_let_go_with_a_note(
+    emulator: FineTuneAPI, store: RunStore, dataset: Path
+) -> None:
+    """The job succeeded, then the API became unreachable: the follower exits in bounded time (#11 item 22)."""
+    folder = launch(emulator, store, dataset, follow=False)
+    emulator.inject(drop=True, times=10**6, path_contains="/content")  # result files never arrive
+    process = start_follower(folder, secret=emulator.api_key)
+    try:
+        wait_for(lambda: finished(folder), timeout=30)
+    finally:
+        assert process.wait(timeout=30) == 0
+    status = folder.read_status()
+    assert status.state is RunState.SUCCEEDED and not status.reconnecting
+    assert "its result files could not be fetched" in status.detail
+    assert f"finetune-tui attach {status.job_id} --backend openai" in status.detail
+    assert status.extra["unfetched"] == "its result files"
+    log = folder.log_txt.read_text()
+    assert f"Job {status.job_id} ended: succeeded." in log
+    assert "the job goes on" not in log

@@ -230,3 +230,31 @@ def test_non_finite_tensors_names_the_bad_ones(tmp_path: Path) -> None:
     assert non_finite_tensors(tmp_path) == ["x.safetensors:b"]
     save_file({"a": torch.ones(3)}, tmp_path / "x.safetensors")
     assert non_finite_tensors(tmp_path) == []
+
+
+def test_warnings_reach_the_log_once_each_without_library_noise(tmp_path: Path) -> None:
+    """No raw "FutureWarning … warnings.warn(" in log.txt; what matters, once (#11 item 18)."""
+    import warnings
+
+    from backends.local.worker import WarningLog
+    from backends.runs import RunStore
+    from backends.runs.values import RunSpec
+
+    folder = RunStore(tmp_path / "runs").create(RunSpec(backend="local", model="m", dataset="d"))
+    capture = WarningLog(folder.log)
+    previous = capture.install()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = capture.show
+            for _ in range(3):
+                warnings.warn("`evaluation_strategy` is deprecated", FutureWarning, stacklevel=1)
+                warnings.warn("old API", DeprecationWarning, stacklevel=1)
+                warnings.warn(
+                    "The tokenizer has no pad token;\n  using eos.", UserWarning, stacklevel=1
+                )
+    finally:
+        warnings.showwarning = previous
+    log = folder.log_txt.read_text()
+    assert "FutureWarning" not in log and "warnings.warn(" not in log and "deprecated" not in log
+    assert log.count("Warning: The tokenizer has no pad token; using eos.") == 1

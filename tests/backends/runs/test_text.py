@@ -48,3 +48,21 @@ def test_provider_event_messages_are_cleaned_before_the_log(tmp_path: Path) -> N
     text = folder.log_txt.read_text()
     assert no_raw_escapes(text.replace("\n", "")) and text.count("\n") == 1
     assert "Step 1␛]0;TITLE␇␛[2J␊second line" in text
+
+
+def test_counts_agree_with_their_noun() -> None:
+    """One pluralising helper (issue #11 item 19): never "1 warnings"."""
+    from backends.text import counted
+
+    assert counted(1, "warning") == "1 warning"
+    assert counted(0, "error") == "0 errors"
+    assert counted(4_000, "example") == "4,000 examples"
+    assert counted(2, "entry", "entries") == "2 entries"
+
+
+def test_a_state_reads_as_a_sentence() -> None:
+    from backends.runs.values import RunState
+
+    assert RunState.FAILED.phrase == "has failed"
+    assert RunState.CANCELLED.phrase == "was cancelled"
+    assert RunState.RUNNING.phrase == "is running"

@@ -120,6 +120,10 @@ def test_run_table_marks_a_dead_worker_failed(app_store: RunStore) -> None:
     hosted = rows[runs["hosted"].run_id]
     best_full = min(p.full_valid_loss for p in runs["hosted"].load_metrics() if p.full_valid_loss)
     assert hosted.best_valid == (best_full, 90)
+    # The best and the last come from the same series: the best is never above the last.
+    last_full = [p.full_valid_loss for p in runs["hosted"].load_metrics() if p.full_valid_loss][-1]
+    assert (hosted.valid_series, hosted.last_valid_loss) == ("full_valid", last_full)
+    assert hosted.best_valid[0] <= hosted.last_valid_loss
     assert hosted.duration_s == 3660 and hosted.step == 90
 
 
@@ -144,3 +148,34 @@ def test_runs_command_prints_a_table_and_json(app_store: RunStore, capsys) -> No
 def test_watch_an_unknown_run_says_so(app_store: RunStore, capsys) -> None:
     assert main(["watch", "nope"]) == 2
     assert "No run 'nope'" in capsys.readouterr().err
+
+
+def test_best_valid_is_never_above_the_last_of_its_series(app_store: RunStore) -> None:
+    """Full validation judged worse, per-step validation better: each best stays with its own series (#11 item 10)."""
+    run = app_store.create(local_spec(), status={"state": RunState.SUCCEEDED, "started_at": NOW})
+    run.append_metric(MetricPoint(step=10, train_loss=1.0, valid_loss=0.50, full_valid_loss=0.3925))
+    run.append_metric(MetricPoint(step=20, train_loss=0.9, valid_loss=0.3858, full_valid_loss=0.40))
+    row = next(r for r in RunTable(app_store).rows(NOW) if r.run_id == run.run_id)
+    data = row.to_dict()
+    assert data["valid_series"] == "full_valid"
+    assert (data["best_valid_loss"], data["last_valid_loss"]) == (0.3925, 0.40)
+    watch = RunWatch(run)
+    watch.open(NOW)
+    figures = compute_figures(watch.spec, watch.status, watch.history, now=NOW)
+    assert figures.best_valid == (0.3925, 10)
+    assert figures.best_valid_label == "best full valid"
+    assert figures.full_valid_loss is not None and figures.best_valid[0] <= figures.full_valid_loss
+
+
+def test_epochs_come_from_the_planned_steps(app_store: RunStore) -> None:
+    """A 20-step run never shows "epoch 1.50 / 3": it plans 2 epochs' worth of steps (#11 item 20)."""
+    spec = local_spec()
+    spec.hyperparameters["num_train_epochs"] = 3
+    run = app_store.create(
+        spec, status={"state": RunState.RUNNING, "started_at": NOW, "total_steps": 20}
+    )
+    run.append_metric(MetricPoint(step=15, train_loss=1.0, epoch=1.5))
+    watch = RunWatch(run)
+    watch.open(NOW)
+    figures = compute_figures(watch.spec, watch.status, watch.history, now=NOW)
+    assert (figures.epoch, figures.total_epochs) == (1.5, 2.0)

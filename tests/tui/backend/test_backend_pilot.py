@@ -299,3 +299,40 @@ async def test_data_with_errors_does_not_launch_and_d_goes_back_to_the_dataset(
         await settle(pilot)
         assert app.position == Position(1, 1)
     assert emulator.files == {} and emulator.jobs == {}
+
+
+async def test_arrows_choose_a_backend_and_the_chosen_one_has_its_own_glyph(
+    make_app, workdir
+) -> None:
+    """Arrows move the choice, not only a highlight; ● chosen, ○ not (#11 items 5 and 6)."""
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackendWhereScreen)
+        assert screen.chosen() == "openai"
+        assert screen.focused is not None and screen.focused.id == "backend-choice"
+        await pilot.press("down")
+        await settle(pilot)
+        assert screen.chosen() != "openai"
+        glyphs = {button.id: button.render().plain[1] for button in screen.query(RadioButton)}
+        assert list(glyphs.values()).count("●") == 1
+        assert set(glyphs.values()) == {"○", "●"}
+        assert glyphs[f"choose-{screen.chosen()}"] == "●"
+
+
+async def test_left_and_right_move_between_the_confirm_buttons(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        answers: list[bool | None] = []
+        app.push_screen(ConfirmScreen("Cancel this run?", "It stops."), answers.append)
+        await pilot.pause()
+        assert app.screen.focused is not None and app.screen.focused.id == "confirm-no"
+        await pilot.press("left")
+        assert app.screen.focused.id == "confirm-yes"
+        await pilot.press("right")
+        assert app.screen.focused.id == "confirm-no"
+        await pilot.press("left", "enter")
+        await pilot.pause()
+        assert answers == [True]

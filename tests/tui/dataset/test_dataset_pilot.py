@@ -298,3 +298,27 @@ async def test_dataset_text_reaches_the_screen_as_text() -> None:
         text = "\n".join(shown)
         assert "\033" not in text and "\007" not in text
         assert "hi␛]0;TITLE␇␛[2J[b]bold[/b]" in text  # visible, and no markup taken from data
+
+
+async def test_focus_lands_on_the_report_tabs_and_right_switches_them(
+    make_app, in_tmp: Path
+) -> None:
+    """Never on Back: the tabs, where Left/Right work (#11 items 3 and 6)."""
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_dataset(pilot)
+        await pilot.press("f3")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await wait_for_scan(pilot)
+        await pilot.pause()
+        await pilot.pause()
+        screen = app.screen
+        assert screen.focused is not None and screen.focused.id != "back-button", screen.focused
+        tabs = screen.query_one(TabbedContent)
+        first = tabs.active
+        await pilot.press("right")
+        await pilot.pause()
+        await pilot.pause()
+        assert tabs.active != first

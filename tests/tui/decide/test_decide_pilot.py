@@ -374,3 +374,46 @@ async def test_benefit_uses_the_measured_prompt_tokens_when_left_blank(make_app)
         await pilot.pause()
         figures = str(app.screen.query_one("#figures", Static).render())
         assert "Saving / request  $0.000661" in figures
+
+
+async def test_enter_walks_the_fields_and_means_next_on_the_last_one(make_app) -> None:
+    """Enter never lands on Back: field to field, then Next (issue #11 item 3)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await fill_use_case(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AlternativesScreen)
+        assert screen.focused is screen.query_one("#prompting", Select)
+        await fill_alternatives(pilot)  # ends in the prompting notes
+        await pilot.press("enter")
+        assert screen.focused is screen.query_one("#rag-tried", Select)
+        await pilot.press("tab")  # into the RAG score
+        await pilot.press("enter")
+        assert screen.focused is screen.query_one("#rag-notes", Input)
+        await pilot.press("enter")  # the last field: Next, never Back
+        await pilot.pause()
+        assert isinstance(app.screen, CostScreen)
+        assert app.screen.focused is not None
+        assert app.screen.focused.id != "back-button"
+
+
+async def test_the_focused_field_is_marked_in_plain_text_and_only_while_focused(make_app) -> None:
+    """▸ before the focused field's label: no colour needed, cleared when focus leaves (#11 item 5)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+
+        def marked() -> list[str]:
+            return [
+                str(label.render()).strip()
+                for label in app.screen.query(".field-label")
+                if str(label.render()).startswith("▸")
+            ]
+
+        assert len(marked()) == 1 and "improve" in marked()[0].lower()
+        await pilot.press("tab")
+        await pilot.pause()
+        assert len(marked()) == 1 and "improve" not in marked()[0].lower()

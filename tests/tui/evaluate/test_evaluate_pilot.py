@@ -47,11 +47,16 @@ async def test_run_end_to_end_records_the_outcome(make_app, workdir, stage_emula
         # The outcome is in the decision: JSON, Markdown, and the recommendation's reasons.
         record = orjson.loads((workdir / ".finetune" / "decision.json").read_bytes())
         measured = record["answers"]["measured"]
+        # On the quality goal's scale: the share of acceptable answers (no judge: exact match).
         assert measured["tuned_score"] == 100.0
-        assert 0 < measured["baseline_score"] < 100
+        assert measured["baseline_score"] == 0.0
+        assert measured["quality_measure"] == "acceptable = exact match"
         markdown = (workdir / ".finetune" / "decision.md").read_text()
         assert "## Outcome (measured)" in markdown
-        assert "Measured: the tuned model scores 100" in markdown
+        assert (
+            "Measured (acceptable = exact match): the tuned model gives 100% acceptable answers"
+            in markdown
+        )
         # The per-example view opens on Enter and closes on Esc.
         screen.query_one("#eval-results").active = "tab-examples"
         await pilot.pause()

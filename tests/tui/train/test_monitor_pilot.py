@@ -95,7 +95,9 @@ async def test_cancel_asks_then_ends_a_running_worker(in_tmp: Path, start_worker
         assert folder.read_status().state is RunState.CANCELLED
         assert app.screen.follow.status.state is RunState.CANCELLED
         assert "CANCELLED" in stats_text(app)
-        assert app.screen.check_action("cancel_run", ()) is None
+        assert (
+            app.screen.check_action("cancel_run", ()) is False
+        )  # a finished run no longer offers Cancel
 
 
 async def test_save_now_and_unsupported_pause(in_tmp: Path, start_worker) -> None:
@@ -104,7 +106,7 @@ async def test_save_now_and_unsupported_pause(in_tmp: Path, start_worker) -> Non
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         screen = app.screen
-        assert screen.check_action("pause_run", ()) is None  # greyed: local runs cannot pause
+        assert screen.check_action("pause_run", ()) is False  # hidden: local runs cannot pause
         assert screen.check_action("resume_run", ()) is False  # hidden: nothing is paused
         await pilot.press("p")
         await pilot.pause()
@@ -119,11 +121,13 @@ async def test_finished_and_failed_runs_grey_out_control(make_app, app_store: Ru
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         screen = app.screen
-        for action in ("cancel_run", "pause_run", "save_now"):
-            assert screen.check_action(action, ()) is None, action
+        for action in ("cancel_run", "pause_run", "resume_run", "save_now"):
+            assert screen.check_action(action, ()) is False, action  # not offered at all
+        footer = [active.binding.description for active in screen.active_bindings.values()]
+        assert "Cancel" not in footer and "Save now" not in footer
         assert screen.check_action("evaluate", ()) is False  # `watch` has no journey to go on with
         text = stats_text(app)
-        assert "Next: Evaluate ›" in text and "cost $3.70" in text
+        assert "Next:" not in text and "cost $3.70" in text  # no promise `e` cannot keep
         await pilot.press("o")
         await pilot.pause()
         assert "ft:gpt-4o-mini-2024-07-18:acme:support:9xYz" in str(
@@ -232,8 +236,77 @@ async def test_a_succeeded_run_goes_on_to_evaluate_with_itself_as_the_tuned_mode
         app.open_monitor(folder)
         await pilot.pause()
         assert app.screen.check_action("evaluate", ()) is True
+        assert "Next: e Evaluate ›" in stats_text(app)
         await pilot.press("e")
         await pilot.pause()
         await pilot.pause()
         assert isinstance(app.screen, EVALUATE_SCREENS[0])
         assert app.eval_choice.tuned == folder.run_id
+
+
+async def test_the_footer_never_cuts_a_key_and_the_palette_has_them_all(
+    make_app, app_store: RunStore
+) -> None:
+    """At 80 columns: the screen's keys first, whole or not at all (#11 item 8)."""
+    from textual.widgets._footer import FooterKey
+
+    from tui.widgets.footer import KeyFooter, ScreenKeys
+
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = app.screen.query_one(KeyFooter)
+        keys = list(footer.query(FooterKey))
+        palette = [k for k in keys if k.has_class("-command-palette")]
+        shown = [k for k in keys if not k.has_class("-command-palette")]
+        assert [k.description for k in shown[:4]] == ["Detach", "Cancel", "Save now", "Output"]
+        assert "Pause" not in [k.description for k in shown]  # a local run cannot pause
+        edge = palette[0].region.x
+        assert all(k.region.right <= edge and k.region.width >= k.content_size.width for k in shown)
+        provider = ScreenKeys(app.screen)
+        names = [name for name, _help, _action in provider._commands()]
+        assert {"Detach", "Cancel", "Save now", "Output"} <= set(names)  # Pause: not for local
+        assert "Quit" not in names  # the global keys are the app's own commands
+
+
+async def test_the_runs_list_note_follows_the_highlighted_run_in_full(
+    make_app, app_store: RunStore
+) -> None:
+    """The bottom panel is the highlighted run's error, whole; none for a run without one (#11 item 11)."""
+    runs = all_kinds(app_store)
+    failed = local_failed(app_store)
+    long_error = "CUDA out of memory. " + " ".join(f"detail{n}" for n in range(60)) + " END"
+    failed.update_status(error=long_error)
+    app = make_app(gpu_probe=list)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f5")
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        note = app.screen.query_one("#runs-note")
+        order = [row.run_id for row in app.screen.rows]
+        table.move_cursor(row=order.index(runs["running"].run_id))
+        await pilot.pause()
+        assert str(note.render()).strip() == ""
+        table.move_cursor(row=order.index(failed.run_id))
+        await pilot.pause()
+        rendered = " ".join(line.text for line in note.render_lines(note.region.reset_offset))
+        assert f"{failed.run_id} has failed: CUDA out of memory." in " ".join(rendered.split())
+        assert "END" in rendered  # wrapped, never cut
+
+
+async def test_help_lists_the_monitors_own_keys_first(make_app, app_store: RunStore) -> None:
+    """F1 on the monitor: its keys (hidden plot toggles too), then the global ones (#11 item 7)."""
+    app = make_app(watch=local_running(app_store), gpu_probe=list)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        here = str(app.screen.query_one("#help-screen-keys").render())
+        for description in ("Detach", "Cancel", "Save now", "Smoothing", "Log scale", "Zoom"):
+            assert description in here
+        assert "Quit" not in here  # a global key: listed under Everywhere
+        assert "Everywhere" in str(app.screen.query_one("#help-keys").render())
+        tour = str(app.screen.query_one("#help-tour").render())
+        assert all(stage in tour for stage in ("Decide", "Dataset", "Backend", "Train", "Evaluate"))

@@ -30,10 +30,14 @@ async def test_f5_lists_a_damaged_workspace_and_opens_each_run(make_app, in_tmp:
         assert table.row_count == len(runs)
         rows = {row.run_id: row for row in app.screen.rows}
         assert rows[runs["status_empty"].run_id].problem == "status.json: empty"
+        order = [row.run_id for row in app.screen.rows]
+        table.move_cursor(
+            row=order.index(runs["no_run_json"].run_id)
+        )  # the note is the highlighted run's
+        await pilot.pause()
         note = str(app.screen.query_one("#runs-note", Static).render())
         assert "unreadable: run.json: missing" in note
         assert no_raw_escapes(screen_text(app))
-        order = [row.run_id for row in app.screen.rows]
         for name in ("no_run_json", "status_empty", "pid_huge", "hostile", "metrics_bad"):
             table.move_cursor(row=order.index(runs[name].run_id))
             await pilot.press("enter")

@@ -17,6 +17,7 @@ from tui.journey import Position
 from tui.screens.backend.plan import Option, check_option
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice
+from tui.widgets.form import Choice, ChoiceSet
 
 
 def _default_backend(provider: Provider | str) -> str:
@@ -43,9 +44,9 @@ class BackendWhereScreen(StepScreen):
 
     def compose_form(self) -> ComposeResult:
         chosen = self.choice.backend or _default_backend(self.answers.cost.provider)
-        with RadioSet(id="backend-choice"):
+        with ChoiceSet(id="backend-choice"):
             for name in registry.names():
-                yield RadioButton(registry.label(name), value=name == chosen, id=f"choose-{name}")
+                yield Choice(registry.label(name), value=name == chosen, id=f"choose-{name}")
         for name in registry.names():
             yield Static(
                 f"{registry.label(name)}: checking…",

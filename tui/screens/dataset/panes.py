@@ -14,6 +14,7 @@ from textual_plotext import PlotextPlot
 from backends.data.findings import FindingGroup, Severity
 from backends.data.report import DatasetReport
 from backends.data.stats import Distribution
+from backends.text import counted
 
 
 def _usd(value: float | None) -> str:
@@ -35,9 +36,12 @@ def verdict_line(report: DatasetReport) -> tuple[str, str]:
             "-wait",
         )
     if errors:
-        return (f"✗ {errors:,} errors: fix them before training ({warnings:,} warnings).", "-stop")
+        return (
+            f"✗ {counted(errors, 'error')}: fix them before training ({counted(warnings, 'warning')}).",
+            "-stop",
+        )
     if warnings:
-        return (f"✓ Trainable, with {warnings:,} warnings worth reading.", "-wait")
+        return (f"✓ Trainable, with {counted(warnings, 'warning')} worth reading.", "-wait")
     return ("✓ Ready to train: no errors, no warnings.", "-go")
 
 
@@ -74,7 +78,7 @@ def summary_text(report: DatasetReport) -> str:
     if report.validation is not None:
         v = report.validation
         lines.append(
-            f"[b]Validation[/b]        {v.examples:,} examples, {v.errors:,} errors, {v.warnings:,} warnings"
+            f"[b]Validation[/b]        {counted(v.examples, 'example')}, {counted(v.errors, 'error')}, {counted(v.warnings, 'warning')}"
         )
     return "\n".join(lines)
 

@@ -142,9 +142,10 @@ class DatasetReportScreen(StepScreen):
         self.app.dataset_report_key = self._key()
         self.app.record_dataset(report)
         self.query_one("#scan").display = False
-        self.query_one("#report", Vertical).mount(ReportTabs(report, id="report-tabs"))
+        mounting = self.query_one("#report", Vertical).mount(ReportTabs(report, id="report-tabs"))
         self._validity = None
         self.refresh_validity()
+        self.call_next(self.focus_when_mounted, mounting)
 
     @on(DataTable.RowSelected, "#findings-table")
     def _open_finding(self, event: DataTable.RowSelected) -> None:

@@ -17,6 +17,7 @@ from tui.screens.step import StepScreen
 VERDICT_CLASS = {
     Verdict.FINE_TUNE: "-go",
     Verdict.NOT_NEEDED: "-stop",
+    Verdict.NO_GAIN: "-stop",
     Verdict.UNAVAILABLE: "-stop",
     Verdict.NOT_WORTH_IT: "-stop",
     Verdict.TRY_RAG: "-wait",

@@ -38,7 +38,7 @@ def evaluate_line(row: RunRow | None) -> str:
         model = row.fine_tuned_model or f"the model in {row.folder.output_dir}"
         return f"Evaluate will measure {row.run_id} ({model}) against the baselines."
     return (
-        f"{row.run_id} is {row.state.value}: it has no trained model to evaluate yet. "
+        f"{row.run_id} {row.state.phrase}: it has no trained model to evaluate yet. "
         "Evaluate will measure the baselines only; Enter watches the run."
     )
 
