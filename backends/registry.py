@@ -78,6 +78,14 @@ class BackendInfo:
     hyperparameters: tuple[str, ...] = ()
     """The hosted job's hyperparameters, as the Settings step and ``train`` ask for them
     (``beta`` only with DPO; each ``"auto"`` or a number)."""
+    api_base_url: str | None = None
+    """The provider's OpenAI-compatible API (chat for Evaluate and Try it; fine-tuning for the
+    compatible backends); ``None`` for OpenAI (the SDK's default) and Azure (its endpoint)."""
+    base_url_env: str | None = None
+    """The environment variable that moves the provider's address (tests, private gateways)."""
+    base_url_path: str = ""
+    """Appended to ``base_url_env``'s value for the OpenAI-compatible API (Together's SDK adds
+    ``/v1`` itself, so its variable has none)."""
 
     def hyperparameter_names(self, objective: str) -> tuple[str, ...]:
         """The hyperparameters a job with ``objective`` takes (``beta`` is DPO's)."""
@@ -162,6 +170,7 @@ _ENTRIES = (
         for_run="backends.hosted.backend:OpenAIBackend.for_run",
         no_new_jobs_from=OPENAI_NO_NEW_JOBS_FROM,
         hyperparameters=OPENAI_HYPERPARAMETERS,
+        base_url_env="OPENAI_BASE_URL",
     ),
     BackendInfo(
         name="azure",
@@ -199,6 +208,9 @@ _ENTRIES = (
         factory="backends.hosted.together:TogetherBackend",
         for_run="backends.hosted.together:TogetherBackend.for_run",
         hyperparameters=TOGETHER_HYPERPARAMETERS,
+        api_base_url="https://api.together.ai/v1",
+        base_url_env="TOGETHER_BASE_URL",
+        base_url_path="/v1",
     ),
     BackendInfo(
         name="local",
