@@ -23,6 +23,8 @@ class Provider(str, Enum):
     OPENAI = "openai"
     AZURE = "azure"
     TOGETHER = "together"
+    COMPATIBLE = "compatible"
+    """Any OpenAI-compatible fine-tuning API (its models and prices are in its profile)."""
     LOCAL = "local"
 
     @property
@@ -31,14 +33,18 @@ class Provider(str, Enum):
             "openai": "OpenAI",
             "azure": "Azure OpenAI",
             "together": "Together AI",
+            "compatible": "the OpenAI-compatible provider",
             "local": "Local GPU",
         }[self.value]
 
     @property
     def accepts_unknown_models(self) -> bool:
         """The provider trains models the catalog does not list (it decides; the price is unknown)."""
-        return self is Provider.TOGETHER
+        return self in (Provider.TOGETHER, Provider.COMPATIBLE)
 
+
+DATA_PROVIDERS = tuple(p for p in Provider if p is not Provider.COMPATIBLE)
+"""The providers a dataset's cost is figured for (a compatible API's prices are its profile's)."""
 
 PRICES_AS_OF = "2025-06"
 """When the prices below were read off the providers' price lists."""
@@ -390,7 +396,9 @@ def tunability(
             True,
             f"{model} is not in finetune-tui's catalog: {label} decides whether it can be tuned "
             "(price unknown).",
-            (f"Listed models and prices: {TOGETHER_MODELS_PAGE}.",),
+            (f"Listed models and prices: {TOGETHER_MODELS_PAGE}.",)
+            if provider is Provider.TOGETHER
+            else (),
         )
     if entry is None:
         known = ", ".join(m.aliases[0] if m.aliases else m.name for m in hosted_models(provider))
