@@ -60,14 +60,14 @@ class CompatibleBackend(HostedBackend):
         if not self.settings.base_url:
             return Availability(
                 False,
-                f"{self.label}: no base URL.",
+                "No base URL: name the API's address on the command line, or add a profile.",
                 "finetune-tui train --backend compatible --base-url URL --key-env VAR, "
                 "or a profile in providers.toml",
             )
         if not self.settings.key_env:
             return Availability(
                 False,
-                f"{self.label}: no key variable.",
+                "No key variable: name the one holding the key.",
                 "--key-env VAR names the environment variable holding the key",
             )
         problem = self.settings.missing(self._secret)

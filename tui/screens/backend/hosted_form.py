@@ -66,6 +66,7 @@ class HostedForm(Vertical):
         choice = self.choice
         names = sorted(
             {n for m in hosted_models(provider_of(choice.backend)) for n in (m.name, *m.aliases)}
+            | set(self.info.models)
         )
         yield Field(
             "Model",

@@ -108,7 +108,10 @@ def default_hosted_model(choice: BackendChoice, data: DatasetChoice, cost_model:
     if choice.hosted_model.strip():
         return choice.hosted_model.strip()
     models = hosted_models(provider)
-    return (models[0].aliases or (models[0].name,))[0] if models else ""
+    if not models:
+        listed = registry.get(choice.backend).models if registry.is_hosted(choice.backend) else ()
+        return listed[0] if listed else ""
+    return (models[0].aliases or (models[0].name,))[0]
 
 
 def default_local_model(choice: BackendChoice) -> str:
@@ -210,7 +213,9 @@ def price_line(choice: BackendChoice, report: DatasetReport | None) -> str:
     provider = provider_of(choice.backend)
     entry = find_hosted(provider, choice.hosted_model)
     per_million = (
-        entry.training_price(choice.hosted_method, hosted_adapter(choice)) if entry else None
+        entry.training_price(choice.hosted_method, hosted_adapter(choice))
+        if entry
+        else registry.get(choice.backend).listed_price(choice.hosted_model)
     )
     what = choice.hosted_method + (f", {hosted_adapter(choice)}" if hosted_adapter(choice) else "")
     if report is None or report.cancelled:
