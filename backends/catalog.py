@@ -479,3 +479,69 @@ def _local_tunability(model: str) -> Tunability:
             "Compute cost is your GPU time; the Backend step estimates memory from the model's config.",
         ),
     )
+
+
+REPLACEMENTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "gpt-4o-mini",
+        (
+            ("azure", "gpt-4o-mini"),
+            ("together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"),
+            ("nebius", "meta-llama/Meta-Llama-3.1-8B-Instruct"),
+            ("local", "Qwen/Qwen2.5-1.5B-Instruct"),
+        ),
+    ),
+    (
+        "gpt-4.1-mini",
+        (
+            ("azure", "gpt-4.1-mini"),
+            ("together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"),
+            ("nebius", "meta-llama/Meta-Llama-3.1-8B-Instruct"),
+            ("local", "Qwen/Qwen2.5-1.5B-Instruct"),
+        ),
+    ),
+    (
+        "gpt-4.1-nano",
+        (
+            ("azure", "gpt-4.1-nano"),
+            ("together", "meta-llama/Llama-3.2-3B-Instruct"),
+            ("local", DEFAULT_LOCAL_MODEL),
+        ),
+    ),
+    (
+        "gpt-4o",
+        (
+            ("azure", "gpt-4o"),
+            ("together", "meta-llama/Llama-3.3-70B-Instruct-Reference"),
+            ("nebius", "meta-llama/Llama-3.3-70B-Instruct"),
+        ),
+    ),
+    (
+        "gpt-4.1",
+        (
+            ("azure", "gpt-4.1"),
+            ("together", "meta-llama/Llama-3.3-70B-Instruct-Reference"),
+            ("nebius", "meta-llama/Llama-3.3-70B-Instruct"),
+        ),
+    ),
+    (
+        "gpt-3.5-turbo",
+        (
+            ("together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"),
+            ("local", "Qwen/Qwen2.5-1.5B-Instruct"),
+        ),
+    ),
+)
+"""OpenAI models and comparable ones elsewhere, by backend name: a suggestion of size and
+class (the user measures whether the replacement is as good in Evaluate)."""
+
+
+def replacements(model: str) -> tuple[tuple[str, str], ...]:
+    """``(backend, model)`` pairs comparable to OpenAI's ``model`` (an ``ft:`` name: its base)."""
+    base = base_of_fine_tuned(model) or model.strip()
+    entry = find_hosted(Provider.OPENAI, base)
+    names = (entry.name, *entry.aliases) if entry is not None else (base,)
+    for family, offers in sorted(REPLACEMENTS, key=lambda item: -len(item[0])):
+        if any(name == family or name.startswith(f"{family}-2") for name in names):
+            return offers
+    return REPLACEMENTS[0][1]

@@ -137,6 +137,16 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.model or not args.data:
         _err("Hosted training needs --model and --data.")
         return 2
+    from datetime import date
+
+    from backends.migration import closed_for, offer_lines
+
+    closed = closed_for(args.backend, date.today())
+    if closed:
+        _err(closed)
+        for line in offer_lines(args.model, date.today(), args.data, args.validation):
+            _err(line)
+        return 2
     backend = hosted_backend_of(args)
     if backend is None:
         return 2
@@ -186,12 +196,18 @@ def run_train(args: argparse.Namespace) -> int:
         return 2
     if not args.yes and not _confirm(backend, spec):
         return 2
-    return start_run(
-        lambda: backend.launch(spec, store_of(args), progress=_print_progress),
-        args,
-        watch,
-        failed=1,
-    )
+
+    def launch() -> Any:
+        from backends.hosted.errors import TrainingNotAvailable
+
+        try:
+            return backend.launch(spec, store_of(args), progress=_print_progress)
+        except TrainingNotAvailable:
+            for line in offer_lines(args.model, date.today(), args.data, args.validation):
+                _err(line)
+            raise
+
+    return start_run(launch, args, watch, failed=1)
 
 
 def _confirm(backend: Any, spec: Any) -> bool:
