@@ -23,6 +23,8 @@ class Provider(str, Enum):
     OPENAI = "openai"
     AZURE = "azure"
     TOGETHER = "together"
+    COMPATIBLE = "compatible"
+    """Any OpenAI-compatible fine-tuning API (its models and prices are in its profile)."""
     LOCAL = "local"
 
     @property
@@ -31,14 +33,18 @@ class Provider(str, Enum):
             "openai": "OpenAI",
             "azure": "Azure OpenAI",
             "together": "Together AI",
+            "compatible": "the OpenAI-compatible provider",
             "local": "Local GPU",
         }[self.value]
 
     @property
     def accepts_unknown_models(self) -> bool:
         """The provider trains models the catalog does not list (it decides; the price is unknown)."""
-        return self is Provider.TOGETHER
+        return self in (Provider.TOGETHER, Provider.COMPATIBLE)
 
+
+DATA_PROVIDERS = tuple(p for p in Provider if p is not Provider.COMPATIBLE)
+"""The providers a dataset's cost is figured for (a compatible API's prices are its profile's)."""
 
 PRICES_AS_OF = "2025-06"
 """When the prices below were read off the providers' price lists."""
@@ -390,7 +396,9 @@ def tunability(
             True,
             f"{model} is not in finetune-tui's catalog: {label} decides whether it can be tuned "
             "(price unknown).",
-            (f"Listed models and prices: {TOGETHER_MODELS_PAGE}.",),
+            (f"Listed models and prices: {TOGETHER_MODELS_PAGE}.",)
+            if provider is Provider.TOGETHER
+            else (),
         )
     if entry is None:
         known = ", ".join(m.aliases[0] if m.aliases else m.name for m in hosted_models(provider))
@@ -471,3 +479,69 @@ def _local_tunability(model: str) -> Tunability:
             "Compute cost is your GPU time; the Backend step estimates memory from the model's config.",
         ),
     )
+
+
+REPLACEMENTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "gpt-4o-mini",
+        (
+            ("azure", "gpt-4o-mini"),
+            ("together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"),
+            ("nebius", "meta-llama/Meta-Llama-3.1-8B-Instruct"),
+            ("local", "Qwen/Qwen2.5-1.5B-Instruct"),
+        ),
+    ),
+    (
+        "gpt-4.1-mini",
+        (
+            ("azure", "gpt-4.1-mini"),
+            ("together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"),
+            ("nebius", "meta-llama/Meta-Llama-3.1-8B-Instruct"),
+            ("local", "Qwen/Qwen2.5-1.5B-Instruct"),
+        ),
+    ),
+    (
+        "gpt-4.1-nano",
+        (
+            ("azure", "gpt-4.1-nano"),
+            ("together", "meta-llama/Llama-3.2-3B-Instruct"),
+            ("local", DEFAULT_LOCAL_MODEL),
+        ),
+    ),
+    (
+        "gpt-4o",
+        (
+            ("azure", "gpt-4o"),
+            ("together", "meta-llama/Llama-3.3-70B-Instruct-Reference"),
+            ("nebius", "meta-llama/Llama-3.3-70B-Instruct"),
+        ),
+    ),
+    (
+        "gpt-4.1",
+        (
+            ("azure", "gpt-4.1"),
+            ("together", "meta-llama/Llama-3.3-70B-Instruct-Reference"),
+            ("nebius", "meta-llama/Llama-3.3-70B-Instruct"),
+        ),
+    ),
+    (
+        "gpt-3.5-turbo",
+        (
+            ("together", "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"),
+            ("local", "Qwen/Qwen2.5-1.5B-Instruct"),
+        ),
+    ),
+)
+"""OpenAI models and comparable ones elsewhere, by backend name: a suggestion of size and
+class (the user measures whether the replacement is as good in Evaluate)."""
+
+
+def replacements(model: str) -> tuple[tuple[str, str], ...]:
+    """``(backend, model)`` pairs comparable to OpenAI's ``model`` (an ``ft:`` name: its base)."""
+    base = base_of_fine_tuned(model) or model.strip()
+    entry = find_hosted(Provider.OPENAI, base)
+    names = (entry.name, *entry.aliases) if entry is not None else (base,)
+    for family, offers in sorted(REPLACEMENTS, key=lambda item: -len(item[0])):
+        if any(name == family or name.startswith(f"{family}-2") for name in names):
+            return offers
+    return REPLACEMENTS[0][1]

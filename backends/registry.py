@@ -9,6 +9,11 @@ Factories are named by ``"module:attribute"`` and imported on first use, so aski
 backend can do costs no import of its SDK, and the low layers (``backends.runs``) can ask too
 without depending on the backends themselves. Adding a backend is one module plus one entry in
 ``_ENTRIES``.
+
+OpenAI-compatible fine-tuning APIs are entries too, produced here from provider profiles
+(``backends.profiles``: built in, and the user's ``providers.toml``, read when first asked):
+``--backend nebius`` and the like; ``compatible`` is any such API named by address
+(``--base-url URL --key-env VAR``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
+from backends import profiles
 from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider
+from backends.profiles import Profile
 from backends.runs.values import ADAPTERS, DPO, SUPERVISED
 from backends.runs.values import FULL as FULL
 from backends.runs.values import LORA as LORA
@@ -81,6 +88,27 @@ class BackendInfo:
     hyperparameters: tuple[str, ...] = ()
     """The hosted job's hyperparameters, as the Settings step and ``train`` ask for them
     (``beta`` only with DPO; each ``"auto"`` or a number)."""
+    api_base_url: str | None = None
+    """The provider's OpenAI-compatible API (chat for Evaluate and Try it; fine-tuning for the
+    compatible backends); ``None`` for OpenAI (the SDK's default) and Azure (its endpoint)."""
+    base_url_env: str | None = None
+    """The environment variable that moves the provider's address (tests, private gateways)."""
+    base_url_path: str = ""
+    """Appended to ``base_url_env``'s value for the OpenAI-compatible API (Together's SDK adds
+    ``/v1`` itself, so its variable has none)."""
+    profile: str | None = None
+    """An OpenAI-compatible API's profile: handed to the factory as ``profile=``."""
+    custom_address: bool = False
+    """Reached at an address the user gives (``--base-url URL --key-env VAR``)."""
+    models: tuple[str, ...] = ()
+    """Models the provider's profile lists (where the catalog has none)."""
+    listed_prices: tuple[tuple[str, float], ...] = ()
+    """``(model, $ per 1M training tokens)`` from the provider's profile."""
+    source: str = ""
+    """Where the entry's facts come from (a profile's page or file)."""
+
+    def listed_price(self, model: str) -> float | None:
+        return next((price for name, price in self.listed_prices if name == model), None)
 
     def hyperparameter_names(self, objective: str) -> tuple[str, ...]:
         """The hyperparameters a job with ``objective`` takes (``beta`` is DPO's)."""
@@ -88,6 +116,8 @@ class BackendInfo:
 
     def create(self, **options: Any) -> Backend:
         """A new backend object; ``options`` go to its constructor (e.g. ``secret=``)."""
+        if self.profile is not None:
+            options = {"profile": self.profile, **options}
         return cast("Backend", _load(self.factory)(**options))
 
     def reconnect(self, run: RunFolder, *, secret: str | None = None) -> Backend:
@@ -166,6 +196,7 @@ _ENTRIES = (
         no_new_jobs_from=OPENAI_NO_NEW_JOBS_FROM,
         hyperparameters=OPENAI_HYPERPARAMETERS,
         models_endpoint=True,
+        base_url_env="OPENAI_BASE_URL",
     ),
     BackendInfo(
         name="azure",
@@ -203,6 +234,9 @@ _ENTRIES = (
         factory="backends.hosted.together:TogetherBackend",
         for_run="backends.hosted.together:TogetherBackend.for_run",
         hyperparameters=TOGETHER_HYPERPARAMETERS,
+        api_base_url="https://api.together.ai/v1",
+        base_url_env="TOGETHER_BASE_URL",
+        base_url_path="/v1",
     ),
     BackendInfo(
         name="local",
@@ -221,7 +255,80 @@ _ENTRIES = (
         for_run="backends.local.backend:LocalBackend.for_run",
     ),
 )
-_BY_NAME = {entry.name: entry for entry in _ENTRIES}
+COMPATIBLE = "compatible"
+"""Any OpenAI-compatible fine-tuning API, at the address the user gives."""
+_COMPATIBLE_FACTORY = "backends.hosted.compatible:CompatibleBackend"
+
+_STATIC = (
+    *_ENTRIES[:-1],
+    BackendInfo(
+        name=COMPATIBLE,
+        label="OpenAI-compatible API",
+        hosted=True,
+        provider=Provider.COMPATIBLE,
+        objectives=OBJECTIVES,
+        adapters=(),
+        pause=True,
+        save_now=False,
+        checkpoints=True,
+        download=False,
+        inference=True,
+        key_env=None,
+        factory=_COMPATIBLE_FACTORY,
+        for_run=f"{_COMPATIBLE_FACTORY}.for_run",
+        hyperparameters=OPENAI_HYPERPARAMETERS,
+        custom_address=True,
+    ),
+    _ENTRIES[-1],
+)
+
+
+def _profile_entry(profile: Profile) -> BackendInfo:
+    return BackendInfo(
+        name=profile.name,
+        label=profile.label,
+        hosted=True,
+        provider=Provider.COMPATIBLE,
+        objectives=OBJECTIVES if profile.dpo else (SUPERVISED,),
+        adapters=(),
+        pause=profile.pause,
+        save_now=False,
+        checkpoints=profile.checkpoints,
+        download=False,
+        inference=True,
+        key_env=profile.key_env,
+        factory=_COMPATIBLE_FACTORY,
+        for_run=f"{_COMPATIBLE_FACTORY}.for_run",
+        hyperparameters=OPENAI_HYPERPARAMETERS if profile.dpo else OPENAI_HYPERPARAMETERS[:-1],
+        api_base_url=profile.base_url,
+        profile=profile.name,
+        models=profile.models,
+        listed_prices=profile.prices,
+        source=profile.source,
+    )
+
+
+def _entries() -> tuple[BackendInfo, ...]:
+    """The built-in entries, then one per provider profile (hosted ones before ``local``)."""
+    taken = {entry.name for entry in _STATIC}
+    extra = tuple(_profile_entry(p) for p in profiles.profiles() if p.name not in taken)
+    return (*_STATIC[:-1], *extra, _STATIC[-1])
+
+
+def _by_name() -> dict[str, BackendInfo]:
+    return {entry.name: entry for entry in _entries()}
+
+
+def profile_problems() -> tuple[str, ...]:
+    """What is wrong in the user's ``providers.toml`` (a profile skipped says why)."""
+    taken = {entry.name for entry in _STATIC}
+    clashes = tuple(
+        f"{profiles.providers_file()}: profile {p.name!r} has a built-in backend's name; it is ignored."
+        for p in profiles.profiles()
+        if p.name in taken
+    )
+    return (*profiles.problems(), *clashes)
+
 
 LOCAL = "local"
 """The local backend's name, for callers that offer it by default."""
@@ -229,15 +336,15 @@ DEFAULT_HOSTED = "openai"
 
 
 def names() -> tuple[str, ...]:
-    return tuple(_BY_NAME)
+    return tuple(_by_name())
 
 
 def all_backends() -> tuple[BackendInfo, ...]:
-    return _ENTRIES
+    return _entries()
 
 
 def hosted() -> tuple[BackendInfo, ...]:
-    return tuple(entry for entry in _ENTRIES if entry.hosted)
+    return tuple(entry for entry in _entries() if entry.hosted)
 
 
 def hosted_names() -> tuple[str, ...]:
@@ -246,12 +353,12 @@ def hosted_names() -> tuple[str, ...]:
 
 def find(name: str | None) -> BackendInfo | None:
     """The entry called ``name``, or ``None``."""
-    return _BY_NAME.get(name or "")
+    return _by_name().get(name or "")
 
 
 def get(name: str) -> BackendInfo:
     """The entry called ``name``; ``UnknownBackend`` when there is none."""
-    entry = _BY_NAME.get(name)
+    entry = _by_name().get(name)
     if entry is None:
         raise UnknownBackend(name)
     return entry
@@ -282,7 +389,7 @@ def for_provider(provider: Provider | str) -> BackendInfo | None:
     """The backend that trains on a catalog provider."""
     value = provider.value if isinstance(provider, Provider) else str(provider)
     return next(
-        (entry for entry in _ENTRIES if entry.provider and entry.provider.value == value), None
+        (entry for entry in _entries() if entry.provider and entry.provider.value == value), None
     )
 
 

@@ -45,6 +45,8 @@ class BackendChoice:
     """``openai``, ``azure`` or ``local``; empty until chosen."""
     hosted_model: str = ""
     hosted_method: str = "supervised"
+    hosted_adapter: str = ""
+    """The adaptation where the provider lets the user choose (``lora``, ``full``); blank: its default."""
     hyper: dict[str, str] = field(default_factory=dict)
     """``n_epochs``, ``batch_size``, ``learning_rate_multiplier``, ``beta`` as typed."""
     suffix: str = ""

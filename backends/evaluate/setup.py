@@ -113,8 +113,19 @@ def local_runner(model: str, request: EvalRequest, adapter: str | None = None) -
     )
 
 
+def inference_refusal(provider: str) -> str | None:
+    """Why ``provider``'s models cannot be called for Evaluate and Try it (registry), or ``None``."""
+    entry = registry.get(provider)
+    if entry.inference:
+        return None
+    return f"{entry.label} models cannot be called from here: evaluate them where they are served."
+
+
 def runner_for(provider: str, model: str, request: EvalRequest) -> Runner:
-    """``model`` on ``provider``: a local runner, or a hosted one."""
+    """``model`` on ``provider``: a local runner, or a hosted one (its OpenAI-compatible chat API)."""
+    refusal = inference_refusal(provider)
+    if refusal:
+        raise UsageProblem(refusal)
     if registry.is_local(provider):
         return local_runner(model, request)
     return hosted_runner(provider, model, request)
@@ -209,6 +220,9 @@ def tuned_model(request: EvalRequest, provider: str) -> Tuned:
         return Tuned(local, spec.dataset)
     from backends.hosted.settings import settings_of
 
+    refusal = inference_refusal(spec.backend)
+    if refusal:
+        raise UsageProblem(f"Run {folder.run_id}: {refusal}")
     status = folder.read_status()
     if not status.fine_tuned_model:
         raise UsageProblem(
@@ -339,6 +353,7 @@ __all__ = [
     "guess_provider",
     "hosted_runner",
     "hosted_settings",
+    "inference_refusal",
     "judge_estimate",
     "judge_provider",
     "judge_runner",

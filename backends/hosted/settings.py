@@ -1,10 +1,15 @@
-"""Where a hosted backend connects, and the SDK client for it.
+"""Where a hosted backend connects through the ``openai`` SDK, and the SDK client for it.
 
 ``HostedSettings`` holds everything about the connection that is *not*
 secret: it is saved in ``run.json`` (``settings["connection"]``) so the
 follower process can reconnect. The secret (an API key or an Entra ID token)
 is only ever passed in memory or inherited through the environment
-(``OPENAI_API_KEY``, ``AZURE_OPENAI_API_KEY``, ``AZURE_OPENAI_AD_TOKEN``).
+(``OPENAI_API_KEY``, ``AZURE_OPENAI_API_KEY``, ``AZURE_OPENAI_AD_TOKEN``, or the
+variable the registry names for another provider).
+
+Besides OpenAI and Azure OpenAI, any provider the registry gives an OpenAI-compatible
+address (``api_base_url``, ``base_url_env``) is spoken to the same way: Together AI's chat
+API for Evaluate and Try it, and every OpenAI-compatible fine-tuning API (``compatible``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ if TYPE_CHECKING:
 
 OPENAI = "openai"
 AZURE = "azure"
-"""The two flavours of the OpenAI API a connection speaks (the registry's hosted backend names)."""
+"""The two flavours of the OpenAI API with their own settings; any other provider name is an
+OpenAI-compatible API at ``base_url`` with its key in ``key_env``."""
 
 DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
@@ -32,7 +38,7 @@ AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 @dataclass(frozen=True)
 class HostedSettings:
-    """A connection to OpenAI or Azure OpenAI, minus the secret."""
+    """A connection to OpenAI, Azure OpenAI or an OpenAI-compatible API, minus the secret."""
 
     provider: str = OPENAI
     base_url: str | None = None
@@ -44,23 +50,37 @@ class HostedSettings:
     azure_auth: str = "key"
     """``key`` (api-key header) or ``entra`` (Microsoft Entra ID bearer token)."""
     timeout_s: float = 60.0
+    key_env: str | None = None
+    """An OpenAI-compatible provider: the environment variable holding its key (not the key)."""
+    label_text: str | None = None
+    """An OpenAI-compatible provider the registry does not know by name: what to call it."""
 
     def __post_init__(self) -> None:
-        if self.provider not in (OPENAI, AZURE):
-            raise ValueError(f"provider must be {OPENAI!r} or {AZURE!r}, not {self.provider!r}")
+        if not self.provider:
+            raise ValueError("provider must be named")
         if self.azure_auth not in ("key", "entra"):
             raise ValueError(f"azure_auth must be 'key' or 'entra', not {self.azure_auth!r}")
 
     @property
     def label(self) -> str:
+        if self.label_text:
+            return self.label_text
         return registry.label(self.provider)
+
+    @property
+    def compatible(self) -> bool:
+        """An OpenAI-compatible API other than OpenAI and Azure OpenAI."""
+        return self.provider not in (OPENAI, AZURE)
 
     @property
     def secret_env_var(self) -> str:
         """The environment variable the secret is read from (and handed to the follower in)."""
         if self.provider == OPENAI:
             return "OPENAI_API_KEY"
-        return "AZURE_OPENAI_AD_TOKEN" if self.azure_auth == "entra" else "AZURE_OPENAI_API_KEY"
+        if self.provider == AZURE:
+            return "AZURE_OPENAI_AD_TOKEN" if self.azure_auth == "entra" else "AZURE_OPENAI_API_KEY"
+        entry = registry.find(self.provider)
+        return self.key_env or (entry.key_env if entry else None) or "OPENAI_API_KEY"
 
     @property
     def uses_azure_v1_route(self) -> bool:
@@ -76,6 +96,11 @@ class HostedSettings:
                 "base_url": env.get("OPENAI_BASE_URL") or None,
                 "organization": env.get("OPENAI_ORG_ID") or None,
                 "project": env.get("OPENAI_PROJECT_ID") or None,
+            }
+        elif provider != AZURE:
+            values = {
+                "base_url": compatible_base_url(provider, env),
+                "key_env": registry.get(provider).key_env,
             }
         else:
             values = {
@@ -109,12 +134,16 @@ class HostedSettings:
         """The address in words, for messages (never a secret)."""
         if self.provider == OPENAI:
             return self.base_url or "https://api.openai.com/v1"
+        if self.compatible:
+            return self.base_url or "(no base URL set)"
         return self.base_url or self.azure_endpoint or "(no Azure endpoint set)"
 
     def missing(self, secret: str | None = None) -> str | None:
         """Why a client cannot be made (no secret, no endpoint), or ``None``."""
         if self.provider == AZURE and not (self.azure_endpoint or self.base_url):
             return "No Azure OpenAI endpoint: set AZURE_OPENAI_ENDPOINT."
+        if self.compatible and not self.base_url:
+            return f"No base URL for {self.label}: give --base-url or add it to providers.toml."
         if self.resolve_secret(secret) is None and not (
             self.provider == AZURE and self.azure_auth == "entra" and _has_azure_identity()
         ):
@@ -141,7 +170,7 @@ class HostedSettings:
                 timeout=timeout,
                 max_retries=max_retries,
             )
-        if self.uses_azure_v1_route:
+        if self.compatible or self.uses_azure_v1_route:
             return openai.OpenAI(
                 api_key=secret, base_url=self.base_url, timeout=timeout, max_retries=max_retries
             )
@@ -177,12 +206,34 @@ class HostedSettings:
         return env
 
 
+def compatible_base_url(provider: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The OpenAI-compatible address of ``provider``: its variable (plus the path the provider's own
+    SDK would add, e.g. Together's ``/v1``), else the registry's default."""
+    entry = registry.get(provider)
+    env = os.environ if env is None else env
+    override = env.get(entry.base_url_env) if entry.base_url_env else None
+    if override:
+        return override.rstrip("/") + entry.base_url_path
+    return entry.api_base_url
+
+
 def settings_of(spec: RunSpec) -> HostedSettings:
-    """The connection a run was launched with (``run.json`` → ``settings.connection``)."""
+    """The OpenAI-SDK connection of a run's provider (``run.json`` → ``settings.connection``).
+
+    A run launched through another SDK (Together) saved its own connection, without a
+    ``provider``: its OpenAI-compatible address is derived from it (chat for Evaluate).
+    """
     connection = spec.settings.get("connection")
-    if isinstance(connection, dict):
+    if isinstance(connection, dict) and "provider" in connection:
         return HostedSettings.from_dict(connection)
     provider = spec.backend if registry.is_hosted(spec.backend) else registry.DEFAULT_HOSTED
+    if isinstance(connection, dict) and provider not in (OPENAI, AZURE):
+        entry = registry.get(provider)
+        base = connection.get("base_url")
+        if isinstance(base, str) and base:
+            return HostedSettings.from_env(
+                provider, base_url=base.rstrip("/") + entry.base_url_path
+            )
     return HostedSettings.from_env(provider)
 
 

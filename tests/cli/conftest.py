@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.fakes.finetune_api import FineTuneAPI
@@ -13,6 +15,15 @@ def openai_env(monkeypatch: pytest.MonkeyPatch, emulator: FineTuneAPI) -> FineTu
     monkeypatch.setenv("OPENAI_API_KEY", emulator.api_key)
     monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
     return emulator
+
+
+@pytest.fixture
+def refusing_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FineTuneAPI]:
+    """OpenAI answering 403 ``training_not_available`` to a new job, key and address set."""
+    with FineTuneAPI(refuse_training=True) as api:
+        monkeypatch.setenv("OPENAI_API_KEY", api.api_key)
+        monkeypatch.setenv("OPENAI_BASE_URL", api.base_url)
+        yield api
 
 
 @pytest.fixture

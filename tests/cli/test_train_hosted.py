@@ -176,3 +176,34 @@ def test_a_final_server_error_does_not_promise_a_retry(
     assert main([*argv, "--model", "gpt-4o-mini", "--data", str(dataset), "--detach"]) == 1
     err = capsys.readouterr().err
     assert "retrying." not in err and "did not recover after retrying" in err
+
+
+def test_openai_refusing_training_offers_the_others_with_the_same_data(
+    refusing_openai: FineTuneAPI, dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["--workspace", str(tmp_path / "ws"), "train", "--backend", "openai",
+         "--model", "gpt-4o-mini", "--data", str(dataset), "--yes"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "training_not_available" in err or "refused to create" in err
+    assert "Together AI: meta-llama/Meta-Llama-3.1-8B-Instruct-Reference" in err
+    assert (
+        "finetune-tui train --backend together --model "
+        f"meta-llama/Meta-Llama-3.1-8B-Instruct-Reference --data {dataset}" in err
+    )
+    assert "Local GPU: Qwen/Qwen2.5-1.5B-Instruct" in err
+    assert refusing_openai.api_key not in err
+
+
+def test_after_the_wind_down_openai_is_closed_and_the_others_offered() -> None:
+    from datetime import date
+
+    from backends import migration
+
+    assert migration.closed_for("openai", date(2027, 1, 5)) is None
+    assert "since 6 January 2027" in (migration.closed_for("openai", date(2027, 12, 1)) or "")
+    assert migration.closed_for("together", date(2027, 12, 1)) is None
+    offers = migration.offers("ft:gpt-4o-mini-2024-07-18:acme::abc", date(2027, 1, 6))
+    assert [o.backend for o in offers] == ["azure", "together", "nebius", "local"]

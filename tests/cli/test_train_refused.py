@@ -45,6 +45,7 @@ def test_train_with_data_errors_exits_1_before_any_upload(
     info = registry.get(backend)
     if info.key_env:
         monkeypatch.setenv(info.key_env, emulator.api_key)
+    monkeypatch.setenv("OPENAI_API_KEY", emulator.api_key)  # the address-named API's key below
     monkeypatch.setenv("OPENAI_BASE_URL", emulator.base_url)
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", emulator.azure_endpoint)
     if not info.hosted:
@@ -64,6 +65,11 @@ def test_train_with_data_errors_exits_1_before_any_upload(
             model,
             "--yes",
             "--detach",
+            *(
+                ["--base-url", emulator.base_url, "--key-env", "OPENAI_API_KEY"]
+                if info.custom_address
+                else []
+            ),
         ]
     )
     err = capsys.readouterr().err

@@ -11,7 +11,8 @@ Written from Together's OpenAPI reference and the SDK's types (3.x). Real HTTP o
     POST /v1/fine-tunes            GET /v1/fine-tunes[/{id}]      POST /v1/fine-tunes/{id}/cancel
     GET  /v1/fine-tunes/{id}/events|metrics[?global_step_from]|checkpoints
     GET  /v1/finetune/download?ft_id&checkpoint=adapter|merged   (a .tar.zst body)
-    POST /v1/chat/completions      (OpenAI-compatible; answers "echo: " + the last user turn)
+    POST /v1/chat/completions      (OpenAI-compatible; answers "echo: " + the last user turn;
+                                    ``stream: true``: server-sent chunks, one word each, then usage)
 
 Authentication is ``Authorization: Bearer <api_key>``; anything else is a 401.
 A job moves one tick each time it is retrieved (``auto_advance``) or when a test
@@ -314,6 +315,8 @@ class TogetherAPI:
                 (m["content"] for m in reversed(request["messages"]) if m["role"] == "user"), ""
             )
             answer = f"echo: {last}"
+            if request.get("stream"):
+                return _Stream(request["model"], answer)
             return {
                 "id": "chat-1",
                 "object": "chat.completion",
@@ -369,6 +372,43 @@ def _limits(model: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class _Stream:
+    """A streamed chat answer: one chunk per word, then a usage chunk."""
+
+    model: str
+    answer: str
+
+    def events(self) -> list[bytes]:
+        words = self.answer.split(" ")
+        chunks = []
+        for position, word in enumerate(words):
+            text = word if position == 0 else " " + word
+            chunks.append(self._chunk([{"index": 0, "delta": {"content": text}}]))
+        chunks.append(
+            self._chunk(
+                [],
+                usage={
+                    "prompt_tokens": 5,
+                    "completion_tokens": len(words),
+                    "total_tokens": 5 + len(words),
+                },
+            )
+        )
+        return chunks
+
+    def _chunk(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        body = {
+            "id": "chat-1",
+            "object": "chat.completion.chunk",
+            "created": 1_795_000_000,
+            "model": self.model,
+            "choices": choices,
+            **extra,
+        }
+        return json.dumps(body).encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Any
@@ -396,6 +436,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _stream(self, stream: _Stream) -> None:
+        """Server-sent events as the OpenAI-compatible API sends them, then ``[DONE]``."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for data in stream.events():
+            self.wfile.write(b"data: " + data + b"\n\n")
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+        self.close_connection = True
+
     def _dispatch(self, method: str) -> None:
         api: TogetherAPI = self.server.emulator
         url = urlsplit(self.path)
@@ -419,7 +471,9 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(fault.status, {"error": {"message": fault.message}}, headers)
                     return
             answer = api.handle(method, url.path, query, body)
-        if isinstance(answer, tuple):
+        if isinstance(answer, _Stream):
+            self._stream(answer)
+        elif isinstance(answer, tuple):
             self._send(*answer)
         else:
             self._send(200, answer, {})

@@ -1,6 +1,6 @@
 """``finetune-tui chat``: the base and the tuned model answer your own prompt.
 
-    finetune-tui chat --model BASE [--provider openai|azure|local] [--tuned RUN|MODEL]
+    finetune-tui chat --model BASE [--provider BACKEND] [--tuned RUN|MODEL]
         [--system TEXT] [--prompt TEXT] [--max-tokens N]
 
 Without ``--prompt`` it opens the app on Evaluate › Try it. With ``--prompt``

@@ -1,6 +1,6 @@
 """``finetune-tui eval``: the held-out prompts through the base model's alternatives and the tuned model.
 
-    finetune-tui eval --data EVAL.jsonl --model BASE [--provider openai|azure|local]
+    finetune-tui eval --data EVAL.jsonl --model BASE [--provider BACKEND]
         [--few-shot K] [--rag K] [--train TRAIN.jsonl] [--tuned RUN|MODEL] [--limit N] [--json]
         [--judge MODEL [--judge-provider openai|azure] [--yes]]
 

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from backends.catalog import Provider
+from backends.catalog import DATA_PROVIDERS, Provider
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 UNREADABLE_CODES = ("missing_file", "not_a_file", "unreadable_file")
@@ -66,7 +66,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--model", default="gpt-4o-mini", help="base model (default: gpt-4o-mini)")
     parser.add_argument(
         "--provider",
-        choices=tuple(provider.value for provider in Provider),
+        choices=tuple(provider.value for provider in DATA_PROVIDERS),
         default=Provider.OPENAI.value,
     )
     parser.add_argument("--validation", metavar="FILE", help="validation file to check as well")

@@ -35,7 +35,9 @@ def register(subparsers: Any) -> None:
     from tui.commands.train_local import add_local_arguments
 
     train = subparsers.add_parser(
-        "train", help="launch a fine-tuning run (hosted: openai, azure, together; or local)"
+        "train",
+        help="launch a fine-tuning run (hosted: openai, azure, together, an OpenAI-compatible "
+        "API; or local)",
     )
     train.add_argument("--backend", choices=registry.names(), required=True)
     train.add_argument("--data", metavar="PATH", help="training JSONL file (required)")
@@ -57,6 +59,7 @@ def register(subparsers: Any) -> None:
         "--checkpoints", default="auto", help="Together: checkpoints to keep (n_checkpoints)"
     )
     train.add_argument("--warmup-ratio", default="auto", help="Together: warmup ratio")
+    add_address_arguments(train)
     train.add_argument("--yes", action="store_true", help="skip the price confirmation")
     train.add_argument("--detach", action="store_true", help="print the run id and return")
     add_local_arguments(train)
@@ -67,6 +70,7 @@ def register(subparsers: Any) -> None:
     )
     attach.add_argument("job_id", metavar="JOB_ID")
     attach.add_argument("--backend", choices=registry.hosted_names(), required=True)
+    add_address_arguments(attach)
     attach.add_argument("--detach", action="store_true")
     attach.set_defaults(handler=run_attach)
 
@@ -74,6 +78,7 @@ def register(subparsers: Any) -> None:
         "jobs", help="list recent fine-tuning jobs of your account (to attach to one)"
     )
     jobs.add_argument("--backend", choices=registry.hosted_names(), required=True)
+    add_address_arguments(jobs)
     jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     jobs.add_argument("--json", action="store_true", help="one JSON list instead of a table")
     jobs.set_defaults(handler=run_jobs)
@@ -86,6 +91,36 @@ def register(subparsers: Any) -> None:
         "--merged", action="store_true", help="the merged model instead of the adapter"
     )
     download.set_defaults(handler=run_download)
+
+
+def add_address_arguments(parser: Any) -> None:
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help=f"--backend {registry.COMPATIBLE}: the OpenAI-compatible API's address",
+    )
+    parser.add_argument(
+        "--key-env",
+        metavar="VAR",
+        help=f"--backend {registry.COMPATIBLE}: the environment variable holding its key",
+    )
+
+
+def hosted_backend_of(args: argparse.Namespace) -> Any:
+    """The hosted backend ``--backend`` names (with ``--base-url``/``--key-env`` where it takes
+    an address); ``None`` after saying what is wrong."""
+    for problem in registry.profile_problems():
+        _err(problem)
+    info = registry.get(args.backend)
+    base_url, key_env = getattr(args, "base_url", None), getattr(args, "key_env", None)
+    if (base_url or key_env) and not info.custom_address:
+        _err(
+            f"--base-url and --key-env are for --backend {registry.COMPATIBLE}; "
+            f"{info.label} has its own address."
+        )
+        return None
+    options = {"base_url": base_url, "key_env": key_env} if info.custom_address else {}
+    return info.create(**options)  # hosted: attach, list_jobs, provider
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -111,8 +146,20 @@ def run_train(args: argparse.Namespace) -> int:
             f"{', '.join(_HYPERPARAMETER_FLAGS.get(n, n) for n in info.hyperparameters)}."
         )
         return 2
+    from datetime import date
+
+    from backends.migration import closed_for, offer_lines
+
+    closed = closed_for(args.backend, date.today())
+    if closed:
+        _err(closed)
+        for line in offer_lines(args.model, date.today(), args.data, args.validation):
+            _err(line)
+        return 2
     store = store_of(args)  # before anything is uploaded
-    backend: Any = registry.get(args.backend).create()  # hosted: attach, list_jobs, provider
+    backend = hosted_backend_of(args)
+    if backend is None:
+        return 2
     available = backend.availability()
     if not available.ok:
         _err(f"{backend.label}: {available.reason}")
@@ -160,12 +207,18 @@ def run_train(args: argparse.Namespace) -> int:
         return refused
     if not args.yes and not _confirm(backend, spec):
         return 2
-    return start_run(
-        lambda: backend.launch(spec, store, progress=_print_progress),
-        args,
-        watch,
-        failed=1,
-    )
+
+    def launch() -> Any:
+        from backends.hosted.errors import TrainingNotAvailable
+
+        try:
+            return backend.launch(spec, store, progress=_print_progress)
+        except TrainingNotAvailable:
+            for line in offer_lines(args.model, date.today(), args.data, args.validation):
+                _err(line)
+            raise
+
+    return start_run(launch, args, watch, failed=1)
 
 
 _HYPERPARAMETER_FLAGS = {
@@ -201,7 +254,10 @@ def _confirm(backend: Any, spec: Any) -> bool:
     from backends.catalog import PRICES_AS_OF, find_hosted
 
     entry = find_hosted(backend.provider, spec.model)
-    price = entry.training_price(spec.method, spec.adapter) if entry else None
+    if entry is not None:
+        price = entry.training_price(spec.method, spec.adapter)
+    else:
+        price = registry.get(backend.name).listed_price(spec.model)
     per_token = (
         f"${price:.2f} per 1M training tokens (prices as of {PRICES_AS_OF})"
         if price is not None
@@ -228,7 +284,9 @@ def _print_progress(what: str, done: int, total: int) -> None:
 
 def run_attach(args: argparse.Namespace) -> int:
 
-    backend: Any = registry.get(args.backend).create()  # hosted: attach, list_jobs, provider
+    backend = hosted_backend_of(args)
+    if backend is None:
+        return 2
     return start_run(lambda: backend.attach(args.job_id, store_of(args)), args, watch, failed=1)
 
 
@@ -264,7 +322,9 @@ def run_jobs(args: argparse.Namespace) -> int:
     from backends.text import printable_line
 
     try:
-        backend: Any = registry.get(args.backend).create()
+        backend = hosted_backend_of(args)
+        if backend is None:
+            return 2
         jobs = backend.list_jobs(limit=max(1, args.limit))
     except BackendError as error:
         _err(f"finetune-tui jobs: {error}")

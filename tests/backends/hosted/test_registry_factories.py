@@ -47,7 +47,7 @@ def test_only_azure_needs_deployment_words() -> None:
 def test_the_registry_says_which_objective_and_adapter_a_backend_takes() -> None:
     local, openai = registry.get("local"), registry.get("openai")
     assert local.refusal(objective="supervised", adapter="qlora") is None
-    assert local.refusal(objective="dpo") == "Local GPU trains supervised only (for now)."
+    assert local.refusal(objective="dpo") is None  # local DPO (trl's DPOTrainer)
     assert openai.refusal(objective="dpo") is None and openai.supports(objective="dpo")
     assert openai.refusal(adapter="lora") == (
         "OpenAI chooses the adaptation itself: --adapter is not accepted."

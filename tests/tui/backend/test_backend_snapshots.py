@@ -15,6 +15,26 @@ def test_where(snap_compare, make_app, workdir, size) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_where_with_provider_profiles(snap_compare, make_app, workdir, size) -> None:
+    """Every provider: built in, Nebius (no key), a providers.toml profile (its key set)."""
+    import os
+
+    from backends.locations import config_dir
+
+    path = config_dir() / "providers.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        '[providers.acme]\nlabel = "Acme AI"\nbase_url = "https://acme.invalid/v1"\n'
+        'key_env = "ACME_API_KEY"\n'
+    )
+    os.environ["ACME_API_KEY"] = "acme-test-key"
+    try:
+        assert snap_compare(make_app(), terminal_size=size, run_before=scan_and_enter_backend)
+    finally:
+        del os.environ["ACME_API_KEY"]
+
+
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("backend", ["openai", "local", "together"])
 def test_settings(snap_compare, make_app, workdir, size, backend) -> None:
     async def run_before(pilot: Pilot) -> None:

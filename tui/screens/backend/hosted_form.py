@@ -1,4 +1,8 @@
-"""The Settings step's form for OpenAI and Azure OpenAI: model, method, hyperparameters, key."""
+"""The Settings step's form for a hosted backend: model, objective, adaptation, hyperparameters, key.
+
+What it offers comes from the registry entry: the objectives and adaptations the backend trains
+with, its own hyperparameters (LoRA's hidden when the adaptation is full), an endpoint or a tier.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from backends.catalog import hosted_models, tunability
 from backends.hosted.azure import SUFFIX_RE, TRAINING_TYPES
 from backends.hosted.settings import DEFAULT_AZURE_API_VERSION
 from backends.hosted.spec import parse_metadata
-from backends.runs.values import DPO, SUPERVISED
+from backends.runs.values import DPO, FULL, LORA, QLORA, SUPERVISED
 from tui.screens.backend.plan import hosted_backend, provider_of
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice
@@ -37,6 +41,9 @@ HYPER_LABELS = {
     "lora_dropout": "LoRA dropout",
     "beta": "DPO beta",
 }
+OBJECTIVE_LABELS = {SUPERVISED: "Supervised (SFT)", DPO: "DPO (preference pairs)"}
+ADAPTER_LABELS = {LORA: "LoRA adapter", QLORA: "QLoRA adapter", FULL: "Full fine-tuning"}
+LORA_HYPER = ("lora_r", "lora_alpha", "lora_dropout")
 INTEGER_HYPER = ("n_epochs", "batch_size", "n_evals", "n_checkpoints", "lora_r", "lora_alpha")
 TIERS = sorted(set(TRAINING_TYPES.values()))
 
@@ -59,6 +66,7 @@ class HostedForm(Vertical):
         choice = self.choice
         names = sorted(
             {n for m in hosted_models(provider_of(choice.backend)) for n in (m.name, *m.aliases)}
+            | set(self.info.models)
         )
         yield Field(
             "Model",
@@ -71,16 +79,34 @@ class HostedForm(Vertical):
             ),
             "",
         )
+        objectives = self.info.objectives
         yield Field(
             "Method",
             Select(
-                [("Supervised (SFT)", SUPERVISED), ("DPO (preference pairs)", DPO)],
-                value=choice.hosted_method,
+                [(OBJECTIVE_LABELS.get(o, o), o) for o in objectives],
+                value=choice.hosted_method if choice.hosted_method in objectives else objectives[0],
                 allow_blank=False,
                 compact=True,
                 id="hosted-method",
             ),
+            None
+            if DPO in objectives
+            else f"{self.info.label} does not train with DPO (preference pairs).",
         )
+        if self.info.adapters:
+            adapters = self.info.adapters
+            yield Field(
+                "Adaptation",
+                Select(
+                    [(ADAPTER_LABELS.get(a, a), a) for a in adapters],
+                    value=choice.hosted_adapter
+                    if choice.hosted_adapter in adapters
+                    else adapters[0],
+                    allow_blank=False,
+                    compact=True,
+                    id="hosted-adapter",
+                ),
+            )
         for name in self.hyper_names:
             integer = name in INTEGER_HYPER
             field = Field(
@@ -95,7 +121,7 @@ class HostedForm(Vertical):
                 ),
                 id=f"field-{name}",
             )
-            field.display = name != "beta" or choice.hosted_method == DPO
+            field.display = self._shows(name, choice.hosted_method, choice.hosted_adapter)
             yield field
         yield Field(
             "Suffix",
@@ -188,6 +214,21 @@ class HostedForm(Vertical):
         value = self.query_one("#hosted-method", Select).value
         return value if isinstance(value, str) else SUPERVISED
 
+    def adapter(self) -> str:
+        """The chosen adaptation; blank where the provider decides it."""
+        if not self.info.adapters:
+            return ""
+        value = self.query_one("#hosted-adapter", Select).value
+        return value if isinstance(value, str) else self.info.adapters[0]
+
+    def _shows(self, name: str, method: str, adapter: str) -> bool:
+        """DPO's beta only with DPO; LoRA's numbers only with a LoRA adaptation."""
+        if name == "beta":
+            return method == DPO
+        if name in LORA_HYPER:
+            return (adapter or (self.info.adapters or (LORA,))[0]) != FULL
+        return True
+
     def show_tunability(self) -> None:
         verdict = tunability(provider_of(self.choice.backend), self.model(), today=self.today)
         lines = [verdict.summary, *verdict.notes[:1]]
@@ -200,8 +241,12 @@ class HostedForm(Vertical):
         self.show_tunability()
 
     @on(Select.Changed, "#hosted-method")
+    @on(Select.Changed, "#hosted-adapter")
     def _method_changed(self) -> None:
-        self.query_one("#field-beta").display = self.method() == DPO
+        for name in self.hyper_names:
+            self.query_one(f"#field-{name}").display = self._shows(
+                name, self.method(), self.adapter()
+            )
         cast(StepScreen, self.screen).refresh_validity()
 
     # --- validation and storing --------------------------------------------------
@@ -216,6 +261,16 @@ class HostedForm(Vertical):
         elif verdict.entry is not None and self.method() not in verdict.entry.methods:
             found.append(
                 f"{verdict.entry.name} supports {', '.join(verdict.entry.methods)}, not {self.method()}."
+            )
+        elif (
+            verdict.entry is not None
+            and verdict.entry.adapters
+            and self.adapter()
+            and self.adapter() not in verdict.entry.adapters
+        ):
+            found.append(
+                f"{verdict.entry.name} trains with {', '.join(verdict.entry.adapters)}, "
+                f"not {self.adapter()}."
             )
         for name in ("learning_rate_multiplier", "learning_rate", "beta"):
             if name not in self.hyper_names:
@@ -248,6 +303,7 @@ class HostedForm(Vertical):
         values: dict[str, Any] = {
             "hosted_model": self.model(),
             "hosted_method": self.method(),
+            "hosted_adapter": self.adapter(),
             "hyper": hyper,
             "suffix": self.query_one("#suffix", Input).value.strip(),
             "seed": self.query_one("#seed", NumberInput).value.strip(),
@@ -269,6 +325,7 @@ class HostedForm(Vertical):
         for name in (
             "hosted_model",
             "hosted_method",
+            "hosted_adapter",
             "hyper",
             "suffix",
             "seed",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 from backends import registry
 from backends.backend import Availability
 from backends.catalog import DEFAULT_LOCAL_MODEL, Provider, find_hosted, hosted_models
-from backends.runs.values import AUTO, RunSpec
+from backends.runs.values import AUTO, FULL, RunSpec
 from tui.state import BackendChoice, DatasetChoice
 
 if TYPE_CHECKING:
@@ -108,7 +108,10 @@ def default_hosted_model(choice: BackendChoice, data: DatasetChoice, cost_model:
     if choice.hosted_model.strip():
         return choice.hosted_model.strip()
     models = hosted_models(provider)
-    return (models[0].aliases or (models[0].name,))[0] if models else ""
+    if not models:
+        listed = registry.get(choice.backend).models if registry.is_hosted(choice.backend) else ()
+        return listed[0] if listed else ""
+    return (models[0].aliases or (models[0].name,))[0]
 
 
 def default_local_model(choice: BackendChoice) -> str:
@@ -155,12 +158,22 @@ def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool =
         settings=settings,
         metadata=parse_metadata(choice.metadata),
         hash_files=hash_files,
+        adapter=hosted_adapter(choice),
     )
+
+
+def hosted_adapter(choice: BackendChoice) -> str | None:
+    """The adaptation the hosted job uses: the chosen one where the backend offers a choice."""
+    info = registry.find(choice.backend)
+    if info is None or not info.adapters:
+        return None
+    return choice.hosted_adapter if choice.hosted_adapter in info.adapters else info.adapters[0]
 
 
 # --- words -----------------------------------------------------------------------
 def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
     """``(label, value)`` rows describing the chosen settings, for the Launch summary."""
+    rows: list[tuple[str, str]]
     if registry.is_local(choice.backend):
         from backends.local.settings import LocalSettings
 
@@ -179,8 +192,14 @@ def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
             rows.append(("DPO", f"beta {s.beta:g}, {s.loss_type} loss, reference {s.reference}"))
         return rows
     names = registry.get(choice.backend).hyperparameter_names(choice.hosted_method)
+    rows = [("Method", choice.hosted_method)]
+    adapter = hosted_adapter(choice)
+    if adapter:
+        rows.append(("Adaptation", adapter))
+        if adapter == FULL:
+            names = tuple(n for n in names if not n.startswith("lora_"))
     hyper = ", ".join(f"{name} {choice.hyper.get(name, '').strip() or AUTO}" for name in names)
-    rows = [("Method", choice.hosted_method), ("Hyperparameters", hyper)]
+    rows.append(("Hyperparameters", hyper))
     extras = [
         f"suffix {choice.suffix.strip()}" if choice.suffix.strip() else "",
         f"seed {choice.seed.strip()}" if choice.seed.strip() else "",
@@ -192,16 +211,30 @@ def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
 
 
 def price_line(choice: BackendChoice, report: DatasetReport | None) -> str:
-    """What the job should cost, from the Dataset step's report (hosted only)."""
+    """What the job should cost, from the Dataset step's report (hosted only), at the price of the
+    chosen objective and adaptation (``training_price``)."""
     provider = provider_of(choice.backend)
     entry = find_hosted(provider, choice.hosted_model)
-    per_million = entry.prices.training if entry else None
+    per_million = (
+        entry.training_price(choice.hosted_method, hosted_adapter(choice))
+        if entry
+        else registry.get(choice.backend).listed_price(choice.hosted_model)
+    )
+    what = choice.hosted_method + (f", {hosted_adapter(choice)}" if hosted_adapter(choice) else "")
     if report is None or report.cancelled:
         if per_million is None:
             return "Price: see the provider's price list (no dataset report to count tokens)."
-        return f"Price: ${per_million:.2f} per 1M training tokens (inspect the data for a total)."
+        return (
+            f"Price: ${per_million:.2f} per 1M training tokens ({what}; inspect the data for a "
+            "total)."
+        )
     same_model = entry is not None and find_hosted(provider, report.model) == entry
-    if same_model and report.provider == provider.value and report.estimated_cost_usd is not None:
+    if (
+        same_model
+        and report.provider == provider.value
+        and report.estimated_cost_usd is not None
+        and report.price_per_1m == per_million
+    ):
         return (
             f"Estimated price: ${report.estimated_cost_usd:,.2f} for {report.charged_tokens:,} "
             f"training tokens ({report.epochs} epochs × {report.billing_tokens:,}) at "
@@ -213,7 +246,13 @@ def price_line(choice: BackendChoice, report: DatasetReport | None) -> str:
             "per-token price in the catalog (see the provider's price list)."
         )
     approx = report.charged_tokens * per_million / 1e6
+    if same_model and report.provider == provider.value:
+        return (
+            f"Estimated price: ${approx:,.2f} for {report.charged_tokens:,} training tokens at "
+            f"${per_million:.2f} per 1M ({what}), prices as of {report.prices_as_of}."
+        )
     return (
         f"Estimated price: about ${approx:,.2f} ({report.charged_tokens:,} tokens counted for "
-        f"{report.model} at ${per_million:.2f} per 1M); inspect the data again for this model."
+        f"{report.model} at ${per_million:.2f} per 1M, {what}); inspect the data again for this "
+        "model."
     )

@@ -1,4 +1,5 @@
-"""Backend step 1: where to train (OpenAI, Azure OpenAI or this machine), each checked up front."""
+"""Backend step 1: where to train (every registry entry: the hosted providers, the OpenAI-compatible
+profiles, this machine), each checked up front; a bad ``providers.toml`` is said here."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ class BackendWhereScreen(StepScreen):
                 classes="availability -checking",
                 markup=False,
             )
+        for problem in registry.profile_problems():
+            yield Static(f"! {problem}", classes="availability -blocked", markup=False)
 
     def on_mount(self) -> None:
         super().on_mount()

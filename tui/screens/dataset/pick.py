@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, DirectoryTree, Input, Select
 
-from backends.catalog import CATALOG, Provider
+from backends.catalog import CATALOG, DATA_PROVIDERS, Provider
 from tui.journey import Position
 from tui.screens.step import StepScreen
 from tui.state import DatasetChoice
@@ -69,7 +69,7 @@ class DatasetPickScreen(StepScreen):
         yield Field(
             "Figures for",
             Select(
-                [(provider.label, provider) for provider in Provider],
+                [(provider.label, provider) for provider in DATA_PROVIDERS],
                 value=choice.provider,
                 allow_blank=False,
                 compact=True,

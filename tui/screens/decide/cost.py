@@ -12,7 +12,14 @@ from textual.binding import Binding, BindingType
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Select, Static
 
-from backends.catalog import PRICES_AS_OF, Provider, find_hosted, hosted_models, tunability
+from backends.catalog import (
+    DATA_PROVIDERS,
+    PRICES_AS_OF,
+    Provider,
+    find_hosted,
+    hosted_models,
+    tunability,
+)
 from backends.decision import OrgAccess
 from tui.journey import Position
 from tui.screens.catalog import CatalogScreen
@@ -34,7 +41,7 @@ class CostScreen(StepScreen):
         yield Field(
             "Train on",
             Select(
-                [(provider.label, provider) for provider in Provider],
+                [(provider.label, provider) for provider in DATA_PROVIDERS],
                 value=cost.provider,
                 allow_blank=False,
                 compact=True,
