@@ -165,6 +165,16 @@ def list_exports(folder: RunFolder) -> list[Path]:
     return found
 
 
+def gguf_exports(folder: RunFolder) -> dict[str, Path]:
+    """The run's finished exports that hold a GGUF file (gguf, ollama): name → the file."""
+    found: dict[str, Path] = {}
+    for export in list_exports(folder):
+        files = sorted(export.glob("*.gguf")) if export.parent == exports_dir(folder) else []
+        if files:
+            found[export.name] = files[0]
+    return found
+
+
 def default_name(kind: str, quant: str) -> str:
     return {"merged": "merged", "vllm": "vllm"}.get(kind, f"{kind}-{quant}")
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from backends.local.converter import ConverterMissing, fetch_converter
@@ -283,3 +284,71 @@ def test_q4_k_m_without_llama_cpp_says_what_is_possible(
     monkeypatch.setenv("PATH", str(tmp_path))
     message = _refused(store, folder, capsys, "--to", "gguf", "--quant", "q4_k_m")
     assert "pip install llama-cpp-python" in message and "f16 and q8_0 work" in message
+
+
+@pytest.mark.slow
+def test_try_it_chats_with_the_gguf_export_as_the_trained_model_answers(
+    gguf_run: RunFolder,
+    store: RunStore,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``chat --tuned RUN --export NAME``: the GGUF on the CPU answers as the trained model does."""
+    from backends.evaluate.chat import Delta, Reply
+    from backends.evaluate.setup import EvalRequest, gguf_export
+    from backends.evaluate.tryit import gguf_chat, gguf_choices
+
+    workspace = str(store.root.parent)
+    run = gguf_run.run_id
+    assert gguf_choices(tuned=run, workspace=workspace) == []
+    assert main(["--workspace", workspace, "export", run, "--to", "gguf"]) == 0
+    capsys.readouterr()
+    assert gguf_choices(tuned=run, workspace=workspace) == ["gguf-f16"]
+    model = gguf_run.read_spec().model
+    ask = ["chat", "--model", model, "--tuned", run, "--max-tokens", "12"]
+    ask += ["--system", "you are helpful .", "--prompt", "what colour is the sky ?"]
+    assert main(["--workspace", workspace, *ask]) == 0
+    trained = capsys.readouterr().out
+    assert main(["--workspace", workspace, *ask, "--export", "gguf-f16"]) == 0
+    exported = capsys.readouterr().out
+    tuned_trained = trained.split("── tuned: ")[1]
+    tuned_gguf = exported.split("── tuned: ")[1]
+    assert tuned_gguf.startswith(f"{run} gguf-f16 (GGUF, llama.cpp, CPU) ──\n"), exported
+    answer = tuned_trained.split("──\n", 1)[1].split("\n(", 1)[0]
+    assert answer.strip() and tuned_gguf.split("──\n", 1)[1].startswith(answer + "\n("), exported
+    # streamed piece by piece, with its tokens counted
+    request = EvalRequest(data="", model=model, tuned=run, workspace=workspace)
+    chat = gguf_chat(gguf_export(request, "gguf-f16"), 12)
+    try:
+        events = list(chat.stream([{"role": "user", "content": "what colour is the sea ?"}]))
+    finally:
+        chat.close()
+    reply = events[-1]
+    assert isinstance(reply, Reply) and reply.ok, reply.error
+    deltas = [e.text for e in events if isinstance(e, Delta)]
+    assert len(deltas) > 1 and "".join(deltas) == reply.text
+    assert reply.prompt_tokens and reply.completion_tokens and reply.completion_tokens <= 12
+    # an export it does not have is named with those it has
+    assert main(["--workspace", workspace, *ask, "--export", "gguf-q8_0"]) == 1
+    out = capsys.readouterr().out
+    assert "no GGUF export 'gguf-q8_0': its GGUF exports are gguf-f16" in out
+    # without llama-cpp-python, transformers' GGUF loader answers the same
+    from backends.evaluate import chat_process
+    from backends.local import converter
+
+    class Inbox:
+        def stopped(self, turn: int) -> bool:
+            return False
+
+    export = gguf_export(request, "gguf-f16")
+    config = {"gguf": str(export.path), "model": export.tokenizer, "max_new_tokens": 12}
+    monkeypatch.setattr(converter, "runtime_available", lambda: False)
+    label, answer_turn = chat_process.load_gguf(config)
+    assert label == "model-f16.gguf (transformers)"
+    system = {"role": "system", "content": "you are helpful ."}
+    turn = {"type": "generate", "id": 7, "messages": [system, {"role": "user", "content": "what colour is the sky ?"}]}  # fmt: skip
+    capsys.readouterr()
+    answer_turn(turn, Inbox())
+    lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[-1]["type"] == "done" and lines[-1]["completion_tokens"] <= 12
+    assert "".join(m["text"] for m in lines if m["type"] == "delta").strip() == answer
