@@ -312,8 +312,10 @@ def trained_tokenizer(plan: ExportPlan) -> Any:
 
 # --- evaluation prompts -----------------------------------------------------------------------
 def eval_prompts(spec: RunSpec, count: int) -> tuple[list[list[Message]], str]:
-    """Up to ``count`` prompts (every turn before the last assistant turn) and where from."""
+    """Up to ``count`` prompts (every turn before the last assistant turn) and where from; a
+    preference pair (a DPO run) gives its prompt."""
     from backends.data.formats import ConversionError, to_chat
+    from backends.data.preferences import is_preference, preferred_chat
     from backends.data.reader import iter_lines
 
     source = spec.validation or spec.dataset
@@ -327,8 +329,9 @@ def eval_prompts(spec: RunSpec, count: int) -> tuple[list[list[Message]], str]:
             break
         if parsed.finding is not None or not isinstance(parsed.value, dict):
             continue
+        value = parsed.value
         try:
-            chat = to_chat(parsed.value)
+            chat = preferred_chat(value) if is_preference(value) else to_chat(value)
         except ConversionError:
             continue
         raw = [m for m in chat.get("messages", []) if isinstance(m, dict)]

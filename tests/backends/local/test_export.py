@@ -352,3 +352,18 @@ def test_try_it_chats_with_the_gguf_export_as_the_trained_model_answers(
     lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines[-1]["type"] == "done" and lines[-1]["completion_tokens"] <= 12
     assert "".join(m["text"] for m in lines if m["type"] == "delta").strip() == answer
+
+
+def test_a_dpo_runs_export_is_checked_on_its_preference_prompts(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    from backends.local.export import eval_prompts
+    from tests.support.tiny_model import tiny_dpo_spec, write_toy_preferences
+
+    pairs = write_toy_preferences(tmp_path / "pairs.jsonl", 5)
+    chats, source = eval_prompts(tiny_dpo_spec(tiny_model, pairs), 2)  # type: ignore[arg-type]
+    assert chats == [
+        [{"role": "user", "content": "what colour is the sky ?"}],
+        [{"role": "user", "content": "what colour is the grass ?"}],
+    ]
+    assert source == f"the training file {pairs}"
