@@ -4,6 +4,7 @@ the tiny model → merged → GGUF through llama.cpp's own converter → loaded 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from backends.local.export import (
     run_export,
 )
 from backends.local.ollama_template import (
+    SAMPLE_CHATS,
     Message,
     Render,
     TemplateMismatch,
@@ -142,6 +144,43 @@ def test_the_ollama_template_renders_a_chat_as_the_chat_template_does(tiny_token
     assert "{{ range $i, $_ := .Messages }}" in template
     assert '{{ if eq .Role "user" }}' in template or 'eq .Role "user"' in template
     assert "<|im_start|>assistant\n" in template and "<|im_end|>" in template
+
+
+@pytest.mark.skipif(
+    shutil.which("go") is None, reason="no Go toolchain (apt-get install golang-go)"
+)
+def test_go_text_template_renders_the_ollama_template_as_jinja_renders_the_chat_template(
+    tiny_tokenizer: Any, tmp_path: Path
+) -> None:
+    """The TEMPLATE through Go's own text/template (Ollama's engine), on conversations."""
+    import subprocess
+
+    program = Path(__file__).parents[2] / "support" / "go_template.go"
+    render = _render(tiny_tokenizer, CHAT_TEMPLATE)
+    parts = derive_parts(render)
+    template = parts.go_template()
+    chats: list[list[Message]] = [list(chat) for chat in SAMPLE_CHATS]
+    chats.append(
+        [
+            {"role": "system", "content": "Braces {{ .Content }} and {% raw %} stay text."},
+            {"role": "user", "content": "what colour is the sky ?"},
+            {"role": "assistant", "content": "the sky is blue ."},
+            {"role": "user", "content": "and\nthe sea ?"},
+        ]
+    )
+    env = {**os.environ, "GOCACHE": str(tmp_path / "go-cache"), "GOFLAGS": "-mod=mod"}
+    for chat in chats:
+        done = subprocess.run(
+            ["go", "run", str(program)],
+            input=orjson.dumps({"template": template, "messages": chat}),
+            capture_output=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        assert done.stdout.decode() == render(chat, True)
 
 
 def test_a_chat_template_with_a_default_system_prompt_is_refused(tiny_tokenizer: Any) -> None:
