@@ -104,4 +104,6 @@ class ChatChoice:
     histories: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     """``base`` / ``tuned`` → the turns so far (user and assistant messages)."""
     models: tuple[Any, ...] = ()
-    """What the histories were had with (provider, base, tuned): another choice starts afresh."""
+    """What the histories were had with (provider, base, tuned, export): another choice starts afresh."""
+    export: str = ""
+    """A GGUF export of the tuned run the tuned pane talks to ('' : the trained model itself)."""

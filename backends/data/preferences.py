@@ -152,6 +152,23 @@ def to_pair(example: dict[str, Any]) -> PreferencePair:
     )
 
 
+def preferred_chat(example: dict[str, Any]) -> dict[str, Any]:
+    """A pair as the chat it teaches: its prompt, then the preferred answer (for evaluating a
+    DPO run on preference data, the preferred answer the reference); ``ConversionError`` when
+    it is not a pair."""
+    pair = to_pair(example)
+    prompt = pair.prompt if isinstance(pair.prompt, list) else [user(pair.prompt)]
+    if isinstance(pair.chosen, list):
+        chosen = pair.chosen
+    else:
+        chosen = [{"role": "assistant", "content": pair.chosen}]
+    return {"messages": [*prompt, *chosen]}
+
+
+def user(text: str) -> dict[str, Any]:
+    return {"role": "user", "content": text}
+
+
 def side_text(side: Side) -> str:
     """The words of one side, for comparing and for "is it empty?"."""
     if isinstance(side, str):

@@ -1,4 +1,5 @@
-"""``LocalChat``: a local model (and LoRA adapter) answering from its own child process.
+"""``LocalChat``: a local model (and LoRA adapter), or a GGUF export, answering from its own
+child process.
 
 The child (``backends.evaluate.chat_process``) is started on the first turn,
 loads the model once and keeps it for the turns after. Its stdout is read by
@@ -46,10 +47,12 @@ class LocalChat(ChatModel):
         adapter: str | None = None,
         max_new_tokens: int = DEFAULT_CHAT_MAX_TOKENS,
         device: str | None = None,
+        gguf: str | None = None,
         clock: Clock = time.perf_counter,
     ) -> None:
         self.model = model
         self.adapter = adapter
+        self.gguf = gguf
         self.label = f"{model} (local)" + (f" + adapter {adapter}" if adapter else "")
         self.max_new_tokens = max_new_tokens
         self.device = device
@@ -65,6 +68,25 @@ class LocalChat(ChatModel):
         """The same model and adapter as an evaluation ``LocalRunner`` (its adapter's base resolved)."""
         return cls(runner.model, adapter=runner.adapter, device=runner.device, clock=clock)
 
+    @classmethod
+    def from_gguf(
+        cls,
+        gguf: str,
+        *,
+        tokenizer: str,
+        label: str,
+        max_new_tokens: int = DEFAULT_CHAT_MAX_TOKENS,
+        clock: Clock = time.perf_counter,
+    ) -> LocalChat:
+        """A GGUF file on the CPU: llama.cpp (``llama-cpp-python``) when installed, else
+        transformers' GGUF loader; ``tokenizer`` (the trained model's) renders the chat template."""
+        from backends.local.converter import runtime_available
+
+        chat = cls(tokenizer, max_new_tokens=max_new_tokens, device="cpu", gguf=gguf, clock=clock)
+        runtime = "llama.cpp" if runtime_available() else "transformers' GGUF loader"
+        chat.label = f"{label} (GGUF, {runtime}, CPU)"
+        return chat
+
     # --- the child ------------------------------------------------------------
     def _start(self) -> None:
         from backends.local.launch import worker_env
@@ -74,6 +96,7 @@ class LocalChat(ChatModel):
             "adapter": self.adapter,
             "max_new_tokens": self.max_new_tokens,
             "device": self.device,
+            "gguf": self.gguf,
         }
         self._child = start_child(
             CHILD_MODULE, orjson.dumps(config).decode(), requests=True, env=worker_env()

@@ -40,6 +40,7 @@ import orjson
 
 from backends.backend import BackendError
 from backends.data.formats import ConversionError, to_chat
+from backends.data.preferences import is_preference, preferred_chat
 from backends.data.reader import iter_lines
 
 Message = dict[str, str]
@@ -128,7 +129,10 @@ def example_from_chat(chat: dict[str, Any], line: int) -> Example:
 
 
 def load_examples(path: str | Path, *, limit: int | None = None) -> LoadedExamples:
-    """Read a JSONL file (chat, prompt/completion, Alpaca or ShareGPT lines) as examples."""
+    """Read a JSONL file (chat, prompt/completion, Alpaca or ShareGPT lines) as examples.
+
+    A preference pair (a DPO run's data) is its prompt with the preferred answer as reference.
+    """
     source = Path(path).expanduser()
     if not source.is_file():
         raise EvalDataError(f"{path}: no such file.", hint="Give a JSONL file of chat examples.")
@@ -146,7 +150,8 @@ def load_examples(path: str | Path, *, limit: int | None = None) -> LoadedExampl
                 loaded.skipped.append(f"line {parsed.line}: not a JSON object")
                 continue
             try:
-                chat = to_chat(parsed.value)
+                value = parsed.value
+                chat = preferred_chat(value) if is_preference(value) else to_chat(value)
                 loaded.examples.append(example_from_chat(chat, parsed.line))
             except ConversionError as error:
                 loaded.skipped.append(f"line {parsed.line}: {error}")

@@ -324,12 +324,7 @@ class LocalRunner(Runner):
         return self._loaded
 
     def render(self, tokenizer: Any, messages: Sequence[Message]) -> str:
-        if getattr(tokenizer, "chat_template", None):
-            return tokenizer.apply_chat_template(
-                list(messages), tokenize=False, add_generation_prompt=True
-            )
-        text = "\n".join(f"{m['role']}: {m['content']}" for m in messages)
-        return text + "\nassistant:"
+        return render_chat(tokenizer, messages)
 
     def run(
         self,
@@ -376,6 +371,18 @@ class LocalRunner(Runner):
                 if on_result is not None:
                     on_result(generation)
         return results
+
+
+def render_chat(tokenizer: Any, messages: Sequence[Message]) -> str:
+    """The prompt a local model sees: its chat template (a plain transcript when it has none)."""
+    if getattr(tokenizer, "chat_template", None):
+        return str(
+            tokenizer.apply_chat_template(
+                list(messages), tokenize=False, add_generation_prompt=True
+            )
+        )
+    text = "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+    return text + "\nassistant:"
 
 
 def _has_tokenizer(folder: Path) -> bool:

@@ -2,6 +2,8 @@
 
 ``chat_sides`` never raises for bad input: a side whose model cannot be built
 carries its ``problem`` (shown in its pane, or printed by ``finetune-tui chat``).
+The tuned pane may talk to a GGUF export of the tuned run instead (``export``),
+on the CPU; ``gguf_choices`` lists them.
 ``conversation`` builds a turn's messages; ``describe`` says a reply's tokens
 and latency in a line.
 """
@@ -16,7 +18,13 @@ from backends.backend import BackendError
 from backends.evaluate.chat import ChatModel, Reply
 from backends.evaluate.request import EvalRequest, UsageProblem, guess_provider
 from backends.evaluate.runners import Runner
-from backends.evaluate.setup import runner_for, tuned_model
+from backends.evaluate.setup import (
+    GgufExport,
+    gguf_export,
+    gguf_export_names,
+    runner_for,
+    tuned_model,
+)
 
 NO_TUNED = (
     "No tuned model chosen: set “Tuned model” in Evaluate › Setup (a run id, an ft:… "
@@ -72,8 +80,12 @@ def chat_sides(
     secret: str | None = None,
     max_tokens: int = 512,
     clock: Callable[[], float] | None = None,
+    export: str | None = None,
 ) -> tuple[Side, Side]:
-    """The base and tuned chat models, resolved as ``finetune-tui eval`` resolves them."""
+    """The base and tuned chat models, resolved as ``finetune-tui eval`` resolves them.
+
+    ``export`` names a GGUF export of the tuned run: the tuned pane talks to that file instead.
+    """
     where = provider or (guess_provider(model) if model else registry.DEFAULT_HOSTED)
     request = EvalRequest(
         data="",
@@ -96,9 +108,42 @@ def chat_sides(
         base = Side(BASE, problem="No base model: choose one in Evaluate › Setup or give --model.")
     else:
         base = build(BASE, lambda: runner_for(where, model, request))
+    if export:
+        try:
+            return base, Side(TUNED, gguf_chat(gguf_export(request, export), max_tokens, clock))
+        except (UsageProblem, BackendError, ValueError, OSError) as error:
+            return base, Side(TUNED, problem=f"{name_of(tuned, export)}: {error}")
     if not tuned:
         return base, Side(TUNED, problem=NO_TUNED)
     return base, build(TUNED, lambda: tuned_model(request, where).runner)
+
+
+def name_of(tuned: str | None, export: str) -> str:
+    return f"tuned model {tuned} export {export}" if tuned else f"tuned export {export}"
+
+
+def gguf_chat(
+    export: GgufExport, max_tokens: int, clock: Callable[[], float] | None = None
+) -> ChatModel:
+    """A run's GGUF export as a chat model, on the CPU."""
+    from backends.evaluate.local_chat import LocalChat
+
+    timing = {"clock": clock} if clock is not None else {}
+    return LocalChat.from_gguf(
+        str(export.path),
+        tokenizer=export.tokenizer,
+        label=f"{export.run_id} {export.name}",
+        max_new_tokens=max_tokens,
+        **timing,
+    )
+
+
+def gguf_choices(*, tuned: str | None, workspace: str | None) -> list[str]:
+    """The GGUF exports the tuned pane could talk to (those of the run ``tuned`` names)."""
+    if not tuned:
+        return []
+    request = EvalRequest(data="", model="", tuned=tuned, workspace=workspace)
+    return gguf_export_names(request)
 
 
 def conversation(

@@ -165,6 +165,16 @@ def list_exports(folder: RunFolder) -> list[Path]:
     return found
 
 
+def gguf_exports(folder: RunFolder) -> dict[str, Path]:
+    """The run's finished exports that hold a GGUF file (gguf, ollama): name → the file."""
+    found: dict[str, Path] = {}
+    for export in list_exports(folder):
+        files = sorted(export.glob("*.gguf")) if export.parent == exports_dir(folder) else []
+        if files:
+            found[export.name] = files[0]
+    return found
+
+
 def default_name(kind: str, quant: str) -> str:
     return {"merged": "merged", "vllm": "vllm"}.get(kind, f"{kind}-{quant}")
 
@@ -302,8 +312,10 @@ def trained_tokenizer(plan: ExportPlan) -> Any:
 
 # --- evaluation prompts -----------------------------------------------------------------------
 def eval_prompts(spec: RunSpec, count: int) -> tuple[list[list[Message]], str]:
-    """Up to ``count`` prompts (every turn before the last assistant turn) and where from."""
+    """Up to ``count`` prompts (every turn before the last assistant turn) and where from; a
+    preference pair (a DPO run) gives its prompt."""
     from backends.data.formats import ConversionError, to_chat
+    from backends.data.preferences import is_preference, preferred_chat
     from backends.data.reader import iter_lines
 
     source = spec.validation or spec.dataset
@@ -317,8 +329,9 @@ def eval_prompts(spec: RunSpec, count: int) -> tuple[list[list[Message]], str]:
             break
         if parsed.finding is not None or not isinstance(parsed.value, dict):
             continue
+        value = parsed.value
         try:
-            chat = to_chat(parsed.value)
+            chat = preferred_chat(value) if is_preference(value) else to_chat(value)
         except ConversionError:
             continue
         raw = [m for m in chat.get("messages", []) if isinstance(m, dict)]

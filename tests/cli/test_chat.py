@@ -89,3 +89,32 @@ async def test_the_app_opens_on_try_it(make_app, workdir, stage_emulator) -> Non
         assert (
             app.screen.query_one("#pane-tuned", ChatPane).border_title == f"tuned: {TUNED} (OpenAI)"
         )
+
+
+def test_export_needs_a_local_run_with_that_gguf_export(
+    stage_emulator: FineTuneAPI, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(
+        capsys, "chat", "--model", "gpt-4o-mini", "--export", "gguf-f16", "--prompt", "hi"
+    )
+    assert code == 2 and "--export gguf-f16 needs --tuned RUN" in err
+    store = RunStore(workdir / "ws" / "runs")
+    hosted = store.create(
+        RunSpec(backend="openai", model="gpt-4o-mini", dataset="train.jsonl"),
+        status={"state": RunState.SUCCEEDED, "fine_tuned_model": TUNED},
+    )
+    ask = ["--workspace", str(workdir / "ws"), "chat", "--model", "gpt-4o-mini", "--prompt", "hi"]
+    code, out, err = run_cli(capsys, *ask, "--tuned", hosted.run_id, "--export", "gguf-f16")
+    assert code == 1, err
+    assert f"Run {hosted.run_id} was trained on openai: it has no GGUF export here." in out
+    assert "── base: gpt-4o-mini (OpenAI) ──\n" in out  # the base model still answers
+    local = store.create(
+        RunSpec(backend="local", model=str(workdir / "tiny-model"), dataset="train.jsonl"),
+        status={"state": RunState.SUCCEEDED},
+    )
+    code, out, err = run_cli(capsys, *ask, "--tuned", local.run_id, "--export", "gguf-f16")
+    assert code == 1 and "Traceback" not in out + err
+    assert (
+        f"Run {local.run_id} has no GGUF export 'gguf-f16': it has no GGUF export "
+        f"(finetune-tui export {local.run_id} --to gguf makes one)." in out
+    )

@@ -1,13 +1,15 @@
 """``finetune-tui chat``: the base and the tuned model answer your own prompt.
 
     finetune-tui chat --model BASE [--provider BACKEND] [--tuned RUN|MODEL]
-        [--system TEXT] [--prompt TEXT] [--max-tokens N]
+        [--export NAME] [--system TEXT] [--prompt TEXT] [--max-tokens N]
 
 Without ``--prompt`` it opens the app on Evaluate › Try it. With ``--prompt``
 it asks both models at once, prints both answers with their tokens and
 latency, and exits: 0 both answered, 1 a model failed, 2 bad
 usage. ``--tuned`` resolves like ``finetune-tui eval --tuned``: a run id of the
 workspace (a hosted run's fine-tuned model, a local run's adapter) or a model.
+``--export NAME`` makes the tuned side the run's GGUF export NAME (``finetune-tui
+export RUN --to gguf``), run on the CPU by llama.cpp (or transformers' GGUF loader).
 Keys come from the environment only and never appear in the output.
 """
 
@@ -37,6 +39,11 @@ def register(subparsers: Any) -> None:
         help="where the models run (default: local for a path or an owner/name hub id, else openai)",
     )
     parser.add_argument("--tuned", metavar="RUN|MODEL", help="a run id or a tuned model")
+    parser.add_argument(
+        "--export",
+        metavar="NAME",
+        help="talk to the tuned run's GGUF export NAME instead (on the CPU; e.g. gguf-f16)",
+    )
     parser.add_argument("--system", metavar="TEXT", default="", help="a system prompt")
     parser.add_argument(
         "--prompt", metavar="TEXT", help="ask once, print both answers and exit (no UI)"
@@ -48,6 +55,13 @@ def register(subparsers: Any) -> None:
 def run_chat(args: argparse.Namespace) -> int:
     if args.max_tokens is not None and args.max_tokens < 1:
         print("finetune-tui chat: --max-tokens must be at least 1.", file=sys.stderr)
+        return 2
+    if args.export and not args.tuned:
+        print(
+            f"finetune-tui chat: --export {args.export} needs --tuned RUN (the run it was "
+            "exported from).",
+            file=sys.stderr,
+        )
         return 2
     if args.prompt is None:
         return _open_app(args)
@@ -62,6 +76,7 @@ def run_chat(args: argparse.Namespace) -> int:
         tuned=args.tuned,
         workspace=args.workspace,
         max_tokens=args.max_tokens,
+        export=args.export,
     )
     try:
         return _ask(sides, conversation(args.system, [], args.prompt))
@@ -129,7 +144,7 @@ def _open_app(args: argparse.Namespace) -> int:
         eval_choice=EvalChoice(
             provider=args.provider or "", model=args.model, tuned=args.tuned or ""
         ),
-        chat_choice=ChatChoice(system=args.system or None),
+        chat_choice=ChatChoice(system=args.system or None, export=args.export or ""),
     )
     app.run()
     return app.return_code or 0

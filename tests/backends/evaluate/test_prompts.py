@@ -115,3 +115,27 @@ def test_missing_or_empty_file_says_what(tmp_path: Path) -> None:
     empty.write_text("{not json\n")
     with pytest.raises(prompts.EvalDataError, match="no usable example"):
         prompts.load_eval_set(empty)
+
+
+@pytest.mark.parametrize("layout", ["openai", "hf", "plain"])
+def test_preference_pairs_are_their_prompt_and_preferred_answer(
+    tmp_path: Path, layout: str
+) -> None:
+    """A DPO run's data: evaluated on its prompts against the preferred answer, and recognised
+    as the tuned model's training file."""
+    from tests.support.tiny_model import write_toy_preferences
+
+    pairs = write_toy_preferences(tmp_path / "pairs.jsonl", 3, layout=layout)
+    loaded = prompts.load_examples(pairs)
+    assert not loaded.skipped
+    assert [e.user_text.strip() for e in loaded.examples] == [
+        "what colour is the sky ?",
+        "what colour is the grass ?",
+        "what colour is the sea ?",
+    ]
+    assert [e.reference for e in loaded.examples][:2] == [
+        "the sky is red .",
+        "the grass is green .",
+    ]
+    eval_set = prompts.load_eval_set(str(pairs), None)
+    assert prompts.drop_trained(eval_set, pairs) == 3 and not eval_set.examples

@@ -278,6 +278,46 @@ def test_dpo_starts_from_a_finished_sft_run_from_the_cli(
     assert "margin" in done.stdout  # the progress lines show DPO's figures
 
 
+@pytest.mark.slow
+def test_a_finished_dpo_run_is_evaluated_and_answers_in_try_it_as_an_sft_run(
+    tiny_model: Path, pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli import main
+
+    workspace = tmp_path / "ws"
+    folder = RunStore(workspace / "runs").create(tiny_dpo_spec(tiny_model, pairs, max_steps=4))  # type: ignore[arg-type]
+    assert run_worker(folder.path) == 0, _log(folder)
+    run = folder.run_id
+    common = ["--workspace", str(workspace)]
+    ask = ["--model", str(tiny_model), "--provider", "local", "--tuned", run, "--max-tokens", "6"]
+    evaluate = [*common, "eval", *ask, "--few-shot", "0", "--rag", "0", "--limit", "3"]
+    # its own preference pairs are its training data: never evaluated on
+    assert main([*evaluate, "--data", str(pairs)]) == 2
+    assert (
+        "every evaluation example is in the tuned model's training file" in capsys.readouterr().err
+    )
+    # held-out pairs: the prompt, the preferred answer as the reference
+    held_out = tmp_path / "held-out.jsonl"
+    pair = {
+        "prompt": "what colour is the night ?",
+        "chosen": "it is black .",
+        "rejected": "hello .",
+    }
+    held_out.write_bytes(orjson.dumps(pair) + b"\n")
+    assert main([*evaluate, "--data", str(held_out), "--json"]) == 0, capsys.readouterr().err
+    report = orjson.loads(capsys.readouterr().out)
+    assert report["examples"] == 1, report
+    tuned = report["methods"]["tuned"]
+    assert tuned["answered"] == 1 and tuned["errors"] == 0, tuned
+    assert report["methods"]["zero-shot"]["answered"] == 1
+    assert report["rows"][0]["reference"] == "it is black ."
+    # Try it: the tuned side is the base + the DPO adapter, answering
+    assert main([*common, "chat", *ask, "--prompt", "what colour is the sky ?"]) == 0
+    out = capsys.readouterr().out
+    assert f"── tuned: {tiny_model} (local) + adapter {folder.output_dir / 'adapter'} ──" in out
+    assert out.count("completion tokens") == 2 and "Error" not in out
+
+
 # --- the command line ---------------------------------------------------------------------------
 def _cli(*args: str, workspace: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -4,10 +4,12 @@ the tiny model → merged → GGUF through llama.cpp's own converter → loaded 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from backends.local.converter import ConverterMissing, fetch_converter
@@ -21,6 +23,7 @@ from backends.local.export import (
     run_export,
 )
 from backends.local.ollama_template import (
+    SAMPLE_CHATS,
     Message,
     Render,
     TemplateMismatch,
@@ -141,6 +144,43 @@ def test_the_ollama_template_renders_a_chat_as_the_chat_template_does(tiny_token
     assert "{{ range $i, $_ := .Messages }}" in template
     assert '{{ if eq .Role "user" }}' in template or 'eq .Role "user"' in template
     assert "<|im_start|>assistant\n" in template and "<|im_end|>" in template
+
+
+@pytest.mark.skipif(
+    shutil.which("go") is None, reason="no Go toolchain (apt-get install golang-go)"
+)
+def test_go_text_template_renders_the_ollama_template_as_jinja_renders_the_chat_template(
+    tiny_tokenizer: Any, tmp_path: Path
+) -> None:
+    """The TEMPLATE through Go's own text/template (Ollama's engine), on conversations."""
+    import subprocess
+
+    program = Path(__file__).parents[2] / "support" / "go_template.go"
+    render = _render(tiny_tokenizer, CHAT_TEMPLATE)
+    parts = derive_parts(render)
+    template = parts.go_template()
+    chats: list[list[Message]] = [list(chat) for chat in SAMPLE_CHATS]
+    chats.append(
+        [
+            {"role": "system", "content": "Braces {{ .Content }} and {% raw %} stay text."},
+            {"role": "user", "content": "what colour is the sky ?"},
+            {"role": "assistant", "content": "the sky is blue ."},
+            {"role": "user", "content": "and\nthe sea ?"},
+        ]
+    )
+    env = {**os.environ, "GOCACHE": str(tmp_path / "go-cache"), "GOFLAGS": "-mod=mod"}
+    for chat in chats:
+        done = subprocess.run(
+            ["go", "run", str(program)],
+            input=orjson.dumps({"template": template, "messages": chat}),
+            capture_output=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        assert done.stdout.decode() == render(chat, True)
 
 
 def test_a_chat_template_with_a_default_system_prompt_is_refused(tiny_tokenizer: Any) -> None:
@@ -283,3 +323,86 @@ def test_q4_k_m_without_llama_cpp_says_what_is_possible(
     monkeypatch.setenv("PATH", str(tmp_path))
     message = _refused(store, folder, capsys, "--to", "gguf", "--quant", "q4_k_m")
     assert "pip install llama-cpp-python" in message and "f16 and q8_0 work" in message
+
+
+@pytest.mark.slow
+def test_try_it_chats_with_the_gguf_export_as_the_trained_model_answers(
+    gguf_run: RunFolder,
+    store: RunStore,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``chat --tuned RUN --export NAME``: the GGUF on the CPU answers as the trained model does."""
+    from backends.evaluate.chat import Delta, Reply
+    from backends.evaluate.setup import EvalRequest, gguf_export
+    from backends.evaluate.tryit import gguf_chat, gguf_choices
+
+    workspace = str(store.root.parent)
+    run = gguf_run.run_id
+    assert gguf_choices(tuned=run, workspace=workspace) == []
+    assert main(["--workspace", workspace, "export", run, "--to", "gguf"]) == 0
+    capsys.readouterr()
+    assert gguf_choices(tuned=run, workspace=workspace) == ["gguf-f16"]
+    model = gguf_run.read_spec().model
+    ask = ["chat", "--model", model, "--tuned", run, "--max-tokens", "12"]
+    ask += ["--system", "you are helpful .", "--prompt", "what colour is the sky ?"]
+    assert main(["--workspace", workspace, *ask]) == 0
+    trained = capsys.readouterr().out
+    assert main(["--workspace", workspace, *ask, "--export", "gguf-f16"]) == 0
+    exported = capsys.readouterr().out
+    tuned_trained = trained.split("── tuned: ")[1]
+    tuned_gguf = exported.split("── tuned: ")[1]
+    assert tuned_gguf.startswith(f"{run} gguf-f16 (GGUF, llama.cpp, CPU) ──\n"), exported
+    answer = tuned_trained.split("──\n", 1)[1].split("\n(", 1)[0]
+    assert answer.strip() and tuned_gguf.split("──\n", 1)[1].startswith(answer + "\n("), exported
+    # streamed piece by piece, with its tokens counted
+    request = EvalRequest(data="", model=model, tuned=run, workspace=workspace)
+    chat = gguf_chat(gguf_export(request, "gguf-f16"), 12)
+    try:
+        events = list(chat.stream([{"role": "user", "content": "what colour is the sea ?"}]))
+    finally:
+        chat.close()
+    reply = events[-1]
+    assert isinstance(reply, Reply) and reply.ok, reply.error
+    deltas = [e.text for e in events if isinstance(e, Delta)]
+    assert len(deltas) > 1 and "".join(deltas) == reply.text
+    assert reply.prompt_tokens and reply.completion_tokens and reply.completion_tokens <= 12
+    # an export it does not have is named with those it has
+    assert main(["--workspace", workspace, *ask, "--export", "gguf-q8_0"]) == 1
+    out = capsys.readouterr().out
+    assert "no GGUF export 'gguf-q8_0': its GGUF exports are gguf-f16" in out
+    # without llama-cpp-python, transformers' GGUF loader answers the same
+    from backends.evaluate import chat_process
+    from backends.local import converter
+
+    class Inbox:
+        def stopped(self, turn: int) -> bool:
+            return False
+
+    export = gguf_export(request, "gguf-f16")
+    config = {"gguf": str(export.path), "model": export.tokenizer, "max_new_tokens": 12}
+    monkeypatch.setattr(converter, "runtime_available", lambda: False)
+    label, answer_turn = chat_process.load_gguf(config)
+    assert label == "model-f16.gguf (transformers)"
+    system = {"role": "system", "content": "you are helpful ."}
+    turn = {"type": "generate", "id": 7, "messages": [system, {"role": "user", "content": "what colour is the sky ?"}]}  # fmt: skip
+    capsys.readouterr()
+    answer_turn(turn, Inbox())
+    lines = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[-1]["type"] == "done" and lines[-1]["completion_tokens"] <= 12
+    assert "".join(m["text"] for m in lines if m["type"] == "delta").strip() == answer
+
+
+def test_a_dpo_runs_export_is_checked_on_its_preference_prompts(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    from backends.local.export import eval_prompts
+    from tests.support.tiny_model import tiny_dpo_spec, write_toy_preferences
+
+    pairs = write_toy_preferences(tmp_path / "pairs.jsonl", 5)
+    chats, source = eval_prompts(tiny_dpo_spec(tiny_model, pairs), 2)  # type: ignore[arg-type]
+    assert chats == [
+        [{"role": "user", "content": "what colour is the sky ?"}],
+        [{"role": "user", "content": "what colour is the grass ?"}],
+    ]
+    assert source == f"the training file {pairs}"

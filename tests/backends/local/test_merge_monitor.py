@@ -95,3 +95,72 @@ async def test_push_dialog_checks_the_repo_name(
         await pilot.press("enter")
         await pilot.pause()
         assert chosen == [PushChoice("alice/tiny-lora", merged=False, private=True)]
+
+
+async def test_export_key_exports_checks_and_lists_it_in_the_output_dialog(
+    make_app, trained_run: RunFolder, tmp_path: Path, no_hub_token: None
+) -> None:
+    """x on a finished LoRA run: the dialog, a vLLM export (merge + commands + the check) in a
+    child process while the screen answers, its result, and the Output dialog listing it."""
+    from textual.widgets import Select
+
+    from tui.screens.message import MessageScreen
+    from tui.screens.run_output import ExportScreen
+
+    app = make_app(tmp_path, watch=trained_run, gpu_probe=list)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MonitorScreen)
+        assert screen.check_action("export_output", ()) is True
+        await pilot.press("x")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ExportScreen)
+        text = str(dialog.query_one(".dialog-text").render())
+        assert f"Run {trained_run.run_id}: each export is checked" in text
+        assert "Exports so far" not in text
+        assert [str(label) for label, _ in dialog.query_one("#export-kind", Select)._options] == [
+            "Merged 16-bit safetensors (output/merged/)",
+            "GGUF (llama.cpp's converter)",
+            "Ollama Modelfile (+ GGUF)",
+            "vLLM serve commands",
+        ]
+        dialog.query_one("#export-kind", Select).value = "vllm"
+        await pilot.click("#export-go")
+        await pilot.pause()
+        assert app.screen is screen
+        assert screen.check_action("export_output", ()) is None  # greyed while it runs
+        assert "Exporting to vllm and checking it" in _messages(app)
+        started = time.monotonic()
+        while screen._output_busy and time.monotonic() - started < 180:
+            await pilot.pause(0.1)  # the screen keeps answering meanwhile
+        await app.workers.wait_for_complete()
+        await pilot.pause(MonitorScreen.POLL_S * 3)
+        target = trained_run.output_dir / "exports" / "vllm"
+        assert (target / "commands.txt").is_file() and (target / "chat_template.jinja").is_file()
+        result = _messages(app)
+        assert f"Exported (vllm) to {target}" in result, result
+        assert "of the trained model's tokens reproduced" in result
+        assert "print(reply.choices[0].message.content)" in result
+        log = "\n".join(screen.query_one(Log).lines)
+        assert f"Export: exporting {trained_run.run_id} as vllm (vllm)." in log
+        assert "Export: Replaying the prompts through the trained model" in log
+        assert screen.check_action("export_output", ()) is True
+
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, MessageScreen)
+        body = app.screen.body
+        assert f"Merged model: {trained_run.output_dir / 'merged'}" in body
+        assert f"Export: {target}" in body
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("x")  # the dialog now names the exports so far
+        await pilot.pause()
+        assert isinstance(app.screen, ExportScreen)
+        text = str(app.screen.query_one(".dialog-text").render())
+        assert "Exports so far: merged, exports/vllm." in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.support.tryit import TUNED, open_try_it, send
+from tests.support.tryit import TUNED, open_try_it, send, wait_for_workers
 from tui.screens.evaluate import TryItScreen
 from tui.widgets.chat_pane import ChatPane
 
@@ -136,3 +136,45 @@ async def test_missing_key_is_a_pane_message(make_app, workdir) -> None:
         screen = app.screen
         assert "OPENAI_API_KEY" in pane_text(screen, "base")
         assert "OPENAI_API_KEY" in pane_text(screen, "tuned")
+
+
+async def test_tuned_as_offers_the_runs_gguf_exports(make_app, workdir, stage_emulator) -> None:
+    """A local run with a GGUF export: "Tuned as" appears and switches the tuned pane to it
+    (the GGUF itself is loaded on the first prompt: tests/backends/local/test_export.py)."""
+    from textual.widgets import Select
+
+    from backends.runs import RunStore
+    from backends.runs.values import RunSpec, RunState
+
+    app = make_app()
+    store = RunStore.of(app.workspace)
+    spec = RunSpec(backend="local", model=str(workdir / "tiny-model"), dataset="train.jsonl")
+    folder = store.create(spec, status={"state": RunState.SUCCEEDED})
+    (folder.output_dir / "adapter").mkdir(parents=True)
+    (folder.output_dir / "adapter" / "adapter_config.json").write_text("{}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_try_it(pilot, tuned=folder.run_id)
+        screen = app.screen
+        row = screen.query_one("#tryit-export-row")
+        assert not row.display  # no GGUF export yet: nothing to choose
+        screen.action_back()
+        await pilot.pause()
+        export = folder.output_dir / "exports" / "gguf-q8_0"
+        export.mkdir(parents=True)
+        (export / "model-q8_0.gguf").write_bytes(b"GGUF")
+        await open_try_it(pilot, tuned=folder.run_id)
+        screen = app.screen
+        assert screen.query_one("#tryit-export-row").display
+        select = screen.query_one("#tryit-export", Select)
+        assert [str(prompt) for prompt, _ in select._options] == [
+            "the trained model",
+            "its GGUF export gguf-q8_0 (CPU)",
+        ]
+        assert "adapter" in screen.query_one("#pane-tuned", ChatPane).border_title
+        select.value = "gguf-q8_0"
+        await pilot.pause()
+        await wait_for_workers(pilot, "tryit-models")
+        title = screen.query_one("#pane-tuned", ChatPane).border_title
+        assert title.startswith(f"tuned: {folder.run_id} gguf-q8_0 (GGUF, ")
+        assert title.endswith(", CPU)") and app.chat_choice.export == "gguf-q8_0"
+        assert screen.query_one("#pane-base", ChatPane).border_title == "base: gpt-4o-mini (OpenAI)"

@@ -1,7 +1,8 @@
 """Evaluate step 3: your own prompt to the base and the tuned model, answers streaming side by side.
 
 Each pane has its model (``backends.evaluate.chat``: hosted through the SDK,
-local from a child process) and its conversation. A turn is read from the
+local from a child process) and its conversation. When the tuned run has GGUF
+exports, "Tuned as" lets the tuned pane talk to one of them (on the CPU). A turn is read from the
 model's event stream in a thread worker (it only waits on the network or on
 the child's pipe) and posted back as ``ChatUpdate`` messages; a stopped turn
 bumps the pane's turn id, so what its stream still says is ignored.
@@ -20,7 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Select
 from textual.worker import Worker, WorkerState
 
 from tui.journey import Position
@@ -28,6 +29,7 @@ from tui.screens.step import Move, StepScreen
 from tui.widgets.chat_pane import ChatPane
 
 SIDES = ("base", "tuned")
+TRAINED_LABEL = "the trained model"
 RECOMMENDATION = Position(0, 4)
 SETUP, RESULTS = Position(4, 0), Position(4, 1)
 NARROW = 100
@@ -48,6 +50,10 @@ class ModelsReady(Message):
     """``backends.evaluate.tryit.Side`` for base and tuned."""
     system: str
     """The evaluation data's system prompt ('' when it has none)."""
+    exports: tuple[str, ...] = ()
+    """The tuned run's GGUF exports the tuned pane could talk to instead."""
+    only_tuned: bool = False
+    """Only the tuned pane's model changed (another export chosen): the base pane keeps its own."""
 
 
 @dataclass
@@ -102,6 +108,15 @@ class TryItScreen(StepScreen):
             with Horizontal(id="tryit-system-row"):
                 yield Label("System")
                 yield Input(placeholder="optional system prompt", compact=True, id="tryit-system")
+            with Horizontal(id="tryit-export-row"):
+                yield Label("Tuned as")
+                yield Select(
+                    [(TRAINED_LABEL, "")],
+                    value="",
+                    allow_blank=False,
+                    compact=True,
+                    id="tryit-export",
+                )
             with Horizontal(id="tryit-panes"):
                 yield ChatPane("base", id="pane-base")
                 yield ChatPane("tuned", id="pane-tuned")
@@ -123,12 +138,13 @@ class TryItScreen(StepScreen):
 
     def models_key(self) -> tuple[Any, ...]:
         choice = self.app.eval_choice
-        return (choice.provider, choice.model, choice.tuned)
+        return (choice.provider, choice.model, choice.tuned, self.app.chat_choice.export)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="tryit-models")
-    def load_models(self) -> None:
-        """Resolve the models (a run id reads the run store) and the default system prompt."""
-        from backends.evaluate.tryit import chat_sides
+    def load_models(self, only_tuned: bool = False) -> None:
+        """Resolve the models (a run id reads the run store), the tuned run's GGUF exports and
+        the default system prompt."""
+        from backends.evaluate.tryit import chat_sides, gguf_choices
 
         app: Any = self.app
         choice = app.eval_choice
@@ -139,22 +155,66 @@ class TryItScreen(StepScreen):
             workspace=str(app.workspace.root),
             secret=app.backend_choice.secret or None,
             clock=app.timestamp,
+            export=app.chat_choice.export or None,
         )
+        exports = gguf_choices(tuned=choice.tuned or None, workspace=str(app.workspace.root))
         system = app.chat_choice.system
-        self.post_message(ModelsReady(sides, default_system(app) if system is None else system))
+        system = default_system(app) if system is None else system
+        self.post_message(ModelsReady(sides, system, tuple(exports), only_tuned))
 
     def on_models_ready(self, message: ModelsReady) -> None:
         chat_choice = self.app.chat_choice
         same = chat_choice.models == self.models_key()
-        self.loaded = True
-        self.query_one("#tryit-system", Input).value = message.system
+        self.show_exports(message.exports)
+        if not message.only_tuned:
+            self.loaded = True
+            self.query_one("#tryit-system", Input).value = message.system
         for side in message.sides:
+            if message.only_tuned and side.name != "tuned":
+                if side.model is not None:
+                    side.model.close()  # never started: nothing to wait for
+                continue
             pane = self.pane(side.name)
             pane.set_model(side.title, side.problem, error=side.error)
             if side.model is not None:
                 self.models[side.name] = side.model
             if same:
                 pane.restore(chat_choice.histories.get(side.name, []))
+
+    # --- the tuned pane's GGUF exports ------------------------------------------
+    def show_exports(self, exports: tuple[str, ...]) -> None:
+        """The "Tuned as" choice, shown only when the tuned run has a GGUF export."""
+        self.query_one("#tryit-export-row").set_class(bool(exports), "-shown")
+        if not exports:
+            return
+        chosen = self.app.chat_choice.export
+        select: Select[str] = self.query_one("#tryit-export", Select)
+        with select.prevent(Select.Changed):
+            select.set_options(
+                [
+                    (TRAINED_LABEL, ""),
+                    *((f"its GGUF export {name} (CPU)", name) for name in exports),
+                ]
+            )
+            select.value = chosen if chosen in exports else ""
+
+    @on(Select.Changed, "#tryit-export")
+    def _export_chosen(self, event: Select.Changed) -> None:
+        """Another export for the tuned pane: its model is replaced and its chat starts afresh."""
+        chosen = event.value if isinstance(event.value, str) else ""
+        chat_choice = self.app.chat_choice
+        if chosen == chat_choice.export:
+            return
+        chat_choice.export = chosen
+        self.cancel.set()
+        old = self.models.pop("tuned", None)
+        if old is not None:
+            threading.Thread(target=old.close, name="chat-close", daemon=True).start()
+        pane = self.pane("tuned")
+        pane.clear()
+        pane.set_model("tuned: loading…")
+        self.refresh_bindings()
+        self.load_models(only_tuned=True)
 
     # --- sending ---------------------------------------------------------------
     @on(Input.Submitted)
