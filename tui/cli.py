@@ -20,11 +20,12 @@ DESCRIPTION = (
 WORKSPACE_HELP = "where decisions and runs are kept (default: ./.finetune)"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, with_commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; ``with_commands=False``: only what opening the wizard reads."""
     parser = argparse.ArgumentParser(prog="finetune-tui", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"finetune-tui {__version__}")
     parser.add_argument("--workspace", metavar="DIR", default=None, help=WORKSPACE_HELP)
-    if COMMAND_MODULES:
+    if with_commands and COMMAND_MODULES:
         subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
         for name in COMMAND_MODULES:
             importlib.import_module(name).register(subparsers)
@@ -44,8 +45,20 @@ def _quiet_broken_pipe() -> int:
     return 141
 
 
+def opens_wizard(argv: Sequence[str]) -> bool:
+    """No command, at most ``--workspace DIR``: the wizard, which needs no command's parser.
+
+    Building every command's parser imports the registry and the command modules; the
+    first screen should not wait for that.
+    """
+    if len(argv) == 2 and argv[0] == "--workspace":
+        return not argv[1].startswith("-")
+    return not argv or (len(argv) == 1 and argv[0].startswith("--workspace="))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(with_commands=not opens_wizard(arguments)).parse_args(arguments)
     handler = getattr(args, "handler", None)
     if handler is not None:
         from tui.commands.run_cli import CommandRefused

@@ -223,7 +223,7 @@ async def test_detach_quits_when_opened_by_watch(make_app, app_store: RunStore) 
 async def test_a_succeeded_run_goes_on_to_evaluate_with_itself_as_the_tuned_model(
     make_app, app_store: RunStore
 ) -> None:
-    from tui.screens.evaluate import EVALUATE_SCREENS
+    from tui.screens.evaluate import EvaluateSetupScreen
 
     folder = hosted_succeeded(app_store)
     app = make_app(gpu_probe=list)
@@ -235,5 +235,5 @@ async def test_a_succeeded_run_goes_on_to_evaluate_with_itself_as_the_tuned_mode
         await pilot.press("e")
         await pilot.pause()
         await pilot.pause()
-        assert isinstance(app.screen, EVALUATE_SCREENS[0])
+        assert isinstance(app.screen, EvaluateSetupScreen)
         assert app.eval_choice.tuned == folder.run_id
