@@ -114,12 +114,10 @@ class StepScreen(Screen[Move]):
         blocked = bool(problems) or not self.can_go_next()
         if (message, blocked) == self._validity:
             return
-        first = self._validity is None
         self._validity = (message, blocked)
         self.query_one("#nav-message", Static).update(message)
         self.query_one("#next-button", Button).disabled = blocked
-        if not first:  # the footer composed on mount already asked ``check_action``
-            self.refresh_bindings()
+        self.refresh_bindings()
 
     def can_go_next(self) -> bool:
         return self.position.next() is not None
