@@ -233,24 +233,28 @@ def compare_cli(
         cookbook_cmd = [sys.executable, str(ROOT / "bench" / "cookbook_baseline.py"), str(data)]
         times: dict[str, list[float]] = {"Cookbook procedure": [], **{n: [] for n in commands}}
         totals: dict[str, tuple[int, int]] = {}
-        for _ in range(runs):
-            elapsed, cookbook = _process_seconds(cookbook_cmd, env)
-            times["Cookbook procedure"].append(elapsed)
-            totals["Cookbook procedure"] = (cookbook["total_tokens"], cookbook["billing_tokens"])
-            for name, checkout in commands.items():
-                command = [
-                    sys.executable,
-                    "-m",
-                    "tui",
-                    "inspect",
-                    str(data),
-                    "--json",
-                    "--model",
-                    "gpt-3.5-turbo",
-                ]
-                elapsed, ours = _process_seconds(command, {**env, "PYTHONPATH": str(checkout)})
+        ours_cmd = [
+            sys.executable,
+            "-m",
+            "tui",
+            "inspect",
+            str(data),
+            "--json",
+            "--model",
+            "gpt-3.5-turbo",
+        ]
+        order = ["Cookbook procedure", *commands]
+        for run in range(runs):
+            # A different order each run: no command always goes first (or right after another).
+            for name in order[run % len(order) :] + order[: run % len(order)]:
+                if name == "Cookbook procedure":
+                    elapsed, cookbook = _process_seconds(cookbook_cmd, env)
+                    totals[name] = (cookbook["total_tokens"], cookbook["billing_tokens"])
+                else:
+                    pythonpath = {**env, "PYTHONPATH": str(commands[name])}
+                    elapsed, ours = _process_seconds(ours_cmd, pythonpath)
+                    totals[name] = (ours["total_tokens"], ours["billing_tokens"])
                 times[name].append(elapsed)
-                totals[name] = (ours["total_tokens"], ours["billing_tokens"])
         base = statistics.median(times["Cookbook procedure"])
         size = data.stat().st_size / 2**20
         print(f"  {examples:,} examples ({size:.1f} MB):")

@@ -114,8 +114,11 @@ def main() -> int:
             # One warm-up of each so the OS file cache is equally warm for all.
             for command, text in commands.values():
                 time_to_text(command, text, cwd)
-            for _ in range(args.runs):
-                for name, (command, text) in commands.items():
+            order = list(commands)
+            for run in range(args.runs):
+                # A different order each run: no command always goes first.
+                for name in order[run % len(order) :] + order[: run % len(order)]:
+                    command, text = commands[name]
                     times[name].append(time_to_text(command, text, cwd))
     finally:
         subprocess.run([*TMUX, "kill-server"], capture_output=True)
