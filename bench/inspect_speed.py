@@ -8,12 +8,20 @@ totals, and prints examples/s, MB/s and the ratio. Optional parts: the
 pathological inputs of issue 3 and peak RSS on a large file.
 
     python bench/inspect_speed.py [--examples 50000] [--pathological] [--rss-mb 1024]
+
+``--cli 1000,20000,200000`` instead times what people run, whole processes: the Cookbook
+script (``python bench/cookbook_baseline.py FILE``) against ``finetune-tui inspect FILE
+--json --model gpt-3.5-turbo`` on clean chats (``--seed 11 --tool-share 0``), interleaved,
+``--runs`` times each (medians), optionally with ``--before DIR`` (another checkout) in the
+same run, and checks the token totals are identical.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -187,6 +195,80 @@ def peak_rss(folder: Path, maker: Path, size_mb: int) -> None:
     )
 
 
+def _process_seconds(command: list[str], env: dict[str, str]) -> tuple[float, dict]:
+    started = time.perf_counter()
+    out = subprocess.run(command, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if out.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(command)} failed: {out.stderr[-2000:]}")
+    return elapsed, json.loads(out.stdout)
+
+
+def compare_cli(
+    folder: Path, maker: Path, sizes: list[int], runs: int, before: Path | None
+) -> None:
+    """Whole processes, as people run them: the Cookbook script against ``inspect --json``."""
+    env = dict(os.environ)
+    commands = {"finetune-tui inspect --json": ROOT}
+    if before is not None:
+        commands["before (--before)"] = before.resolve()
+    print(f"\nWhole processes, median of {runs} interleaved runs, {os.cpu_count()} CPU(s):")
+    for examples in sizes:
+        data = folder / f"chat{examples}.jsonl"
+        subprocess.run(
+            [
+                sys.executable,
+                str(maker),
+                str(data),
+                "--examples",
+                str(examples),
+                "--tool-share",
+                "0",
+                "--seed",
+                "11",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        cookbook_cmd = [sys.executable, str(ROOT / "bench" / "cookbook_baseline.py"), str(data)]
+        times: dict[str, list[float]] = {"Cookbook procedure": [], **{n: [] for n in commands}}
+        totals: dict[str, tuple[int, int]] = {}
+        ours_cmd = [
+            sys.executable,
+            "-m",
+            "tui",
+            "inspect",
+            str(data),
+            "--json",
+            "--model",
+            "gpt-3.5-turbo",
+        ]
+        order = ["Cookbook procedure", *commands]
+        for run in range(runs):
+            # A different order each run: no command always goes first (or right after another).
+            for name in order[run % len(order) :] + order[: run % len(order)]:
+                if name == "Cookbook procedure":
+                    elapsed, cookbook = _process_seconds(cookbook_cmd, env)
+                    totals[name] = (cookbook["total_tokens"], cookbook["billing_tokens"])
+                else:
+                    pythonpath = {**env, "PYTHONPATH": str(commands[name])}
+                    elapsed, ours = _process_seconds(ours_cmd, pythonpath)
+                    totals[name] = (ours["total_tokens"], ours["billing_tokens"])
+                times[name].append(elapsed)
+        base = statistics.median(times["Cookbook procedure"])
+        size = data.stat().st_size / 2**20
+        print(f"  {examples:,} examples ({size:.1f} MB):")
+        for name, measured in times.items():
+            median = statistics.median(measured)
+            print(
+                f"    {name:<30} {median:6.2f} s  {examples / median:9,.0f} examples/s  "
+                f"{base / median:4.1f}x the Cookbook"
+            )
+        same = len(set(totals.values())) == 1
+        print(f"    token totals {totals['Cookbook procedure']}: {'IDENTICAL' if same else totals}")
+        data.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=50_000)
@@ -195,10 +277,20 @@ def main() -> None:
     parser.add_argument(
         "--rss-mb", type=int, default=0, help="also measure peak RSS on a file this big"
     )
+    parser.add_argument(
+        "--cli", metavar="SIZES", help="whole processes on these sizes, e.g. 1000,20000"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="with --cli: runs of each (median)")
+    parser.add_argument("--before", type=Path, help="with --cli: another checkout, same run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="inspect-bench-") as tmp:
         folder = Path(tmp)
         _seed_cl100k(folder / "tiktoken-cache")
+        if args.cli:
+            compare_cli(
+                folder, args.maker, [int(n) for n in args.cli.split(",")], args.runs, args.before
+            )
+            return
         data = folder / "chat.jsonl"
         subprocess.run(
             [

@@ -198,7 +198,7 @@ def start_worker(app_store: RunStore) -> Callable[..., tuple[RunFolder, subproce
             env=env,
             cwd=ROOT,
         )
-        wait_for(lambda: folder.read_status().state is RunState.RUNNING, timeout=10)
+        wait_for(lambda: folder.read_status().state is RunState.RUNNING)
         return folder, child
 
     return start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -16,17 +17,12 @@ from textual.screen import Screen
 from backends.decision import Answers, Recommendation, load_decision, recommend, save_decision
 from backends.workspace import Workspace
 from tui import __version__
-from tui.journey import JOURNEY, Position
+from tui.journey import JOURNEY, Position, stage_index
 from tui.keymap import keymap_path, load_keymap
-from tui.screens.backend import BACKEND_SCREENS
-from tui.screens.dataset import DATASET_SCREENS
-from tui.screens.decide import DECIDE_SCREENS
-from tui.screens.evaluate import EVALUATE_SCREENS
 from tui.screens.help import HelpScreen
 from tui.screens.host import JourneyApp
 from tui.screens.message import MessageScreen
 from tui.screens.step import Move, StepScreen
-from tui.screens.train import TRAIN_SCREENS
 from tui.state import BackendChoice, ChatChoice, DatasetChoice, EvalChoice
 
 if TYPE_CHECKING:
@@ -45,17 +41,24 @@ def stylesheet_path() -> Path:
     return packaged if packaged.exists() else here.parent / "screens.tcss"
 
 
-STEP_SCREENS: tuple[type[StepScreen], ...] = (
-    *DECIDE_SCREENS,
-    *DATASET_SCREENS,
-    *BACKEND_SCREENS,
-    *TRAIN_SCREENS,
-    *EVALUATE_SCREENS,
+STEP_POSITIONS: tuple[Position, ...] = tuple(
+    Position(stage, step) for stage, info in enumerate(JOURNEY) for step in range(len(info.steps))
 )
-"""Every step screen, in journey order; each knows its ``position``."""
-EVALUATE_AT = EVALUATE_SCREENS[0].position
-TRY_IT_AT = EVALUATE_SCREENS[-1].position
-SCREEN_AT: dict[Position, type[StepScreen]] = {screen.position: screen for screen in STEP_SCREENS}
+"""Every step of the journey, in order."""
+EVALUATE_AT = Position(stage_index("evaluate"), 0)
+TRY_IT_AT = Position(EVALUATE_AT.stage, len(JOURNEY[EVALUATE_AT.stage].steps) - 1)
+
+
+def screen_at(position: Position) -> type[StepScreen]:
+    """The screen of the step at ``position``, imported the first time someone goes there."""
+    module, _, name = position.step_info.screen.partition(":")
+    screen: type[StepScreen] = getattr(importlib.import_module(module), name)
+    return screen
+
+
+def step_screens() -> tuple[type[StepScreen], ...]:
+    """Every step screen, in journey order (imports them all: for tools and tests, not start)."""
+    return tuple(screen_at(position) for position in STEP_POSITIONS)
 
 
 def binding_ids() -> set[str]:
@@ -76,7 +79,7 @@ def binding_ids() -> set[str]:
         ConfirmScreen,
         MonitorScreen,
         RunsScreen,
-        *STEP_SCREENS,
+        *step_screens(),
     ]
     ids: set[str] = set()
     for owner in owners:
@@ -173,7 +176,7 @@ class FinetuneApp(JourneyApp):
             if self.answers.use_case.category:
                 self.furthest = Position(0, len(JOURNEY[0].steps) - 1)
         self.dataset_choice = DatasetChoice.from_answers(self.answers)
-        self.show(self.start_position if self.start_position in SCREEN_AT else Position(0, 0))
+        self.show(self.start_position if self.start_position in STEP_POSITIONS else Position(0, 0))
         if loaded.problem:
             self.push_screen(MessageScreen("Your saved decision could not be used", loaded.problem))
         elif loaded.record is not None:
@@ -187,7 +190,7 @@ class FinetuneApp(JourneyApp):
     def show(self, position: Position) -> None:
         self.position = position
         self.furthest = max(self.furthest, position)
-        self.push_screen(SCREEN_AT[position](self.answers, self.furthest), self._after_step)
+        self.push_screen(screen_at(position)(self.answers, self.furthest), self._after_step)
         if self.monitor_next is not None:
             folder, self.monitor_next = self.monitor_next, None
             self.open_monitor(folder)
@@ -203,7 +206,7 @@ class FinetuneApp(JourneyApp):
             target = self.position.previous()
         else:
             target = move
-        self.show(target if target in SCREEN_AT else self.position)
+        self.show(target if target in STEP_POSITIONS else self.position)
 
     def save(self) -> bool:
         """Recompute the recommendation and write the decision; say so if it fails."""
@@ -338,7 +341,7 @@ class FinetuneApp(JourneyApp):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Runs", "Every training run in this workspace (F5)", self.action_runs)
         yield SystemCommand("Watch run…", "Pick a run and follow it live", self.action_watch_picker)
-        for position in SCREEN_AT:
+        for position in STEP_POSITIONS:
             if (
                 position <= self.furthest
                 and position != self.position

@@ -5,6 +5,9 @@ Evaluate), each a row of steps. The step rail draws it, the app's controller
 walks it, and the command palette offers the steps already visited. A stage
 whose screens have not been built has no steps: it shows as upcoming, never as
 a clickable placeholder.
+
+Each step names its screen as ``"module:Class"``; the app imports it the first time the
+person goes there, so opening on the first step never imports (or builds) the others.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ class Step:
     key: str
     title: str
     question: str
+    screen: str
+    """The step's screen as ``"module:Class"``: imported when the person first goes there, so
+    the first screen never pays for the others."""
 
 
 @dataclass(frozen=True)
@@ -34,19 +40,54 @@ DECIDE = Stage(
     "decide",
     "Decide",
     (
-        Step("use_case", "Use case", "What do you want to improve, and why?"),
-        Step("alternatives", "Alternatives", "Have you tried prompting and retrieval?"),
-        Step("cost", "Cost", "Can your model be tuned, and what will it take?"),
-        Step("benefit", "Benefit", "What would fine-tuning gain you?"),
-        Step("recommendation", "Recommendation", "Should you fine-tune?"),
+        Step(
+            "use_case",
+            "Use case",
+            "What do you want to improve, and why?",
+            "tui.screens.decide.use_case:UseCaseScreen",
+        ),
+        Step(
+            "alternatives",
+            "Alternatives",
+            "Have you tried prompting and retrieval?",
+            "tui.screens.decide.alternatives:AlternativesScreen",
+        ),
+        Step(
+            "cost",
+            "Cost",
+            "Can your model be tuned, and what will it take?",
+            "tui.screens.decide.cost:CostScreen",
+        ),
+        Step(
+            "benefit",
+            "Benefit",
+            "What would fine-tuning gain you?",
+            "tui.screens.decide.benefit:BenefitScreen",
+        ),
+        Step(
+            "recommendation",
+            "Recommendation",
+            "Should you fine-tune?",
+            "tui.screens.decide.recommendation:RecommendationScreen",
+        ),
     ),
 )
 DATASET = Stage(
     "dataset",
     "Dataset",
     (
-        Step("pick", "Pick data", "Which data will you train on?"),
-        Step("report", "Report", "Is this data ready to train on?"),
+        Step(
+            "pick",
+            "Pick data",
+            "Which data will you train on?",
+            "tui.screens.dataset.pick:DatasetPickScreen",
+        ),
+        Step(
+            "report",
+            "Report",
+            "Is this data ready to train on?",
+            "tui.screens.dataset.report:DatasetReportScreen",
+        ),
     ),
 )
 
@@ -54,9 +95,24 @@ BACKEND = Stage(
     "backend",
     "Backend",
     (
-        Step("where", "Where to train", "Where will the model be trained?"),
-        Step("settings", "Settings", "Which model, method and settings?"),
-        Step("launch", "Launch", "Ready to start training?"),
+        Step(
+            "where",
+            "Where to train",
+            "Where will the model be trained?",
+            "tui.screens.backend.where:BackendWhereScreen",
+        ),
+        Step(
+            "settings",
+            "Settings",
+            "Which model, method and settings?",
+            "tui.screens.backend.settings:BackendSettingsScreen",
+        ),
+        Step(
+            "launch",
+            "Launch",
+            "Ready to start training?",
+            "tui.screens.backend.launch:BackendLaunchScreen",
+        ),
     ),
 )
 
@@ -64,16 +120,38 @@ EVALUATE = Stage(
     "evaluate",
     "Evaluate",
     (
-        Step("setup", "Setup", "What to measure, on which held-out examples?"),
-        Step("results", "Results", "Does the tuned model beat the alternatives?"),
-        Step("try", "Try it", "How do they answer your own prompt?"),
+        Step(
+            "setup",
+            "Setup",
+            "What to measure, on which held-out examples?",
+            "tui.screens.evaluate.setup:EvaluateSetupScreen",
+        ),
+        Step(
+            "results",
+            "Results",
+            "Does the tuned model beat the alternatives?",
+            "tui.screens.evaluate.results:EvaluateResultsScreen",
+        ),
+        Step(
+            "try",
+            "Try it",
+            "How do they answer your own prompt?",
+            "tui.screens.evaluate.tryit:TryItScreen",
+        ),
     ),
 )
 
 TRAIN = Stage(
     "train",
     "Train",
-    (Step("runs", "Runs", "How is training going, and which run goes on to Evaluate?"),),
+    (
+        Step(
+            "runs",
+            "Runs",
+            "How is training going, and which run goes on to Evaluate?",
+            "tui.screens.train.runs_step:TrainRunsScreen",
+        ),
+    ),
 )
 
 JOURNEY: tuple[Stage, ...] = (

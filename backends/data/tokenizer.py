@@ -31,7 +31,6 @@ import importlib.util
 import os
 import sys
 import tempfile
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -122,6 +121,8 @@ def _download_to_cache(name: str) -> None:
     path = tiktoken_cache_path(name)
     if path is None:
         raise EncodingUnavailable("tiktoken caching is disabled (TIKTOKEN_CACHE_DIR is empty)")
+    import urllib.request  # only when downloading: its import (http, ssl, email) costs ~15 ms
+
     with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
         data = response.read()
     if hashlib.sha256(data).hexdigest() != sha:

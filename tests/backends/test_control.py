@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from backends.runs import RunStatus, RunStore
 from backends.runs.values import RunSpec, RunState
 from tests.fakes.fake_jobs import Script
 from tests.fakes.finetune_api import FineTuneAPI
-from tests.support.helpers import wait_for
+from tests.support.helpers import PATIENCE_S, wait_for
 from tests.support.runs import hosted_spec, local_spec
 
 RUNNING = RunStatus(state=RunState.RUNNING, pid=1234, job_id=None)
@@ -81,8 +82,8 @@ def test_local_save_now_and_cancel_signal_the_worker(start_worker) -> None:
     assert "saves at the next step" in control.save_now(folder)
     wait_for(lambda: "Saved checkpoint" in folder.log_txt.read_text())
     assert "saves and stops" in control.cancel(folder)
-    wait_for(lambda: folder.read_status().state is RunState.CANCELLED, timeout=10)
-    assert child.wait(timeout=10) == 0
+    wait_for(lambda: folder.read_status().state is RunState.CANCELLED)
+    assert child.wait(timeout=PATIENCE_S) == 0
     assert "Cancelled at step" in folder.log_txt.read_text()
 
 
@@ -99,7 +100,7 @@ def foreign_process() -> Iterator[subprocess.Popen[bytes]]:
     child = subprocess.Popen(["sleep", "30"])
     yield child
     child.kill()
-    child.wait(timeout=5)
+    child.wait(timeout=PATIENCE_S)
 
 
 @pytest.mark.parametrize("heartbeat", [None, "fresh"])
@@ -126,8 +127,11 @@ def test_cancel_leaves_a_foreign_process_alone(
             act(folder)
     with pytest.raises(BackendError, match="no live process"):
         LocalBackend().cancel(folder)
-    time.sleep(0.2)
-    assert foreign_process.poll() is None  # never signalled: still sleeping
+    # Never signalled, proven without waiting: a signal already sent is pending (or has
+    # acted), and Linux delivers pending signals lowest number first, so had the code sent
+    # SIGINT/SIGUSR1/SIGTERM..., ``sleep`` would die of it rather than of this SIGVTALRM (26).
+    foreign_process.send_signal(signal.SIGVTALRM)
+    assert foreign_process.wait(timeout=PATIENCE_S) == -signal.SIGVTALRM
 
 
 def test_cancel_a_hosted_job_on_the_emulator(

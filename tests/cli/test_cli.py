@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import shutil
 import subprocess
 import sys
@@ -10,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tui import __version__
-from tui.cli import build_parser, main
+from tui.cli import build_parser, main, modules_needed
+from tui.commands import COMMAND_MODULES, COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -174,3 +177,37 @@ def test_hosted_train_keeps_the_method_as_the_objective(capsys: pytest.CaptureFi
     args = build_parser().parse_args(["train", "--backend", "azure"])
     assert objective_and_adapter(args, "azure") == ("supervised", None)
     assert capsys.readouterr().err == ""
+
+
+def test_each_command_names_the_module_that_registers_it() -> None:
+    """``COMMANDS`` lets a command build only its own parser: it must match what each registers."""
+    registered: dict[str, str] = {}
+    for module in COMMAND_MODULES:
+        subparsers = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module).register(subparsers)
+        registered.update(dict.fromkeys(subparsers.choices, module))
+    assert registered == COMMANDS
+
+
+@pytest.mark.parametrize(
+    ("argv", "modules"),
+    [
+        ([], ()),
+        (["--workspace", "ws"], ()),
+        (["--workspace=ws"], ()),
+        (["inspect", "data.jsonl"], ("tui.commands.inspect",)),
+        (["--workspace", "ws", "watch", "run-1"], ("tui.commands.runs",)),
+        (["--help"], None),
+        (["--workspace"], None),
+        (["inspekt"], None),
+    ],
+)
+def test_a_command_builds_only_its_parser(argv: list[str], modules: tuple[str, ...] | None) -> None:
+    assert modules_needed(argv) == (COMMAND_MODULES if modules is None else modules)
+
+
+def test_a_misspelt_command_still_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["inspekt"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'inspekt'" in capsys.readouterr().err

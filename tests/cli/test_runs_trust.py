@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import orjson
@@ -134,10 +133,8 @@ def test_config_reads_only_regular_files(
     path = {"device": Path("/dev/zero"), "folder": tmp_path}.get(kind, tmp_path / "fifo")
     if kind == "fifo":
         os.mkfifo(path)
-    started = time.monotonic()
     argv = ["--workspace", str(workspace), "train", "--backend", "local", "--config", str(path)]
     assert main([*argv, "--data", "x.jsonl"]) == 2
-    assert time.monotonic() - started < 10
     assert "not a regular file" in capsys.readouterr().err
     assert not (workspace / "runs").exists()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -50,6 +51,8 @@ def test_wheel_carries_the_stylesheet_and_both_layers(wheel: Path) -> None:
 def test_fresh_virtualenv_runs_the_installed_app(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # Only the wheel: a PYTHONPATH pointing at a checkout would shadow it.
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
     python = venv / "bin" / "python"
     # Dependencies come from this environment (no network in tests); the app itself
     # only from the wheel: a .pth appends our site-packages after the venv's own.
@@ -81,7 +84,11 @@ def test_fresh_virtualenv_runs_the_installed_app(wheel: Path, tmp_path: Path) ->
     work.mkdir()
 
     version = subprocess.run(
-        [str(venv / "bin" / "finetune-tui"), "--version"], cwd=work, capture_output=True, text=True
+        [str(venv / "bin" / "finetune-tui"), "--version"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert version.returncode == 0, version.stderr
     assert version.stdout.startswith("finetune-tui ")
@@ -106,6 +113,8 @@ def test_fresh_virtualenv_runs_the_installed_app(wheel: Path, tmp_path: Path) ->
         asyncio.run(main())
         """
     )
-    result = subprocess.run([str(python), "-c", smoke], cwd=work, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(python), "-c", smoke], cwd=work, capture_output=True, text=True, env=env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "UseCaseScreen"

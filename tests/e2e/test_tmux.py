@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.support.helpers import PATIENCE_S
 from tests.support.terminal import Terminal
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -58,7 +59,7 @@ def test_no_color_and_a_resize_keep_it_usable(terminal) -> None:
         ["tmux", "resize-window", "-t", term.session, "-x", "80", "-y", "24"], check=True
     )
     # Redrawn for 80x24: the title, the footer and nothing wider than 80 columns.
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + PATIENCE_S
     while True:
         screen = term.screen()
         lines = screen.rstrip("\n").split("\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from backends.runs.values import RunState
-from tests.support.helpers import wait_for
+from tests.support.helpers import PATIENCE_S, wait_for
 from tests.support.terminal import Terminal
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -51,8 +51,8 @@ def test_watch_detach_reattach_and_cancel(in_tmp: Path, start_worker) -> None:
         second.keys("c")
         second.wait_for("Cancel this run?")
         second.keys("y")
-        second.wait_for("CANCELLED", timeout=20)
-        assert child.wait(timeout=10) == 0
+        second.wait_for("CANCELLED")
+        assert child.wait(timeout=PATIENCE_S) == 0
         assert folder.read_status().state is RunState.CANCELLED
         second.keys("Escape")
         second.wait_for("EXITED-0")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.support.helpers import PATIENCE_S
 
-async def wait_for_scan(pilot, timeout: float = 60.0) -> None:
+
+async def wait_for_scan(pilot, timeout: float = PATIENCE_S) -> None:
     """Until the report screen's scan ended (``workers.wait_for_complete`` would also wait
     for the file tree's loader, which runs as long as the tree exists)."""
     screen = pilot.app.screen

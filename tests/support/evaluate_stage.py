@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from backends.evaluate.prompts import load_examples
 from tests.fakes.judge import with_judge
+from tests.support.helpers import PATIENCE_S
 from tui.journey import Position
 
 TUNED = "ft:gpt-4o-mini-2024-07-18:chainline::abc123"
@@ -36,7 +37,7 @@ def responder(workdir: Path):
     return with_judge(answer)
 
 
-async def wait_for_workers(pilot: Pilot, group: str, timeout: float = 20.0) -> None:
+async def wait_for_workers(pilot: Pilot, group: str, timeout: float = PATIENCE_S) -> None:
     """Until no worker of ``group`` on the current screen runs."""
     screen = pilot.app.screen
     deadline = asyncio.get_running_loop().time() + timeout
@@ -74,7 +75,7 @@ def hint(pilot: Pilot) -> str:
     return str(pilot.app.screen.query_one("#eval-judge-hint", Static).render())
 
 
-async def until_priced(pilot: Pilot, timeout: float = 10.0) -> str:
+async def until_priced(pilot: Pilot, timeout: float = PATIENCE_S) -> str:
     deadline = asyncio.get_running_loop().time() + timeout
     while hint(pilot) == "Pricing the judge…":
         assert asyncio.get_running_loop().time() < deadline, "the judge was not priced"

@@ -5,12 +5,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
 
 T = TypeVar("T")
 
+PATIENCE_S = 300.0
+"""The ceiling of every wait in the tests. A test waits for its condition, never for a
+time; the ceiling only ends a test that would wait forever, so it is generous: a busy CI
+machine (both cores taken by other work) must never reach it. Speed lives in ``bench/``."""
 
-def wait_for(predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.02) -> T:
+
+def wait_for(predicate: Callable[[], T], timeout: float = PATIENCE_S, interval: float = 0.02) -> T:
     """``predicate()`` once it is truthy; fails the test after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -19,6 +27,16 @@ def wait_for(predicate: Callable[[], T], timeout: float = 5.0, interval: float =
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s: {predicate}")
+
+
+async def until(pilot: Pilot, condition: Callable[[], T], what: str) -> T:
+    """Let the app run until ``condition()`` is truthy (``what`` names it if it never is)."""
+    deadline = time.monotonic() + PATIENCE_S
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"{what}: not within {PATIENCE_S:.0f} s"
+        await pilot.pause(0.02)
+    await pilot.pause()
+    return value
 
 
 def files_containing(root: Path, needle: str) -> list[Path]:

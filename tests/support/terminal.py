@@ -6,6 +6,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.support.helpers import PATIENCE_S
+
 
 class Terminal:
     def __init__(self, session: str, cwd: Path, command: str, size: tuple[int, int]) -> None:
@@ -33,7 +35,7 @@ class Terminal:
             ["tmux", "capture-pane", "-p", "-t", self.session], capture_output=True, text=True
         ).stdout
 
-    def wait_for(self, text: str, timeout: float = 15.0) -> str:
+    def wait_for(self, text: str, timeout: float = PATIENCE_S) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()

@@ -7,6 +7,7 @@ import asyncio
 from textual.pilot import Pilot
 
 from tests.support.evaluate_stage import TUNED, wait_for_workers
+from tests.support.helpers import PATIENCE_S
 from tui.journey import Position
 
 TRY_IT = Position(4, 2)
@@ -28,7 +29,9 @@ async def open_try_it(pilot: Pilot, *, tuned: str = TUNED, provider: str = "open
     await wait_for_workers(pilot, "tryit-models")
 
 
-async def send(pilot: Pilot, prompt: str, *, wait: bool = True, timeout: float = 20.0) -> None:
+async def send(
+    pilot: Pilot, prompt: str, *, wait: bool = True, timeout: float = PATIENCE_S
+) -> None:
     """Type ``prompt``, press Enter and (``wait``) until both panes have answered."""
     screen = pilot.app.screen
     screen.query_one("#tryit-prompt").focus()

@@ -16,3 +16,24 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.evaluate",
     "tui.commands.chat",
 )
+
+COMMANDS: dict[str, str] = {
+    "inspect": "tui.commands.inspect",
+    "train": "tui.commands.train_hosted",
+    "attach": "tui.commands.train_hosted",
+    "jobs": "tui.commands.train_hosted",
+    "download": "tui.commands.train_hosted",
+    "estimate": "tui.commands.train_local",
+    "cancel": "tui.commands.train_local",
+    "resume": "tui.commands.train_local",
+    "save": "tui.commands.train_local",
+    "merge": "tui.commands.merge_push",
+    "push": "tui.commands.merge_push",
+    "export": "tui.commands.export",
+    "runs": "tui.commands.runs",
+    "watch": "tui.commands.runs",
+    "eval": "tui.commands.evaluate",
+    "chat": "tui.commands.chat",
+}
+"""Each command's module: ``finetune-tui inspect ...`` builds only the parser it runs (a name
+missing here still works: the whole parser is built)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import orjson
 import pytest
@@ -111,9 +110,7 @@ def test_many_broken_lines_are_aggregated(tmp_path):
             handle.write(
                 b'{"messages": [{"role": "user", "content": "x"' + (b"}]}\n" if i % 2 else b"\n")
             )
-    started = time.perf_counter()
     report = inspect_file(path, InspectOptions(workers=1, keep=20))
-    assert time.perf_counter() - started < 4
     invalid = next(g for g in report.findings if g.code == "invalid_json")
     assert invalid.count == 25_000 and len(invalid.samples) == 20
     assert [f.line for f in invalid.samples[:3]] == [1, 3, 5]
@@ -130,9 +127,7 @@ def test_a_2mb_line_of_one_character(tmp_path):
     }
     rows = [*good_chats(11), huge]
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    started = time.perf_counter()
     report = inspect_file(path, InspectOptions(workers=1))
-    assert time.perf_counter() - started < 4
     assert report.tokens.max > 65_536 and report.over_limit == 1
     assert "over_context_limit" in codes(report)
 

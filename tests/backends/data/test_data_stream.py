@@ -149,11 +149,16 @@ def test_cancel_stops_and_says_so(tmp_path, monkeypatch, workers):
     assert "too_few_examples" not in {g.code for g in report.findings}
 
 
-def test_find_duplicates_points_at_the_first_occurrence():
+@pytest.mark.parametrize("numpy_from", [1, 100_000], ids=["numpy", "dict"])
+def test_find_duplicates_points_at_the_first_occurrence(
+    numpy_from: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from array import array
 
+    from backends.data import scan
     from backends.data.scan import find_duplicates
 
+    monkeypatch.setattr(scan, "NUMPY_DUPLICATES_FROM", numpy_from)
     digests = b"".join(bytes([k]) * 8 for k in (1, 2, 1, 3, 1, 2))
     lines = array("I", [10, 20, 30, 40, 50, 60])
     assert find_duplicates(digests, lines) == [(30, 10), (50, 10), (60, 20)]

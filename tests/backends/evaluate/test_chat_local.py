@@ -10,6 +10,7 @@ import pytest
 
 from backends.evaluate.chat import Delta, Reply, Status, collect
 from backends.evaluate.local_chat import LocalChat
+from tests.support.helpers import PATIENCE_S
 
 pytest.importorskip("transformers", reason="the [local] extra is not installed")
 
@@ -76,4 +77,4 @@ def test_the_child_ends_when_the_parent_goes_away(local_chat: LocalChat) -> None
     child = local_chat._child
     assert child is not None and child.stdin is not None
     child.stdin.close()  # what the child sees when the parent dies
-    assert child.wait(timeout=10) == 0
+    assert child.wait(timeout=PATIENCE_S) == 0

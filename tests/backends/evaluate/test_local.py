@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -23,11 +22,9 @@ def test_local_runner_generates_in_batches(
     runner = LocalRunner(str(tiny_model), batch_size=2, max_new_tokens=4, device="cpu")
     messages = [toy_example(i)["messages"][:-1] for i in range(3)]
     seen = []
-    started = time.perf_counter()
     results = runner.run(
         [Request(f"r/{i}", list(m)) for i, m in enumerate(messages)], on_result=seen.append
     )
-    assert time.perf_counter() - started < 30
     assert len(seen) == 3 and all(r is not None and r.ok for r in results)
     for result in results:
         assert 1 <= result.completion_tokens <= 4

@@ -16,7 +16,7 @@ from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunSpec, RunState
 from tests.fakes.fake_jobs import Script
 from tests.fakes.finetune_api import FineTuneAPI
-from tests.support.helpers import files_containing, wait_for
+from tests.support.helpers import PATIENCE_S, files_containing, wait_for
 
 
 def launch(emulator: FineTuneAPI, store: RunStore, dataset: Path, *, follow: bool) -> RunFolder:
@@ -40,7 +40,7 @@ def test_follower_mirrors_the_job_from_its_own_session(
     wait_for(lambda: folder.read_status().pid)
     pid = folder.read_status().pid
     assert pid and os.getsid(pid) != os.getsid(0)  # its own session: survives our terminal
-    wait_for(lambda: finished(folder), timeout=10)
+    wait_for(lambda: finished(folder))
     assert folder.read_status().state is RunState.SUCCEEDED
     assert [p.step for p in folder.load_metrics()] == list(range(1, 13))
     assert (folder.output_dir / "step_metrics.csv").is_file()
@@ -53,7 +53,7 @@ def test_killed_follower_is_restarted_and_mirrors_exactly_once(
     with FineTuneAPI(script=Script(total_steps=40, checkpoint_every=10)) as emulator:
         folder = launch(emulator, store, dataset, follow=False)
         first = start_follower(folder, secret=emulator.api_key)
-        wait_for(lambda: len(folder.load_metrics()) >= 8, timeout=10)
+        wait_for(lambda: len(folder.load_metrics()) >= 8)
         first.send_signal(signal.SIGKILL)
         first.wait()
         status = folder.read_status()
@@ -62,7 +62,7 @@ def test_killed_follower_is_restarted_and_mirrors_exactly_once(
 
         second = ensure_follower(folder, secret=emulator.api_key)
         assert second is not None
-        wait_for(lambda: finished(folder), timeout=10)
+        wait_for(lambda: finished(folder))
         second.wait()
         assert ensure_follower(folder, secret=emulator.api_key) is None  # nothing left to follow
 
@@ -85,7 +85,7 @@ def test_only_one_follower_per_run(emulator: FineTuneAPI, store: RunStore, datas
         assert follower_alive(folder)
         assert ensure_follower(folder, secret=emulator.api_key) is None
         second = start_follower(folder, secret=emulator.api_key)
-        assert second.wait(timeout=10) == 0  # saw the lock, left at once
+        assert second.wait(timeout=PATIENCE_S) == 0  # saw the lock, left at once
         assert folder.load_metrics() == []
     finally:
         holder.release()
@@ -100,9 +100,9 @@ def test_key_reaches_the_follower_only_through_its_environment(
     try:
         args = process.args
         assert isinstance(args, list) and not any(emulator.api_key in str(a) for a in args)
-        wait_for(lambda: finished(folder), timeout=10)
+        wait_for(lambda: finished(folder))
     finally:
-        process.wait(timeout=10)
+        process.wait(timeout=PATIENCE_S)
     assert folder.read_status().state is RunState.SUCCEEDED
     assert files_containing(store.root, emulator.api_key) == []
 
@@ -125,7 +125,7 @@ def test_module_entry_point_usage() -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=20,
+        timeout=PATIENCE_S,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
     )
     assert result.returncode == 2 and "usage" in result.stderr

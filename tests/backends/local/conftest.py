@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from backends.files import private_dir
 from backends.runs import RunFolder, RunStore
 from tests.support.tiny_model import tiny_lora_spec, write_toy_dataset
 
@@ -40,11 +42,26 @@ def reap() -> Iterator[list[RunFolder]]:
                 os.kill(pid, signal.SIGKILL)
 
 
-@pytest.fixture
-def trained_run(tiny_model: Path, toy_data: Path, store: RunStore) -> RunFolder:
-    """A succeeded tiny LoRA run (8 steps, trained in this process: a few seconds on a CPU)."""
+@pytest.fixture(scope="session")
+def trained_run_once(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> RunFolder:
+    """A succeeded tiny LoRA run (8 steps, trained in this process), trained once per session."""
     from backends.local.worker import run_worker
 
-    folder = store.create(tiny_lora_spec(tiny_model, toy_data))  # type: ignore[arg-type]
-    assert run_worker(folder.path) == 0, folder.log_txt.read_text(errors="replace")
+    root = tmp_path_factory.mktemp("trained")
+    data = write_toy_dataset(root / "train.jsonl")
+    folder = RunStore(root / "runs").create(tiny_lora_spec(tiny_model, data))  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FINETUNE_TUI_HEARTBEAT_S", "0.5")
+        patch.setenv("FINETUNE_TUI_CACHE", str(root / "cache"))
+        patch.setenv("OMP_NUM_THREADS", "1")
+        assert run_worker(folder.path) == 0, folder.log_txt.read_text(errors="replace")
     return folder
+
+
+@pytest.fixture
+def trained_run(trained_run_once: RunFolder, store: RunStore) -> RunFolder:
+    """A copy of the session's trained run in this test's store: the test may change it freely."""
+    private_dir(store.root)
+    target = store.root / trained_run_once.run_id
+    shutil.copytree(trained_run_once.path, target, ignore=shutil.ignore_patterns(".lock"))
+    return store.folder(trained_run_once.run_id)

@@ -23,7 +23,7 @@ from backends.preflight import preflight
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import DPO, MetricPoint, RunState
 from backends.runs.watch import ACCURACIES, LOSS, MARGINS, REWARDS, LossHistory
-from tests.support.helpers import wait_for
+from tests.support.helpers import PATIENCE_S, wait_for
 from tests.support.tiny_model import (
     tiny_dpo_spec,
     tiny_lora_spec,
@@ -234,19 +234,19 @@ def test_a_cancelled_dpo_run_resumes_from_its_checkpoint(
     from backends.local.backend import start_worker
 
     start_worker(folder)
-    wait_for(lambda: len(folder.load_metrics()) >= 3, timeout=120)
+    wait_for(lambda: len(folder.load_metrics()) >= 3)
     cancel(folder)
-    wait_for(lambda: folder.read_status().state.is_terminal, timeout=120)
+    wait_for(lambda: folder.read_status().state.is_terminal)
     assert folder.read_status().state is RunState.CANCELLED, _log(folder)
     stopped = folder.read_status().checkpoints[-1]["step"]
     assert isinstance(stopped, int) and stopped >= 3
     backend.resume(folder)
-    wait_for(lambda: folder.read_status().state is RunState.RUNNING, timeout=60)
-    wait_for(lambda: folder.load_metrics()[-1].step > stopped + 2, timeout=120)
+    wait_for(lambda: folder.read_status().state is RunState.RUNNING)
+    wait_for(lambda: folder.load_metrics()[-1].step > stopped + 2)
     pid = folder.read_status().pid
     assert pid
     os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: folder.read_status().state.is_terminal, timeout=120)
+    wait_for(lambda: folder.read_status().state.is_terminal)
     steps = [p.step for p in folder.load_metrics()]
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # redone steps replaced
     assert f"Resuming at step {stopped}" in _log(folder)
@@ -322,7 +322,7 @@ def test_a_finished_dpo_run_is_evaluated_and_answers_in_try_it_as_an_sft_run(
 def _cli(*args: str, workspace: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "tui.cli", "--workspace", str(workspace), *args]
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=PATIENCE_S)
 
 
 def test_the_cli_refuses_bad_dpo_settings_and_data(

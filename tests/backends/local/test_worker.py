@@ -18,7 +18,7 @@ from backends.local.worker import run_worker
 from backends.preflight import preflight
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunState
-from tests.support.helpers import wait_for
+from tests.support.helpers import PATIENCE_S, wait_for
 from tests.support.tiny_model import write_toy_dataset
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,9 +38,7 @@ def _spec(model: Path, data: Path, **changes: object) -> object:
 
 
 def _points_after(folder: RunFolder, count: int) -> object:
-    return wait_for(
-        lambda: len(folder.load_metrics()) >= count and folder.load_metrics(), timeout=60
-    )
+    return wait_for(lambda: len(folder.load_metrics()) >= count and folder.load_metrics())
 
 
 def _log(folder: RunFolder) -> str:
@@ -62,7 +60,7 @@ def test_a_run_started_from_the_cli_trains_after_the_cli_is_killed(
     cli.wait()
     folder = RunStore(tmp_path / "ws" / "runs").folder(run_id)
     reap.append(folder)
-    wait_for(lambda: folder.read_status().state.is_terminal, timeout=90)
+    wait_for(lambda: folder.read_status().state.is_terminal)
     status = folder.read_status()
     assert status.state is RunState.SUCCEEDED, _log(folder)
     points = folder.load_metrics()
@@ -85,10 +83,10 @@ def test_save_now_then_cancel_then_resume(
     reap.append(folder)
     _points_after(folder, 3)
     save_now(folder)
-    wait_for(lambda: "Saved a checkpoint on request" in _log(folder), timeout=60)
+    wait_for(lambda: "Saved a checkpoint on request" in _log(folder))
     assert folder.read_status().state is RunState.RUNNING  # it keeps training
     cancel(folder)
-    wait_for(lambda: folder.read_status().state.is_terminal, timeout=60)
+    wait_for(lambda: folder.read_status().state.is_terminal)
     status = folder.read_status()
     assert status.state is RunState.CANCELLED, _log(folder)
     stopped_at = folder.load_metrics()[-1].step
@@ -99,7 +97,7 @@ def test_save_now_then_cancel_then_resume(
     assert "Cancel requested (SIGTERM)" in _log(folder)
 
     backend.resume(folder)
-    wait_for(lambda: folder.read_status().state.is_terminal, timeout=90)
+    wait_for(lambda: folder.read_status().state.is_terminal)
     assert folder.read_status().state is RunState.SUCCEEDED, _log(folder)
     steps = [p.step for p in folder.load_metrics()]
     assert steps == list(range(1, 401))  # one history, no step twice
@@ -119,9 +117,7 @@ def test_a_killed_worker_reads_as_failed_with_advice(
     pid = folder.read_status().pid
     assert pid
     os.kill(pid, signal.SIGKILL)
-    status = wait_for(
-        lambda: (s := folder.effective_status()).state is RunState.FAILED and s, timeout=60
-    )
+    status = wait_for(lambda: (s := folder.effective_status()).state is RunState.FAILED and s)
     assert f"process {pid} is not running" in status.error  # type: ignore[attr-defined]
     assert "batch size" in status.error and "resume" in status.error  # type: ignore[attr-defined]
     with pytest.raises(BackendError, match="no running worker"):
@@ -159,7 +155,7 @@ def test_qlora_without_cuda_is_refused_with_lora_offered(
     argv = [sys.executable, "-m", "tui.cli", "--workspace", str(tmp_path / "ws"), "train"]
     argv += ["--backend", "local", "--adapter", "qlora", "--model", str(tiny_model)]
     argv += ["--data", str(toy_data)]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=PATIENCE_S)
     assert done.returncode == 2 and "--adapter lora" in done.stderr
 
 

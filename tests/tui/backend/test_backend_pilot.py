@@ -13,6 +13,7 @@ from backends.local import backend as local_backend_module
 from backends.runs import RunStore
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.support.backend_stage import choose, scan_and_enter_backend, settle
+from tests.support.helpers import PATIENCE_S
 from tui.screens.backend import BackendLaunchScreen, BackendSettingsScreen, BackendWhereScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.monitor import MonitorScreen
@@ -177,7 +178,7 @@ async def to_launch(pilot, key: str, **fields: str) -> BackendLaunchScreen:
     return screen
 
 
-async def wait_until(condition, timeout: float = 8.0) -> None:
+async def wait_until(condition, timeout: float = PATIENCE_S) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "timed out"

@@ -10,6 +10,7 @@ from textual.widgets import Input, TabbedContent
 from tests.support.dataset_stage import wait_for_scan
 from tests.support.datasets import copy_sample, write_big, write_broken
 from tests.support.decisions import complete_answers, write_decision
+from tests.support.helpers import until
 from tui.screens.dataset import DatasetPickScreen, DatasetReportScreen
 from tui.screens.dataset.browse import FindingScreen
 from tui.screens.dataset.chat_view import ChatView
@@ -121,11 +122,13 @@ async def test_findings_open_the_offending_line(make_app, in_tmp: Path) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, FindingScreen)
-        await pilot.pause(0.5)
-        text = " ".join(
-            str(w.render()) for w in app.screen.query_one("#finding-example").query("Static, Label")
-        )
-        assert "line 4" in text
+
+        def example_text() -> str:
+            example = app.screen.query_one("#finding-example")
+            return " ".join(str(w.render()) for w in example.query("Static, Label"))
+
+        await until(pilot, lambda: "line 4" in example_text(), "the finding's example")
+        text = example_text()
         assert "cut off" in text
         await pilot.press("escape")
         assert isinstance(app.screen, DatasetReportScreen)
@@ -206,7 +209,7 @@ async def test_alpaca_data_converts_to_a_new_chat_file_and_is_inspected(
         screen = await scan(pilot, str(alpaca))
         assert screen.report.format == "alpaca"
         await pilot.click("#convert-button")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: app.screen is not screen, "the chat copy's report")
         await wait_for_scan(pilot)
         screen = app.screen
         assert isinstance(screen, DatasetReportScreen)
@@ -222,9 +225,9 @@ async def test_split_writes_two_new_files_and_refuses_to_overwrite(make_app, in_
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await to_dataset(pilot)
-        await scan(pilot, str(train))
+        first = await scan(pilot, str(train))
         await pilot.click("#split-button")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: app.screen is not first, "the split's report")
         await wait_for_scan(pilot)
         screen = app.screen
         assert screen.report.validation is not None
@@ -236,8 +239,11 @@ async def test_split_writes_two_new_files_and_refuses_to_overwrite(make_app, in_
         await scan(pilot, str(train))
         before = sorted(p.name for p in in_tmp.iterdir())
         await pilot.click("#split-button")
-        await pilot.pause(0.5)
-        assert "already exists" in " ".join(n.message for n in app._notifications)
+        await until(
+            pilot,
+            lambda: "already exists" in " ".join(n.message for n in app._notifications),
+            "the split refused",
+        )
         assert sorted(p.name for p in in_tmp.iterdir()) == before
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from textual.command import CommandList
 from textual.widgets import Button, Input, Select, Static, TextArea
 
 from backends.decision import PromptingTried, UseCaseCategory
@@ -16,6 +17,7 @@ from tests.support.checklist_keys import (
     fill_use_case,
     type_text,
 )
+from tests.support.helpers import until
 from tui.screens.catalog import CatalogScreen
 from tui.screens.decide import (
     AlternativesScreen,
@@ -263,7 +265,12 @@ async def test_command_palette_jumps_to_a_visited_step(make_app) -> None:
         await pilot.press("ctrl+p")
         await pilot.pause()
         await type_text(pilot, "Go to Decide 1")
-        await pilot.pause(0.3)
+
+        def first_match() -> str:
+            found = app.screen.query_one(CommandList)
+            return str(found.get_option_at_index(0).prompt) if found.option_count else ""
+
+        await until(pilot, lambda: "Decide 1" in first_match(), "the palette's search")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, UseCaseScreen)

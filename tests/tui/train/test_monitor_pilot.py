@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Log
 
 from backends.runs import RunStore
 from backends.runs.values import RunState
-from tests.support.helpers import wait_for
+from tests.support.helpers import until, wait_for
 from tests.support.runs import (
     all_kinds,
     hosted_succeeded,
@@ -42,8 +42,15 @@ async def test_new_points_appear_after_the_timer(make_app, app_store: RunStore) 
         draws = screen.plot.draws
         folder.append_metrics(local_points(150, start=601))
         folder.log("step 750 done")
-        await pilot.pause(MonitorScreen.POLL_S * 2)
-        await pilot.pause()
+        await until(
+            pilot,
+            lambda: (
+                "step 750 done" in "\n".join(app.screen.query_one(Log).lines)
+                and "750 / 1,500" in stats_text(app)
+                and screen.plot.draws > draws
+            ),
+            "the monitor showing the new points and log line",
+        )
         assert screen.follow.history.count == 750
         assert "750 / 1,500" in stats_text(app)
         assert screen.plot.draws > draws
@@ -89,9 +96,8 @@ async def test_cancel_asks_then_ends_a_running_worker(in_tmp: Path, start_worker
         await pilot.pause()
         await pilot.press("y")
         await app.workers.wait_for_complete()
-        wait_for(lambda: child.poll() is not None, timeout=10)
-        await pilot.pause(MonitorScreen.POLL_S * (MonitorScreen.STATUS_EVERY + 1))
-        await pilot.pause()
+        wait_for(lambda: child.poll() is not None)
+        await until(pilot, lambda: "CANCELLED" in stats_text(app), "the monitor saying CANCELLED")
         assert folder.read_status().state is RunState.CANCELLED
         assert app.screen.follow.status.state is RunState.CANCELLED
         assert "CANCELLED" in stats_text(app)
@@ -227,7 +233,7 @@ async def test_detach_quits_when_opened_by_watch(make_app, app_store: RunStore) 
 async def test_a_succeeded_run_goes_on_to_evaluate_with_itself_as_the_tuned_model(
     make_app, app_store: RunStore
 ) -> None:
-    from tui.screens.evaluate import EVALUATE_SCREENS
+    from tui.screens.evaluate import EvaluateSetupScreen
 
     folder = hosted_succeeded(app_store)
     app = make_app(gpu_probe=list)
@@ -240,7 +246,7 @@ async def test_a_succeeded_run_goes_on_to_evaluate_with_itself_as_the_tuned_mode
         await pilot.press("e")
         await pilot.pause()
         await pilot.pause()
-        assert isinstance(app.screen, EVALUATE_SCREENS[0])
+        assert isinstance(app.screen, EvaluateSetupScreen)
         assert app.eval_choice.tuned == folder.run_id
 
 

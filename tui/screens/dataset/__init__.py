@@ -1,8 +1,31 @@
-"""The Dataset stage: pick the data, then read the report."""
+"""The Dataset stage: pick the data, then read the report.
 
-from tui.screens.dataset.pick import DatasetPickScreen
-from tui.screens.dataset.report import DatasetReportScreen
+Nothing is imported here: each screen's module loads when it is first asked for (the app
+opens a step by the ``"module:Class"`` named in ``tui.journey``), so opening on one stage
+never imports another's screens. ``from tui.screens.dataset import X`` still works.
+"""
 
-DATASET_SCREENS = (DatasetPickScreen, DatasetReportScreen)
+from __future__ import annotations
 
-__all__ = ["DATASET_SCREENS", "DatasetPickScreen", "DatasetReportScreen"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tui.screens.dataset.pick import DatasetPickScreen
+    from tui.screens.dataset.report import DatasetReportScreen
+
+_MODULE_OF = {
+    "DatasetPickScreen": "tui.screens.dataset.pick",
+    "DatasetReportScreen": "tui.screens.dataset.report",
+}
+
+__all__ = [
+    "DatasetPickScreen",
+    "DatasetReportScreen",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULE_OF[name]), name)
