@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.screen import Screen
 
+from backends import locations
 from backends.decision import Answers, Recommendation, load_decision, recommend, save_decision
 from backends.workspace import Workspace
 from tui import __version__
@@ -118,7 +119,7 @@ class FinetuneApp(JourneyApp):
         """
         super().__init__()
         self.workspace = Workspace.at(workspace)
-        self.today = today or date.today()
+        self.today = today or locations.today()
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.answers = Answers()
         self.created_at: str | None = None

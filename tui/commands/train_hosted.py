@@ -146,14 +146,18 @@ def run_train(args: argparse.Namespace) -> int:
             f"{', '.join(_HYPERPARAMETER_FLAGS.get(n, n) for n in info.hyperparameters)}."
         )
         return 2
-    from datetime import date
-
+    from backends import locations
     from backends.migration import closed_for, offer_lines
 
-    closed = closed_for(args.backend, date.today())
+    try:
+        today = locations.today()
+    except ValueError as error:
+        _err(str(error))
+        return 2
+    closed = closed_for(args.backend, today)
     if closed:
         _err(closed)
-        for line in offer_lines(args.model, date.today(), args.data, args.validation):
+        for line in offer_lines(args.model, today, args.data, args.validation):
             _err(line)
         return 2
     store = store_of(args)  # before anything is uploaded
@@ -214,7 +218,7 @@ def run_train(args: argparse.Namespace) -> int:
         try:
             return backend.launch(spec, store, progress=_print_progress)
         except TrainingNotAvailable:
-            for line in offer_lines(args.model, date.today(), args.data, args.validation):
+            for line in offer_lines(args.model, today, args.data, args.validation):
                 _err(line)
             raise
 
