@@ -57,7 +57,10 @@ class MigrationOffers(Vertical):
         if reason == self.reason and offers == self.offers:
             return
         self.reason, self.offers = reason, list(offers)
-        self.query_one("#offers-reason", Static).update(f"✗ {reason}")
+        headline = reason.split(". ")[0].rstrip(".")
+        self.query_one("#offers-reason", Static).update(
+            f"✗ {headline}. Train elsewhere on the same data:"
+        )
         listing = self.query_one("#offers-list", OptionList)
         listing.clear_options()
         listing.add_options(

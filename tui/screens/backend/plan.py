@@ -84,7 +84,10 @@ def check_option(name: str, choice: BackendChoice, today: date) -> Option:
     hosted = hosted_backend(choice, today, name=name)
     found = hosted.availability()
     if not info.accepts_new_jobs(today):
-        return Option(name, False, False, found.reason, found.hint)
+        from backends.migration import closed_for
+
+        reason = found.reason if found.ok else (closed_for(name, today) or found.reason)
+        return Option(name, False, False, reason, found.hint if found.ok else "")
     if found.ok:
         reason = found.reason
         if info.no_new_jobs_from is not None:

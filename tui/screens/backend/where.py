@@ -50,6 +50,7 @@ class BackendWhereScreen(StepScreen):
         with ChoiceSet(id="backend-choice"):
             for name in registry.names():
                 yield Choice(registry.label(name), value=name == chosen, id=f"choose-{name}")
+        yield MigrationOffers(id="offers")
         for name in registry.names():
             yield Static(
                 f"{registry.label(name)}: checking…",
@@ -59,7 +60,6 @@ class BackendWhereScreen(StepScreen):
             )
         for problem in registry.profile_problems():
             yield Static(f"! {problem}", classes="availability -blocked", markup=False)
-        yield MigrationOffers(id="offers")
 
     def on_mount(self) -> None:
         super().on_mount()
