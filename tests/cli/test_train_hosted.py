@@ -226,13 +226,19 @@ def test_on_a_closed_day_train_offers_the_others_before_any_upload(
     assert code == 2
     assert "OpenAI creates no new fine-tuning jobs since 6 January 2027" in err
     assert "Together AI: meta-llama/Meta-Llama-3.1-8B-Instruct-Reference" in err
-    assert f"finetune-tui train --backend local --model Qwen/Qwen2.5-1.5B-Instruct --data {dataset}" in err
+    assert (
+        f"finetune-tui train --backend local --model Qwen/Qwen2.5-1.5B-Instruct --data {dataset}"
+        in err
+    )
     assert openai_env.requests == [] and openai_env.files == {}
     assert "Traceback" not in err
 
 
 def test_a_bad_today_override_is_named(
-    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    dataset: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("FINETUNE_TUI_TODAY", "next tuesday")
     code = main(

@@ -92,9 +92,7 @@ async def test_where_step_offers_the_others_and_taking_one_chooses_it(make_app, 
         assert screen.query_one("#offers").display
         listing = screen.query_one("#offers-list", OptionList)
         local = next(
-            i
-            for i in range(listing.option_count)
-            if listing.get_option_at_index(i).id == "local"
+            i for i in range(listing.option_count) if listing.get_option_at_index(i).id == "local"
         )
         await take(pilot, local)
         assert screen.chosen() == "local"
