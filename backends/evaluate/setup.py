@@ -69,6 +69,8 @@ class Evaluation:
     tuned: Runner | None = None
     training_cost: float | None = None
     judge: JudgeSetup | None = None
+    current: Runner | None = None
+    """The current fine-tune's runner (``request.current``), on the provider that serves it."""
 
 
 # --- connections and runners --------------------------------------------------
@@ -233,6 +235,25 @@ def tuned_model(request: EvalRequest, provider: str) -> Tuned:
     return Tuned(runner, spec.dataset, training_cost(spec, status))
 
 
+def current_model(request: EvalRequest) -> Runner:
+    """The fine-tuned model in use today (``request.current``) on the provider that serves it;
+    a model that provider does not have is refused before anything is sent."""
+    import dataclasses
+
+    name = (request.current or "").strip()
+    provider = request.current_where
+    # A key typed for the evaluation's provider is not this provider's.
+    asked = request if provider == request.where else dataclasses.replace(request, secret=None)
+    runner = runner_for(provider, name, asked)
+    hosted = isinstance(runner, HostedRunner) and registry.get(provider).models_endpoint
+    if hosted and isinstance(runner, HostedRunner) and runner.model_missing():
+        raise UsageProblem(
+            f"--current {name!r} is not a model {runner.settings.label} knows "
+            "(finetune-tui jobs --backend openai lists your fine-tuned models)."
+        )
+    return runner
+
+
 @dataclass(frozen=True)
 class GgufExport:
     """A run's GGUF export, with what renders and tokenises its prompts as the trained model's."""
@@ -339,6 +360,7 @@ def judge_estimate(request: EvalRequest, eval_set: EvalSet, provider: str) -> Ju
         rag_k=request.rag,
         has_pool=bool(eval_set.pool),
         tuned=bool(request.tuned),
+        current=bool(request.current),
     )
     return estimate_judge_cost(
         eval_set.examples,
@@ -378,6 +400,7 @@ def prepare(request: EvalRequest) -> Evaluation:
     eval_set = load_set(request)
     base = runner_for(provider, request.model, request)
     tuned = tuned_model(request, provider) if request.tuned else None
+    current = current_model(request) if (request.current or "").strip() else None
     if tuned is not None and tuned.trained_on and Path(tuned.trained_on).is_file():
         drop_trained(eval_set, tuned.trained_on)
         if not eval_set.examples:
@@ -398,6 +421,7 @@ def prepare(request: EvalRequest) -> Evaluation:
         tuned.runner if tuned is not None else None,
         cost,
         judge,
+        current,
     )
 
 
@@ -410,6 +434,7 @@ __all__ = [
     "TrainedOutput",
     "Tuned",
     "UsageProblem",
+    "current_model",
     "default_judge_provider",
     "gguf_export",
     "gguf_export_names",
