@@ -93,6 +93,8 @@ class EvalChoice:
     rag_k: int = 3
     tuned: str = ""
     """A run id of the workspace or a model name (blank: the alternatives only)."""
+    current: str = ""
+    """A fine-tuned model in use today (``ft:…``), its own row "current fine-tune" (blank: none)."""
     limit: int | None = 50
     seed: int = 0
     concurrency: int = 8

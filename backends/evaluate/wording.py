@@ -50,13 +50,15 @@ def current_line(benefit: Benefit) -> str | None:
         return None
     metric = METRIC_LABELS[benefit.metric]
     costs = benefit.cost_per_1000
-    cost = f"; cost per 1,000 requests {usd(costs.get(CURRENT))}"
     if benefit.tuned_score is None:
-        return f"Current fine-tune ({metric}): {benefit.current_score:.3f}{cost}."
+        return (
+            f"Current fine-tune ({metric}): {benefit.current_score:.3f}; "
+            f"{usd(costs.get(CURRENT))} per 1,000 requests."
+        )
     return (
         f"Against the current fine-tune ({metric}): tuned {benefit.tuned_score:.3f} vs current "
-        f"{benefit.current_score:.3f} ({benefit.tuned_score - benefit.current_score:+.3f})"
-        f"{cost}: {usd(costs.get(TUNED))} tuned vs {usd(costs.get(CURRENT))} current."
+        f"{benefit.current_score:.3f} ({benefit.tuned_score - benefit.current_score:+.3f}); per "
+        f"1,000 requests {usd(costs.get(TUNED))} tuned vs {usd(costs.get(CURRENT))} current."
     )
 
 
