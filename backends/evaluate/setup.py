@@ -163,13 +163,25 @@ def trained_output(output: Path) -> TrainedOutput | None:
 
 
 def training_cost(spec: RunSpec, status: RunStatus) -> float | None:
-    """What a hosted run's training cost: its trained tokens at the catalog's price (``None``: unknown)."""
-    from backends.catalog import find_any_hosted
+    """What a hosted run's training cost: its trained tokens at its provider's catalog price for
+    the run's objective and adaptation (a profile's listed price where the catalog has none);
+    ``None`` when unknown."""
+    from backends.catalog import find_hosted
 
-    entry = find_any_hosted(spec.model)
-    if entry is None or entry.prices.training is None or not status.trained_tokens:
+    if not status.trained_tokens:
         return None
-    return status.trained_tokens * entry.prices.training / 1e6
+    info = registry.find(spec.backend)
+    if info is None or info.provider is None:
+        return None
+    entry = find_hosted(info.provider, spec.model)
+    per_million = (
+        entry.training_price(spec.method, spec.adapter)
+        if entry is not None
+        else info.listed_price(spec.model)
+    )
+    if per_million is None:
+        return None
+    return status.trained_tokens * per_million / 1e6
 
 
 def find_run(request: EvalRequest, name: str) -> RunFolder | None:
