@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import orjson
 from textual.widgets import Input, OptionList, RadioButton, Static
 
 from tests.fakes.finetune_api import FineTuneAPI
@@ -99,6 +100,30 @@ async def test_where_step_offers_the_others_and_taking_one_chooses_it(make_app, 
         assert screen.query_one("#choose-local", RadioButton).value
         assert app.backend_choice.local_model == "Qwen/Qwen2.5-1.5B-Instruct"
         assert screen.problems() == []
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        # The decision record notes where it trains and why: the offer taken.
+        record = orjson.loads((workdir / ".finetune" / "decision.json").read_bytes())
+        training = record["answers"]["training"]
+        assert training["backend"] == "local" and training["label"] == "Local GPU"
+        assert training["model"] == "Qwen/Qwen2.5-1.5B-Instruct"
+        assert training["reason"].startswith("Offer taken: OpenAI creates no new fine-tuning jobs")
+        markdown = (workdir / ".finetune" / "decision.md").read_text()
+        assert "## Where it trains" in markdown
+        assert "- Provider: Local GPU; model Qwen/Qwen2.5-1.5B-Instruct" in markdown
+        assert "- Why: Offer taken: OpenAI creates no new fine-tuning jobs" in markdown
+
+
+async def test_the_users_own_pick_is_noted_as_such(make_app, workdir) -> None:
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot)
+        app.screen.query_one("#choose-azure", RadioButton).value = True
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        record = orjson.loads((workdir / ".finetune" / "decision.json").read_bytes())
+        assert record["answers"]["training"]["backend"] == "azure"
+        assert record["answers"]["training"]["reason"] == "The user's pick."
 
 
 async def test_before_the_date_with_access_nothing_is_offered(make_app, workdir) -> None:
