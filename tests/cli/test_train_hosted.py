@@ -247,3 +247,20 @@ def test_a_bad_today_override_is_named(
     )  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "FINETUNE_TUI_TODAY='next tuesday' is not a date (YYYY-MM-DD)" in err
+
+
+def test_jobs_lists_the_accounts_fine_tuned_models(
+    openai_env: FineTuneAPI, dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openai
+
+    client = openai.OpenAI()
+    training = client.files.create(file=dataset, purpose="fine-tune")
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=training.id)
+    openai_env.run_to_end(job.id)
+    model = client.fine_tuning.jobs.retrieve(job.id).fine_tuned_model
+    assert main(["jobs", "--backend", "openai"]) == 0
+    out = capsys.readouterr().out
+    assert "Your fine-tuned models (they keep serving):" in out
+    assert f"  {model}  (from gpt-4o-mini-2024-07-18, job {job.id})" in out
+    assert "--current MODEL" in out

@@ -355,6 +355,14 @@ def run_jobs(args: argparse.Namespace) -> int:
         tuned = f"  → {job.fine_tuned_model}" if job.fine_tuned_model else ""
         print(printable_line(f"{job.job_id}  {job.status:<17} {created} UTC  {job.model}{tuned}"))
     print(f"\nAttach to one: finetune-tui attach JOB_ID --backend {args.backend}")
+    from backends.hosted.api import fine_tuned_models
+
+    models = fine_tuned_models(jobs)
+    if models:
+        print("\nYour fine-tuned models (they keep serving):")
+        for job in models:
+            print(printable_line(f"  {job.fine_tuned_model}  (from {job.model}, job {job.job_id})"))
+        print("Compare one with its replacement: finetune-tui eval ... --current MODEL")
     return 0
 
 
