@@ -13,6 +13,8 @@ so a test can set a variable for itself.
   of the platform's user cache folder.
 - ``FINETUNE_TUI_LLAMA_CPP``: a llama.cpp checkout whose ``convert_hf_to_gguf.py``
   (and ``build/bin/llama-quantize``, if built) GGUF exports use.
+- ``FINETUNE_TUI_TODAY``: the day (``YYYY-MM-DD``) the program takes for today, for the
+  dated rules (OpenAI's last day for new jobs); tests set it to a day after that.
 - The user config folder (``config_dir``) holds ``keymap.toml`` (``tui.keymap``).
 
 Variables that belong to other tools (``HF_HUB_OFFLINE``, ``HF_ENDPOINT``,
@@ -22,6 +24,7 @@ Variables that belong to other tools (``HF_HUB_OFFLINE``, ``HF_ENDPOINT``,
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 APP_NAME = "finetune-tui"
@@ -30,6 +33,7 @@ OFFLINE_ENV = "FINETUNE_TUI_OFFLINE"
 HEARTBEAT_ENV = "FINETUNE_TUI_HEARTBEAT_S"
 CACHE_ENV = "FINETUNE_TUI_CACHE"
 LLAMA_CPP_ENV = "FINETUNE_TUI_LLAMA_CPP"
+TODAY_ENV = "FINETUNE_TUI_TODAY"
 
 
 def poll_interval() -> float | None:
@@ -63,6 +67,20 @@ def llama_cpp_dir() -> Path | None:
     """``FINETUNE_TUI_LLAMA_CPP``: a llama.cpp checkout to convert with; ``None`` when unset."""
     raw = os.environ.get(LLAMA_CPP_ENV)
     return Path(raw).expanduser() if raw else None
+
+
+def today() -> date:
+    """``FINETUNE_TUI_TODAY`` as a date, else the calendar's today.
+
+    Raises ``ValueError`` naming the variable when it is not a ``YYYY-MM-DD`` date.
+    """
+    raw = os.environ.get(TODAY_ENV, "").strip()
+    if not raw:
+        return date.today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{TODAY_ENV}={raw!r} is not a date (YYYY-MM-DD).") from None
 
 
 def config_dir() -> Path:

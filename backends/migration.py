@@ -1,8 +1,8 @@
 """After OpenAI: when it cannot create the job, the other backends, each with a comparable model.
 
-Used by ``finetune-tui train``, the Cost step and the Backend step alike: ``openai_refusal`` says
-why OpenAI cannot take the job (the registry's ``no_new_jobs_from`` date, or the API's 403
-``training_not_available``), ``offers`` lists where the same data can go instead (the catalog's
+Used by ``finetune-tui train``, the Cost step and the Backend step alike: ``refusal`` says
+why OpenAI cannot take the job (the registry's ``no_new_jobs_from`` date, or an organisation
+created too late; the API's 403 ``training_not_available`` says it at launch), ``offers`` lists where the same data can go instead (the catalog's
 ``replacements``), only backends this installation has.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from backends import registry
-from backends.catalog import OPENAI_WIND_DOWN, replacements
+from backends.catalog import OPENAI_NO_NEW_ORGS_SINCE, OPENAI_WIND_DOWN, Provider, replacements
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,21 @@ def closed_for(backend: str, today: date) -> str | None:
         f"{info.label} creates no new fine-tuning jobs since "
         f"{info.no_new_jobs_from:%-d %B %Y}. {OPENAI_WIND_DOWN}"
     )
+
+
+def refusal(backend: str, today: date, *, org_has_access: bool | None = None) -> str | None:
+    """Why ``backend`` cannot create the job: its closing date (``closed_for``), or, at OpenAI,
+    an organisation created since May 2026 (``org_has_access`` False); ``None`` when it can."""
+    closed = closed_for(backend, today)
+    if closed is not None:
+        return closed
+    info = registry.find(backend)
+    if org_has_access is False and info is not None and info.provider is Provider.OPENAI:
+        return (
+            f"{info.label} creates no fine-tuning jobs for organisations created since "
+            f"{OPENAI_NO_NEW_ORGS_SINCE}. {OPENAI_WIND_DOWN}"
+        )
+    return None
 
 
 def offers(model: str, today: date) -> list[Offer]:

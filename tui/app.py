@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.screen import Screen
 
+from backends import locations
 from backends.decision import Answers, Recommendation, load_decision, recommend, save_decision
 from backends.workspace import Workspace
 from tui import __version__
@@ -121,7 +122,7 @@ class FinetuneApp(JourneyApp):
         """
         super().__init__()
         self.workspace = Workspace.at(workspace)
-        self.today = today or date.today()
+        self.today = today or locations.today()
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.answers = Answers()
         self.created_at: str | None = None
@@ -210,6 +211,7 @@ class FinetuneApp(JourneyApp):
 
     def save(self) -> bool:
         """Recompute the recommendation and write the decision; say so if it fails."""
+        self._note_training()
         self.recommendation = recommend(self.answers, today=self.today)
         try:
             record = save_decision(
@@ -232,6 +234,21 @@ class FinetuneApp(JourneyApp):
             return False
         self.created_at = record.created_at
         return True
+
+    def _note_training(self) -> None:
+        """The Backend stage's choice, and why (an offer taken, or the user's pick), into the
+        answers the decision record is written from."""
+        from backends import registry
+        from tui.screens.backend.plan import chosen_because
+
+        choice = self.backend_choice
+        info = registry.find(choice.backend)
+        if info is None:
+            return
+        training = self.answers.training
+        training.backend, training.label = info.name, info.label
+        training.model = choice.local_model if not info.hosted else choice.hosted_model
+        training.reason = chosen_because(choice)
 
     def record_dataset(self, report: DatasetReport) -> None:
         """Measured figures from the Dataset step flow into the checklist (Cost and Benefit)."""

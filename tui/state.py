@@ -64,6 +64,11 @@ class BackendChoice:
     """``None`` until the Settings step seeded the defaults (max length from the dataset)."""
     gpus: GpuInventory | None = field(default=None, repr=False)
     """The visible GPUs, read once off the UI thread."""
+    offer_reason: str = ""
+    """Why this backend was chosen when it was an offer taken after OpenAI refused the job
+    (``backends.migration``); blank: the user's own pick. The decision record notes it."""
+    offered_backend: str = ""
+    """The backend of the offer taken (a later pick of another backend drops the reason)."""
 
 
 @dataclass
@@ -88,6 +93,8 @@ class EvalChoice:
     rag_k: int = 3
     tuned: str = ""
     """A run id of the workspace or a model name (blank: the alternatives only)."""
+    current: str = ""
+    """A fine-tuned model in use today (``ft:…``), its own row "current fine-tune" (blank: none)."""
     limit: int | None = 50
     seed: int = 0
     concurrency: int = 8

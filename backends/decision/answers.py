@@ -174,12 +174,26 @@ class Measured:
 
 
 @dataclass
+class Training:
+    """Where the Backend stage chose to train, and why (blank until a backend is chosen)."""
+
+    backend: str = ""
+    """The registry name (``together``, ``local``...)."""
+    label: str = ""
+    """The provider as the user saw it (``Together AI``)."""
+    model: str = ""
+    reason: str = ""
+    """The offer taken after OpenAI refused (``backends.migration``), or "The user's pick."."""
+
+
+@dataclass
 class Answers:
     use_case: UseCase = field(default_factory=UseCase)
     alternatives: Alternatives = field(default_factory=Alternatives)
     cost: Cost = field(default_factory=Cost)
     benefit: Benefit = field(default_factory=Benefit)
     measured: Measured = field(default_factory=Measured)
+    training: Training = field(default_factory=Training)
 
     def to_dict(self) -> dict[str, Any]:
         return _encode(asdict(self))
@@ -195,6 +209,7 @@ class Answers:
             cost=_section(Cost, data, "cost"),
             benefit=_section(Benefit, data, "benefit"),
             measured=_section(Measured, data, "measured"),
+            training=_section(Training, data, "training"),
         )
 
 

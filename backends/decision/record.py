@@ -219,6 +219,15 @@ def render_markdown(record: DecisionRecord, rec: Recommendation) -> str:
         f"- Requests per month: {_num(ben.requests_per_month)}",
         f"- Reuse: {ben.reuse.label}",
     ]
+    training = a.training
+    if training.backend:
+        lines += [
+            "",
+            "## Where it trains",
+            "",
+            f"- Provider: {training.label or training.backend}; model {training.model or _blank}",
+            f"- Why: {training.reason or _blank}",
+        ]
     if measured.baseline_score is not None or measured.tuned_score is not None:
         lines += [
             "",

@@ -1,8 +1,9 @@
 """Run the methods over the evaluation set and put them side by side.
 
 Methods: ``zero-shot``, ``few-shot`` and ``rag`` on the base model (the
-alternatives to fine-tuning), ``tuned`` (the plain prompt) on the tuned
-model. ``compare`` returns a ``Comparison``: per method the mean of every
+alternatives to fine-tuning), ``current`` (the plain prompt) on a fine-tuned
+model the user already has (an OpenAI ``ft:`` model its replacement is measured
+against), ``tuned`` (the plain prompt) on the tuned model. ``compare`` returns a ``Comparison``: per method the mean of every
 metric with its bootstrap interval, prompt/completion tokens per request and
 latency; per example the prompt, the reference and each method's answer and
 scores; and the benefit figures (quality gain over the best alternative,
@@ -42,9 +43,19 @@ ZERO_SHOT = "zero-shot"
 FEW_SHOT = "few-shot"
 RAG = "rag"
 TUNED = "tuned"
-METHODS: tuple[str, ...] = (ZERO_SHOT, FEW_SHOT, RAG, TUNED)
+CURRENT = "current"
+"""A fine-tuned model already in use (``--current ft:…``): its own row, not an alternative."""
+METHODS: tuple[str, ...] = (ZERO_SHOT, FEW_SHOT, RAG, CURRENT, TUNED)
 ALTERNATIVES: tuple[str, ...] = (ZERO_SHOT, FEW_SHOT, RAG)
-METHOD_LABELS = {ZERO_SHOT: "zero-shot", FEW_SHOT: "few-shot", RAG: "RAG", TUNED: "tuned"}
+FINE_TUNED: tuple[str, ...] = (CURRENT, TUNED)
+"""The methods answering with a fine-tuned model (priced at the catalog's fine-tuned rates)."""
+METHOD_LABELS = {
+    ZERO_SHOT: "zero-shot",
+    FEW_SHOT: "few-shot",
+    RAG: "RAG",
+    CURRENT: "current fine-tune",
+    TUNED: "tuned",
+}
 DEFAULT_METRIC = scoring.TOKEN_F1
 
 Progress = Callable[[int, int], None]
@@ -102,7 +113,7 @@ class Row:
     def difference(self, metric: str = DEFAULT_METRIC) -> float | None:
         """Tuned score minus the best alternative's on this example (for sorting)."""
         tuned = self.scores.get(TUNED, {}).get(metric)
-        others = [s[metric] for m, s in self.scores.items() if m != TUNED and metric in s]
+        others = [s[metric] for m, s in self.scores.items() if m in ALTERNATIVES and metric in s]
         if tuned is None or not others:
             return None
         return tuned - max(others)
@@ -139,6 +150,8 @@ class Benefit:
     prices_as_of: str
     saving_per_request: float | None = None
     """USD the tuned model saves per request against the best alternative."""
+    current_score: float | None = None
+    """The current fine-tune's mean (same metric), when it was in the comparison."""
     training_cost: float | None = None
     break_even_requests: float | None = None
 
@@ -179,7 +192,8 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to run: the base runner with which alternatives, and the tuned runner."""
+    """What to run: the base runner with which alternatives, the tuned runner, and the current
+    fine-tune's (the model in use today, on the provider that serves it)."""
 
     base: Runner | None
     tuned: Runner | None = None
@@ -187,6 +201,11 @@ class Plan:
     rag_k: int = DEFAULT_SHOTS
     zero_shot: bool = True
     seed: int = 0
+    current: Runner | None = None
+
+    def runner_of(self, method: str) -> Runner | None:
+        """The runner that answers for ``method``."""
+        return {TUNED: self.tuned, CURRENT: self.current}.get(method, self.base)
 
 
 def build_requests(eval_set: EvalSet, plan: Plan) -> tuple[dict[str, list[Request]], list[str]]:
@@ -215,8 +234,11 @@ def build_requests(eval_set: EvalSet, plan: Plan) -> tuple[dict[str, list[Reques
                         Request(f"{RAG}/{i}", rag(e, retriever(e, plan.rag_k)))
                         for i, e in enumerate(examples)
                     ]
-    if plan.tuned is not None:
-        per_method[TUNED] = [Request(f"{TUNED}/{i}", zero_shot(e)) for i, e in enumerate(examples)]
+    for method in FINE_TUNED:
+        if plan.runner_of(method) is not None:
+            per_method[method] = [
+                Request(f"{method}/{i}", zero_shot(e)) for i, e in enumerate(examples)
+            ]
     return per_method, notes
 
 
@@ -237,7 +259,7 @@ def compare(
     answers: dict[str, list[Generation | None]] = {}
     for runner, methods in (
         (plan.base, [m for m in ALTERNATIVES if m in per_method]),
-        (plan.tuned, [TUNED] if TUNED in per_method else []),
+        *((plan.runner_of(m), [m] if m in per_method else []) for m in FINE_TUNED),
     ):
         if runner is None or not methods or cancel.is_set():
             continue
@@ -255,7 +277,7 @@ def compare(
     rows = [Row(e.line, prompt_text(e.prompt), e.reference) for e in eval_set.examples]
     results_by_method: dict[str, MethodResult] = {}
     for method, generations in answers.items():
-        runner = plan.tuned if method == TUNED else plan.base
+        runner = plan.runner_of(method)
         assert runner is not None
         result = MethodResult(method, runner.model, len(generations))
         if method == FEW_SHOT:
@@ -334,7 +356,7 @@ def benefit(
     scored: list[tuple[str, float]] = []
     for name, result in methods.items():
         score = result.mean(metric)
-        if name != TUNED and score is not None:
+        if name in ALTERNATIVES and score is not None:
             scored.append((name, score))
     best = max(scored, key=lambda item: item[1]) if scored else None
     tuned = methods.get(TUNED)
@@ -347,9 +369,7 @@ def benefit(
             if other is not None and other.prompt_tokens is not None:
                 saved[name] = other.prompt_tokens - tuned.prompt_tokens
     per_request: dict[str, float | None] = {
-        name: cost_per_request(
-            result, plan.tuned if name == TUNED else plan.base, tuned=name == TUNED
-        )
+        name: cost_per_request(result, plan.runner_of(name), tuned=name in FINE_TUNED)
         for name, result in methods.items()
     }
     saving = None
@@ -375,6 +395,7 @@ def benefit(
         saving_per_request=saving,
         training_cost=training_cost,
         break_even_requests=break_even,
+        current_score=methods[CURRENT].mean(metric) if CURRENT in methods else None,
     )
 
 

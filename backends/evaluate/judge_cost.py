@@ -46,11 +46,17 @@ def _counter(model: str, provider: str) -> tuple[Callable[[str], int], bool]:
 
 
 def planned_methods(
-    *, zero_shot: bool, few_shot_k: int, rag_k: int, has_pool: bool, tuned: bool
+    *,
+    zero_shot: bool,
+    few_shot_k: int,
+    rag_k: int,
+    has_pool: bool,
+    tuned: bool,
+    current: bool = False,
 ) -> int:
     """How many methods a comparison will answer with (as ``compare.build_requests`` decides)."""
     alternatives = int(zero_shot) + int(has_pool and few_shot_k > 0) + int(has_pool and rag_k > 0)
-    return alternatives + int(tuned)
+    return alternatives + int(tuned) + int(current)
 
 
 def estimate_judge_cost(

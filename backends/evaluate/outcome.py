@@ -7,7 +7,7 @@ from typing import Any
 
 from backends.decision.answers import Answers
 from backends.evaluate import scoring
-from backends.evaluate.compare import FEW_SHOT, RAG, TUNED, ZERO_SHOT, Comparison
+from backends.evaluate.compare import ALTERNATIVES, FEW_SHOT, RAG, TUNED, ZERO_SHOT, Comparison
 
 ACCEPTABLE_GRADE = 4
 """A judge grade of 4 or 5 (of 5) counts as an acceptable answer."""
@@ -54,7 +54,7 @@ def record_outcome(
     recommendation is the caller's to recompute.
     """
     shares, measure = acceptable_shares(comparison)
-    alternatives = [share for method, share in shares.items() if method != TUNED]
+    alternatives = [share for method, share in shares.items() if method in ALTERNATIVES]
     changes: dict[str, Any] = {}
     if alternatives:
         changes["baseline_score"] = round(max(alternatives) * 100, 2)

@@ -45,6 +45,10 @@ class EvalRequest:
     """0 leaves RAG out."""
     tuned: str | None = None
     """A run id of the workspace, or a tuned model (``ft:…``, a folder, an adapter folder)."""
+    current: str | None = None
+    """A fine-tuned model already in use (``ft:…``): its own row, "current fine-tune"."""
+    current_provider: str | None = None
+    """Where ``current`` is served; ``None``: OpenAI for an ``ft:`` name, else ``where``."""
     training_cost: float | None = None
     """The training bill when the tuned run does not say (e.g. the Dataset step's estimate)."""
     max_tokens: int = DEFAULT_MAX_TOKENS
@@ -64,6 +68,15 @@ class EvalRequest:
     def where(self) -> str:
         """The provider the models run on: the one named, else guessed from the base model."""
         return self.provider or guess_provider(self.model)
+
+    @property
+    def current_where(self) -> str:
+        """The provider serving the current fine-tune: the one named, OpenAI's for an ``ft:``
+        model, else the evaluation's."""
+        if self.current_provider:
+            return self.current_provider
+        current = (self.current or "").strip()
+        return guess_provider(current) if current.startswith("ft:") else self.where
 
     def problem(self) -> str | None:
         """Why the numbers cannot be used, or ``None``."""

@@ -48,6 +48,7 @@ def run(
         rag_k=request.rag,
         zero_shot=request.zero_shot,
         seed=request.seed,
+        current=evaluation.current,
     )
     comparison = compare(
         evaluation.eval_set,

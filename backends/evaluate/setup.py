@@ -69,6 +69,8 @@ class Evaluation:
     tuned: Runner | None = None
     training_cost: float | None = None
     judge: JudgeSetup | None = None
+    current: Runner | None = None
+    """The current fine-tune's runner (``request.current``), on the provider that serves it."""
 
 
 # --- connections and runners --------------------------------------------------
@@ -161,13 +163,25 @@ def trained_output(output: Path) -> TrainedOutput | None:
 
 
 def training_cost(spec: RunSpec, status: RunStatus) -> float | None:
-    """What a hosted run's training cost: its trained tokens at the catalog's price (``None``: unknown)."""
-    from backends.catalog import find_any_hosted
+    """What a hosted run's training cost: its trained tokens at its provider's catalog price for
+    the run's objective and adaptation (a profile's listed price where the catalog has none);
+    ``None`` when unknown."""
+    from backends.catalog import find_hosted
 
-    entry = find_any_hosted(spec.model)
-    if entry is None or entry.prices.training is None or not status.trained_tokens:
+    if not status.trained_tokens:
         return None
-    return status.trained_tokens * entry.prices.training / 1e6
+    info = registry.find(spec.backend)
+    if info is None or info.provider is None:
+        return None
+    entry = find_hosted(info.provider, spec.model)
+    per_million = (
+        entry.training_price(spec.method, spec.adapter)
+        if entry is not None
+        else info.listed_price(spec.model)
+    )
+    if per_million is None:
+        return None
+    return status.trained_tokens * per_million / 1e6
 
 
 def find_run(request: EvalRequest, name: str) -> RunFolder | None:
@@ -231,6 +245,25 @@ def tuned_model(request: EvalRequest, provider: str) -> Tuned:
         )
     runner = hosted_runner(spec.backend, status.fine_tuned_model, request, settings_of(spec))
     return Tuned(runner, spec.dataset, training_cost(spec, status))
+
+
+def current_model(request: EvalRequest) -> Runner:
+    """The fine-tuned model in use today (``request.current``) on the provider that serves it;
+    a model that provider does not have is refused before anything is sent."""
+    import dataclasses
+
+    name = (request.current or "").strip()
+    provider = request.current_where
+    # A key typed for the evaluation's provider is not this provider's.
+    asked = request if provider == request.where else dataclasses.replace(request, secret=None)
+    runner = runner_for(provider, name, asked)
+    hosted = isinstance(runner, HostedRunner) and registry.get(provider).models_endpoint
+    if hosted and isinstance(runner, HostedRunner) and runner.model_missing():
+        raise UsageProblem(
+            f"--current {name!r} is not a model {runner.settings.label} knows "
+            "(finetune-tui jobs --backend openai lists your fine-tuned models)."
+        )
+    return runner
 
 
 @dataclass(frozen=True)
@@ -339,6 +372,7 @@ def judge_estimate(request: EvalRequest, eval_set: EvalSet, provider: str) -> Ju
         rag_k=request.rag,
         has_pool=bool(eval_set.pool),
         tuned=bool(request.tuned),
+        current=bool(request.current),
     )
     return estimate_judge_cost(
         eval_set.examples,
@@ -378,6 +412,7 @@ def prepare(request: EvalRequest) -> Evaluation:
     eval_set = load_set(request)
     base = runner_for(provider, request.model, request)
     tuned = tuned_model(request, provider) if request.tuned else None
+    current = current_model(request) if (request.current or "").strip() else None
     if tuned is not None and tuned.trained_on and Path(tuned.trained_on).is_file():
         drop_trained(eval_set, tuned.trained_on)
         if not eval_set.examples:
@@ -398,6 +433,7 @@ def prepare(request: EvalRequest) -> Evaluation:
         tuned.runner if tuned is not None else None,
         cost,
         judge,
+        current,
     )
 
 
@@ -410,6 +446,7 @@ __all__ = [
     "TrainedOutput",
     "Tuned",
     "UsageProblem",
+    "current_model",
     "default_judge_provider",
     "gguf_export",
     "gguf_export_names",

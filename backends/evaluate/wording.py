@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from backends.evaluate.compare import METHOD_LABELS, TUNED, Comparison, MethodResult
+from backends.evaluate.compare import (
+    CURRENT,
+    METHOD_LABELS,
+    TUNED,
+    Benefit,
+    Comparison,
+    MethodResult,
+)
 from backends.evaluate.scoring import METRIC_LABELS
 from backends.evaluate.verdicts import judge_lines
 
@@ -37,6 +44,24 @@ def _closing_lines(comparison: Comparison, label: Callable[[MethodResult], str])
     return lines
 
 
+def current_line(benefit: Benefit) -> str | None:
+    """The tuned model against the current fine-tune: scores and cost per 1,000 requests."""
+    if benefit.current_score is None:
+        return None
+    metric = METRIC_LABELS[benefit.metric]
+    costs = benefit.cost_per_1000
+    if benefit.tuned_score is None:
+        return (
+            f"Current fine-tune ({metric}): {benefit.current_score:.3f}; "
+            f"{usd(costs.get(CURRENT))} per 1,000 requests."
+        )
+    return (
+        f"Against the current fine-tune ({metric}): tuned {benefit.tuned_score:.3f} vs current "
+        f"{benefit.current_score:.3f} ({benefit.tuned_score - benefit.current_score:+.3f}); per "
+        f"1,000 requests {usd(costs.get(TUNED))} tuned vs {usd(costs.get(CURRENT))} current."
+    )
+
+
 def benefit_lines(comparison: Comparison, requested: int) -> list[str]:
     """The Results step's lines: the benefit figures in words, then what is missing and why."""
     lines: list[str] = []
@@ -54,6 +79,9 @@ def benefit_lines(comparison: Comparison, requested: int) -> list[str]:
                 f"Best alternative ({metric}): {METHOD_LABELS[benefit.best_alternative]} "
                 f"at {benefit.best_alternative_score:.3f}. Add a tuned model to see the gain."
             )
+        against = current_line(benefit)
+        if against:
+            lines.append(against)
         if benefit.prompt_tokens_saved:
             saved = ", ".join(
                 f"{tokens:,.0f} vs {METHOD_LABELS[name]}"
@@ -100,6 +128,9 @@ def summary_lines(comparison: Comparison) -> list[str]:
             f"{METHOD_LABELS[benefit.best_alternative]}."
         )
     if benefit is not None:
+        against = current_line(benefit)
+        if against:
+            lines.append(against)
         for name, saved in benefit.prompt_tokens_saved.items():
             lines.append(f"Prompt tokens saved per request vs {METHOD_LABELS[name]}: {saved:,.0f}.")
         if benefit.break_even_requests is not None:

@@ -288,6 +288,11 @@ def list_jobs(client: Any, *, limit: int = 20) -> list[JobSummary]:
     return [JobSummary.of(job) for job in page.data][:limit]
 
 
+def fine_tuned_models(jobs: list[JobSummary]) -> list[JobSummary]:
+    """The jobs that left a fine-tuned model (the account's models, which keep serving)."""
+    return [job for job in jobs if job.fine_tuned_model]
+
+
 def job_control(client: Any, job_id: str, action: str) -> Any:
     """``cancel``, ``pause`` or ``resume`` a job; returns the job as the provider now sees it."""
     calls: dict[str, Callable[[str], Any]] = {

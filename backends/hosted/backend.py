@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from backends import registry
+from backends import locations, registry
 from backends.backend import Availability, BackendError, Problem, ProgressCallback
 from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider, tunability
 from backends.files import sha256_of
@@ -183,7 +183,7 @@ class HostedBackend(JobControl):
         return problems
 
     def _check_model(self, spec: RunSpec) -> list[Problem]:
-        verdict = tunability(self.provider, spec.model, today=self.today or date.today())
+        verdict = tunability(self.provider, spec.model, today=self.today or locations.today())
         if verdict.entry is None:
             return [
                 Problem(
@@ -353,7 +353,7 @@ class OpenAIBackend(HostedBackend):
 
     def availability(self) -> Availability:
         base = super().availability()
-        if base.ok and (self.today or date.today()) >= OPENAI_NO_NEW_JOBS_FROM:
+        if base.ok and (self.today or locations.today()) >= OPENAI_NO_NEW_JOBS_FROM:
             return Availability(
                 True,
                 f"{base.reason} OpenAI no longer creates new fine-tuning jobs; existing jobs and "

@@ -29,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from backends import locations
 from backends.backend import Availability, BackendError, NotSupported, Problem, ProgressCallback
 from backends.catalog import Provider, tunability
 from backends.files import sha256_of, write_json_atomic
@@ -523,7 +524,7 @@ class TogetherBackend:
             problems.append(
                 Problem(f"This run is for {spec.backend!r}, not {NAME!r}.", where="backend")
             )
-        verdict = tunability(Provider.TOGETHER, spec.model, today=self.today or date.today())
+        verdict = tunability(Provider.TOGETHER, spec.model, today=self.today or locations.today())
         if not verdict.tunable:
             problems.append(Problem(verdict.summary, where="model"))
         elif verdict.entry is None:

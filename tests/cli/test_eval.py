@@ -152,3 +152,63 @@ def test_tuned_that_is_neither_a_run_nor_a_model_is_refused(
     )  # fmt: skip
     assert code != 0 and "'nope'" in err and "neither a run" in err
     assert "tuned nope" not in out and not openai_env.chat_calls
+
+
+CURRENT = "ft:gpt-4o-mini-2024-07-18:chainline::abc123"
+"""The fine-tuned model in use today, which the emulator's account lists."""
+
+
+def test_current_fine_tune_is_its_own_row_with_its_cost(
+    openai_env: FineTuneAPI,
+    eval_file: Path,
+    train_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--current ft:…``: one more row on the same prompts, priced per 1,000 requests."""
+    code, out, err = run_cli(
+        capsys,
+        "--workspace", str(tmp_path / "ws"),
+        "eval", "--data", str(eval_file), "--model", BASE, "--train", str(train_file),
+        "--tuned", TUNED, "--current", CURRENT, "--limit", "3", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    data = orjson.loads(out)
+    assert list(data["methods"]) == ["zero-shot", "few-shot", "rag", "current", "tuned"]
+    current = data["methods"]["current"]
+    assert current["model"] == CURRENT and current["answered"] == 3
+    asked = [call["model"] for call in openai_env.chat_calls]
+    assert asked.count(CURRENT) == 3 and asked.count(TUNED) == 3
+    prompts = {
+        method: [row["answers"][method]["text"] for row in data["rows"]]
+        for method in ("current", "tuned")
+    }
+    assert prompts["current"] == prompts["tuned"]  # the same prompts, the same plain answers
+    benefit = data["benefit"]
+    assert benefit["cost_per_1000"]["current"] > 0
+    assert benefit["current_score"] == current["scores"]["token_f1"]["mean"]
+    assert benefit["best_alternative"] in ("zero-shot", "few-shot", "rag")  # never the current
+
+    code, out, err = run_cli(
+        capsys,
+        "--workspace", str(tmp_path / "ws"),
+        "eval", "--data", str(eval_file), "--model", BASE, "--few-shot", "0", "--rag", "0",
+        "--tuned", TUNED, "--current", CURRENT, "--limit", "2",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "current fine-tune" in out
+    assert "Against the current fine-tune (token F1): tuned" in out
+    assert openai_env.api_key not in out + err
+
+
+def test_current_that_the_provider_does_not_have_is_refused(
+    openai_env: FineTuneAPI, eval_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run_cli(
+        capsys,
+        "--workspace", str(tmp_path / "ws"),
+        "eval", "--data", str(eval_file), "--model", BASE, "--current", "ft:gpt-4o-mini:x::gone",
+        "--limit", "2",
+    )  # fmt: skip
+    assert code == 2 and "'ft:gpt-4o-mini:x::gone'" in err and "jobs --backend openai" in err
+    assert not openai_env.chat_calls and "Traceback" not in err

@@ -207,3 +207,60 @@ def test_after_the_wind_down_openai_is_closed_and_the_others_offered() -> None:
     assert migration.closed_for("together", date(2027, 12, 1)) is None
     offers = migration.offers("ft:gpt-4o-mini-2024-07-18:acme::abc", date(2027, 1, 6))
     assert [o.backend for o in offers] == ["azure", "together", "nebius", "local"]
+
+
+def test_on_a_closed_day_train_offers_the_others_before_any_upload(
+    openai_env: FineTuneAPI,
+    dataset: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``FINETUNE_TUI_TODAY`` after OpenAI's last day: refused with the offers, nothing sent."""
+    monkeypatch.setenv("FINETUNE_TUI_TODAY", "2027-02-01")
+    code = main(
+        ["--workspace", str(tmp_path / "ws"), "train", "--backend", "openai",
+         "--model", "gpt-4o-mini", "--data", str(dataset), "--yes"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "OpenAI creates no new fine-tuning jobs since 6 January 2027" in err
+    assert "Together AI: meta-llama/Meta-Llama-3.1-8B-Instruct-Reference" in err
+    assert (
+        f"finetune-tui train --backend local --model Qwen/Qwen2.5-1.5B-Instruct --data {dataset}"
+        in err
+    )
+    assert openai_env.requests == [] and openai_env.files == {}
+    assert "Traceback" not in err
+
+
+def test_a_bad_today_override_is_named(
+    dataset: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("FINETUNE_TUI_TODAY", "next tuesday")
+    code = main(
+        ["--workspace", str(tmp_path / "ws"), "train", "--backend", "openai",
+         "--model", "gpt-4o-mini", "--data", str(dataset), "--yes"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "FINETUNE_TUI_TODAY='next tuesday' is not a date (YYYY-MM-DD)" in err
+
+
+def test_jobs_lists_the_accounts_fine_tuned_models(
+    openai_env: FineTuneAPI, dataset: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import openai
+
+    client = openai.OpenAI()
+    training = client.files.create(file=dataset, purpose="fine-tune")
+    job = client.fine_tuning.jobs.create(model="gpt-4o-mini-2024-07-18", training_file=training.id)
+    openai_env.run_to_end(job.id)
+    model = client.fine_tuning.jobs.retrieve(job.id).fine_tuned_model
+    assert main(["jobs", "--backend", "openai"]) == 0
+    out = capsys.readouterr().out
+    assert "Your fine-tuned models (they keep serving):" in out
+    assert f"  {model}  (from gpt-4o-mini-2024-07-18, job {job.id})" in out
+    assert "--current MODEL" in out

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.pilot import Pilot
 
 from backends.local.memory import GpuInfo, GpuInventory
 from tests.support.dataset_stage import wait_for_scan
+from tests.support.helpers import PATIENCE_S
 from tui.journey import Position
+
+if TYPE_CHECKING:
+    from tui.screens.backend import BackendLaunchScreen
 
 GIB = 1 << 30
 
@@ -62,3 +68,33 @@ def choose(backend: str) -> Callable[[Pilot], object]:
         await pilot.pause()
 
     return pick
+
+
+async def to_launch(pilot: Pilot, key: str, **fields: str) -> BackendLaunchScreen:
+    """On to the Launch step with ``key`` entered and OpenAI's ``gpt-4o-mini-2024-07-18``."""
+    from textual.widgets import Input
+
+    from tui.screens.backend import BackendLaunchScreen
+
+    await scan_and_enter_backend(pilot)
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    pilot.app.screen.query_one("#api-key", Input).value = key
+    await pilot.pause()
+    pilot.app.screen.query_one("#hosted-model", Input).value = "gpt-4o-mini-2024-07-18"
+    for widget_id, value in fields.items():
+        pilot.app.screen.query_one(f"#{widget_id}", Input).value = value
+    await pilot.pause()
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, BackendLaunchScreen)
+    return screen
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = PATIENCE_S) -> None:
+    """Wait for ``condition`` (a generous ceiling, never a fixed sleep)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.05)

@@ -48,7 +48,13 @@ async def wait_for_workers(pilot: Pilot, group: str, timeout: float = PATIENCE_S
     await pilot.pause()
 
 
-async def open_setup(pilot: Pilot, *, tuned: str = TUNED, limit: int = 6, judge: str = "") -> None:
+CURRENT = "ft:gpt-4o-mini-2024-07-18:org::abc123"
+"""A fine-tuned model in use today (the emulator's account lists it)."""
+
+
+async def open_setup(
+    pilot: Pilot, *, tuned: str = TUNED, limit: int = 6, judge: str = "", current: str = ""
+) -> None:
     """From the first step straight to Evaluate › Setup (as the palette does), filled in."""
     await pilot.pause()
     pilot.app.clear_notifications()
@@ -58,6 +64,7 @@ async def open_setup(pilot: Pilot, *, tuned: str = TUNED, limit: int = 6, judge:
     pilot.app.eval_choice.limit = limit
     pilot.app.eval_choice.concurrency = 2
     pilot.app.eval_choice.judge = judge
+    pilot.app.eval_choice.current = current
     pilot.app.go_to(EVALUATE)
     await pilot.pause()
     await wait_for_workers(pilot, "eval-availability")

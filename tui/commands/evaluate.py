@@ -1,12 +1,14 @@
 """``finetune-tui eval``: the held-out prompts through the base model's alternatives and the tuned model.
 
     finetune-tui eval --data EVAL.jsonl --model BASE [--provider BACKEND]
-        [--few-shot K] [--rag K] [--train TRAIN.jsonl] [--tuned RUN|MODEL] [--limit N] [--json]
+        [--few-shot K] [--rag K] [--train TRAIN.jsonl] [--tuned RUN|MODEL] [--current ft:MODEL]
+        [--limit N] [--json]
         [--judge MODEL [--judge-provider openai|azure] [--yes]]
 
 ``--tuned`` takes a run of the workspace (a hosted run's fine-tuned model, a
 local run's adapter) or a model (an ``ft:`` name, a folder, an adapter
-folder). Keys come from the environment only and never appear in the output.
+folder). ``--current`` adds a fine-tuned model already in use (an OpenAI ``ft:`` model) as
+its own row, "current fine-tune", with its cost per 1,000 requests. Keys come from the environment only and never appear in the output.
 ``--judge`` adds an LLM judge's 1-5 grade (``tui.commands.evaluate_judge``):
 its estimated cost is printed first, and it runs after a yes or ``--yes``.
 
@@ -55,6 +57,17 @@ def register(subparsers: Any) -> None:
         help="treat --data as training data: hold out this seeded share as the evaluation set",
     )
     parser.add_argument("--tuned", metavar="RUN|MODEL", help="a run id or a tuned model")
+    parser.add_argument(
+        "--current",
+        metavar="ft:MODEL",
+        help="a fine-tuned model in use today: its own row, 'current fine-tune', on the same prompts",
+    )
+    parser.add_argument(
+        "--current-provider",
+        choices=registry.names(),
+        default=None,
+        help="where --current is served (default: openai for an ft: model, else --provider)",
+    )
     parser.add_argument("--limit", type=int, metavar="N", help="evaluate the first N examples")
     parser.add_argument("--max-tokens", type=int, default=256, metavar="N")
     parser.add_argument("--concurrency", type=int, default=8, metavar="N")
@@ -90,6 +103,8 @@ def request_of(args: argparse.Namespace) -> EvalRequest:
         few_shot=args.few_shot,
         rag=args.rag,
         tuned=args.tuned,
+        current=args.current,
+        current_provider=args.current_provider,
         max_tokens=args.max_tokens,
         concurrency=args.concurrency,
         batch_size=args.batch_size,

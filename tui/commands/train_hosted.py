@@ -146,14 +146,18 @@ def run_train(args: argparse.Namespace) -> int:
             f"{', '.join(_HYPERPARAMETER_FLAGS.get(n, n) for n in info.hyperparameters)}."
         )
         return 2
-    from datetime import date
-
+    from backends import locations
     from backends.migration import closed_for, offer_lines
 
-    closed = closed_for(args.backend, date.today())
+    try:
+        today = locations.today()
+    except ValueError as error:
+        _err(str(error))
+        return 2
+    closed = closed_for(args.backend, today)
     if closed:
         _err(closed)
-        for line in offer_lines(args.model, date.today(), args.data, args.validation):
+        for line in offer_lines(args.model, today, args.data, args.validation):
             _err(line)
         return 2
     store = store_of(args)  # before anything is uploaded
@@ -214,7 +218,7 @@ def run_train(args: argparse.Namespace) -> int:
         try:
             return backend.launch(spec, store, progress=_print_progress)
         except TrainingNotAvailable:
-            for line in offer_lines(args.model, date.today(), args.data, args.validation):
+            for line in offer_lines(args.model, today, args.data, args.validation):
                 _err(line)
             raise
 
@@ -351,6 +355,14 @@ def run_jobs(args: argparse.Namespace) -> int:
         tuned = f"  → {job.fine_tuned_model}" if job.fine_tuned_model else ""
         print(printable_line(f"{job.job_id}  {job.status:<17} {created} UTC  {job.model}{tuned}"))
     print(f"\nAttach to one: finetune-tui attach JOB_ID --backend {args.backend}")
+    from backends.hosted.api import fine_tuned_models
+
+    models = fine_tuned_models(jobs)
+    if models:
+        print("\nYour fine-tuned models (they keep serving):")
+        for job in models:
+            print(printable_line(f"  {job.fine_tuned_model}  (from {job.model}, job {job.job_id})"))
+        print("Compare one with its replacement: finetune-tui eval ... --current MODEL")
     return 0
 
 

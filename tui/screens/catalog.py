@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import os
+from typing import TYPE_CHECKING, ClassVar, cast
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
+from backends import registry
 from backends.catalog import (
     DEFAULT_LOCAL_MODEL,
     DPO,
@@ -21,6 +24,9 @@ from backends.catalog import (
     find_hosted,
     hosted_models,
 )
+
+if TYPE_CHECKING:
+    from backends.hosted.backend import HostedBackend
 
 METHOD_SHORT = {SUPERVISED: "SFT", DPO: "DPO", REINFORCEMENT: "RFT"}
 
@@ -60,6 +66,7 @@ class CatalogScreen(ModalScreen[str | None]):
                 else:
                     note += "Azure: regional availability; see the Azure pricing page."
                 yield Static(note, classes="dialog-text", markup=False)
+                yield Static("", id="your-models", classes="dialog-text", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -89,6 +96,43 @@ class CatalogScreen(ModalScreen[str | None]):
         if current is not None:
             table.move_cursor(row=table.get_row_index(current.name))
         table.focus()
+        self._list_your_models()
+
+    def _list_your_models(self) -> None:
+        """The account's fine-tuned models (from its jobs), in a worker: never blocking."""
+        info = registry.for_provider(self.provider)
+        line = self.query_one("#your-models", Static)
+        if info is None or not info.hosted or not info.key_env:
+            line.display = False
+            return
+        if not os.environ.get(info.key_env):
+            line.update(f"Set {info.key_env} to list your fine-tuned models.")
+            return
+        line.update("Your fine-tuned models: asking the API…")
+        self.load_your_models(info.name)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="your-models")
+    def load_your_models(self, backend: str) -> None:
+        from backends.backend import BackendError
+        from backends.hosted.api import fine_tuned_models
+        from backends.text import printable_line
+
+        try:
+            hosted = cast("HostedBackend", registry.get(backend).create())
+            jobs = hosted.list_jobs(limit=100)
+            models = [str(job.fine_tuned_model) for job in fine_tuned_models(jobs)]
+            text = (
+                "Your fine-tuned models: " + ", ".join(printable_line(m) for m in models)
+                if models
+                else "No fine-tuned models on this account yet."
+            )
+        except BackendError as error:
+            text = f"Your fine-tuned models could not be listed: {printable_line(str(error))}"
+        self.app.call_from_thread(self._show_your_models, text)
+
+    def _show_your_models(self, text: str) -> None:
+        if self.is_attached:
+            self.query_one("#your-models", Static).update(text)
 
     def action_pick(self) -> None:
         if self.provider is Provider.LOCAL:

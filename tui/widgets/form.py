@@ -129,7 +129,11 @@ def _format(value: float | int) -> str:
 
 
 class ChoiceSet(RadioSet):
-    """Radio options where the arrows choose, not only highlight (Enter and Space still do)."""
+    """Radio options where the arrows choose, not only highlight (Enter and Space still do).
+
+    Only the person's arrows choose: ``RadioSet`` highlights its first option on mount through
+    the same action, which must not override the option chosen when the set was composed.
+    """
 
     def action_next_button(self) -> None:
         super().action_next_button()
@@ -140,7 +144,7 @@ class ChoiceSet(RadioSet):
         self._choose_highlighted()
 
     def _choose_highlighted(self) -> None:
-        if self._selected is None:
+        if self._selected is None or not self.has_focus:
             return
         button = self._nodes[self._selected]
         if isinstance(button, RadioButton) and not button.disabled and not button.value:

@@ -142,3 +142,29 @@ def test_the_training_data_is_never_evaluated(tmp_path: Path) -> None:
     )
     with pytest.raises(UsageProblem, match="every evaluation example is in the tuned model"):
         prepare(request)
+
+
+@pytest.mark.parametrize(
+    ("method", "adapter", "per_million"),
+    [("supervised", "lora", 0.48), ("supervised", "full", 0.54), ("dpo", "lora", 1.2)],
+)
+def test_a_together_runs_training_cost_is_its_catalog_price_for_objective_and_adaptation(
+    tmp_path: Path, method: str, adapter: str, per_million: float
+) -> None:
+    store = RunStore(tmp_path / "runs")
+    model = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
+    folder = store.create(
+        RunSpec(backend="together", model=model, dataset="t.jsonl", method=method, adapter=adapter),
+        status={"state": RunState.SUCCEEDED, "trained_tokens": 2_000_000},
+    )
+    cost = training_cost(folder.read_spec(), folder.read_status())
+    assert cost == pytest.approx(2 * per_million)
+
+
+def test_a_training_cost_nobody_lists_is_unknown(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "runs")
+    folder = store.create(
+        RunSpec(backend="nebius", model="some/unlisted-model", dataset="t.jsonl"),
+        status={"state": RunState.SUCCEEDED, "trained_tokens": 2_000_000},
+    )
+    assert training_cost(folder.read_spec(), folder.read_status()) is None

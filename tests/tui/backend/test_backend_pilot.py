@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from pathlib import Path
 
@@ -12,9 +11,14 @@ from textual.widgets import Input, RadioButton, Select, Static
 from backends.local import backend as local_backend_module
 from backends.runs import RunStore
 from tests.fakes.finetune_api import FineTuneAPI
-from tests.support.backend_stage import choose, scan_and_enter_backend, settle
-from tests.support.helpers import PATIENCE_S
-from tui.screens.backend import BackendLaunchScreen, BackendSettingsScreen, BackendWhereScreen
+from tests.support.backend_stage import (
+    choose,
+    scan_and_enter_backend,
+    settle,
+    to_launch,
+    wait_until,
+)
+from tui.screens.backend import BackendSettingsScreen, BackendWhereScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.monitor import MonitorScreen
 from tui.screens.train import TrainRunsScreen
@@ -159,30 +163,6 @@ async def test_qlora_without_a_gpu_is_refused(make_app, workdir, monkeypatch) ->
         screen.query_one("#local-adapter", Select).value = "qlora"
         await pilot.pause()
         assert any("QLoRA needs an NVIDIA GPU" in p for p in screen.problems())
-
-
-async def to_launch(pilot, key: str, **fields: str) -> BackendLaunchScreen:
-    await scan_and_enter_backend(pilot)
-    await pilot.press("ctrl+n")
-    await settle(pilot)
-    pilot.app.screen.query_one("#api-key", Input).value = key
-    await pilot.pause()
-    pilot.app.screen.query_one("#hosted-model", Input).value = "gpt-4o-mini-2024-07-18"
-    for widget_id, value in fields.items():
-        pilot.app.screen.query_one(f"#{widget_id}", Input).value = value
-    await pilot.pause()
-    await pilot.press("ctrl+n")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, BackendLaunchScreen)
-    return screen
-
-
-async def wait_until(condition, timeout: float = PATIENCE_S) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 async def test_hosted_launch_against_the_emulator_opens_the_monitor(

@@ -35,6 +35,15 @@ def test_where_with_provider_profiles(snap_compare, make_app, workdir, size) -> 
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_where_after_openai_closed_offers_the_others(snap_compare, make_app, workdir, size) -> None:
+    """A day after OpenAI's last for new jobs: OpenAI refused, the offers below the backends."""
+    from datetime import date
+
+    app = make_app(today=date(2027, 2, 1))
+    assert snap_compare(app, terminal_size=size, run_before=scan_and_enter_backend)
+
+
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("backend", ["openai", "local", "together"])
 def test_settings(snap_compare, make_app, workdir, size, backend) -> None:
     async def run_before(pilot: Pilot) -> None:

@@ -62,6 +62,16 @@ def test_cost_model_unavailable(snap_compare, make_app, size) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_cost_after_openai_closed_offers_the_others(snap_compare, make_app, size) -> None:
+    """On a day after OpenAI's last (the app's fixed clock): the reason and the offers."""
+    from datetime import date
+
+    write_decision(complete_answers())
+    app = make_app(today=date(2027, 2, 1))
+    assert snap_compare(app, terminal_size=size, run_before=at_step(2))
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_benefit(snap_compare, make_app, size) -> None:
     write_decision(complete_answers())
     assert snap_compare(make_app(), terminal_size=size, run_before=at_step(3))

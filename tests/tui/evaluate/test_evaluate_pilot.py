@@ -107,3 +107,31 @@ async def test_a_bad_file_is_explained(make_app, workdir, stage_emulator) -> Non
         screen = app.screen
         assert "Could not evaluate" in text(screen, "#eval-what")
         assert screen.query_one("#next-button").disabled
+
+
+async def test_the_current_fine_tune_is_a_row_beside_the_tuned_model(
+    make_app, workdir, stage_emulator
+) -> None:
+    """Setup's "Current fine-tune": its own row on the same prompts, priced per 1,000 requests."""
+    from tests.support.evaluate_stage import CURRENT
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_setup(pilot, current=CURRENT)
+        assert app.screen.query_one("#eval-current").value == CURRENT
+        await pilot.press("ctrl+n")
+        await wait_for_workers(pilot, "evaluate")
+        screen = app.screen
+        assert isinstance(screen, EvaluateResultsScreen)
+        table = screen.query_one("#eval-table", DataTable)
+        keys = [str(k.value) for k in table.rows]
+        assert keys == ["zero-shot", "few-shot", "rag", "current", "tuned"]
+        assert "current fine-tune" in str(table.get_row("current")[0])
+        benefit = text(screen, "#eval-benefit")
+        assert "Against the current fine-tune (token F1): tuned 1.000 vs current 1.000" in benefit
+        assert "current fine-tune $" in benefit  # its cost per 1,000 requests
+        asked = [c["model"] for c in stage_emulator.chat_calls]
+        assert asked.count(CURRENT) == asked.count(TUNED) == 6
+        # The checklist's baseline stays the best alternative, never the current fine-tune.
+        record = orjson.loads((workdir / ".finetune" / "decision.json").read_bytes())
+        assert record["answers"]["measured"]["baseline_score"] == 0.0

@@ -25,6 +25,18 @@ def test_results(snap_compare, make_app, workdir, stage_emulator, still_clock, s
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_results_with_the_current_fine_tune(
+    snap_compare, make_app, workdir, stage_emulator, still_clock, size
+) -> None:
+    from tests.support.evaluate_stage import CURRENT
+
+    async def run_before(pilot: Pilot) -> None:
+        await run_results(pilot, current=CURRENT)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_examples_tab(snap_compare, make_app, workdir, stage_emulator, still_clock, size) -> None:
     async def run_before(pilot: Pilot) -> None:
         await run_results(pilot)

@@ -172,7 +172,7 @@ class HostedForm(Vertical):
                 "Training tier",
                 Select(
                     [(tier, tier) for tier in TIERS],
-                    value=choice.training_type or Select.BLANK,
+                    value=choice.training_type or Select.NULL,
                     prompt="Standard (default)",
                     compact=True,
                     id="training-type",

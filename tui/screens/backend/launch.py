@@ -30,10 +30,12 @@ from tui.screens.backend.plan import (
     local_backend,
     price_line,
     settings_lines,
+    take_offer,
 )
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice, DatasetChoice
+from tui.widgets.offers import MigrationOffers, OfferTaken
 
 if TYPE_CHECKING:
     from backends.runs import RunFolder
@@ -58,6 +60,7 @@ class Prepared:
 
 
 DATASET_REPORT = Position(1, 1)
+SETTINGS = Position(2, 1)
 
 
 class BackendLaunchScreen(StepScreen):
@@ -101,6 +104,7 @@ class BackendLaunchScreen(StepScreen):
                     markup=False,
                 )
             yield Static("Checking the data and settings…", id="launch-checks", markup=False)
+            yield MigrationOffers(id="offers")
         yield ProgressBar(id="launch-bar", show_eta=False)
         yield Static("", id="launch-status", markup=False)
 
@@ -262,6 +266,7 @@ class BackendLaunchScreen(StepScreen):
                 self.launched(cast("RunFolder", event.worker.result))
             else:
                 self.failed(self.explain(event.worker.error))
+                self._offer_elsewhere(event.worker.error)
             self._validity = None
             self.refresh_validity()
 
@@ -279,6 +284,24 @@ class BackendLaunchScreen(StepScreen):
         status = self.query_one("#launch-status", Static)
         status.set_classes("-error")
         status.update(f"Not launched: {message}")
+
+    def _offer_elsewhere(self, error: BaseException | None) -> None:
+        """OpenAI answered 403 ``training_not_available``: offer the others, same data."""
+        from backends.hosted.errors import TrainingNotAvailable
+        from backends.migration import offers
+
+        if not isinstance(error, TrainingNotAvailable):
+            return
+        found = offers(self.choice.hosted_model, self.app.today)
+        reason = f"{registry.label(self.choice.backend)} refused to create the job."
+        self.query_one("#offers", MigrationOffers).show(reason, found)
+        self.query_one("#offers-list").focus()
+
+    def on_offer_taken(self, message: OfferTaken) -> None:
+        """Back to Settings, pre-filled with the offer's backend and model (same data)."""
+        instead_of = self.choice.hosted_model or "the model"
+        take_offer(self.choice, message.offer, message.reason, instead_of)
+        self.dismiss(SETTINGS)
 
     def explain(self, error: BaseException | None) -> str:
         """One plain line: a backend's own explanation, else the error's type and text, redacted."""

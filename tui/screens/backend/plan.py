@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from backends.data.report import DatasetReport
     from backends.hosted.backend import HostedBackend
     from backends.local.backend import LocalBackend
+    from backends.migration import Offer
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,10 @@ def check_option(name: str, choice: BackendChoice, today: date) -> Option:
     hosted = hosted_backend(choice, today, name=name)
     found = hosted.availability()
     if not info.accepts_new_jobs(today):
-        return Option(name, False, False, found.reason, found.hint)
+        from backends.migration import closed_for
+
+        reason = found.reason if found.ok else (closed_for(name, today) or found.reason)
+        return Option(name, False, False, reason, found.hint if found.ok else "")
     if found.ok:
         reason = found.reason
         if info.no_new_jobs_from is not None:
@@ -97,6 +101,29 @@ def _settings_hint(found: Availability, enterable: bool) -> str:
     if not enterable:
         return found.hint
     return f"{found.hint}, or enter it on the Settings step (kept in memory only)."
+
+
+def take_offer(choice: BackendChoice, offer: Offer, refusal: str, instead_of: str) -> None:
+    """Pre-fill the Backend stage with an offer taken after OpenAI refused: its backend and model
+    (the data stays what the Dataset step chose), and the reason, for the decision record."""
+    choice.backend = offer.backend
+    if registry.is_local(offer.backend):
+        choice.local_model = offer.model
+    else:
+        choice.hosted_model = offer.model
+    first = refusal.split(". ")[0].rstrip(".")
+    choice.offer_reason = (
+        f"Offer taken: {first}; {offer.label} with {offer.model}, comparable to {instead_of}, "
+        "on the same data."
+    )
+    choice.offered_backend = offer.backend
+
+
+def chosen_because(choice: BackendChoice) -> str:
+    """Why the chosen backend: the offer taken, or the user's pick."""
+    if choice.offer_reason and choice.offered_backend == choice.backend:
+        return choice.offer_reason
+    return "The user's pick."
 
 
 # --- specs -------------------------------------------------------------------------

@@ -14,11 +14,13 @@ from textual.worker import Worker, WorkerState
 
 from backends import registry
 from backends.catalog import Provider
+from backends.migration import offers, refusal
 from tui.journey import Position
-from tui.screens.backend.plan import Option, check_option
+from tui.screens.backend.plan import Option, check_option, provider_of, take_offer
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice
 from tui.widgets.form import Choice, ChoiceSet
+from tui.widgets.offers import MigrationOffers, OfferTaken
 
 
 def _default_backend(provider: Provider | str) -> str:
@@ -48,6 +50,7 @@ class BackendWhereScreen(StepScreen):
         with ChoiceSet(id="backend-choice"):
             for name in registry.names():
                 yield Choice(registry.label(name), value=name == chosen, id=f"choose-{name}")
+        yield MigrationOffers(id="offers")
         for name in registry.names():
             yield Static(
                 f"{registry.label(name)}: checking…",
@@ -60,7 +63,37 @@ class BackendWhereScreen(StepScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._show_offers()
         self.check_all()
+
+    def _openai_model(self) -> str:
+        """The OpenAI model the user meant (Settings, Cost step, or the one used today)."""
+        for candidate in (
+            self.choice.hosted_model if provider_of(self.choice.backend) is Provider.OPENAI else "",
+            self.answers.cost.model if self.answers.cost.provider is Provider.OPENAI else "",
+            self.answers.use_case.current_model,
+        ):
+            if candidate.strip():
+                return candidate.strip()
+        return ""
+
+    def _show_offers(self) -> None:
+        """When OpenAI cannot create the job (its date, the organisation rule), where else."""
+        access = self.answers.cost.org_access.as_bool()
+        openai = registry.for_provider(Provider.OPENAI)
+        why = refusal(openai.name, self.app.today, org_has_access=access) if openai else None
+        found = offers(self._openai_model(), self.app.today) if why is not None else []
+        self.query_one("#offers", MigrationOffers).show(why, found)
+
+    def on_offer_taken(self, message: OfferTaken) -> None:
+        """Choose the offer's backend and pre-fill its model for the Settings step."""
+        offer = message.offer
+        take_offer(self.choice, offer, message.reason, self._openai_model() or "the model")
+        self.query_one(f"#choose-{offer.backend}", RadioButton).value = True
+        self.notify(
+            f"{offer.label} chosen, {offer.model} pre-filled; the same data.",
+            title="Offer taken",
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="availability")
     def check_all(self) -> None:

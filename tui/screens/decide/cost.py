@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Select, Static
 
+from backends import registry
 from backends.catalog import (
     DATA_PROVIDERS,
     PRICES_AS_OF,
@@ -21,10 +22,13 @@ from backends.catalog import (
     tunability,
 )
 from backends.decision import OrgAccess
+from backends.migration import offers, refusal
 from tui.journey import Position
+from tui.screens.backend.plan import take_offer
 from tui.screens.catalog import CatalogScreen
 from tui.screens.step import StepScreen
 from tui.widgets.form import Field, NumberInput
+from tui.widgets.offers import MigrationOffers, OfferTaken
 
 NOT_MEASURED = "[i]not measured yet[/i]"
 
@@ -59,6 +63,7 @@ class CostScreen(StepScreen):
             "F2 lists the models each provider can tune. Blank: the model you use today.",
         )
         yield Static(id="tunability")
+        yield MigrationOffers(id="offers")
         yield Field(
             "OpenAI organisation",
             Select(
@@ -133,6 +138,7 @@ class CostScreen(StepScreen):
                 text += f"\n· {escape(note)}"
         self.query_one("#tunability", Static).update(text)
         self.query_one("#tunability").set_class(not verdict.tunable and bool(model), "-blocked")
+        self._refresh_offers(provider, model, access)
 
         entry = find_hosted(provider, model) if provider is not Provider.LOCAL else None
         if provider is Provider.LOCAL:
@@ -163,6 +169,28 @@ class CostScreen(StepScreen):
             shown = self.app.workspace.display(Path(measured.source))
             lines.append(f"  from {escape(shown)}")
         self.query_one("#measured", Static).update("\n".join(lines))
+
+    def _refresh_offers(self, provider: Provider, model: str, access: bool | None) -> None:
+        """When OpenAI cannot create the job (its date, the organisation rule), where else."""
+        info = registry.for_provider(provider)
+        why = (
+            refusal(info.name, self.app.today, org_has_access=access) if info is not None else None
+        )
+        found = offers(model, self.app.today) if why is not None else []
+        self.query_one("#offers", MigrationOffers).show(why, found)
+
+    def on_offer_taken(self, message: OfferTaken) -> None:
+        """Pre-fill the Backend stage with the offer; cost it here when its provider is listed."""
+        offer = message.offer
+        take_offer(self.app.backend_choice, offer, message.reason, self._model() or "the model")
+        info = registry.find(offer.backend)
+        if info is not None and info.provider in DATA_PROVIDERS:
+            self.query_one("#provider", Select).value = info.provider
+            self.query_one("#model", Input).value = offer.model
+        self.notify(
+            f"Backend step pre-filled: {offer.label}, {offer.model}; the same data.",
+            title="Offer taken",
+        )
 
     def action_catalog(self) -> None:
         def picked(model: str | None) -> None:

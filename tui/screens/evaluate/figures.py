@@ -36,6 +36,7 @@ def request_for(choice: EvalChoice, app: Any) -> EvalRequest:
         few_shot=choice.few_shot_k,
         rag=choice.rag_k,
         tuned=choice.tuned or None,
+        current=choice.current or None,
         limit=choice.limit,
         seed=choice.seed,
         concurrency=choice.concurrency,

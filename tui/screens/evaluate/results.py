@@ -80,6 +80,7 @@ class EvaluateResultsScreen(StepScreen):
         choice = self.choice
         data = choice.train_path + " (split)" if choice.source == "split" else choice.eval_path
         tuned = f" and {choice.tuned}" if choice.tuned else ""
+        tuned += f" against the current fine-tune {choice.current}" if choice.current else ""
         judge = f", graded by {choice.judge}" if choice.judge else ""
         return f"Evaluating {choice.model}{tuned} on {data}{judge}"
 

@@ -161,6 +161,16 @@ class EvaluateSetupScreen(StepScreen):
                 id="eval-tuned",
             ),
         )
+        yield Field(
+            "Current fine-tune",
+            Input(
+                choice.current,
+                placeholder="optional: the ft:… model in use today, compared on the same prompts",
+                compact=True,
+                id="eval-current",
+            ),
+            "Its own row, with its cost per 1,000 requests (OpenAI serves ft: models).",
+        )
         limit = NumberInput(choice.limit, integer=True, minimum=1, id="eval-limit")
         limit.tooltip = "Limit"
         yield Field("Limit N", limit, "Evaluate the first N examples (blank: all).")
@@ -298,7 +308,8 @@ class EvaluateSetupScreen(StepScreen):
         few, rag = self._number("#eval-few") or 0, self._number("#eval-rag") or 0
         zero = self.query_one("#eval-zero", Checkbox).value
         tuned = self.query_one("#eval-tuned", Input).value.strip()
-        if not (zero or few or rag or tuned):
+        current = self.query_one("#eval-current", Input).value.strip()
+        if not (zero or few or rag or tuned or current):
             found.append("Choose at least one method to run.")
         if (few or rag) and not train_path:
             found.append("Few-shot and RAG need the training file (or set k to 0).")
@@ -341,5 +352,6 @@ class EvaluateSetupScreen(StepScreen):
         choice.few_shot_k = self._number("#eval-few") or 0
         choice.rag_k = self._number("#eval-rag") or 0
         choice.tuned = self.query_one("#eval-tuned", Input).value.strip()
+        choice.current = self.query_one("#eval-current", Input).value.strip()
         choice.limit = self._number("#eval-limit")
         choice.judge = self.judge_model()
