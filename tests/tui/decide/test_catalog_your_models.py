@@ -12,6 +12,7 @@ from textual.widgets import Static
 from backends.catalog import Provider
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.support.data_files import write_jsonl
+from tests.support.helpers import PATIENCE_S
 from tui.screens.catalog import CatalogScreen
 
 
@@ -39,7 +40,7 @@ def finished_job(api: FineTuneAPI, tmp_path: Path) -> str:
     return model
 
 
-async def shown(app, timeout: float = 10.0) -> str:
+async def shown(app, timeout: float = PATIENCE_S) -> str:
     line = app.screen.query_one("#your-models", Static)
     deadline = asyncio.get_running_loop().time() + timeout
     while "asking the API" in str(line.render()):
