@@ -128,7 +128,7 @@ async def test_local_settings_estimate_and_validation(make_app, workdir) -> None
         longest = app.dataset_report.tokens.max
         assert screen.query_one("#local-max_length", Input).value == str(longest)
         memory = text(screen, "#memory")
-        assert "0.13B parameters" in memory and "GPU 0 NVIDIA H100" in memory and "fits" in memory
+        assert "M parameters" in memory and "0.13B" not in memory and "GPU 0 NVIDIA H100" in memory and "fits" in memory
         assert screen.problems() == []
         screen.query_one("#local-batch_size", Input).value = "0"
         await pilot.pause()
