@@ -130,6 +130,20 @@ def _format(value: float | int) -> str:
 class ChoiceSet(RadioSet):
     """Radio options where the arrows choose, not only highlight (Enter and Space still do)."""
 
+    _ready = False
+    """RadioSet's own mount moves the highlight once: that must not press a button."""
+
+    def on_mount(self) -> None:
+        # Runs before RadioSet's own _on_mount (subclass handlers first): arm after it.
+        self.call_next(self._arm)
+
+    def _arm(self) -> None:
+        """Highlight the chosen button (RadioSet highlights the first): the arrows move from it."""
+        pressed = self.pressed_index
+        if pressed >= 0:
+            self._selected = pressed
+        self._ready = True
+
     def action_next_button(self) -> None:
         super().action_next_button()
         self._choose_highlighted()
@@ -139,7 +153,7 @@ class ChoiceSet(RadioSet):
         self._choose_highlighted()
 
     def _choose_highlighted(self) -> None:
-        if self._selected is None:
+        if self._selected is None or not self._ready:
             return
         button = self._nodes[self._selected]
         if isinstance(button, RadioButton) and not button.disabled and not button.value:
