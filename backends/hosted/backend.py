@@ -114,7 +114,7 @@ class HostedBackend(JobControl):
             return Availability(False, "The openai package is not installed.", "pip install openai")
         problem = self.settings.missing(self._secret)
         if problem:
-            return Availability(False, problem, f"export {self.settings.secret_env_var}=...")
+            return Availability(False, problem, self.settings.remedy(self._secret))
         return Availability(
             True, f"{self.label} credential found; endpoint {self.settings.where()}."
         )

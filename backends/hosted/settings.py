@@ -150,6 +150,14 @@ class HostedSettings:
             return f"No {self.label} credential: set {self.secret_env_var}."
         return None
 
+    def remedy(self, secret: str | None = None) -> str:
+        """What fixes the problem ``missing`` names: the hint always matches that problem."""
+        if self.provider == AZURE and not (self.azure_endpoint or self.base_url):
+            return "export AZURE_OPENAI_ENDPOINT=https://<resource>.openai.azure.com"
+        if self.compatible and not self.base_url:
+            return "--base-url URL, or add the address to providers.toml"
+        return f"export {self.secret_env_var}=..."
+
     def make_client(self, secret: str | None = None, *, max_retries: int = 2) -> openai.OpenAI:
         """An SDK client (``OpenAI`` or ``AzureOpenAI``) for these settings."""
         import openai

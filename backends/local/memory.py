@@ -420,15 +420,25 @@ def advice_for_memory(adapter: str) -> str:
     return "Will not fit: try " + ", ".join(steps) + "."
 
 
+def count(number: int) -> str:
+    """A parameter count people read: 6.74B, 124.4M, 52.3K, 980."""
+    for size, unit, digits in ((1e9, "B", 2), (1e6, "M", 1), (1e3, "K", 1)):
+        if number >= size:
+            return f"{number / size:,.{digits}f}{unit}"
+    return f"{number:,}"
+
+
 def render_estimate(estimate: MemoryEstimate, inventory: GpuInventory, gpus: int = 1) -> list[str]:
     """The estimate and the GPUs, as lines of text (``finetune-tui estimate``, the Backend step)."""
+    where = "per GPU" if inventory.any else "on the CPU"
     lines = [
         f"{estimate.adapter}{' DPO' if estimate.objective == DPO else ''}: "
-        f"{estimate.params / 1e9:.2f}B parameters, "
-        f"{estimate.trainable_params / 1e6:,.1f}M trained — about {gib(estimate.total)} per GPU",
+        f"{count(estimate.params)} parameters, "
+        f"{count(estimate.trainable_params)} trained — about {gib(estimate.total)} {where}",
     ]
     lines += [f"  {name:<22} {gib(value):>10}" for name, value in estimate.parts().items()]
-    lines.append("Assumptions: " + "; ".join(estimate.assumptions) + ".")
+    assumptions = [a for a in estimate.assumptions if inventory.any or not a.startswith("per GPU")]
+    lines.append("Assumptions: " + "; ".join(assumptions) + ".")
     report = check_fit(estimate, inventory, gpus)
     lines += [f.line for f in report.fits]
     if report.warning:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -39,13 +38,13 @@ class Field(Vertical):
             hint_id = f"{self._widget.id}-hint" if self._widget.id else None
             yield Static(self._hint, classes="field-hint", id=hint_id, markup=False)
 
-    def _on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        self._mark(focused=True)
+    def on_mount(self) -> None:
+        # The screen's focus, not Focus/Blur events: focus that landed before this field
+        # was ready (a restored screen) is marked too, and nothing stays marked after it left.
+        self.watch(self.screen, "focused", self._focus_moved, init=True)
 
-    def _on_descendant_blur(self, event: events.DescendantBlur) -> None:
-        self._mark(
-            focused=self.screen.focused is not None and self in self.screen.focused.ancestors
-        )
+    def _focus_moved(self, focused: Widget | None) -> None:
+        self._mark(focused=focused is not None and self in focused.ancestors)
 
     def _mark(self, *, focused: bool) -> None:
         """``▸`` and the ``-focused`` class on the field with focus; cleared when focus leaves."""
@@ -135,6 +134,20 @@ class ChoiceSet(RadioSet):
     the same action, which must not override the option chosen when the set was composed.
     """
 
+    _ready = False
+    """RadioSet's own mount moves the highlight once: that must not press a button."""
+
+    def on_mount(self) -> None:
+        # Runs before RadioSet's own _on_mount (subclass handlers first): arm after it.
+        self.call_next(self._arm)
+
+    def _arm(self) -> None:
+        """Highlight the chosen button (RadioSet highlights the first): the arrows move from it."""
+        pressed = self.pressed_index
+        if pressed >= 0:
+            self._selected = pressed
+        self._ready = True
+
     def action_next_button(self) -> None:
         super().action_next_button()
         self._choose_highlighted()
@@ -144,7 +157,7 @@ class ChoiceSet(RadioSet):
         self._choose_highlighted()
 
     def _choose_highlighted(self) -> None:
-        if self._selected is None or not self.has_focus:
+        if self._selected is None or not self._ready or not self.has_focus:
             return
         button = self._nodes[self._selected]
         if isinstance(button, RadioButton) and not button.disabled and not button.value:

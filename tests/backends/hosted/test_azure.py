@@ -94,6 +94,20 @@ def test_azure_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert AzureBackend(settings).availability().ok
 
 
+def test_azure_hint_matches_the_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No endpoint: the hint names the endpoint variable; endpoint but no key: the key."""
+    for name in ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_AD_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    found = AzureBackend(HostedSettings.from_env(AZURE)).availability()
+    assert "AZURE_OPENAI_ENDPOINT" in found.reason and found.hint.startswith(
+        "export AZURE_OPENAI_ENDPOINT=https://"
+    )
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.com")
+    found = AzureBackend(HostedSettings.from_env(AZURE)).availability()
+    assert "AZURE_OPENAI_API_KEY" in found.reason
+    assert found.hint == "export AZURE_OPENAI_API_KEY=..."
+
+
 def test_azure_file_rules(tmp_path: Path) -> None:
     few = tmp_path / "few.jsonl"
     few.write_bytes(b'{"messages": []}\n' * 3)

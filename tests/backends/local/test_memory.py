@@ -90,3 +90,15 @@ def test_fit_report_advises_when_it_does_not_fit() -> None:
     assert check_fit(estimate, GpuInventory((big,), "nvidia-smi")).fits[0].fits
     lines = render_estimate(estimate, GpuInventory((big,), "nvidia-smi"))
     assert any("H100" in line and "fits" in line for line in lines)
+
+
+def test_without_a_gpu_the_estimate_says_cpu_and_a_real_parameter_count() -> None:
+    tiny = {**LLAMA2_7B, "vocab_size": 1000, "hidden_size": 64, "num_hidden_layers": 2}
+    tiny["intermediate_size"], tiny["num_attention_heads"], tiny["num_key_value_heads"] = 128, 4, 4
+    estimate = estimate_memory(tiny, "lora")
+    first, *rest = render_estimate(estimate, GpuInventory((), "", memory.NO_GPU_NOTE))
+    assert "on the CPU" in first and "per GPU" not in "\n".join([first, *rest])
+    assert f"{estimate.params / 1e3:,.1f}K parameters" in first and "0.00B" not in first
+    big = GpuInfo(1, "H100", 80 * GIB, 79 * GIB)
+    first = render_estimate(estimate_memory(LLAMA2_7B, "lora"), GpuInventory((big,), "smi"))[0]
+    assert "6.74B parameters" in first and first.endswith("per GPU")

@@ -132,7 +132,12 @@ async def test_local_settings_estimate_and_validation(make_app, workdir) -> None
         longest = app.dataset_report.tokens.max
         assert screen.query_one("#local-max_length", Input).value == str(longest)
         memory = text(screen, "#memory")
-        assert "0.13B parameters" in memory and "GPU 0 NVIDIA H100" in memory and "fits" in memory
+        assert (
+            "M parameters" in memory
+            and "0.13B" not in memory
+            and "GPU 0 NVIDIA H100" in memory
+            and "fits" in memory
+        )
         assert screen.problems() == []
         screen.query_one("#local-batch_size", Input).value = "0"
         await pilot.pause()
@@ -317,3 +322,26 @@ async def test_left_and_right_move_between_the_confirm_buttons(make_app) -> None
         await pilot.press("left", "enter")
         await pilot.pause()
         assert answers == [True]
+
+
+async def test_arrows_choose_at_once_and_the_checks_keep_the_pick(make_app, workdir) -> None:
+    """Right after Dataset › Report: the choice has focus, starts on the carried backend, the
+    arrows move from it while the checks still run, and finishing checks never reset it."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scan_and_enter_backend(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.backend_choice.backend = "azure"
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BackendWhereScreen)
+        assert screen.focused is screen.query_one("#backend-choice")
+        assert screen.chosen() == "azure", (app.position, app.backend_choice)
+        await pilot.press("up")
+        assert screen.chosen() == "openai"
+        await settle(pilot)
+        assert screen.chosen() == "openai" and len(screen.options) > 1
+        await pilot.press("down")
+        assert screen.chosen() == "azure"

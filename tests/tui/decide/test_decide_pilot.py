@@ -151,6 +151,9 @@ async def test_reopening_restores_the_answers(make_app) -> None:
         assert [n.message for n in second._notifications] == [
             "Answers restored from .finetune/decision.json."
         ]
+        marked = [str(label.render()) for label in screen.query(".field-label")]
+        assert [label.startswith("▸") for label in marked].count(True) == 1, marked
+        assert marked[0].startswith("▸"), "the first field has focus and shows it on restart"
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert second.screen.query_one("#prompting-score", NumberInput).value == "85"
