@@ -170,7 +170,7 @@ def find_run(request: EvalRequest, name: str) -> RunFolder | None:
         return store.find(name)
     except RunIdRefused as error:
         if not name.strip() or "/" not in name:  # a path with '..' may still be a model folder
-            raise UsageProblem(f"--tuned {name!r}: {error.args[0]}") from error
+            raise UsageProblem(f"The tuned model {name!r}: {error.args[0]}") from error
         return None
     except (KeyError, OSError):
         return None
@@ -181,7 +181,7 @@ def _known_to_provider(runner: HostedRunner, name: str) -> None:
     scored as a row of failed answers (an unreachable provider is left to the run to report)."""
     if runner.model_missing():
         raise UsageProblem(
-            f"--tuned {name!r} is neither a run of this workspace (finetune-tui runs lists them) "
+            f"The tuned model {name!r} is neither a run of this workspace (the runs list shows them) "
             f"nor a model {runner.settings.label} knows."
         )
 

@@ -93,7 +93,7 @@ def chat_sides(
             return Side(name, problem=f"{name} model {what}: {error}")
 
     if not model:
-        base = Side(BASE, problem="No base model: choose one in Evaluate › Setup or give --model.")
+        base = Side(BASE, problem="No base model: name the base model (Evaluate › Setup).")
     else:
         base = build(BASE, lambda: runner_for(where, model, request))
     if not tuned:

@@ -299,3 +299,28 @@ async def test_data_with_errors_does_not_launch_and_d_goes_back_to_the_dataset(
         await settle(pilot)
         assert app.position == Position(1, 1)
     assert emulator.files == {} and emulator.jobs == {}
+
+
+async def test_the_dataset_steps_local_model_carries_to_backend(make_app, workdir) -> None:
+    """Local GPU and a model folder on the Dataset step: Backend starts on Local with that model,
+    and a model problem names the Model field, never a command-line flag."""
+    from backends.catalog import Provider
+
+    (workdir / "not-a-model").mkdir()
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot, provider=Provider.LOCAL, model="tiny-model")
+        screen = app.screen
+        assert isinstance(screen, BackendWhereScreen)
+        assert screen.chosen() == "local"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackendSettingsScreen)
+        assert screen.query_one("#local-model", Input).value == "tiny-model"
+        assert screen.problems() == []
+        screen.query_one("#local-model", Input).value = "not-a-model"
+        await pilot.pause()
+        problems = " ".join(screen.problems())
+        assert "no config.json" in problems and "Set the model to" in problems
+        assert "--" not in problems
