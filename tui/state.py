@@ -191,6 +191,8 @@ class EvalChoice:
     concurrency: int = 8
     judge: str = ""
     """A hosted model that grades every answer 1-5 (blank: no LLM judge)."""
+    data_for_tuned: str = ""
+    """The tuned run whose validation file the held-out file defaulted to (done once per run)."""
 
 
 @dataclass

@@ -47,12 +47,19 @@ async def wait_for_workers(pilot: Pilot, group: str, timeout: float = 20.0) -> N
     await pilot.pause()
 
 
-async def open_setup(pilot: Pilot, *, tuned: str = TUNED, limit: int = 6, judge: str = "") -> None:
+async def open_setup(
+    pilot: Pilot,
+    *,
+    tuned: str = TUNED,
+    limit: int = 6,
+    judge: str = "",
+    validation: str = "valid.jsonl",
+) -> None:
     """From the first step straight to Evaluate › Setup (as the palette does), filled in."""
     await pilot.pause()
     pilot.app.clear_notifications()
     pilot.app.dataset_choice.train = "train.jsonl"
-    pilot.app.dataset_choice.validation = "valid.jsonl"
+    pilot.app.dataset_choice.validation = validation
     pilot.app.eval_choice.tuned = tuned
     pilot.app.eval_choice.limit = limit
     pilot.app.eval_choice.concurrency = 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,6 +23,9 @@ from tui.screens.step import StepScreen
 from tui.state import EvalChoice
 from tui.widgets.form import Field, NumberInput
 from tui.widgets.path_suggester import PathSuggester
+
+if TYPE_CHECKING:
+    from backends.evaluate.setup import RunData
 
 PROVIDER_LABELS = {
     **{entry.name: entry.label for entry in registry.hosted()},
@@ -56,6 +59,16 @@ def fill_defaults(app: JourneyApp) -> EvalChoice:
     dataset = app.dataset_choice
     backend = app.backend_choice
     answers = app.answers
+    if choice.tuned and choice.tuned != choice.data_for_tuned:
+        from backends.evaluate.setup import run_data
+
+        choice.data_for_tuned = choice.tuned
+        trained = run_data(app.workspace, choice.tuned)
+        if trained is not None and trained.validation:
+            # The run's own held-out file: examples it never learnt from.
+            choice.source, choice.eval_path = "validation", trained.validation
+        if trained is not None and not choice.train_path:
+            choice.train_path = trained.train
     if not choice.train_path:
         choice.train_path = dataset.train
     if not choice.eval_path:
@@ -87,6 +100,15 @@ class EvaluateSetupScreen(StepScreen):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.provider_problems: dict[str, str | None] = {}
+        self.runs_data: dict[str, RunData | None] = {}
+        """Per tuned name: the files that run trained and validated on (``None``: not a run)."""
+
+    def trained(self, tuned: str) -> RunData | None:
+        from backends.evaluate.setup import run_data
+
+        if tuned not in self.runs_data:
+            self.runs_data[tuned] = run_data(self.app.workspace, tuned)
+        return self.runs_data[tuned]
 
     @property
     def choice(self) -> EvalChoice:
@@ -280,6 +302,8 @@ class EvaluateSetupScreen(StepScreen):
         return self.query_one(selector, NumberInput).whole_number
 
     def problems(self) -> list[str]:
+        from backends.evaluate.setup import held_out_problem
+
         found = super().problems()
         split = self.query_one("#eval-source", Select).value == "split"
         eval_path = self.query_one("#eval-path", Input).value.strip()
@@ -293,11 +317,16 @@ class EvaluateSetupScreen(StepScreen):
             found.append(f"{eval_path}: no such file.")
         if train_path and not Path(train_path).expanduser().is_file():
             found.append(f"{train_path}: no such file.")
+        tuned = self.query_one("#eval-tuned", Input).value.strip()
+        held_out = held_out_problem(
+            train_path if split else eval_path, split=split, trained=self.trained(tuned)
+        )
+        if held_out:
+            found.append(held_out)
         if not self.query_one("#eval-model", Input).value.strip():
             found.append("Name the base model.")
         few, rag = self._number("#eval-few") or 0, self._number("#eval-rag") or 0
         zero = self.query_one("#eval-zero", Checkbox).value
-        tuned = self.query_one("#eval-tuned", Input).value.strip()
         if not (zero or few or rag or tuned):
             found.append("Choose at least one method to run.")
         if (few or rag) and not train_path:
