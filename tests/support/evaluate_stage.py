@@ -71,8 +71,15 @@ async def open_setup(
 
 
 async def run_results(pilot: Pilot, **kwargs: Any) -> None:
+    """Setup filled in, then Next (a judge's price confirmed), until the results are in."""
+    from tui.screens.confirm import ConfirmScreen
+
     await open_setup(pilot, **kwargs)
     await pilot.press("ctrl+n")
+    if kwargs.get("judge"):
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ConfirmScreen), "a judge's price is confirmed first"
+        await pilot.press("y")
     await wait_for_workers(pilot, "evaluate")
     await pilot.pause(0.1)
 

@@ -100,6 +100,8 @@ class EvaluateSetupScreen(StepScreen):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.provider_problems: dict[str, str | None] = {}
+        self.judge_price = ""
+        """The judge's price for the form as it is (blank until priced)."""
         self.runs_data: dict[str, RunData | None] = {}
         """Per tuned name: the files that run trained and validated on (``None``: not a run)."""
 
@@ -273,6 +275,8 @@ class EvaluateSetupScreen(StepScreen):
         if timer is not None:
             timer.stop()
         hint = self.query_one("#eval-judge-hint", Static)
+        self.judge_price = ""
+        self._show_checks()
         if not self.judge_model():
             hint.update(JUDGE_OFF)
             return
@@ -293,6 +297,8 @@ class EvaluateSetupScreen(StepScreen):
     def on_judge_costed(self, message: JudgeCosted) -> None:
         if message.judge == self.judge_model():
             self.query_one("#eval-judge-hint", Static).update(message.text)
+            self.judge_price = message.text
+            self._show_checks()
 
     def _show_source_fields(self) -> None:
         split = self.query_one("#eval-source", Select).value == "split"
@@ -346,10 +352,39 @@ class EvaluateSetupScreen(StepScreen):
 
     def refresh_validity(self) -> None:
         super().refresh_validity()
+        self._show_checks()
+
+    def _show_checks(self) -> None:
+        """The problems, else Ready; with a judge, its price (kept in view, under the form)."""
         checks = self.query_one("#eval-checks", Static)
         problems = self.problems()
-        checks.update("\n".join(f"✗ {p}" for p in problems) if problems else "✓ Ready to run.")
+        lines = [f"✗ {p}" for p in problems] if problems else ["✓ Ready to run."]
+        if self.judge_model():
+            lines.append(f"LLM judge (billed): {self.judge_price or 'pricing…'}")
+        checks.update("\n".join(lines))
         checks.set_class(bool(problems), "-blocked")
+
+    def action_next(self) -> None:
+        """With an LLM judge, its price is confirmed first (as ``eval --judge`` asks)."""
+        if self.problems() or not self.can_go_next() or not self.judge_model():
+            super().action_next()
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        price = self.judge_price or f"{self.judge_model()}: the price is not known yet."
+        self.app.push_screen(
+            ConfirmScreen(
+                "Run the LLM judge?",
+                f"LLM judge: {price}\nIt is billed by the provider. Run the evaluation with it?",
+                yes="Run with the judge",
+                no="Not now",
+            ),
+            self._judge_confirmed,
+        )
+
+    def _judge_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            super().action_next()
 
     def answers_changed(self) -> None:
         self._validity = None
