@@ -147,7 +147,7 @@ def test_failures_get_advice_that_fits() -> None:
     settings = LocalSettings(batch_size=8, grad_accum=2)
     oom = explain(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), settings)
     assert oom.kind == "oom"
-    assert "batch size 4 with grad accumulation 4" in oom.message and "qlora" in oom.message
+    assert "batch size 4 with grad accumulation 4" in oom.message and "QLoRA adapter" in oom.message
     assert "max length" in oom.message
     no_cuda = explain(RuntimeError("No CUDA GPUs are available"), LocalSettings(adapter="qlora"))
     assert no_cuda.kind == "cuda" and "LoRA adapter" in no_cuda.message
@@ -206,3 +206,15 @@ def test_a_chatml_template_without_markers_gets_a_checked_training_twin(tiny_mod
         return_assistant_tokens_mask=True,
     )
     assert 1 in masked["assistant_masks"] and 0 in masked["assistant_masks"]
+
+
+def test_a_local_model_folder_is_kept_as_its_absolute_path(tmp_path, monkeypatch) -> None:
+    """The worker runs in another folder: a relative model folder must not read as a hub id there."""
+    from backends.local.settings import LocalSettings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny").mkdir()
+    spec = LocalSettings().to_spec(model="tiny", dataset="/data/train.jsonl")
+    assert spec.model == str(tmp_path / "tiny")
+    hub = LocalSettings().to_spec(model="HuggingFaceTB/SmolLM2-135M", dataset="/data/train.jsonl")
+    assert hub.model == "HuggingFaceTB/SmolLM2-135M"
