@@ -6,6 +6,7 @@ changes it for the app and every subcommand.
     <workspace>/
       decision.json    the checklist answers + recommendation (machine-readable)
       decision.md      the same, for people
+      choices.json     the Dataset and Backend steps' choices (never a key)
       runs/<run-id>/   one folder per training run (see DESIGN.md)
 """
 
@@ -33,6 +34,10 @@ class Workspace:
     @property
     def decision_md(self) -> Path:
         return self.root / "decision.md"
+
+    @property
+    def choices_json(self) -> Path:
+        return self.root / "choices.json"
 
     @property
     def runs_dir(self) -> Path:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import SystemCommand
@@ -151,6 +151,7 @@ class FinetuneApp(JourneyApp):
         """``False`` keeps text cursors steady (snapshot tests must not depend on timing)."""
         self.restart_followers = True
         """Monitors restart a dead follower of a hosted job (tests turn it off)."""
+        self.choices_kept = True
 
     # --- start -------------------------------------------------------------
 
@@ -177,7 +178,10 @@ class FinetuneApp(JourneyApp):
             if self.answers.use_case.category:
                 self.furthest = Position(0, len(JOURNEY[0].steps) - 1)
         self.dataset_choice = DatasetChoice.from_answers(self.answers)
+        choices_problem = self.restore_choices()
         self.show(self.start_position if self.start_position in STEP_POSITIONS else Position(0, 0))
+        if choices_problem:
+            self.push_screen(MessageScreen("Your saved choices could not be used", choices_problem))
         if loaded.problem:
             self.push_screen(MessageScreen("Your saved decision could not be used", loaded.problem))
         elif loaded.record is not None:
@@ -209,11 +213,38 @@ class FinetuneApp(JourneyApp):
             target = move
         self.show(target if target in STEP_POSITIONS else self.position)
 
+    def restore_choices(self) -> str | None:
+        """The Dataset and Backend choices of the last session (``choices.json``); why not, if not."""
+        from backends.choices import load_choices
+
+        def parse(sections: Mapping[str, Any]) -> tuple[DatasetChoice, BackendChoice]:
+            dataset, backend = DatasetChoice.from_answers(self.answers), BackendChoice()
+            dataset.restore(sections.get("dataset", {}))
+            backend.restore(sections.get("backend", {}))
+            return dataset, backend
+
+        loaded = load_choices(self.workspace, parse)
+        if loaded.value is not None:
+            self.dataset_choice, self.backend_choice = loaded.value
+        self.choices_kept = loaded.problem is None or loaded.backup is not None
+        """``False``: a damaged file could not be copied aside, so it is not overwritten."""
+        return loaded.problem
+
     def save(self) -> bool:
-        """Recompute the recommendation and write the decision; say so if it fails."""
+        """Recompute the recommendation and write the decision and choices; say so if it fails."""
+        from backends.choices import save_choices
+
         self._note_training()
         self.recommendation = recommend(self.answers, today=self.today)
         try:
+            if self.choices_kept:
+                save_choices(
+                    self.workspace,
+                    {
+                        "dataset": self.dataset_choice.to_saved(),
+                        "backend": self.backend_choice.to_saved(),
+                    },
+                )
             record = save_decision(
                 self.workspace,
                 self.answers,
@@ -359,11 +390,7 @@ class FinetuneApp(JourneyApp):
         yield SystemCommand("Runs", "Every training run in this workspace (F5)", self.action_runs)
         yield SystemCommand("Watch run…", "Pick a run and follow it live", self.action_watch_picker)
         for position in STEP_POSITIONS:
-            if (
-                position <= self.furthest
-                and position != self.position
-                and self.watch_folder is None
-            ):
+            if position != self.position and self.watch_folder is None:
                 stage, step = position.stage_info, position.step_info
                 yield SystemCommand(
                     f"Go to {stage.title} {position.step + 1} · {step.title}",

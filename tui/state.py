@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,35 @@ class DatasetChoice:
         cost = answers.cost
         model = cost.model.strip() or answers.use_case.current_model.strip() or "gpt-4o-mini"
         return cls(train=answers.measured.source, provider=cost.provider, model=model)
+
+    def to_saved(self) -> dict[str, Any]:
+        return {
+            "train": self.train,
+            "validation": self.validation,
+            "provider": self.provider.value,
+            "model": self.model,
+            "max_length": self.max_length,
+        }
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """Take the saved values (``ValueError`` for one of the wrong kind, nothing changed)."""
+        from backends.choices import field as saved_field
+
+        values: dict[str, Any] = {}
+        for name in ("train", "validation", "model"):
+            values[name] = saved_field(saved, name, str, "dataset")
+        provider = saved_field(saved, "provider", str, "dataset")
+        if provider is not None:
+            try:
+                values["provider"] = Provider(provider)
+            except ValueError:
+                raise ValueError(f"dataset.provider: {provider!r} is not a provider") from None
+        max_length = saved_field(saved, "max_length", int, "dataset")
+        for name, value in values.items():
+            if value is not None:
+                setattr(self, name, value)
+        if "max_length" in saved:
+            self.max_length = max_length
 
 
 @dataclass
@@ -70,6 +100,76 @@ class BackendChoice:
     offered_backend: str = ""
     """The backend of the offer taken (a later pick of another backend drops the reason)."""
 
+    def to_saved(self) -> dict[str, Any]:
+        """What a restart restores: every choice but the key (and the GPUs, read afresh)."""
+        saved: dict[str, Any] = {name: getattr(self, name) for name in _SAVED_TEXT}
+        saved["hyper"] = dict(self.hyper)
+        saved["local"] = self.local.to_dict() if self.local is not None else None
+        return saved
+
+    def restore(self, saved: Mapping[str, Any]) -> None:
+        """Take the saved values (``ValueError`` for one of the wrong kind, nothing changed)."""
+        from backends import registry
+        from backends.choices import field as saved_field
+        from backends.local.settings import LocalSettings
+
+        values = {name: saved_field(saved, name, str, "backend") for name in _SAVED_TEXT}
+        if values["backend"] and registry.find(values["backend"]) is None:
+            raise ValueError(f"backend.backend: {values['backend']!r} is not a backend")
+        hyper = saved_field(saved, "hyper", dict, "backend") or {}
+        for name, value in hyper.items():
+            if not isinstance(value, str):
+                raise ValueError(f"backend.hyper.{name}: {value!r} is not text")
+        local = saved_field(saved, "local", dict, "backend")
+        defaults = LocalSettings().to_dict()
+        for name, value in (local or {}).items():
+            default = defaults.get(name)
+            if name not in defaults or value is None:
+                continue
+            kinds: tuple[type, ...] = (
+                (int, float, str)
+                if default is None
+                else (int, float)
+                if isinstance(default, float)
+                else (type(default),)
+            )
+            if not isinstance(value, kinds) or isinstance(value, bool) != isinstance(default, bool):
+                expected = " or ".join(_KIND_NAMES.get(kind, kind.__name__) for kind in kinds)
+                raise ValueError(f"backend.local.{name}: {value!r} is not {expected}")
+        try:
+            settings = LocalSettings.from_mapping(local) if local is not None else None
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"backend.local: {error}") from None
+        for name, value in values.items():
+            if value is not None:
+                setattr(self, name, value)
+        self.hyper = dict(hyper)
+        if settings is not None:
+            self.local = settings
+
+
+_KIND_NAMES = {
+    str: "text",
+    int: "a whole number",
+    float: "a number",
+    bool: "yes/no",
+    list: "a list",
+}
+_SAVED_TEXT = (
+    "backend",
+    "hosted_model",
+    "hosted_method",
+    "suffix",
+    "seed",
+    "metadata",
+    "wandb_project",
+    "azure_endpoint",
+    "api_version",
+    "training_type",
+    "local_model",
+)
+"""The Backend choices kept as typed (``secret`` never is)."""
+
 
 @dataclass
 class EvalChoice:
@@ -100,6 +200,8 @@ class EvalChoice:
     concurrency: int = 8
     judge: str = ""
     """A hosted model that grades every answer 1-5 (blank: no LLM judge)."""
+    data_for_tuned: str = ""
+    """The tuned run whose validation file the held-out file defaulted to (done once per run)."""
 
 
 @dataclass

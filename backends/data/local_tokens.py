@@ -132,7 +132,7 @@ def _load_hub(repo_id: str) -> LocalTokenizer:
     if not any(cached):
         raise LocalTokenizerUnavailable(
             f"{repo_id} is not in the Hugging Face cache ({hf_cache_dir()}); no download is tried "
-            f"(`hf download {repo_id}` or point --model at a local folder)"
+            f"(`hf download {repo_id}` or set the model to a local folder)"
         )
     return _load(repo_id, repo_id, None, f"Hugging Face cache {hf_cache_dir()}", "")
 

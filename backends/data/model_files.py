@@ -70,7 +70,7 @@ def resolve_model(name: str) -> ResolvedModel:
         if not (path / "config.json").is_file():
             raise ModelUnavailable(
                 f"The folder {text} has no config.json: it is not a Hugging Face model folder.",
-                hint="Point --model at a folder saved with save_pretrained (config.json, "
+                hint="Set the model to a folder saved with save_pretrained (config.json, "
                 "tokenizer files, *.safetensors), a .gguf file, or a hub id.",
             )
         return ResolvedModel(text, FOLDER, str(path.resolve()))

@@ -129,7 +129,7 @@ def judge_comparison(
             comparison.methods[method].scores[JUDGE] = summary
     fatal = getattr(runner, "fatal", None)
     if fatal:
-        report.notes.append(f"The judge stopped early: {fatal}")
+        report.stopped_early = str(fatal)
     if estimate is not None:
         report.cost = estimate.cost_of(report.prompt_tokens, report.completion_tokens)
     if cancel.is_set():

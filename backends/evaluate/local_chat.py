@@ -150,6 +150,7 @@ class LocalChat(ChatModel):
                 self._failed = f"the chat process stopped while loading ({line[1]})"
                 return
             if line.get("type") == "ready":
+                yield Status(f"{self.label} loaded; waiting for the first token…")
                 return
             if line.get("type") == "failed":
                 self._failed = str(line.get("message"))

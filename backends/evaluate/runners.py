@@ -273,7 +273,7 @@ class LocalRunner(Runner):
             if base is None:
                 raise LocalModelError(
                     f"{model} is a LoRA adapter that does not name its base model.",
-                    hint="Give the base model with --model and the adapter with --tuned.",
+                    hint="Name its base model as the base model and the adapter as the tuned model.",
                 )
             model = base
         self.model = model

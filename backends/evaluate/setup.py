@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from backends.runs import RunFolder
     from backends.runs.status import RunStatus
     from backends.runs.values import RunSpec
+    from backends.workspace import Workspace
 
 OUTPUT_FOLDERS = (("merged", False), ("adapter", True), ("model", False))
 """A local run's ``output/`` folders, the first present winning; ``True``: an adapter of the run's base."""
@@ -195,7 +196,7 @@ def find_run(request: EvalRequest, name: str) -> RunFolder | None:
         return store.find(name)
     except RunIdRefused as error:
         if not name.strip() or "/" not in name:  # a path with '..' may still be a model folder
-            raise UsageProblem(f"--tuned {name!r}: {error.args[0]}") from error
+            raise UsageProblem(f"The tuned model {name!r}: {error.args[0]}") from error
         return None
     except (KeyError, OSError):
         return None
@@ -206,9 +207,63 @@ def _known_to_provider(runner: HostedRunner, name: str) -> None:
     scored as a row of failed answers (an unreachable provider is left to the run to report)."""
     if runner.model_missing():
         raise UsageProblem(
-            f"--tuned {name!r} is neither a run of this workspace (finetune-tui runs lists them) "
+            f"The tuned model {name!r} is neither a run of this workspace (the runs list shows them) "
             f"nor a model {runner.settings.label} knows."
         )
+
+
+@dataclass(frozen=True)
+class RunData:
+    """The files a workspace run trained and validated on."""
+
+    run_id: str
+    train: str
+    validation: str | None
+
+
+def run_data(workspace: Workspace, name: str) -> RunData | None:
+    """The data of the workspace's run called ``name`` (``None``: no such run, or unreadable)."""
+    from backends.runs import RunStore
+    from backends.runs.store import RunIdRefused
+
+    if not name.strip():
+        return None
+    try:
+        folder = RunStore.of(workspace).find(name)
+        spec = folder.read_spec() if folder is not None else None
+    except (KeyError, OSError, ValueError, RunIdRefused):
+        return None
+    if folder is None or spec is None:
+        return None
+    return RunData(folder.run_id, spec.dataset, spec.validation or None)
+
+
+def held_out_problem(eval_from: str, *, split: bool, trained: RunData | None) -> str | None:
+    """Why the examples to evaluate on would all be ones the tuned run learnt from, said up front.
+
+    ``eval_from``: the held-out file, or the training file a split is taken from. The same
+    file as the run's training file holds out nothing (the examples are also compared one by
+    one when the evaluation loads them).
+    """
+    if trained is None or not eval_from.strip() or not _same_file(eval_from, trained.train):
+        return None
+    what = f"a split of {eval_from}" if split else eval_from
+    fix = (
+        f"evaluate on its validation file {trained.validation}"
+        if trained.validation
+        else "evaluate on a held-out file with examples it never saw"
+    )
+    return (
+        f"Every example of {what} is in the tuned model's training file (run {trained.run_id} "
+        f"trained on the whole of it): {fix}."
+    )
+
+
+def _same_file(one: str, other: str) -> bool:
+    try:
+        return Path(one).expanduser().resolve() == Path(other).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return False
 
 
 def tuned_model(request: EvalRequest, provider: str) -> Tuned:
@@ -443,6 +498,7 @@ __all__ = [
     "Evaluation",
     "GgufExport",
     "JudgeSetup",
+    "RunData",
     "TrainedOutput",
     "Tuned",
     "UsageProblem",
@@ -451,6 +507,7 @@ __all__ = [
     "gguf_export",
     "gguf_export_names",
     "guess_provider",
+    "held_out_problem",
     "hosted_runner",
     "hosted_settings",
     "inference_refusal",
@@ -461,6 +518,7 @@ __all__ = [
     "local_runner",
     "prepare",
     "provider_problem",
+    "run_data",
     "runner_for",
     "trained_output",
     "training_cost",

@@ -105,7 +105,7 @@ def chat_sides(
             return Side(name, problem=f"{name} model {what}: {error}")
 
     if not model:
-        base = Side(BASE, problem="No base model: choose one in Evaluate › Setup or give --model.")
+        base = Side(BASE, problem="No base model: name the base model (Evaluate › Setup).")
     else:
         base = build(BASE, lambda: runner_for(where, model, request))
     if export:
@@ -154,9 +154,27 @@ def conversation(
     return [*head, *history, {"role": "user", "content": prompt}]
 
 
+def empty_answer(reply: Reply) -> str | None:
+    """``(empty answer: why)`` for a turn that ended well with no visible text, else ``None``."""
+    if not reply.ok or reply.cancelled or reply.text.strip():
+        return None
+    tokens = reply.completion_tokens
+    if tokens is None:
+        why = "the model sent no text"
+    elif tokens <= 1:
+        why = "the model ended at once (its first token ended its turn)"
+    else:
+        why = f"the model produced {tokens} tokens, only special tokens or whitespace"
+    return f"(empty answer: {why})"
+
+
 def describe(reply: Reply) -> str:
-    """Tokens and latency in a line: ``12 prompt + 30 completion tokens · first token 0.21 s · 1.30 s``."""
-    parts = []
+    """Tokens and latency in a line: ``12 prompt + 30 completion tokens · first token 0.21 s · 1.30 s``.
+
+    A blank answer says so first, and why (``empty_answer``).
+    """
+    empty = empty_answer(reply)
+    parts = [empty] if empty else []
     if reply.prompt_tokens is not None or reply.completion_tokens is not None:
         prompt = "-" if reply.prompt_tokens is None else f"{reply.prompt_tokens:,}"
         completion = "-" if reply.completion_tokens is None else f"{reply.completion_tokens:,}"

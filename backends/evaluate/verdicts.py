@@ -168,6 +168,8 @@ class JudgeReport:
     """USD from the measured tokens and the catalog prices (``None``: price unknown)."""
     estimate: JudgeEstimate | None = None
     cancelled: bool = False
+    stopped_early: str | None = None
+    """Why the judge stopped before grading everything (an error that ends every request)."""
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -183,16 +185,33 @@ class JudgeReport:
             "cost": self.cost,
             "estimate": self.estimate.to_dict() if self.estimate else None,
             "cancelled": self.cancelled,
+            "stopped_early": self.stopped_early,
             "notes": self.notes,
         }
+
+
+def ungraded_reasons(report: JudgeReport) -> list[str]:
+    """Why answers were not graded, next to the count (empty when every answer was)."""
+    if report.requested == 0:
+        return ["No answer to grade: every model request failed (see above)."]
+    ungraded = report.requested - report.judged
+    if report.stopped_early and ungraded > 0:  # one error ended every request
+        return [f"{ungraded} not graded: the judge stopped: {report.stopped_early}"]
+    reasons = []
+    if report.errors:
+        reasons.append(f"{report.errors} not graded: {report.first_error}")
+    unsent = ungraded - report.errors
+    if unsent > 0:
+        why = "stopped before they were sent" if report.cancelled else "the judge gave no reply"
+        reasons.append(f"{unsent} not graded: {why}")
+    return reasons
 
 
 def judge_lines(report: JudgeReport) -> list[str]:
     """The judge's figures in words: what was graded, errors, cost."""
     graded = f"{report.judged} of {report.requested} answers graded"
     lines = [f"Judge: {report.model}, rubric v{report.rubric_version}, {graded} (1-5)."]
-    if report.errors:
-        lines.append(f"Judge errors: {report.errors}, e.g. {report.first_error}")
+    lines += [f"  {why}" for why in ungraded_reasons(report)]
     estimate = report.estimate
     if estimate is not None:
         tokens = f"{report.prompt_tokens:,} prompt + {report.completion_tokens:,} reply tokens"

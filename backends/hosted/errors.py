@@ -204,7 +204,27 @@ def _explain_status(error: Any, provider: str, clean: Any) -> HostedError:
         return HostedError(
             f"{provider} refused the request{where}: {said}",
             kind="invalid",
-            hint="Fix the input and try again.",
+            hint=_refusal_hint(param, said),
             **common,
         )
     return HostedError(f"{provider} answered {status}: {said}", kind="other", **common)
+
+
+_INPUT_PARAMS = ("messages", "input", "prompt", "content")
+
+
+def _refusal_hint(param: object, said: str) -> str:
+    """What to do about a 400/409/422: only a refusal of what was typed asks to fix the input.
+
+    A refusal of the model, a file or a setting says so: the person's text was fine then.
+    """
+    name = str(param or "").lower()
+    if name.startswith(_INPUT_PARAMS):
+        return "Change what you sent (the message the provider names) and try again."
+    if "file" in name:
+        return "Check the file the provider names: its format and its examples."
+    if name == "model" or (not name and "model" in said.lower()):
+        return "Check the model: its name, and that it can be used for this on your account."
+    if name:
+        return f"The model or provider does not accept {name} as sent: not your input."
+    return "See the provider's message above for what it did not accept."

@@ -42,7 +42,7 @@ REQUIRED_PACKAGES = ("torch", "transformers", "peft", "trl", "accelerate")
 INSTALL_HINT = "pip install 'finetune-tui[local]'"
 CPU_QLORA_REFUSAL = (
     "QLoRA needs an NVIDIA GPU with CUDA (4-bit bitsandbytes) and none is visible here. "
-    "Use --adapter lora: the same adapter on a 16-bit base model."
+    "Choose the LoRA adapter: the same adapter on a 16-bit base model."
 )
 
 

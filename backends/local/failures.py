@@ -58,14 +58,14 @@ def oom_advice(settings: LocalSettings) -> str:
     steps = []
     if settings.batch_size > 1:
         steps.append(
-            f"--batch-size {max(1, settings.batch_size // 2)} with --grad-accum "
+            f"batch size {max(1, settings.batch_size // 2)} with grad accumulation "
             f"{settings.grad_accum * 2} (same effective batch)"
         )
-    steps.append(f"a shorter --max-length (now {settings.max_length})")
+    steps.append(f"a shorter max length (now {settings.max_length})")
     if settings.adapter != QLORA:
-        steps.append("--adapter qlora (4-bit base model, CUDA only)")
+        steps.append("the QLoRA adapter (4-bit base model, CUDA only)")
     if not settings.gradient_checkpointing:
-        steps.append("gradient checkpointing (drop --no-gradient-checkpointing)")
+        steps.append("gradient checkpointing on")
     return "Try " + ", or ".join(steps) + ". `finetune-tui estimate` shows what fits."
 
 
@@ -97,8 +97,8 @@ def explain(error: BaseException, settings: LocalSettings) -> Failure:
         )
     if any(m in lowered for m in _NO_CUDA_MARKERS):
         advice = (
-            "QLoRA needs an NVIDIA GPU with CUDA and the bitsandbytes package: on this machine use "
-            "--adapter lora."
+            "QLoRA needs an NVIDIA GPU with CUDA and the bitsandbytes package: on this machine "
+            "choose the LoRA adapter."
             if settings.adapter == QLORA
             else "Check `nvidia-smi` and that torch was installed with CUDA "
             "(`python -c 'import torch; print(torch.cuda.is_available())'`)."

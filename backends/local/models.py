@@ -52,7 +52,7 @@ def _unavailable(model: str, why: str) -> ModelUnavailable:
     return ModelUnavailable(
         f"Cannot get {model}: {why}. Looked in the Hugging Face cache ({hf_cache_dir()}).",
         hint=(
-            "Point --model at a local copy (a folder with config.json and *.safetensors, or a "
+            "Set the model to a local copy (a folder with config.json and *.safetensors, or a "
             ".gguf file), or download it where there is network (`hf download "
             f"{model}`) and copy the cache over. With network, unset HF_HUB_OFFLINE to let it "
             "download."

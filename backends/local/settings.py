@@ -320,9 +320,11 @@ class LocalSettings:
         name: str = "",
         extra_settings: Mapping[str, Any] | None = None,
     ) -> RunSpec:
+        """The run's spec. A model that is a local folder or file is kept as its absolute
+        path: the worker runs elsewhere, and a relative ``tiny`` would read as a hub id there."""
         return RunSpec(
             backend=BACKEND_NAME,
-            model=model,
+            model=_absolute_if_local(model),
             dataset=dataset,
             dataset_sha256=dataset_sha256,
             validation=validation,
@@ -484,3 +486,11 @@ def read_run_config(path: Path) -> RunConfig:
             where,
         ),
     )
+
+
+def _absolute_if_local(model: str) -> str:
+    path = Path(model.strip()).expanduser()
+    try:
+        return str(path.resolve()) if model.strip() and path.exists() else model
+    except OSError:
+        return model

@@ -121,12 +121,12 @@ def qlora_refusal(cuda: bool) -> str | None:
     if not cuda:
         return (
             "QLoRA needs an NVIDIA GPU with CUDA (bitsandbytes 4-bit); none is usable here. "
-            "Use --adapter lora instead (a 16-bit base model: more memory, same adapter)."
+            "Choose the LoRA adapter instead (a 16-bit base model: more memory, same adapter)."
         )
     try:
         import bitsandbytes  # noqa: F401
     except ImportError:
-        return "QLoRA needs the bitsandbytes package: pip install bitsandbytes (or use --adapter lora)."
+        return "QLoRA needs the bitsandbytes package: pip install bitsandbytes (or choose the LoRA adapter)."
     return None
 
 

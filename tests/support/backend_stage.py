@@ -41,8 +41,11 @@ async def settle(pilot: Pilot, delay: float = 0.1) -> None:
     await pilot.pause(delay)
 
 
-async def scan_and_enter_backend(pilot: Pilot) -> None:
-    """Through Decide, scan ``train.jsonl``/``valid.jsonl`` on the Dataset step, on to Backend."""
+async def scan_and_enter_backend(pilot: Pilot, *, provider: object = None, model: str = "") -> None:
+    """Through Decide, scan ``train.jsonl``/``valid.jsonl`` on the Dataset step, on to Backend.
+
+    ``provider`` / ``model``: the Dataset step's "Figures for" and "Model" (else as the checklist).
+    """
     await pilot.pause()
     pilot.app.clear_notifications()
     for _ in range(5):
@@ -51,6 +54,10 @@ async def scan_and_enter_backend(pilot: Pilot) -> None:
     screen = pilot.app.screen
     screen.query_one("#train-path").value = "train.jsonl"
     screen.query_one("#validation-path").value = "valid.jsonl"
+    if provider is not None:
+        screen.query_one("#provider").value = provider
+    if model:
+        screen.query_one("#model").value = model
     await pilot.pause()
     await pilot.press("ctrl+n")
     await pilot.pause()

@@ -53,13 +53,19 @@ CURRENT = "ft:gpt-4o-mini-2024-07-18:org::abc123"
 
 
 async def open_setup(
-    pilot: Pilot, *, tuned: str = TUNED, limit: int = 6, judge: str = "", current: str = ""
+    pilot: Pilot,
+    *,
+    tuned: str = TUNED,
+    limit: int = 6,
+    judge: str = "",
+    current: str = "",
+    validation: str = "valid.jsonl",
 ) -> None:
     """From the first step straight to Evaluate › Setup (as the palette does), filled in."""
     await pilot.pause()
     pilot.app.clear_notifications()
     pilot.app.dataset_choice.train = "train.jsonl"
-    pilot.app.dataset_choice.validation = "valid.jsonl"
+    pilot.app.dataset_choice.validation = validation
     pilot.app.eval_choice.tuned = tuned
     pilot.app.eval_choice.limit = limit
     pilot.app.eval_choice.concurrency = 2
@@ -72,8 +78,15 @@ async def open_setup(
 
 
 async def run_results(pilot: Pilot, **kwargs: Any) -> None:
+    """Setup filled in, then Next (a judge's price confirmed), until the results are in."""
+    from tui.screens.confirm import ConfirmScreen
+
     await open_setup(pilot, **kwargs)
     await pilot.press("ctrl+n")
+    if kwargs.get("judge"):
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ConfirmScreen), "a judge's price is confirmed first"
+        await pilot.press("y")
     await wait_for_workers(pilot, "evaluate")
     await pilot.pause(0.1)
 

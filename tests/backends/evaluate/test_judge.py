@@ -301,3 +301,18 @@ def test_a_comparison_cancelled_first_is_not_judged(
     report = judge_comparison(result, the_judge(judged_api), cancel=cancel)
     assert (report.requested, report.judged, report.cancelled) == (24, 0, True)
     assert not any(c["model"] == JUDGE_MODEL for c in judged_api.chat_calls)
+
+
+def test_no_answer_graded_says_why_next_to_the_count(
+    judged_api: FineTuneAPI, eval_file: Path, train_file: Path
+) -> None:
+    from backends.evaluate.judge import judge_lines
+
+    result = cmp.compare(load_eval_set(eval_file, train_file), plan(judged_api), resamples=50)
+    settings = HostedSettings(base_url=judged_api.base_url, timeout_s=5.0)
+    refused = judge_runner(settings, JUDGE_MODEL, secret="sk-wrong-key-000000000000", concurrency=1)
+    report = judge_comparison(result, refused, resamples=50)
+    lines = judge_lines(report)
+    assert lines[0].startswith(f"Judge: {JUDGE_MODEL}, rubric v1, 0 of 24 answers graded")
+    assert lines[1].startswith("  24 not graded: the judge stopped: ") and "401" in lines[1]
+    assert "sk-wrong" not in "\n".join(lines)

@@ -147,10 +147,10 @@ def test_failures_get_advice_that_fits() -> None:
     settings = LocalSettings(batch_size=8, grad_accum=2)
     oom = explain(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), settings)
     assert oom.kind == "oom"
-    assert "--batch-size 4 with --grad-accum 4" in oom.message and "qlora" in oom.message
-    assert "--max-length" in oom.message
+    assert "batch size 4 with grad accumulation 4" in oom.message and "QLoRA adapter" in oom.message
+    assert "max length" in oom.message
     no_cuda = explain(RuntimeError("No CUDA GPUs are available"), LocalSettings(adapter="qlora"))
-    assert no_cuda.kind == "cuda" and "--adapter lora" in no_cuda.message
+    assert no_cuda.kind == "cuda" and "LoRA adapter" in no_cuda.message
     crash = explain(ValueError("weird"), settings)
     assert crash.kind == "crash" and "weird" in crash.message
 
@@ -258,3 +258,15 @@ def test_warnings_reach_the_log_once_each_without_library_noise(tmp_path: Path) 
     log = folder.log_txt.read_text()
     assert "FutureWarning" not in log and "warnings.warn(" not in log and "deprecated" not in log
     assert log.count("Warning: The tokenizer has no pad token; using eos.") == 1
+
+
+def test_a_local_model_folder_is_kept_as_its_absolute_path(tmp_path, monkeypatch) -> None:
+    """The worker runs in another folder: a relative model folder must not read as a hub id there."""
+    from backends.local.settings import LocalSettings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny").mkdir()
+    spec = LocalSettings().to_spec(model="tiny", dataset="/data/train.jsonl")
+    assert spec.model == str(tmp_path / "tiny")
+    hub = LocalSettings().to_spec(model="HuggingFaceTB/SmolLM2-135M", dataset="/data/train.jsonl")
+    assert hub.model == "HuggingFaceTB/SmolLM2-135M"

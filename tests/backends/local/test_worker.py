@@ -145,18 +145,18 @@ def test_qlora_without_cuda_is_refused_with_lora_offered(
     spec = _spec(tiny_model, toy_data, adapter="qlora")
     problems = LocalBackend(inventory=NO_GPU).prepare(spec)  # type: ignore[arg-type]
     refusal = [p for p in problems if p.fatal and p.where == "adapter"]
-    assert refusal and "CUDA" in refusal[0].message and "--adapter lora" in refusal[0].message
+    assert refusal and "CUDA" in refusal[0].message and "LoRA adapter" in refusal[0].message
     if pytest.importorskip("torch").cuda.is_available():
         pytest.skip("CUDA is here: QLoRA is allowed (the refusal above used a GPU-less inventory)")
     folder = store.create(spec)  # type: ignore[arg-type]
     assert run_worker(folder.path) == 1  # the worker refuses too, whatever the launcher said
-    assert "--adapter lora" in (folder.read_status().error or "")
+    assert "LoRA adapter" in (folder.read_status().error or "")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     argv = [sys.executable, "-m", "tui.cli", "--workspace", str(tmp_path / "ws"), "train"]
     argv += ["--backend", "local", "--adapter", "qlora", "--model", str(tiny_model)]
     argv += ["--data", str(toy_data)]
     done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=PATIENCE_S)
-    assert done.returncode == 2 and "--adapter lora" in done.stderr
+    assert done.returncode == 2 and "LoRA adapter" in done.stderr
 
 
 def _finite_everywhere(folder: Path) -> bool:

@@ -345,3 +345,28 @@ async def test_arrows_choose_at_once_and_the_checks_keep_the_pick(make_app, work
         assert screen.chosen() == "openai" and len(screen.options) > 1
         await pilot.press("down")
         assert screen.chosen() == "azure"
+
+
+async def test_the_dataset_steps_local_model_carries_to_backend(make_app, workdir) -> None:
+    """Local GPU and a model folder on the Dataset step: Backend starts on Local with that model,
+    and a model problem names the Model field, never a command-line flag."""
+    from backends.catalog import Provider
+
+    (workdir / "not-a-model").mkdir()
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await scan_and_enter_backend(pilot, provider=Provider.LOCAL, model="tiny-model")
+        screen = app.screen
+        assert isinstance(screen, BackendWhereScreen)
+        assert screen.chosen() == "local"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, BackendSettingsScreen)
+        assert screen.query_one("#local-model", Input).value == "tiny-model"
+        assert screen.problems() == []
+        screen.query_one("#local-model", Input).value = "not-a-model"
+        await pilot.pause()
+        problems = " ".join(screen.problems())
+        assert "no config.json" in problems and "Set the model to" in problems
+        assert "--" not in problems

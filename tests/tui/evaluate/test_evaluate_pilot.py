@@ -135,3 +135,41 @@ async def test_the_current_fine_tune_is_a_row_beside_the_tuned_model(
         # The checklist's baseline stays the best alternative, never the current fine-tune.
         record = orjson.loads((workdir / ".finetune" / "decision.json").read_bytes())
         assert record["answers"]["measured"]["baseline_score"] == 0.0
+
+
+async def test_the_runs_validation_file_is_the_default_held_out_data(make_app, workdir) -> None:
+    """A run with a validation file is evaluated on it; a run trained on the whole training file
+    is said, before "Ready", to leave nothing held out of a split of it."""
+    from backends.runs import RunStore
+    from backends.runs.values import RunSpec
+    from backends.workspace import Workspace
+
+    (workdir / "heldout.jsonl").write_bytes((workdir / "valid.jsonl").read_bytes())
+    store = RunStore.of(Workspace.at(workdir / ".finetune"))
+    train = str(workdir / "train.jsonl")
+    validated = store.create(
+        RunSpec(
+            backend="local", model="m", dataset=train, validation=str(workdir / "heldout.jsonl")
+        )
+    )
+    whole = store.create(RunSpec(backend="local", model="m", dataset=train))
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_setup(pilot, tuned=validated.run_id)
+        screen = app.screen
+        assert screen.query_one("#eval-source").value == "validation"
+        assert screen.query_one("#eval-path").value == str(workdir / "heldout.jsonl")
+        assert not any("training file" in p for p in screen.problems())
+
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.dataset_choice.validation = ""
+        await open_setup(pilot, tuned=whole.run_id, validation="")
+        screen = app.screen
+        assert screen.query_one("#eval-source").value == "split"
+        checks = text(screen, "#eval-checks")
+        assert (
+            f"Every example of a split of {train} is in the tuned model's training file" in checks
+        )
+        assert f"run {whole.run_id}" in checks and "held-out file" in checks
+        assert "Ready" not in checks

@@ -89,3 +89,32 @@ async def test_no_judge_no_judge_column(make_app, workdir, stage_emulator) -> No
         table = app.screen.query_one("#eval-table", DataTable)
         assert "Judge" not in [str(column.label) for column in table.columns.values()]
         assert "Judge" not in str(app.screen.query_one("#eval-benefit", Static).render())
+
+
+async def test_a_billed_judge_run_is_confirmed_with_its_price(
+    make_app, workdir, stage_emulator
+) -> None:
+    from tui.screens.confirm import ConfirmScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_setup(pilot, judge=JUDGE_MODEL)
+        priced = await until_priced(pilot)
+        screen = app.screen
+        # The price is in view at 80x24, under "Ready", not only in the form's hint below.
+        checks = str(screen.query_one("#eval-checks", Static).render())
+        assert checks.startswith("✓ Ready to run.") and f"LLM judge (billed): {priced}" in checks
+        assert screen.query_one("#eval-checks").region.bottom <= 24
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmScreen)
+        assert priced in dialog.body and "$" in dialog.body
+        await pilot.press("n")  # No: nothing is sent, Setup stays
+        await pilot.pause()
+        assert app.screen is screen and stage_emulator.chat_calls == []
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, EvaluateResultsScreen)

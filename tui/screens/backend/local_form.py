@@ -106,12 +106,14 @@ class MemoryEstimated(Message):
     """The breakdown and the assumptions (shown at the end of the form)."""
 
 
-def seeded_settings(choice: BackendChoice, longest_example: int | None) -> LocalSettings:
-    """The settings the form starts from: earlier edits, else defaults with the data's max length."""
+def seeded_settings(choice: BackendChoice, max_length: int | None) -> LocalSettings:
+    """The settings the form starts from: earlier edits, else defaults with the data's max length
+
+    (the Dataset step's max length, else the longest example)."""
     if choice.local is not None:
         return choice.local
-    if longest_example:
-        return LocalSettings(max_length=max(8, longest_example))
+    if max_length:
+        return LocalSettings(max_length=max(8, max_length))
     return LocalSettings()
 
 
@@ -289,7 +291,7 @@ class LocalForm(Vertical):
                 try:
                     resolve_model(model)
                 except BackendError as error:
-                    found.append(error.message)
+                    found.append(str(error))
         settings = self.read_settings()
         if settings is None:
             found.append(
@@ -299,7 +301,7 @@ class LocalForm(Vertical):
             found.extend(problem.message for problem in settings.problems())
             gpus = self.choice.gpus
             if settings.adapter == QLORA and gpus is not None and not gpus.any:
-                found.append(CPU_QLORA_REFUSAL.replace("--adapter lora", "LoRA"))
+                found.append(CPU_QLORA_REFUSAL)
         return found
 
     def store(self) -> None:

@@ -141,8 +141,13 @@ def default_hosted_model(choice: BackendChoice, data: DatasetChoice, cost_model:
     return (models[0].aliases or (models[0].name,))[0]
 
 
-def default_local_model(choice: BackendChoice) -> str:
-    return choice.local_model.strip() or DEFAULT_LOCAL_MODEL
+def default_local_model(choice: BackendChoice, data: DatasetChoice) -> str:
+    """The model chosen earlier: on Settings, else the Dataset step's local model, else the default."""
+    if choice.local_model.strip():
+        return choice.local_model.strip()
+    if data.provider is Provider.LOCAL and data.model.strip():
+        return data.model.strip()
+    return DEFAULT_LOCAL_MODEL
 
 
 def build_spec(choice: BackendChoice, data: DatasetChoice, *, hash_files: bool = True) -> RunSpec:

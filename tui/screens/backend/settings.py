@@ -36,8 +36,12 @@ class BackendSettingsScreen(StepScreen):
         if registry.is_local(choice.backend):
             report = self.app.dataset_report
             longest = report.tokens.max if report is not None and report.tokens.count else None
+            data = self.app.dataset_choice
             yield LocalForm(
-                choice, default_local_model(choice), seeded_settings(choice, longest), longest
+                choice,
+                default_local_model(choice, data),
+                seeded_settings(choice, data.max_length or longest),
+                longest,
             )
         else:
             model = default_hosted_model(

@@ -24,7 +24,7 @@ from tui.widgets.offers import MigrationOffers, OfferTaken
 
 
 def _default_backend(provider: Provider | str) -> str:
-    """The backend of the provider the Decide stage costed (OpenAI when none)."""
+    """The backend of the provider the Dataset step's figures were for (OpenAI when none)."""
     info = registry.for_provider(provider)
     return info.name if info is not None else registry.DEFAULT_HOSTED
 
@@ -46,7 +46,7 @@ class BackendWhereScreen(StepScreen):
         return self.app.backend_choice
 
     def compose_form(self) -> ComposeResult:
-        chosen = self.choice.backend or _default_backend(self.answers.cost.provider)
+        chosen = self.choice.backend or _default_backend(self.app.dataset_choice.provider)
         with ChoiceSet(id="backend-choice"):
             for name in registry.names():
                 yield Choice(registry.label(name), value=name == chosen, id=f"choose-{name}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,6 +23,9 @@ from tui.screens.step import StepScreen
 from tui.state import EvalChoice
 from tui.widgets.form import Field, NumberInput
 from tui.widgets.path_suggester import PathSuggester
+
+if TYPE_CHECKING:
+    from backends.evaluate.setup import RunData
 
 PROVIDER_LABELS = {
     **{entry.name: entry.label for entry in registry.hosted()},
@@ -56,6 +59,16 @@ def fill_defaults(app: JourneyApp) -> EvalChoice:
     dataset = app.dataset_choice
     backend = app.backend_choice
     answers = app.answers
+    if choice.tuned and choice.tuned != choice.data_for_tuned:
+        from backends.evaluate.setup import run_data
+
+        choice.data_for_tuned = choice.tuned
+        trained = run_data(app.workspace, choice.tuned)
+        if trained is not None and trained.validation:
+            # The run's own held-out file: examples it never learnt from.
+            choice.source, choice.eval_path = "validation", trained.validation
+        if trained is not None and not choice.train_path:
+            choice.train_path = trained.train
     if not choice.train_path:
         choice.train_path = dataset.train
     if not choice.eval_path:
@@ -87,6 +100,17 @@ class EvaluateSetupScreen(StepScreen):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.provider_problems: dict[str, str | None] = {}
+        self.judge_price = ""
+        """The judge's price for the form as it is (blank until priced)."""
+        self.runs_data: dict[str, RunData | None] = {}
+        """Per tuned name: the files that run trained and validated on (``None``: not a run)."""
+
+    def trained(self, tuned: str) -> RunData | None:
+        from backends.evaluate.setup import run_data
+
+        if tuned not in self.runs_data:
+            self.runs_data[tuned] = run_data(self.app.workspace, tuned)
+        return self.runs_data[tuned]
 
     @property
     def choice(self) -> EvalChoice:
@@ -261,6 +285,8 @@ class EvaluateSetupScreen(StepScreen):
         if timer is not None:
             timer.stop()
         hint = self.query_one("#eval-judge-hint", Static)
+        self.judge_price = ""
+        self._show_checks()
         if not self.judge_model():
             hint.update(JUDGE_OFF)
             return
@@ -281,6 +307,8 @@ class EvaluateSetupScreen(StepScreen):
     def on_judge_costed(self, message: JudgeCosted) -> None:
         if message.judge == self.judge_model():
             self.query_one("#eval-judge-hint", Static).update(message.text)
+            self.judge_price = message.text
+            self._show_checks()
 
     def _show_source_fields(self) -> None:
         split = self.query_one("#eval-source", Select).value == "split"
@@ -290,6 +318,8 @@ class EvaluateSetupScreen(StepScreen):
         return self.query_one(selector, NumberInput).whole_number
 
     def problems(self) -> list[str]:
+        from backends.evaluate.setup import held_out_problem
+
         found = super().problems()
         split = self.query_one("#eval-source", Select).value == "split"
         eval_path = self.query_one("#eval-path", Input).value.strip()
@@ -303,6 +333,12 @@ class EvaluateSetupScreen(StepScreen):
             found.append(f"{eval_path}: no such file.")
         if train_path and not Path(train_path).expanduser().is_file():
             found.append(f"{train_path}: no such file.")
+        tuned = self.query_one("#eval-tuned", Input).value.strip()
+        held_out = held_out_problem(
+            train_path if split else eval_path, split=split, trained=self.trained(tuned)
+        )
+        if held_out:
+            found.append(held_out)
         if not self.query_one("#eval-model", Input).value.strip():
             found.append("Name the base model.")
         few, rag = self._number("#eval-few") or 0, self._number("#eval-rag") or 0
@@ -328,10 +364,39 @@ class EvaluateSetupScreen(StepScreen):
 
     def refresh_validity(self) -> None:
         super().refresh_validity()
+        self._show_checks()
+
+    def _show_checks(self) -> None:
+        """The problems, else Ready; with a judge, its price (kept in view, under the form)."""
         checks = self.query_one("#eval-checks", Static)
         problems = self.problems()
-        checks.update("\n".join(f"✗ {p}" for p in problems) if problems else "✓ Ready to run.")
+        lines = [f"✗ {p}" for p in problems] if problems else ["✓ Ready to run."]
+        if self.judge_model():
+            lines.append(f"LLM judge (billed): {self.judge_price or 'pricing…'}")
+        checks.update("\n".join(lines))
         checks.set_class(bool(problems), "-blocked")
+
+    def action_next(self) -> None:
+        """With an LLM judge, its price is confirmed first (as ``eval --judge`` asks)."""
+        if self.problems() or not self.can_go_next() or not self.judge_model():
+            super().action_next()
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        price = self.judge_price or f"{self.judge_model()}: the price is not known yet."
+        self.app.push_screen(
+            ConfirmScreen(
+                "Run the LLM judge?",
+                f"LLM judge: {price}\nIt is billed by the provider. Run the evaluation with it?",
+                yes="Run with the judge",
+                no="Not now",
+            ),
+            self._judge_confirmed,
+        )
+
+    def _judge_confirmed(self, yes: bool | None) -> None:
+        if yes:
+            super().action_next()
 
     def answers_changed(self) -> None:
         self._validity = None
