@@ -28,7 +28,7 @@ from tui.screens.decide import (
 )
 from tui.screens.help import HelpScreen
 from tui.screens.message import MessageScreen
-from tui.widgets.form import NumberInput
+from tui.widgets.form import Field, NumberInput
 
 
 def saved(workspace: Path = Path(".finetune")) -> dict:
@@ -427,3 +427,31 @@ async def test_the_focused_field_is_marked_in_plain_text_and_only_while_focused(
         await pilot.press("tab")
         await pilot.pause()
         assert len(marked()) == 1 and "improve" not in marked()[0].lower()
+
+
+async def test_the_field_being_typed_in_stays_in_view_above_the_live_figures(make_app) -> None:
+    """At 80x24 the figures grow as one types; the field and its hint stay seen (#11 item 20)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await fill_use_case(pilot)
+        await pilot.press("ctrl+n")
+        await fill_alternatives(pilot)
+        await pilot.press("ctrl+n")
+        await fill_cost(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BenefitScreen)
+        form = screen.query_one("#form")
+        for text in ["95", "2500", "300", "1000000", "0.15", "0.3"]:
+            await type_text(pilot, text)
+            await pilot.pause()
+            focused = screen.focused
+            assert isinstance(focused, NumberInput)
+            field = focused.parent.parent if focused.parent else None
+            assert isinstance(field, Field)
+            assert form.region.contains_region(field.region), (focused.id, field.region)
+            assert not field.region.overlaps(screen.query_one("#figures").region)
+            await pilot.press("tab")
+        assert "Break-even" in str(screen.query_one("#figures", Static).render())
