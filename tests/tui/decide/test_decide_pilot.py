@@ -455,3 +455,32 @@ async def test_the_field_being_typed_in_stays_in_view_above_the_live_figures(mak
             assert not field.region.overlaps(screen.query_one("#figures").region)
             await pilot.press("tab")
         assert "Break-even" in str(screen.query_one("#figures", Static).render())
+
+
+async def test_a_toast_covers_no_hint_no_nav_row_and_no_footer(make_app) -> None:
+    """Toasts sit top right, under the header: help text stays readable (#11 item 20)."""
+    from tests.support.screen_text import screen_rows
+
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause()
+        await fill_use_case(pilot)
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "Save decision")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.query("Toast"), "the toast")
+        await pilot.pause()
+        screen = app.screen
+        toast = screen.query_one("Toast")
+        rows = screen_rows(app)
+        assert any("Saved to .finetune/decision.md." in row for row in rows)
+        covered = [
+            widget
+            for widget in [*screen.query(".field-hint"), screen.query_one("#nav")]
+            if widget.region.overlaps(toast.region)
+        ]
+        assert covered == []
+        assert toast.region.bottom < screen.query_one("#step-title").region.y
+        assert any("Share of answers that must be acceptable, 0-100." in row for row in rows)
+        assert any("‹ Back" in row and "Next ›" in row for row in rows)
+        assert any(row.lstrip().startswith("^n Next") and "^p palette" in row for row in rows)
