@@ -22,7 +22,7 @@ from backends.decision import Answers
 from tui.journey import JOURNEY, Position, Step
 from tui.screens.host import JourneyApp
 from tui.widgets.footer import KeyFooter, ScreenKeys
-from tui.widgets.form import NumberInput
+from tui.widgets.form import Field, NumberInput
 from tui.widgets.step_rail import StepRail
 
 Move = Literal["next", "back", "quit"] | Position
@@ -159,6 +159,16 @@ class StepScreen(Screen[Move]):
     def _input_changed(self) -> None:
         self.refresh_validity()
         self.answers_changed()
+        self.call_after_refresh(self.keep_focused_in_view)
+
+    def keep_focused_in_view(self) -> None:
+        """Live figures below the form can grow as one types: keep the field (and its hint) seen."""
+        focused = self.focused
+        forms = self.query("#form")
+        if focused is None or not forms or forms.first() not in focused.ancestors:
+            return
+        field = next((w for w in focused.ancestors if isinstance(w, Field)), focused)
+        forms.first().scroll_to_widget(field, animate=False, immediate=True)
 
     def answers_changed(self) -> None:
         """Called when a field changed: steps with live figures recompute here."""

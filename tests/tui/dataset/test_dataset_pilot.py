@@ -332,3 +332,31 @@ async def test_focus_lands_on_the_report_tabs_and_right_switches_them(
         await pilot.pause()
         await pilot.pause()
         assert tabs.active != first
+
+
+async def test_the_highlighted_finding_shows_its_fix_under_the_table(
+    make_app, in_tmp: Path
+) -> None:
+    """At 80 columns "What" is cut: the line under the table says what, where and the fix (#11)."""
+    from backends.data.findings import CHECKS
+    from tests.support.screen_text import joined, screen_rows
+
+    broken = write_broken(in_tmp / "broken.jsonl")
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_dataset(pilot)
+        screen = await scan(pilot, str(broken))
+        screen.query_one("#report-tabbed", TabbedContent).active = "tab-findings"
+        await pilot.pause()
+        table = screen.query_one("#findings-table")
+        table.focus()
+        codes = [group.code for _, group in table.groups]
+        for code in ["invalid_json", codes[-1]]:
+            table.move_cursor(row=codes.index(code))
+            await pilot.pause()
+            info = CHECKS[code]
+            shown = joined(app)
+            assert "".join(f"{info.title} (train,".split()) in shown
+            assert "".join(f"Fix: {info.fix}".split()) in shown
+            assert any(row.lstrip().startswith("error    invalid_json") for row in screen_rows(app))

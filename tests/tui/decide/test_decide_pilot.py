@@ -28,7 +28,7 @@ from tui.screens.decide import (
 )
 from tui.screens.help import HelpScreen
 from tui.screens.message import MessageScreen
-from tui.widgets.form import NumberInput
+from tui.widgets.form import Field, NumberInput
 
 
 def saved(workspace: Path = Path(".finetune")) -> dict:
@@ -427,3 +427,60 @@ async def test_the_focused_field_is_marked_in_plain_text_and_only_while_focused(
         await pilot.press("tab")
         await pilot.pause()
         assert len(marked()) == 1 and "improve" not in marked()[0].lower()
+
+
+async def test_the_field_being_typed_in_stays_in_view_above_the_live_figures(make_app) -> None:
+    """At 80x24 the figures grow as one types; the field and its hint stay seen (#11 item 20)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await fill_use_case(pilot)
+        await pilot.press("ctrl+n")
+        await fill_alternatives(pilot)
+        await pilot.press("ctrl+n")
+        await fill_cost(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BenefitScreen)
+        form = screen.query_one("#form")
+        for text in ["95", "2500", "300", "1000000", "0.15", "0.3"]:
+            await type_text(pilot, text)
+            await pilot.pause()
+            focused = screen.focused
+            assert isinstance(focused, NumberInput)
+            field = focused.parent.parent if focused.parent else None
+            assert isinstance(field, Field)
+            assert form.region.contains_region(field.region), (focused.id, field.region)
+            assert not field.region.overlaps(screen.query_one("#figures").region)
+            await pilot.press("tab")
+        assert "Break-even" in str(screen.query_one("#figures", Static).render())
+
+
+async def test_a_toast_covers_no_hint_no_nav_row_and_no_footer(make_app) -> None:
+    """Toasts sit top right, under the header: help text stays readable (#11 item 20)."""
+    from tests.support.screen_text import screen_rows
+
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.pause()
+        await fill_use_case(pilot)
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "Save decision")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen.query("Toast"), "the toast")
+        await pilot.pause()
+        screen = app.screen
+        toast = screen.query_one("Toast")
+        rows = screen_rows(app)
+        assert any("Saved to .finetune/decision.md." in row for row in rows)
+        covered = [
+            widget
+            for widget in [*screen.query(".field-hint"), screen.query_one("#nav")]
+            if widget.region.overlaps(toast.region)
+        ]
+        assert covered == []
+        assert toast.region.bottom < screen.query_one("#step-title").region.y
+        assert any("Share of answers that must be acceptable, 0-100." in row for row in rows)
+        assert any("‹ Back" in row and "Next ›" in row for row in rows)
+        assert any(row.lstrip().startswith("^n Next") and "^p palette" in row for row in rows)

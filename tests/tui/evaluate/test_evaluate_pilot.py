@@ -173,3 +173,29 @@ async def test_the_runs_validation_file_is_the_default_held_out_data(make_app, w
         )
         assert f"run {whole.run_id}" in checks and "held-out file" in checks
         assert "Ready" not in checks
+
+
+async def test_each_answers_label_fits_on_one_line_at_80_columns(
+    make_app, workdir, stage_emulator
+) -> None:
+    """Four answers side by side would wrap their labels at 80x24: they stack (#11 item 20)."""
+    from tests.support.evaluate_stage import CURRENT
+    from tests.support.screen_text import screen_rows
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_results(pilot, current=CURRENT)
+        app.screen.query_one("#eval-results").active = "tab-examples"
+        await pilot.pause()
+        app.screen.query_one("#eval-examples", DataTable).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        example = app.screen
+        assert isinstance(example, ExampleScreen)
+        headings = list(example.query("#example-answers .example-heading").results(Static))
+        assert len(headings) == 5
+        for heading in headings:
+            example.query_one("#example-scroll").scroll_to_widget(heading, animate=False)
+            await pilot.pause()
+            label = str(heading.render())
+            assert any(label in row for row in screen_rows(app)), label

@@ -139,17 +139,46 @@ class FindingsTable(DataTable):
     def on_mount(self) -> None:
         self.add_columns("Level", "Code", "Count", "File", "First lines", "What")
         for index, (where, group) in enumerate(self.groups):
-            lines = [str(f.line) for f in group.samples[:4] if f.line is not None]
-            first = ", ".join(lines) + ("…" if group.count > len(lines) and lines else "")
             self.add_row(
                 group.severity.value,
                 group.code,
                 f"{group.count:,}",
                 where,
-                first or "file",
+                first_lines(group),
                 group.info.title,
                 key=str(index),
             )
+
+
+def first_lines(group: FindingGroup) -> str:
+    """``2, 3, 4…``: the first lines of a group, or ``file`` for a whole-file finding."""
+    lines = [str(f.line) for f in group.samples[:4] if f.line is not None]
+    return ", ".join(lines) + ("…" if group.count > len(lines) and lines else "") or "file"
+
+
+def finding_detail(where: str, group: FindingGroup) -> str:
+    """Under the table, for the highlighted row: what, where and the fix, never cut."""
+    lines = first_lines(group)
+    place = "whole file" if lines == "file" else f"line{'s' if ',' in lines else ''} {lines}"
+    return f"{group.info.title} ({where}, {place}). Fix: {group.info.fix}"
+
+
+class FindingsPane(Vertical):
+    """The findings table and, under it, the highlighted finding's fix."""
+
+    def __init__(self, report: DatasetReport, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        yield FindingsTable(self.report, id="findings-table")
+        yield Static(id="finding-detail", markup=False)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        groups = self.query_one(FindingsTable).groups
+        row = event.cursor_row
+        if 0 <= row < len(groups):
+            self.query_one("#finding-detail", Static).update(finding_detail(*groups[row]))
 
 
 class TokensPane(VerticalScroll):
@@ -232,7 +261,7 @@ class ReportTabs(Vertical):
             with TabPane("Summary", id="tab-summary"):
                 yield SummaryPane(report)
             with TabPane(f"Findings ({problems:,})", id="tab-findings"):
-                yield FindingsTable(report, id="findings-table")
+                yield FindingsPane(report)
             with TabPane("Tokens", id="tab-tokens"):
                 yield TokensPane(report)
             with TabPane("Cost", id="tab-cost"):

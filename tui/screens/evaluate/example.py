@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 
 class ExampleScreen(ModalScreen[None]):
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012
+    """Narrow terminals stack the answers: side by side, each column would wrap its label."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter", "close", "Close", id="close-example"),
     ]
