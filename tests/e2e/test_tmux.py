@@ -73,3 +73,42 @@ def test_no_color_and_a_resize_keep_it_usable(terminal) -> None:
     term.keys("Escape")
     term.keys("C-q")
     term.wait_for("EXITED-0")
+
+
+def test_the_journeys_first_half_by_keys_in_a_real_terminal(terminal, tmp_path: Path) -> None:
+    """Decide (Enter moves on, never back) → F3 sample → its report → Backend, arrows choose."""
+    term = terminal(env=f"PYTHONPATH={ROOT}")
+    term.wait_for("What do you want to improve")
+    term.keys("Enter")
+    term.wait_for("Domain knowledge")
+    term.keys("Down", "Enter")
+    term.wait_for("Fine-tuning's home ground")
+    term.keys("Tab")
+    subprocess.run(["tmux", "send-keys", "-t", term.session, "-l", "Replies vary"], check=True)
+    term.keys("Tab")
+    subprocess.run(["tmux", "send-keys", "-t", term.session, "-l", "gpt-4o-mini"], check=True)
+    term.keys("Enter")  # the next field, never Back
+    subprocess.run(["tmux", "send-keys", "-t", term.session, "-l", "90"], check=True)
+    term.keys("Enter")  # Enter on the last field is Next
+    term.wait_for("Have you tried prompting and retrieval?")
+    for title in (
+        "Can your model be tuned",
+        "What would fine-tuning gain",
+        "Should you fine-tune?",
+    ):
+        term.keys("C-n")
+        term.wait_for(title)
+    term.keys("C-n")
+    term.wait_for("Which data will you train on?")
+    term.keys("F3", "C-n")
+    term.wait_for("Ready to train")
+    term.keys("Right")  # the report's tabs, from where focus lands
+    term.wait_for("Level")
+    term.keys("C-n")
+    term.wait_for("Where will the model be trained?")
+    screen = term.wait_for("▐●▌ OpenAI")
+    assert "▐○▌ Azure OpenAI" in screen
+    term.keys("Down")
+    term.wait_for("▐●▌ Azure OpenAI")
+    term.keys("C-q")
+    term.wait_for("EXITED-0")
