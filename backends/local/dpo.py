@@ -33,7 +33,6 @@ from backends.local.preferences import LoadedPairs, load_preferences
 from backends.local.settings import FULL, PRECOMPUTED_REFERENCE, QLORA, LocalSettings
 from backends.local.training import (
     Outcome,
-    checkpointing_argument,
     divergence_message,
     finish,
     last_finite,
@@ -41,6 +40,7 @@ from backends.local.training import (
     peft_config,
     quiet_trainer,
     set_up,
+    trainer_arguments,
 )
 from backends.runs import RunFolder
 
@@ -129,38 +129,11 @@ def dpo_config(
 ) -> Any:
     from trl import DPOConfig
 
-    eval_strategy = "no"
-    if has_eval:
-        eval_strategy = "steps" if settings.eval_steps else "epoch"
     return DPOConfig(
-        output_dir=str(output / "checkpoints"),
-        num_train_epochs=settings.epochs,
-        max_steps=settings.max_steps or -1,
-        per_device_train_batch_size=settings.batch_size,
-        per_device_eval_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.grad_accum,
-        learning_rate=settings.lr,
-        lr_scheduler_type=settings.lr_scheduler,
-        warmup_steps=settings.warmup_ratio,
-        logging_steps=settings.logging_steps,
-        save_strategy="steps",
-        save_steps=settings.save_steps,
-        save_total_limit=settings.save_total_limit,
-        eval_strategy=eval_strategy,
-        eval_steps=settings.eval_steps,
-        seed=settings.seed,
-        data_seed=settings.seed,
-        bf16=precision == "bf16",
-        fp16=precision == "fp16",
-        use_cpu=not cuda,
-        **checkpointing_argument(DPOConfig, settings.gradient_checkpointing),
-        max_length=settings.max_length,
+        **trainer_arguments(DPOConfig, settings, output, precision, cuda, has_eval),
         beta=settings.beta,
         loss_type=[settings.loss_type],
         precompute_ref_log_probs=settings.reference == PRECOMPUTED_REFERENCE,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
     )
 
 

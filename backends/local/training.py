@@ -238,43 +238,58 @@ def peft_config(settings: LocalSettings) -> Any:
     )
 
 
+def trainer_arguments(
+    config_class: Any,
+    settings: LocalSettings,
+    output: Path,
+    precision: str,
+    cuda: bool,
+    has_eval: bool,
+) -> dict[str, Any]:
+    """What every trainer of ours is given, SFT or DPO: steps, batches, schedule, checkpoints,
+    evaluation, precision; a NaN loss reported as NaN (the divergence check must see it)."""
+    eval_strategy = "no"
+    if has_eval:
+        eval_strategy = "steps" if settings.eval_steps else "epoch"
+    return {
+        "output_dir": str(output / "checkpoints"),
+        "num_train_epochs": settings.epochs,
+        "max_steps": settings.max_steps or -1,
+        "per_device_train_batch_size": settings.batch_size,
+        "per_device_eval_batch_size": settings.batch_size,
+        "gradient_accumulation_steps": settings.grad_accum,
+        "learning_rate": settings.lr,
+        "lr_scheduler_type": settings.lr_scheduler,
+        "warmup_steps": settings.warmup_ratio,
+        "logging_steps": settings.logging_steps,
+        "save_strategy": "steps",
+        "save_steps": settings.save_steps,
+        "save_total_limit": settings.save_total_limit,
+        "eval_strategy": eval_strategy,
+        "eval_steps": settings.eval_steps,
+        "seed": settings.seed,
+        "data_seed": settings.seed,
+        "bf16": precision == "bf16",
+        "fp16": precision == "fp16",
+        "use_cpu": not cuda,
+        **checkpointing_argument(config_class, settings.gradient_checkpointing),
+        "max_length": settings.max_length,
+        "report_to": "none",
+        "logging_nan_inf_filter": False,
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+    }
+
+
 def _sft_config(
     settings: LocalSettings, output: Path, precision: str, cuda: bool, has_eval: bool
 ) -> Any:
     from trl import SFTConfig
 
-    eval_strategy = "no"
-    if has_eval:
-        eval_strategy = "steps" if settings.eval_steps else "epoch"
     return SFTConfig(
-        output_dir=str(output / "checkpoints"),
-        num_train_epochs=settings.epochs,
-        max_steps=settings.max_steps or -1,
-        per_device_train_batch_size=settings.batch_size,
-        per_device_eval_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.grad_accum,
-        learning_rate=settings.lr,
-        lr_scheduler_type=settings.lr_scheduler,
-        warmup_steps=settings.warmup_ratio,
-        logging_steps=settings.logging_steps,
-        save_strategy="steps",
-        save_steps=settings.save_steps,
-        save_total_limit=settings.save_total_limit,
-        eval_strategy=eval_strategy,
-        eval_steps=settings.eval_steps,
-        seed=settings.seed,
-        data_seed=settings.seed,
-        bf16=precision == "bf16",
-        fp16=precision == "fp16",
-        use_cpu=not cuda,
-        **checkpointing_argument(SFTConfig, settings.gradient_checkpointing),
-        max_length=settings.max_length,
+        **trainer_arguments(SFTConfig, settings, output, precision, cuda, has_eval),
         packing=settings.packing,
         assistant_only_loss=False,  # the data arrives tokenised with its assistant masks
-        report_to="none",
-        logging_nan_inf_filter=False,  # a NaN loss is reported as NaN: the divergence check sees it
-        disable_tqdm=True,
-        dataloader_num_workers=0,
     )
 
 

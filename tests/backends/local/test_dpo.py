@@ -341,3 +341,20 @@ def test_the_cli_refuses_bad_dpo_settings_and_data(
     sft_from = _cli(*base, "--data", str(toy_data), "--from-run", "x", workspace=tmp_path)
     assert sft_from.returncode == 2
     assert "Traceback" not in chat.stderr + beta.stderr + missing.stderr + sft_from.stderr
+
+
+def test_both_trainers_share_their_arguments_and_report_a_nan_loss_as_nan(tmp_path: Path) -> None:
+    """SFT and DPO get the same schedule, checkpoints and precision; trl never hides a NaN loss
+    from the divergence check (``logging_nan_inf_filter`` off) in either."""
+    pytest.importorskip("trl")
+    from backends.local.dpo import dpo_config
+    from backends.local.settings import LocalSettings
+    from backends.local.training import _sft_config
+
+    settings = LocalSettings(objective="dpo", max_steps=7, save_steps=3, beta=0.2)
+    dpo = dpo_config(settings, tmp_path, "fp32", False, False)
+    sft = _sft_config(LocalSettings(max_steps=7, save_steps=3), tmp_path, "fp32", False, False)
+    for config in (dpo, sft):
+        assert config.logging_nan_inf_filter is False
+        assert (config.max_steps, config.save_steps) == (7, 3)
+    assert dpo.beta == 0.2
