@@ -22,11 +22,11 @@ from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider, tunability
 from backends.files import sha256_of
 from backends.hosted import api
 from backends.hosted.errors import ALTERNATIVES, HostedError, explain
-from backends.hosted.job_control import JobControl
+from backends.hosted.job_control import JobControl, launch_cancelled, launch_failed
 from backends.hosted.settings import OPENAI, HostedSettings, settings_of
 from backends.hosted.spec import hyper_problem
 from backends.runs import RunFolder, RunStore
-from backends.runs.values import AUTO, RunSpec, RunState
+from backends.runs.values import AUTO, RunSpec
 
 RUN_METADATA_KEY = "finetune_tui_run"
 """Added to each job's metadata so a job can be found from its run id."""
@@ -252,22 +252,9 @@ class HostedBackend(JobControl):
             )
             folder.log(f"Created job {job.id} ({job.status}).")
         except _Cancelled:
-            folder.update_status(
-                state=RunState.CANCELLED, ended_at=time.time(), detail="", pid=None
-            )
-            folder.log("Cancelled before the job was created; nothing was billed.")
-            raise BackendError("Cancelled before the job was created.") from None
+            raise launch_cancelled(folder) from None
         except Exception as error:
-            explained = self.final_error(error)
-            folder.update_status(
-                state=RunState.FAILED,
-                error=str(explained),
-                ended_at=time.time(),
-                detail="",
-                pid=None,
-            )
-            folder.log(f"Launch failed: {explained}")
-            raise explained from None
+            raise launch_failed(folder, self.final_error(error)) from None
         if self.start_followers:
             self._start_follower(folder)
         return folder

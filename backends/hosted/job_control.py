@@ -8,6 +8,7 @@ backend holds (``client``, ``_call``, ``_secrets``) and its ``label`` and
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from backends.backend import BackendError, NotSupported
@@ -93,3 +94,19 @@ class JobControl:
             checkpoints=tuple(str(c.get("model")) for c in status.checkpoints if c.get("model")),
             error=status.error,
         )
+
+
+def launch_cancelled(folder: RunFolder) -> BackendError:
+    """Record a launch cancelled before the job existed (nothing billed); the error to raise."""
+    folder.update_status(state=RunState.CANCELLED, ended_at=time.time(), detail="", pid=None)
+    folder.log("Cancelled before the job was created; nothing was billed.")
+    return BackendError("Cancelled before the job was created.")
+
+
+def launch_failed(folder: RunFolder, explained: Exception) -> Exception:
+    """Record a launch that failed with ``explained`` (already in words); the error to raise."""
+    folder.update_status(
+        state=RunState.FAILED, error=str(explained), ended_at=time.time(), detail="", pid=None
+    )
+    folder.log(f"Launch failed: {explained}")
+    return explained

@@ -35,6 +35,7 @@ from backends.catalog import Provider, tunability
 from backends.files import sha256_of, write_json_atomic
 from backends.hosted.api import JobSummary
 from backends.hosted.errors import HostedError, _explain_status, redact
+from backends.hosted.job_control import launch_cancelled, launch_failed
 from backends.hosted.mirror import Intervals
 from backends.registry import TOGETHER_HYPERPARAMETERS
 from backends.runs import RunFolder, RunStore, format_log_line
@@ -637,22 +638,9 @@ class TogetherBackend:
             )
             folder.log(f"Created job {job.id} ({status}); the model will be {job.output_name}.")
         except _Cancelled:
-            folder.update_status(
-                state=RunState.CANCELLED, ended_at=time.time(), detail="", pid=None
-            )
-            folder.log("Cancelled before the job was created; nothing was billed.")
-            raise BackendError("Cancelled before the job was created.") from None
+            raise launch_cancelled(folder) from None
         except Exception as error:
-            explained = explain(error, secrets=self._secrets)
-            folder.update_status(
-                state=RunState.FAILED,
-                error=str(explained),
-                ended_at=time.time(),
-                detail="",
-                pid=None,
-            )
-            folder.log(f"Launch failed: {explained}")
-            raise explained from None
+            raise launch_failed(folder, explain(error, secrets=self._secrets)) from None
         if self.start_followers:
             self._start_follower(folder)
         return folder
