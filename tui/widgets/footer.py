@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from textual.app import ComposeResult
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.events import Resize
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
@@ -33,11 +34,28 @@ class KeyFooter(Footer):
     """A footer that keeps the screen's keys first and leaves out whole what does not fit."""
 
     _composed_for = -1
+    _shown_keys: tuple[tuple[str, str, str, bool], ...] | None = None
+    """What the last composition listed: a change of bindings that leaves it as it was
+    (focus moving between two fields of one form) does not rebuild the footer."""
+
+    def _keys_now(self) -> tuple[tuple[str, str, str, bool], ...]:
+        return tuple(
+            (binding.key, binding.action, binding.description, enabled)
+            for _node, binding, enabled, _tooltip in self.screen.active_bindings.values()
+            if binding.show
+        )
+
+    def bindings_changed(self, screen: Screen) -> None:
+        if self._bindings_ready and self.is_attached and screen is self.screen:
+            if self._keys_now() == self._shown_keys:
+                return
+        super().bindings_changed(screen)
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
         self._composed_for = self.size.width
+        self._shown_keys = self._keys_now()
         children = list(super().compose())
         palette = [c for c in children if c.has_class("-command-palette")]
         keys = [c for c in children if not c.has_class("-command-palette")]
