@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -29,14 +30,16 @@ from typing import Any
 
 import orjson
 
-from backends import locations
+from backends import locations, model_lists
 from backends.backend import Availability, BackendError, NotSupported, Problem, ProgressCallback
-from backends.catalog import Provider, tunability
+from backends.catalog import DPO as DPO_METHOD
+from backends.catalog import SUPERVISED, Provider
 from backends.files import sha256_of, write_json_atomic
 from backends.hosted.api import JobSummary
 from backends.hosted.errors import HostedError, _explain_status, redact
 from backends.hosted.job_control import launch_cancelled, launch_failed
 from backends.hosted.mirror import Intervals
+from backends.model_lists import ListedModel, ModelList
 from backends.registry import TOGETHER_HYPERPARAMETERS
 from backends.runs import RunFolder, RunStore, format_log_line
 from backends.runs.tail import LineTail, last_record
@@ -50,6 +53,8 @@ BASE_URL_ENV = "TOGETHER_BASE_URL"
 DEFAULT_BASE_URL = "https://api.together.ai"
 CURSOR_FILE = ".together.json"
 SUFFIX_MAX = 40
+MAX_LISTED_MODELS = 300
+"""The most models taken from Together's list (each costs one limits call)."""
 INTEGER_HYPER = ("n_epochs", "batch_size", "n_evals", "n_checkpoints", "lora_r", "lora_alpha")
 FRACTION_HYPER = ("warmup_ratio", "lora_dropout")
 """Between 0 and 1 (0 allowed); every other hyperparameter is a positive number."""
@@ -197,6 +202,17 @@ def _time(value: Any) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def _int(value: Any) -> int | None:
+    """A positive whole number from an int or a numeric string (the API types vary)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
 
 
 def _number(value: Any) -> float | None:
@@ -518,6 +534,85 @@ class TogetherBackend:
         seen = "no fine-tuning jobs yet" if not jobs else f"latest job {jobs[0].job_id}"
         return f"{LABEL} accepted the credential ({self.settings.where()}; {seen})."
 
+    # --- the models it fine-tunes -------------------------------------------
+    def model_list_address(self) -> str:
+        return self.settings.where()
+
+    def fetch_models(self) -> list[ListedModel]:
+        """The models Together fine-tunes, with each one's training limits (may raise).
+
+        The supported-model catalog filtered to fine-tuning, then ``model_limits`` per model
+        (longest SFT example, full training or LoRA only); a model whose limits do not come
+        keeps the list's context length."""
+        client = self.client(max_retries=0)
+        listed: list[Any] = []
+        for model in client.models.list_supported(product="PRODUCT_FINE_TUNING", limit=100):
+            if str(getattr(model, "status", "")) != "SUPPORTED_MODEL_STATUS_HIDDEN":
+                listed.append(model)
+            if len(listed) >= MAX_LISTED_MODELS:
+                break
+
+        def limits(model: Any) -> ListedModel:
+            name = str(model.id)
+            deprecated = str(getattr(model, "status", "")) == "SUPPORTED_MODEL_STATUS_DEPRECATED"
+            try:
+                found = client.fine_tuning.model_limits(model_name=name)
+            except Exception:
+                return ListedModel(name, _int(model.context_length), deprecated=deprecated)
+            return ListedModel(
+                name,
+                _int(found.max_seq_length_sft) or _int(model.context_length),
+                ("lora", "full") if found.supports_full_training else ("lora",),
+                (SUPERVISED, DPO_METHOD) if _int(found.max_seq_length_dpo) else (SUPERVISED,),
+                deprecated,
+            )
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(limits, listed))
+
+    def model_list(self) -> ModelList:
+        """The catalog merged with the list last fetched from this address (no network)."""
+        return model_lists.cached_for(self)
+
+    def estimate_price(self, spec: RunSpec, training_file: str) -> str | None:
+        """Together's own estimate for the job, in words (``None`` when it gives none)."""
+        method: dict[str, Any] = (
+            {"method": "dpo"}
+            if spec.method == DPO
+            else {"method": "sft", "train_on_inputs": "auto"}
+        )
+        options: dict[str, Any] = {
+            "training_file": training_file,
+            "model": spec.model,
+            "training_method": method,
+        }
+        if spec.adapter == FULL:  # LoRA is Together's default
+            options["training_type"] = {"type": "Full"}
+        epochs = spec.hyper("n_epochs")
+        if epochs != AUTO:
+            options["n_epochs"] = int(epochs)
+        try:
+            answer = self.client(max_retries=1).fine_tuning.estimate_price(**options)
+        except Exception:
+            return None
+        if not getattr(answer, "estimation_available", False):
+            return None
+        price = getattr(answer, "estimated_total_price", None)
+        tokens = getattr(answer, "estimated_train_token_count", None)
+        if not isinstance(price, (int, float)):
+            return None
+        said = f"{LABEL} estimates ${price:,.2f}"
+        if isinstance(tokens, (int, float)):
+            said += f" for {int(tokens):,} training tokens"
+        if getattr(answer, "allowed_to_proceed", True) is False:
+            limit = getattr(answer, "user_limit", None)
+            said += (
+                f"; above your credit limit (${limit:,.2f})"
+                if isinstance(limit, (int, float))
+                else "; above your credit limit"
+            )
+        return said + "."
+
     # --- before launch ---------------------------------------------------
     def prepare(self, spec: RunSpec) -> list[Problem]:
         problems: list[Problem] = []
@@ -525,7 +620,7 @@ class TogetherBackend:
             problems.append(
                 Problem(f"This run is for {spec.backend!r}, not {NAME!r}.", where="backend")
             )
-        verdict = tunability(Provider.TOGETHER, spec.model, today=self.today or locations.today())
+        verdict = self.model_list().tunability(spec.model, today=self.today or locations.today())
         if not verdict.tunable:
             problems.append(Problem(verdict.summary, where="model"))
         elif verdict.entry is None:
