@@ -23,7 +23,7 @@ import contextlib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -80,10 +80,13 @@ class ListedModel:
         )
 
 
+@runtime_checkable
 class ListsModels(Protocol):
     name: str
     label: str
     provider: Provider
+
+    def model_list(self) -> ModelList: ...
 
     def fetch_models(self) -> list[ListedModel]: ...
 

@@ -613,6 +613,55 @@ class TogetherBackend:
             )
         return said + "."
 
+    # --- data in a format Together takes ------------------------------------
+    def convert_data(self, spec: RunSpec) -> tuple[RunSpec, list[str]]:
+        """The spec with each data file Together would not take replaced by a converted copy
+        (a new file next to it; the user's file is never touched), and what was done, in lines.
+
+        ShareGPT and Alpaca examples become chat ``messages``; for DPO, Hugging Face
+        ``prompt``/``chosen``/``rejected`` pairs (plain or conversational) become Together's
+        ``input``/``preferred_output``/``non_preferred_output``. A file that changed since it
+        was inspected is left alone (``prepare`` says so). ``NothingConverted``,
+        ``TargetExists`` or ``OSError`` when a file needs converting and cannot be."""
+        from backends.data.convert import convert_to_new_file, needs_conversion
+
+        convert = together_record(spec.method)
+        suffix = "together-dpo" if spec.method == DPO else "together"
+        changes: dict[str, Any] = {}
+        done: list[dict[str, Any]] = list(spec.settings.get("converted") or [])
+        lines: list[str] = []
+        for label, field, digest_field in (
+            ("training", "dataset", "dataset_sha256"),
+            ("validation", "validation", "validation_sha256"),
+        ):
+            value = getattr(spec, field)
+            if not value or not Path(value).is_file():
+                continue
+            path = Path(value)
+            digest = getattr(spec, digest_field)
+            if digest and sha256_of(path) != digest:
+                continue
+            if not needs_conversion(path, convert):
+                continue
+            converted = convert_to_new_file(path, suffix, convert)
+            changes[field] = str(converted.path)
+            if digest:
+                changes[digest_field] = sha256_of(converted.path)
+            done.append(
+                {
+                    "file": label,
+                    "from": str(path),
+                    "to": str(converted.path),
+                    "examples": converted.result.written,
+                    "skipped": converted.result.skipped_count,
+                }
+            )
+            lines += converted.describe(f"{LABEL} ({label} file)")
+        if not changes:
+            return spec, []
+        settings = {**spec.settings, "converted": done}
+        return replace(spec, settings=settings, **changes), lines
+
     # --- before launch ---------------------------------------------------
     def prepare(self, spec: RunSpec) -> list[Problem]:
         problems: list[Problem] = []
@@ -702,6 +751,10 @@ class TogetherBackend:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> RunFolder:
+        try:
+            spec, _said = self.convert_data(spec)
+        except (ValueError, OSError) as error:
+            raise BackendError(printable_line(str(error))) from None
         fatal = [p for p in self.prepare(spec) if p.fatal]
         if fatal:
             raise BackendError(" ".join(p.message for p in fatal))
@@ -709,6 +762,13 @@ class TogetherBackend:
         spec = replace(spec, settings={**spec.settings, "connection": self.settings.to_dict()})
         folder = store.create(spec, status={"detail": "Uploading files", "pid": os.getpid()})
         folder.log(f"{LABEL} fine-tuning of {spec.model} ({spec.method}), run {folder.run_id}.")
+        for converted in spec.settings.get("converted") or []:
+            folder.log(
+                f"The {converted['file']} file {converted['from']} was converted for {LABEL}: "
+                f"{converted['examples']:,} examples in {converted['to']}"
+                + (f", {converted['skipped']:,} lines skipped" if converted["skipped"] else "")
+                + " (the original is unchanged)."
+            )
         try:
             training_file = self._upload(client, folder, Path(spec.dataset), progress)
             validation_file = None
@@ -716,6 +776,9 @@ class TogetherBackend:
                 _stop_if_cancelled(cancel)
                 validation_file = self._upload(client, folder, Path(spec.validation), progress)
             _stop_if_cancelled(cancel)
+            estimate = self.estimate_price(spec, training_file)
+            if estimate:
+                folder.log(estimate)
             folder.update_status(detail="Creating the job")
             job = client.fine_tuning.create(**create_params(spec, training_file, validation_file))
             status = str(getattr(job.status, "value", job.status))
@@ -911,6 +974,37 @@ def _first_record_format(path: Path) -> str:
     if "preferred_output" in record:
         return "preference pairs"
     return "chat" if "messages" in record else "text or prompt/completion"
+
+
+def together_record(method: str) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """One example in a layout Together takes (``None``: it already is one); raises
+    ``ConversionError`` for one that cannot be converted."""
+    from backends.data.formats import ConversionError, DataFormat, detect_format, to_chat
+    from backends.data.preferences import is_hf_preference, to_preference_record
+
+    def convert(example: dict[str, Any]) -> dict[str, Any] | None:
+        if method == DPO:
+            if "preferred_output" in example or "non_preferred_output" in example:
+                return None
+            if is_hf_preference(example):
+                return to_preference_record(example)
+            raise ConversionError(
+                "not a preference pair (DPO takes prompt/chosen/rejected or "
+                "input/preferred_output/non_preferred_output)"
+            )
+        fmt = detect_format(example)
+        if fmt in (DataFormat.CHAT, DataFormat.PROMPT_COMPLETION):
+            return None
+        if fmt is DataFormat.UNKNOWN and isinstance(example.get("text"), str):
+            return None
+        if fmt.convertible:
+            return to_chat(example, fmt)
+        if fmt is DataFormat.DPO:
+            raise ConversionError("a preference pair: train this file with DPO")
+        keys = ", ".join(sorted(str(k) for k in example)[:6]) or "none"
+        raise ConversionError(f"unrecognised format (keys: {keys})")
+
+    return convert
 
 
 class _Cancelled(Exception):
