@@ -174,7 +174,7 @@ def test_the_price_estimate_is_logged_before_the_job(
 def test_sharegpt_is_converted_into_a_new_file_and_checked(
     backend: TogetherBackend, together_api: TogetherAPI, tmp_path: Path
 ) -> None:
-    rows = sharegpt(12) + [{"conversations": [{"from": "alien", "value": "zz"}]}]
+    rows = [*sharegpt(12), {"conversations": [{"from": "alien", "value": "zz"}]}]
     source = write_jsonl(tmp_path / "talks.jsonl", rows)
     before = source.read_bytes()
     spec = hosted_spec("together", model=MODEL, data=str(source))
