@@ -379,15 +379,23 @@ def tunability(
     *,
     today: date,
     org_has_openai_access: bool | None = None,
+    entries: tuple[HostedModel, ...] | None = None,
 ) -> Tunability:
-    """Apply the catalog and the providers' rules to one model on one day."""
+    """Apply the catalog and the providers' rules to one model on one day.
+
+    ``entries``: the provider's models when known better than the catalog (its API's list,
+    ``backends.model_lists``); ``None``: the catalog's."""
     model = model.strip()
     if not model:
         return Tunability(provider, model, False, "No model chosen yet.")
     if provider is Provider.LOCAL:
         return _local_tunability(model)
 
-    entry = find_hosted(provider, model)
+    if entries is None:
+        entry = find_hosted(provider, model)
+    else:
+        name = base_of_fine_tuned(model) or model
+        entry = next((e for e in entries if e.matches(name)), None)
     label = provider.label
     if entry is None and provider.accepts_unknown_models:
         return Tunability(
@@ -401,7 +409,8 @@ def tunability(
             else (),
         )
     if entry is None:
-        known = ", ".join(m.aliases[0] if m.aliases else m.name for m in hosted_models(provider))
+        offered = hosted_models(provider) if entries is None else entries
+        known = ", ".join(m.aliases[0] if m.aliases else m.name for m in offered)
         return Tunability(
             provider,
             model,

@@ -29,6 +29,9 @@ class Preflight:
     """What stands between a spec and its launch."""
 
     problems: list[Problem] = field(default_factory=list)
+    spec: RunSpec | None = None
+    """The spec to launch: the one checked, with any data file the backend had to convert
+    replaced by its converted copy."""
 
     @property
     def blocked(self) -> bool:
@@ -122,7 +125,22 @@ def _describe(group: FindingGroup) -> str:
     return f"{where}{first} ({group.info.fix})"
 
 
+CONVERSION = "conversion"
+"""``Problem.where`` of the lines saying a data file was converted for the backend."""
+
+
 def preflight(backend: Backend, spec: RunSpec) -> Preflight:
-    """The data inspection, then ``backend.prepare``; both lists in one ``Preflight``."""
+    """The backend's data conversion (where its provider takes other formats), the data
+    inspection of the files it will upload, then ``backend.prepare``; all in one ``Preflight``."""
+    notes: list[Problem] = []
+    convert = getattr(backend, "convert_data", None)
+    if convert is not None:
+        try:
+            spec, said = convert(spec)
+        except (ValueError, OSError) as error:
+            from backends.text import printable_line
+
+            return Preflight([Problem(printable_line(str(error)), where=DATA)], spec)
+        notes = [Problem(line, fatal=False, where=CONVERSION) for line in said]
     data = data_problems(spec)
-    return Preflight([*data, *backend.prepare(spec)])
+    return Preflight([*notes, *data, *backend.prepare(spec)], spec)

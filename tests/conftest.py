@@ -90,10 +90,11 @@ def make_app(in_tmp: Path) -> Callable[..., object]:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No real credentials or endpoints leak into tests; followers poll fast; the CLI lives on
-    the tests' fixed day (``FINETUNE_TUI_TODAY``), as the app does."""
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No real credentials, endpoints or cached model lists leak into tests; followers poll
+    fast; the CLI lives on the tests' fixed day (``FINETUNE_TUI_TODAY``), as the app does."""
     clear_secret_env(monkeypatch)
+    monkeypatch.setenv("FINETUNE_TUI_CACHE", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("FINETUNE_TUI_POLL_INTERVAL", "0.02")
     monkeypatch.setenv("FINETUNE_TUI_TODAY", TODAY.isoformat())
 

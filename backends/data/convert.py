@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,6 +23,7 @@ import orjson
 
 from backends.data.findings import Finding
 from backends.data.formats import (
+    FORMAT_LABELS,
     ConversionError,
     DataFormat,
     apply_column_mapping,
@@ -29,6 +31,7 @@ from backends.data.formats import (
     to_chat,
 )
 from backends.data.reader import BOM, iter_lines, probe_file
+from backends.files import sha256_of
 
 
 class TargetExists(FileExistsError):
@@ -123,6 +126,139 @@ def convert_to_chat(
             out.write(orjson.dumps(chat) + b"\n")
             result.written += 1
     return result
+
+
+RecordConverter = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+"""One example in the wanted layout; ``None``: it is already in one; ``ConversionError``: it
+cannot be converted (the message says which field and why)."""
+
+
+@dataclass
+class ConvertedFile:
+    """A file written for a provider that does not take the source's format."""
+
+    source: Path
+    path: Path
+    result: WriteResult
+    reused: bool = False
+    """An earlier conversion of the same file, byte for byte the same, was found and kept."""
+
+    def describe(self, what: str) -> list[str]:
+        """What was done, in lines for the preview, the run log and the CLI."""
+        formats = ", ".join(
+            f"{count:,} {FORMAT_LABELS[DataFormat(fmt)]}"
+            for fmt, count in sorted(self.result.formats.items())
+        )
+        verb = "Converted earlier" if self.reused else "Converted"
+        lines = [
+            f"{verb}: {self.source.name} ({formats}) for {what}, "
+            f"{self.result.written:,} examples in {self.path} (your file is unchanged)."
+        ]
+        if self.result.skipped_count:
+            lines.append(
+                f"Skipped {self.result.skipped_count:,} line"
+                f"{'s' if self.result.skipped_count != 1 else ''} of {self.source.name}:"
+            )
+            lines += [f"  line {line}: {why}" for line, why in self.result.skipped[:5]]
+            if self.result.skipped_count > 5:
+                lines.append(f"  … and {self.result.skipped_count - 5:,} more.")
+        return lines
+
+
+class NothingConverted(ValueError):
+    """Not one example of the file could be converted; the message names file and lines."""
+
+
+def needs_conversion(source: str | Path, convert: RecordConverter) -> bool:
+    """Some example of ``source`` is in a layout ``convert`` turns into the wanted one.
+
+    Examples it refuses do not count: a file none of whose examples convert is left to the
+    inspection, which names each line and its fix."""
+    for _line, value, finding in _records(Path(source)):
+        if finding is not None or not isinstance(value, dict):
+            continue
+        try:
+            if convert(value) is not None:
+                return True
+        except ConversionError:
+            continue
+    return False
+
+
+def _records(source: Path) -> Iterator[tuple[int, Any, Finding | None]]:
+    probe = probe_file(source)
+    if probe.fatal:
+        raise ValueError("; ".join(f.message for f in probe.findings))
+    if probe.array_items is not None:
+        return ((i + 1, value, None) for i, value in enumerate(probe.array_items))
+    return ((p.line, p.value, p.finding) for p in iter_lines(source))
+
+
+def convert_records(
+    source: str | Path, target: str | Path, convert: RecordConverter
+) -> WriteResult:
+    """Write ``target`` (a new file: ``TargetExists`` if it is there) with every example of
+    ``source`` converted by ``convert`` (kept as it is where it returns ``None``); lines that
+    cannot be read or converted are skipped and listed."""
+    source, target = Path(source), Path(target)
+    result = WriteResult()
+    with create_new(target) as out:
+        for line, value, finding in _records(source):
+            if finding is not None:
+                if finding.code != "blank_line":
+                    result.skip(line, finding.message)
+                continue
+            if not isinstance(value, dict):
+                result.skip(line, "not a JSON object")
+                continue
+            fmt = detect_format(value).value
+            try:
+                converted = convert(value)
+            except ConversionError as exc:
+                result.skip(line, str(exc))
+                continue
+            result.formats[fmt] = result.formats.get(fmt, 0) + 1
+            out.write(orjson.dumps(value if converted is None else converted) + b"\n")
+            result.written += 1
+    return result
+
+
+def convert_to_new_file(
+    source: str | Path, suffix: str, convert: RecordConverter, *, folder: Path | None = None
+) -> ConvertedFile:
+    """Convert ``source`` into ``<stem>.<suffix>.jsonl`` (in ``folder``, else next to it).
+
+    Never overwrites: a file already at that name is kept; when it holds exactly this
+    conversion it is reused, otherwise the next free name (``<stem>.<suffix>-2.jsonl``...)
+    is written. ``NothingConverted`` when no example could be converted."""
+    source = Path(source)
+    folder = folder or source.parent
+    stem = source.name.removesuffix(".jsonl").removesuffix(".json")
+    fd, scratch_name = tempfile.mkstemp(prefix=f".{stem}.", suffix=".convert", dir=folder)
+    os.close(fd)
+    scratch = Path(scratch_name)
+    scratch.unlink()
+    try:
+        result = convert_records(source, scratch, convert)
+        if result.written == 0:
+            shown = "; ".join(f"line {line}: {why}" for line, why in result.skipped[:3])
+            raise NothingConverted(
+                f"{source}: no example could be converted" + (f" ({shown})" if shown else "")
+            )
+        digest = sha256_of(scratch)
+        for attempt in range(1, 1000):
+            name = f"{stem}.{suffix}.jsonl" if attempt == 1 else f"{stem}.{suffix}-{attempt}.jsonl"
+            target = folder / name
+            if target.exists():
+                if target.is_file() and sha256_of(target) == digest:
+                    return ConvertedFile(source, target, result, reused=True)
+                continue
+            with create_new(target) as out, open(scratch, "rb") as written:
+                shutil.copyfileobj(written, out)
+            return ConvertedFile(source, target, result)
+        raise TargetExists(f"{folder}: no free name for the converted copy of {source.name}")
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 @dataclass

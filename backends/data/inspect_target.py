@@ -61,10 +61,20 @@ class InspectTarget:
         return local_tokens.TemplateCounter(self.local, self.context_limit, local_tokens.BATCH)
 
 
+def _hosted_entry(provider: Provider, model: str) -> HostedModel | None:
+    """The catalog's entry, or for a provider whose API lists its models the merged list's
+    (its context limit is the provider's own, as kept in the cache; no network here)."""
+    if provider is Provider.LOCAL:
+        return None
+    if provider.accepts_unknown_models:
+        from backends.model_lists import cached_for_provider
+
+        return cached_for_provider(provider).find(model)
+    return find_hosted(provider, model)
+
+
 def resolve_target(options: InspectOptions) -> InspectTarget:
-    entry = (
-        None if options.provider is Provider.LOCAL else find_hosted(options.provider, options.model)
-    )
+    entry = _hosted_entry(options.provider, options.model)
     notes: list[str] = []
     name = entry.encoding if entry else DEFAULT_ENCODING
     _count, choice = load_encoding(name, options.engine, options.allow_download)

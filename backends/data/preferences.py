@@ -165,6 +165,26 @@ def preferred_chat(example: dict[str, Any]) -> dict[str, Any]:
     return {"messages": [*prompt, *chosen]}
 
 
+def to_preference_record(example: dict[str, Any]) -> dict[str, Any]:
+    """A pair in OpenAI's (and Together's) preference layout: ``input.messages``,
+    ``preferred_output``, ``non_preferred_output``; plain-text sides become a user message
+    and assistant answers. ``ConversionError`` when it is not a pair."""
+    pair = to_pair(example)
+    prompt = pair.prompt if isinstance(pair.prompt, list) else [user(pair.prompt)]
+
+    def answer(side: Side) -> list[dict[str, Any]]:
+        return side if isinstance(side, list) else [{"role": "assistant", "content": side}]
+
+    source: dict[str, Any] = {"messages": prompt}
+    if pair.tools:
+        source["tools"] = pair.tools
+    return {
+        "input": source,
+        "preferred_output": answer(pair.chosen),
+        "non_preferred_output": answer(pair.rejected),
+    }
+
+
 def user(text: str) -> dict[str, Any]:
     return {"role": "user", "content": text}
 

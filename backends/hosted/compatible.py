@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from backends import registry
+from backends import model_lists, registry
 from backends.backend import Availability, Problem
 from backends.catalog import Provider
 from backends.hosted.backend import HostedBackend
 from backends.hosted.settings import HostedSettings
+from backends.model_lists import ListedModel, ModelList
 from backends.runs.values import RunSpec
 
 
@@ -77,14 +78,22 @@ class CompatibleBackend(HostedBackend):
             True, f"{self.label} credential found; endpoint {self.settings.where()}."
         )
 
+    def model_list_address(self) -> str:
+        return self.settings.where()
+
+    def fetch_models(self) -> list[ListedModel]:
+        """The provider's ``/models`` (may raise): names only, the API says nothing more."""
+        listed = self.client(max_retries=0).models.list()
+        return [ListedModel(str(model.id)) for model in listed if getattr(model, "id", None)]
+
+    def model_list(self) -> ModelList:
+        """The profile's models merged with those last fetched from this address (no network)."""
+        return model_lists.cached_for(self)
+
     def models(self) -> list[str]:
-        """The models the provider lists (its ``/models``), else the profile's; never raises."""
-        try:
-            listed = self.client(max_retries=0).models.list()
-            found = [str(model.id) for model in listed]
-        except Exception:
-            return list(self.info.models)
-        return found or list(self.info.models)
+        """The models the provider lists (its ``/models``, kept in the cache), else the
+        profile's; never raises."""
+        return list(model_lists.refresh(self).names)
 
     def prepare(self, spec: RunSpec) -> list[Problem]:
         refusal = self.info.refusal(objective=spec.method)
@@ -93,12 +102,14 @@ class CompatibleBackend(HostedBackend):
         return super().prepare(spec)
 
     def _check_model(self, spec: RunSpec) -> list[Problem]:
-        listed = self.info.models
+        offered = self.model_list()
+        listed = offered.names
         if listed and spec.model not in listed:
+            shown = ", ".join(listed[:8]) + (", …" if len(listed) > 8 else "")
             return [
                 Problem(
-                    f"{spec.model} is not in {self.label}'s model list ({', '.join(listed)}); "
-                    f"{self.label} will say whether it can be tuned.",
+                    f"{spec.model} is not in {self.label}'s model list ({offered.source}: "
+                    f"{shown}); {self.label} will say whether it can be tuned.",
                     fatal=False,
                     where="model",
                 )

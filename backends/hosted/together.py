@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -29,14 +30,16 @@ from typing import Any
 
 import orjson
 
-from backends import locations
+from backends import locations, model_lists
 from backends.backend import Availability, BackendError, NotSupported, Problem, ProgressCallback
-from backends.catalog import Provider, tunability
+from backends.catalog import DPO as DPO_METHOD
+from backends.catalog import SUPERVISED, Provider
 from backends.files import sha256_of, write_json_atomic
 from backends.hosted.api import JobSummary
 from backends.hosted.errors import HostedError, _explain_status, redact
 from backends.hosted.job_control import launch_cancelled, launch_failed
 from backends.hosted.mirror import Intervals
+from backends.model_lists import ListedModel, ModelList
 from backends.registry import TOGETHER_HYPERPARAMETERS
 from backends.runs import RunFolder, RunStore, format_log_line
 from backends.runs.tail import LineTail, last_record
@@ -50,6 +53,8 @@ BASE_URL_ENV = "TOGETHER_BASE_URL"
 DEFAULT_BASE_URL = "https://api.together.ai"
 CURSOR_FILE = ".together.json"
 SUFFIX_MAX = 40
+MAX_LISTED_MODELS = 300
+"""The most models taken from Together's list (each costs one limits call)."""
 INTEGER_HYPER = ("n_epochs", "batch_size", "n_evals", "n_checkpoints", "lora_r", "lora_alpha")
 FRACTION_HYPER = ("warmup_ratio", "lora_dropout")
 """Between 0 and 1 (0 allowed); every other hyperparameter is a positive number."""
@@ -197,6 +202,17 @@ def _time(value: Any) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def _int(value: Any) -> int | None:
+    """A positive whole number from an int or a numeric string (the API types vary)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
 
 
 def _number(value: Any) -> float | None:
@@ -518,6 +534,134 @@ class TogetherBackend:
         seen = "no fine-tuning jobs yet" if not jobs else f"latest job {jobs[0].job_id}"
         return f"{LABEL} accepted the credential ({self.settings.where()}; {seen})."
 
+    # --- the models it fine-tunes -------------------------------------------
+    def model_list_address(self) -> str:
+        return self.settings.where()
+
+    def fetch_models(self) -> list[ListedModel]:
+        """The models Together fine-tunes, with each one's training limits (may raise).
+
+        The supported-model catalog filtered to fine-tuning, then ``model_limits`` per model
+        (longest SFT example, full training or LoRA only); a model whose limits do not come
+        keeps the list's context length."""
+        client = self.client(max_retries=0)
+        listed: list[Any] = []
+        for model in client.models.list_supported(product="PRODUCT_FINE_TUNING", limit=100):
+            if str(getattr(model, "status", "")) != "SUPPORTED_MODEL_STATUS_HIDDEN":
+                listed.append(model)
+            if len(listed) >= MAX_LISTED_MODELS:
+                break
+
+        def limits(model: Any) -> ListedModel:
+            name = str(model.id)
+            deprecated = str(getattr(model, "status", "")) == "SUPPORTED_MODEL_STATUS_DEPRECATED"
+            try:
+                found = client.fine_tuning.model_limits(model_name=name)
+            except Exception:
+                return ListedModel(name, _int(model.context_length), deprecated=deprecated)
+            return ListedModel(
+                name,
+                _int(found.max_seq_length_sft) or _int(model.context_length),
+                ("lora", "full") if found.supports_full_training else ("lora",),
+                (SUPERVISED, DPO_METHOD) if _int(found.max_seq_length_dpo) else (SUPERVISED,),
+                deprecated,
+            )
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(limits, listed))
+
+    def model_list(self) -> ModelList:
+        """The catalog merged with the list last fetched from this address (no network)."""
+        return model_lists.cached_for(self)
+
+    def estimate_price(self, spec: RunSpec, training_file: str) -> str | None:
+        """Together's own estimate for the job, in words (``None`` when it gives none)."""
+        method: dict[str, Any] = (
+            {"method": "dpo"}
+            if spec.method == DPO
+            else {"method": "sft", "train_on_inputs": "auto"}
+        )
+        options: dict[str, Any] = {
+            "training_file": training_file,
+            "model": spec.model,
+            "training_method": method,
+        }
+        if spec.adapter == FULL:  # LoRA is Together's default
+            options["training_type"] = {"type": "Full"}
+        epochs = spec.hyper("n_epochs")
+        if epochs != AUTO:
+            options["n_epochs"] = int(epochs)
+        try:
+            answer = self.client(max_retries=1).fine_tuning.estimate_price(**options)
+        except Exception:
+            return None
+        if not getattr(answer, "estimation_available", False):
+            return None
+        price = getattr(answer, "estimated_total_price", None)
+        tokens = getattr(answer, "estimated_train_token_count", None)
+        if not isinstance(price, (int, float)):
+            return None
+        said = f"{LABEL} estimates ${price:,.2f}"
+        if isinstance(tokens, (int, float)):
+            said += f" for {int(tokens):,} training tokens"
+        if getattr(answer, "allowed_to_proceed", True) is False:
+            limit = getattr(answer, "user_limit", None)
+            said += (
+                f"; above your credit limit (${limit:,.2f})"
+                if isinstance(limit, (int, float))
+                else "; above your credit limit"
+            )
+        return said + "."
+
+    # --- data in a format Together takes ------------------------------------
+    def convert_data(self, spec: RunSpec) -> tuple[RunSpec, list[str]]:
+        """The spec with each data file Together would not take replaced by a converted copy
+        (a new file next to it; the user's file is never touched), and what was done, in lines.
+
+        ShareGPT and Alpaca examples become chat ``messages``; for DPO, Hugging Face
+        ``prompt``/``chosen``/``rejected`` pairs (plain or conversational) become Together's
+        ``input``/``preferred_output``/``non_preferred_output``. A file that changed since it
+        was inspected is left alone (``prepare`` says so). ``NothingConverted``,
+        ``TargetExists`` or ``OSError`` when a file needs converting and cannot be."""
+        from backends.data.convert import convert_to_new_file, needs_conversion
+
+        convert = together_record(spec.method)
+        suffix = "together-dpo" if spec.method == DPO else "together"
+        changes: dict[str, Any] = {}
+        done: list[dict[str, Any]] = list(spec.settings.get("converted") or [])
+        lines: list[str] = []
+        for label, field, digest_field in (
+            ("training", "dataset", "dataset_sha256"),
+            ("validation", "validation", "validation_sha256"),
+        ):
+            value = getattr(spec, field)
+            if not value or not Path(value).is_file():
+                continue
+            path = Path(value)
+            digest = getattr(spec, digest_field)
+            if digest and sha256_of(path) != digest:
+                continue
+            if not needs_conversion(path, convert):
+                continue
+            converted = convert_to_new_file(path, suffix, convert)
+            changes[field] = str(converted.path)
+            if digest:
+                changes[digest_field] = sha256_of(converted.path)
+            done.append(
+                {
+                    "file": label,
+                    "from": str(path),
+                    "to": str(converted.path),
+                    "examples": converted.result.written,
+                    "skipped": converted.result.skipped_count,
+                }
+            )
+            lines += converted.describe(f"{LABEL} ({label} file)")
+        if not changes:
+            return spec, []
+        settings = {**spec.settings, "converted": done}
+        return replace(spec, settings=settings, **changes), lines
+
     # --- before launch ---------------------------------------------------
     def prepare(self, spec: RunSpec) -> list[Problem]:
         problems: list[Problem] = []
@@ -525,7 +669,7 @@ class TogetherBackend:
             problems.append(
                 Problem(f"This run is for {spec.backend!r}, not {NAME!r}.", where="backend")
             )
-        verdict = tunability(Provider.TOGETHER, spec.model, today=self.today or locations.today())
+        verdict = self.model_list().tunability(spec.model, today=self.today or locations.today())
         if not verdict.tunable:
             problems.append(Problem(verdict.summary, where="model"))
         elif verdict.entry is None:
@@ -607,6 +751,10 @@ class TogetherBackend:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> RunFolder:
+        try:
+            spec, _said = self.convert_data(spec)
+        except (ValueError, OSError) as error:
+            raise BackendError(printable_line(str(error))) from None
         fatal = [p for p in self.prepare(spec) if p.fatal]
         if fatal:
             raise BackendError(" ".join(p.message for p in fatal))
@@ -614,6 +762,13 @@ class TogetherBackend:
         spec = replace(spec, settings={**spec.settings, "connection": self.settings.to_dict()})
         folder = store.create(spec, status={"detail": "Uploading files", "pid": os.getpid()})
         folder.log(f"{LABEL} fine-tuning of {spec.model} ({spec.method}), run {folder.run_id}.")
+        for converted in spec.settings.get("converted") or []:
+            folder.log(
+                f"The {converted['file']} file {converted['from']} was converted for {LABEL}: "
+                f"{converted['examples']:,} examples in {converted['to']}"
+                + (f", {converted['skipped']:,} lines skipped" if converted["skipped"] else "")
+                + " (the original is unchanged)."
+            )
         try:
             training_file = self._upload(client, folder, Path(spec.dataset), progress)
             validation_file = None
@@ -621,6 +776,9 @@ class TogetherBackend:
                 _stop_if_cancelled(cancel)
                 validation_file = self._upload(client, folder, Path(spec.validation), progress)
             _stop_if_cancelled(cancel)
+            estimate = self.estimate_price(spec, training_file)
+            if estimate:
+                folder.log(estimate)
             folder.update_status(detail="Creating the job")
             job = client.fine_tuning.create(**create_params(spec, training_file, validation_file))
             status = str(getattr(job.status, "value", job.status))
@@ -816,6 +974,37 @@ def _first_record_format(path: Path) -> str:
     if "preferred_output" in record:
         return "preference pairs"
     return "chat" if "messages" in record else "text or prompt/completion"
+
+
+def together_record(method: str) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """One example in a layout Together takes (``None``: it already is one); raises
+    ``ConversionError`` for one that cannot be converted."""
+    from backends.data.formats import ConversionError, DataFormat, detect_format, to_chat
+    from backends.data.preferences import is_hf_preference, to_preference_record
+
+    def convert(example: dict[str, Any]) -> dict[str, Any] | None:
+        if method == DPO:
+            if "preferred_output" in example or "non_preferred_output" in example:
+                return None
+            if is_hf_preference(example):
+                return to_preference_record(example)
+            raise ConversionError(
+                "not a preference pair (DPO takes prompt/chosen/rejected or "
+                "input/preferred_output/non_preferred_output)"
+            )
+        fmt = detect_format(example)
+        if fmt in (DataFormat.CHAT, DataFormat.PROMPT_COMPLETION):
+            return None
+        if fmt is DataFormat.UNKNOWN and isinstance(example.get("text"), str):
+            return None
+        if fmt.convertible:
+            return to_chat(example, fmt)
+        if fmt is DataFormat.DPO:
+            raise ConversionError("a preference pair: train this file with DPO")
+        keys = ", ".join(sorted(str(k) for k in example)[:6]) or "none"
+        raise ConversionError(f"unrecognised format (keys: {keys})")
+
+    return convert
 
 
 class _Cancelled(Exception):

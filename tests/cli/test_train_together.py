@@ -117,3 +117,45 @@ def test_unknown_model_is_accepted_with_price_unknown(
     )
     assert code == 0
     assert "price unknown" in capsys.readouterr().err
+
+
+def test_train_converts_sharegpt_into_a_new_file_and_says_so(
+    together_env: TogetherAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    source = tmp_path / "talks.jsonl"
+    rows = [
+        {"conversations": [{"from": "human", "value": f"q {i}"}, {"from": "gpt", "value": "a"}]}
+        for i in range(12)
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    before = source.read_bytes()
+    workspace = tmp_path / "ws"
+    train = ["train", "--backend", "together", "--data", str(source), "--model", MODEL]
+    code = main(["--workspace", str(workspace), *train, "--yes", "--detach"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    converted = tmp_path / "talks.together.jsonl"
+    assert "note: Converted: talks.jsonl (12 ShareGPT conversations)" in err
+    assert str(converted) in err and "your file is unchanged" in err
+    assert "note: the model list (from Together AI's API, fetched " in err
+    assert source.read_bytes() == before and converted.is_file()
+    [folder] = RunStore(workspace / "runs").list_folders()
+    assert folder.read_spec().dataset == str(converted)
+
+
+def test_train_with_the_api_unreachable_uses_the_catalog(
+    together_env: TogetherAPI,
+    dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    together_env.inject(503, path_contains="supported-models", times=50)
+    train = ["train", "--backend", "together", "--data", str(dataset), "--model", MODEL]
+    code = main(["--workspace", str(tmp_path / "ws"), *train, "--yes", "--detach"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "note: the model list (catalog of 2025-06) lists " + MODEL in err
+    assert "Traceback" not in err

@@ -7,6 +7,7 @@ Written from Together's OpenAPI reference and the SDK's types (3.x). Real HTTP o
     PUT  /upload/{file_id}         the file's bytes (the "presigned" storage URL)
     POST /v1/files/{id}/preprocess -> the file, with a validation report
     GET  /v1/files/{id}            the same file (the SDK's upload drops the report; this has it)
+    GET  /v2/supported-models?product=&limit=&after=   the supported-model catalog (cursor pages)
     GET  /v1/fine-tunes/models/limits?model_name=      POST /v1/fine-tunes/estimate-price
     POST /v1/fine-tunes            GET /v1/fine-tunes[/{id}]      POST /v1/fine-tunes/{id}/cancel
     GET  /v1/fine-tunes/{id}/events|metrics[?global_step_from]|checkpoints
@@ -21,7 +22,9 @@ an ``eval/loss`` row every ``eval_every`` steps when the job has ``n_evals``, a
 checkpoint every ``checkpoint_every``) -> completed. ``fail_at_step`` ends a job with
 status ``error`` and an error-level event carrying the reason (the job has none).
 ``reject_files`` makes preprocessing report an invalid file. ``inject`` adds faults
-(status, retry-after, times, path).
+(status, retry-after, times, path). ``supported`` is the fine-tunable model list
+(``SupportedModelSpec``: id, context length, each one's limits); ``estimate`` the price
+estimate's answer.
 """
 
 from __future__ import annotations
@@ -56,6 +59,53 @@ class Fault:
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and self.path_contains in path and self.method in ("", method)
+
+
+@dataclass
+class SupportedModelSpec:
+    """One model of the supported-model catalog, and its fine-tuning limits."""
+
+    id: str
+    context_length: int = 32_768
+    max_seq_length: int = 8192
+    full_training: bool = True
+    dpo: bool = True
+    products: tuple[str, ...] = ("PRODUCT_FINE_TUNING", "PRODUCT_SERVERLESS")
+    status: str = "SUPPORTED_MODEL_STATUS_SUPPORTED"
+
+    def to_json(self) -> dict[str, Any]:
+        publisher = self.id.split("/", 1)[0]
+        return {
+            "id": self.id,
+            "name": self.id,
+            "baseModel": "",
+            "baseModelId": "",
+            "capabilities": ["CAPABILITY_CHAT"],
+            "createdAt": CLOCK,
+            "updatedAt": CLOCK,
+            "deploymentProfiles": [],
+            "displayName": self.id.split("/")[-1],
+            "displayType": "chat",
+            "inputModalities": ["MODALITY_TEXT"],
+            "outputModalities": ["MODALITY_TEXT"],
+            "products": list(self.products),
+            "publisher": publisher,
+            "status": self.status,
+            "contextLength": str(self.context_length),
+            "pricing": {"input": 0.2, "output": 0.2},
+        }
+
+
+DEFAULT_SUPPORTED = (
+    SupportedModelSpec("meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", 131_072, 16_384),
+    SupportedModelSpec("Qwen/Qwen2.5-7B-Instruct", 32_768, 12_288, full_training=False),
+    SupportedModelSpec("Qwen/Qwen3-8B", 40_960, 16_384),
+    SupportedModelSpec("deepseek-ai/DeepSeek-R1-Distill-Llama-70B", 131_072, 8192, dpo=False),
+    SupportedModelSpec("old/Retired-Model", 4096, 4096, status="SUPPORTED_MODEL_STATUS_HIDDEN"),
+    SupportedModelSpec("black-forest-labs/FLUX.1-dev", 0, 0, products=("PRODUCT_SERVERLESS",)),
+)
+"""What the emulator's supported-model catalog holds: two the static catalog knows (with other
+limits), two it lacks, a hidden one and one that is not fine-tunable."""
 
 
 @dataclass
@@ -126,6 +176,16 @@ class TogetherAPI:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
         self.chat_models: list[str] = []
+        self.supported: list[SupportedModelSpec] = list(DEFAULT_SUPPORTED)
+        self.page_size = 2
+        """The supported-model list's page size when the request names none (pages are followed)."""
+        self.estimate: dict[str, Any] = {
+            "estimation_available": True,
+            "allowed_to_proceed": True,
+            "estimated_total_price": 1.25,
+            "estimated_train_token_count": 1000.0,
+        }
+        self.estimates: list[dict[str, Any]] = []
         self.lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -264,15 +324,15 @@ class TogetherAPI:
                 "processing_status": status,
                 "validation_report": report,
             }
+        if method == "GET" and parts == ["v2", "supported-models"]:
+            return self._supported_page(query)
         if parts[:3] == ["v1", "fine-tunes", "models"]:
-            return _limits(query.get("model_name", ""))
+            name = query.get("model_name", "")
+            known = {m.id: m for m in self.supported}
+            return _limits(name, known.get(name))
         if parts == ["v1", "fine-tunes", "estimate-price"]:
-            return {
-                "estimation_available": True,
-                "allowed_to_proceed": True,
-                "estimated_total_price": 1.25,
-                "estimated_train_token_count": 1000.0,
-            }
+            self.estimates.append(json.loads(body or b"{}"))
+            return dict(self.estimate)
         if method == "POST" and parts == ["v1", "fine-tunes"]:
             request = json.loads(body)
             self.created.append(request)
@@ -333,6 +393,19 @@ class TogetherAPI:
             }
         return (404, {"error": {"message": f"no route {method} {path}"}}, {})
 
+    def _supported_page(self, query: dict[str, str]) -> dict[str, Any]:
+        wanted = query.get("product")
+        models = [m for m in self.supported if not wanted or wanted in m.products]
+        start = int(query.get("after") or 0)
+        size = int(query.get("limit") or self.page_size)
+        size = min(size, self.page_size)
+        page = models[start : start + size]
+        more = start + size < len(models)
+        return {
+            "data": [m.to_json() for m in page],
+            "next_cursor": str(start + size) if more else None,
+        }
+
 
 def _form_fields(body: bytes) -> dict[str, str]:
     """The SDK posts the upload request's fields as JSON or form text; either is read."""
@@ -343,7 +416,10 @@ def _form_fields(body: bytes) -> dict[str, str]:
         return {k: v[0] for k, v in parse_qs(body.decode(errors="replace")).items()}
 
 
-def _limits(model: str) -> dict[str, Any]:
+def _limits(model: str, spec: SupportedModelSpec | None = None) -> dict[str, Any]:
+    sequence = spec.max_seq_length if spec else 8192
+    full = spec.full_training if spec else True
+    dpo = sequence if spec is None or spec.dpo else 0
     return {
         "model_name": model,
         "default_gradient_accumulation_steps": 1,
@@ -355,17 +431,19 @@ def _limits(model: str) -> dict[str, Any]:
             "target_modules": ["q_proj", "v_proj"],
             "default_rank": 8,
         },
-        "full_training": {"max_batch_size": 32, "max_batch_size_dpo": 16, "min_batch_size": 8},
+        "full_training": {"max_batch_size": 32, "max_batch_size_dpo": 16, "min_batch_size": 8}
+        if full
+        else None,
         "max_learning_rate": 1.0,
         "min_learning_rate": 1e-8,
         "max_num_checkpoints": 10,
         "max_num_epochs": 20,
         "max_num_evals": 10,
-        "max_seq_length_dpo": 8192,
-        "max_seq_length_sft": 8192,
+        "max_seq_length_dpo": dpo,
+        "max_seq_length_sft": sequence,
         "merge_output_lora": True,
         "min_max_seq_length": 512,
-        "supports_full_training": True,
+        "supports_full_training": full,
         "supports_reasoning": False,
         "supports_tools": True,
         "supports_vision": False,

@@ -65,20 +65,22 @@ def report_problems(problems: Iterable[Any]) -> bool:
     return any(p.fatal for p in problems)
 
 
-def refuse_or_go(backend: Any, spec: Any) -> int | None:
+def refuse_or_go(backend: Any, spec: Any) -> tuple[int | None, Any]:
     """``backends.preflight`` before anything is uploaded or started: print what it found.
 
-    ``1`` when the data has errors (the inspection's first findings are printed), ``2`` for
-    any other refusal (settings, model, key), ``None`` to go on.
+    Returns the exit status, ``1`` when the data has errors (the inspection's first findings
+    are printed), ``2`` for any other refusal (settings, model, key), ``None`` to go on; and
+    the spec to launch (a data file the backend converted replaced by the new file).
     """
     from backends.preflight import preflight
 
     checked = preflight(backend, spec)
+    spec = checked.spec or spec
     report_problems(checked.problems)
     if checked.data_blocked:
         err(f"Nothing was uploaded or started. Every finding: finetune-tui inspect {spec.dataset}")
-        return 1
-    return 2 if checked.blocked else None
+        return 1, spec
+    return (2 if checked.blocked else None), spec
 
 
 def start_run(

@@ -168,6 +168,7 @@ def run_train(args: argparse.Namespace) -> int:
     if not available.ok:
         _err(f"{backend.label}: {available.reason}")
         return 2
+    _note_model_list(backend, args.model)
     try:
         hyper = hosted_hyperparameters(
             args.method,
@@ -206,7 +207,7 @@ def run_train(args: argparse.Namespace) -> int:
         settings=settings,
         adapter=args.adapter,
     )
-    refused = refuse_or_go(backend, spec)
+    refused, spec = refuse_or_go(backend, spec)
     if refused is not None:
         return refused
     if not args.yes and not _confirm(backend, spec):
@@ -254,10 +255,26 @@ def local_only_flags(args: argparse.Namespace) -> list[str]:
     ]
 
 
+def _note_model_list(backend: Any, model: str) -> None:
+    """Where the provider lists its models: the list (kept while fresh, else asked for; the
+    catalog when the API does not answer) and whether it has ``model``."""
+    from backends import model_lists
+
+    if not isinstance(backend, model_lists.ListsModels):
+        return
+    offered = model_lists.current(backend)
+    known = "lists" if offered.listed(model) else "does not list"
+    _err(f"note: the model list ({offered.source}) {known} {model}.")
+
+
 def _confirm(backend: Any, spec: Any) -> bool:
+    from backends import model_lists
     from backends.catalog import PRICES_AS_OF, find_hosted
 
-    entry = find_hosted(backend.provider, spec.model)
+    if isinstance(backend, model_lists.ListsModels):
+        entry = backend.model_list().find(spec.model)
+    else:
+        entry = find_hosted(backend.provider, spec.model)
     if entry is not None:
         price = entry.training_price(spec.method, spec.adapter)
     else:

@@ -246,7 +246,7 @@ def run_train_local(args: argparse.Namespace) -> int:
         validation=_source(validation) if validation else None,
         name=args.suffix or "",
     )
-    refused = refuse_or_go(backend, spec)
+    refused, spec = refuse_or_go(backend, spec)
     if refused is not None:
         return refused
 

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
-from backends import registry
+from backends import model_lists, registry
 from backends.catalog import (
     DEFAULT_LOCAL_MODEL,
     DPO,
@@ -24,6 +24,7 @@ from backends.catalog import (
     find_hosted,
     hosted_models,
 )
+from backends.model_lists import ModelList
 
 if TYPE_CHECKING:
     from backends.hosted.backend import HostedBackend
@@ -43,6 +44,10 @@ class CatalogScreen(ModalScreen[str | None]):
         super().__init__(classes="dialog")
         self.provider = provider
         self.current = current
+        self.offered: ModelList | None = (
+            model_lists.cached_for_provider(provider) if provider.accepts_unknown_models else None
+        )
+        """Providers whose API lists their models: the catalog merged with the kept list."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="catalog-box", classes="dialog-box"):
@@ -63,20 +68,42 @@ class CatalogScreen(ModalScreen[str | None]):
                 )
                 if self.provider is Provider.OPENAI:
                     note += OPENAI_WIND_DOWN
+                elif self.offered is not None:
+                    note = self._offered_note(self.offered)
                 else:
                     note += "Azure: regional availability; see the Azure pricing page."
-                yield Static(note, classes="dialog-text", markup=False)
+                yield Static(note, classes="dialog-text", markup=False, id="catalog-note")
                 yield Static("", id="your-models", classes="dialog-text", markup=False)
         yield Footer()
+
+    @staticmethod
+    def _offered_note(offered: ModelList) -> str:
+        return (
+            f"SFT supervised, DPO preference. Models {offered.source}; USD per 1M tokens from "
+            f'the price list of {PRICES_AS_OF} ("unknown": not on it). A model id not listed '
+            "is accepted too: the provider decides."
+        )
 
     def on_mount(self) -> None:
         if self.provider is Provider.LOCAL:
             return
         table = self.query_one(DataTable)
         table.add_columns("Model", "Methods", "Context", "Train", "Tuned in/out", "Status")
-        for entry in hosted_models(self.provider):
+        self._fill(table)
+        table.focus()
+        self._list_your_models()
+        if self.offered is not None:
+            self.refresh_models()
+
+    def _fill(self, table: DataTable[str]) -> None:
+        entries = self.offered.entries if self.offered is not None else hosted_models(self.provider)
+        for entry in entries:
             prices = entry.prices
-            train = "—" if prices.training is None else f"${prices.training:g}"
+            train = (
+                ("unknown" if self.offered is not None else "—")
+                if prices.training is None
+                else f"${prices.training:g}"
+            )
             tuned = (
                 "—"
                 if prices.tuned_input is None or prices.tuned_output is None
@@ -92,11 +119,35 @@ class CatalogScreen(ModalScreen[str | None]):
                 status,
                 key=entry.name,
             )
-        current = find_hosted(self.provider, self.current) if self.current else None
+        if self.offered is not None:
+            current = self.offered.find(self.current) if self.current else None
+        else:
+            current = find_hosted(self.provider, self.current) if self.current else None
         if current is not None:
             table.move_cursor(row=table.get_row_index(current.name))
-        table.focus()
-        self._list_your_models()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="model-list")
+    def refresh_models(self) -> None:
+        """The provider's own list (kept while fresh), in a worker: the table never waits."""
+        from backends import registry as backends
+
+        info = backends.for_provider(self.provider)
+        if info is None or not info.key_env or not os.environ.get(info.key_env):
+            return
+        hosted = info.create()
+        if not isinstance(hosted, model_lists.ListsModels):
+            return
+        offered = model_lists.current(hosted)
+        self.app.call_from_thread(self._show_models, offered)
+
+    def _show_models(self, offered: ModelList) -> None:
+        if not self.is_attached or offered == self.offered:
+            return
+        self.offered = offered
+        table = self.query_one(DataTable)
+        table.clear()
+        self._fill(table)
+        self.query_one("#catalog-note", Static).update(self._offered_note(offered))
 
     def _list_your_models(self) -> None:
         """The account's fine-tuned models (from its jobs), in a worker: never blocking."""

@@ -160,3 +160,25 @@ def test_cli_dpo_on_a_profile_without_it_is_refused(
     assert code == 2
     assert "Acme AI trains supervised only" in capsys.readouterr().err
     assert emulator.files == {}
+
+
+def test_the_providers_model_list_is_kept_and_checked_against(
+    emulator: FineTuneAPI, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_profile(emulator.base_url)
+    backend = registry.get("acme").create()
+    assert isinstance(backend, CompatibleBackend)
+    # no key: the profile's list, no call, no error
+    assert backend.model_list().source == "Acme AI's profile"
+    assert list(backend.models()) == [MODEL]
+    monkeypatch.setenv("ACME_API_KEY", emulator.api_key)
+    listed = backend.models()  # the API's /models, kept in the cache folder
+    assert MODEL in listed and len(listed) > 1
+    kept = backend.model_list()
+    assert kept.fetched is not None and kept.source.startswith("from Acme AI's API, fetched ")
+    other = listed[-1]
+    spec = hosted_spec("acme", model=other, data=str(dataset))
+    assert not [p for p in backend.prepare(spec) if p.where == "model"]
+    unknown = backend.prepare(hosted_spec("acme", model="no-such-model", data=str(dataset)))
+    [said] = [p for p in unknown if p.where == "model"]
+    assert not said.fatal and "from Acme AI's API" in said.message

@@ -17,11 +17,12 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
-from backends import registry
-from backends.catalog import hosted_models, tunability
+from backends import model_lists, registry
+from backends.catalog import Tunability, hosted_models, tunability
 from backends.hosted.azure import SUFFIX_RE, TRAINING_TYPES
 from backends.hosted.settings import DEFAULT_AZURE_API_VERSION
 from backends.hosted.spec import parse_metadata
+from backends.model_lists import ModelList
 from backends.runs.values import DPO, FULL, LORA, QLORA, SUPERVISED
 from tui.screens.backend.plan import hosted_backend, provider_of
 from tui.screens.step import StepScreen
@@ -58,16 +59,30 @@ class HostedForm(Vertical):
         self.today = today
         self.info = registry.get(choice.backend)
         hosted: Any = self.info.create()  # hosted: its connection, from the environment
+        self.hosted = hosted
         self.settings: Any = hosted.settings
+        self.offered: ModelList | None = (
+            hosted.model_list() if isinstance(hosted, model_lists.ListsModels) else None
+        )
+        """The models it offers where its API lists them (the kept list; refreshed on mount)."""
         self.hyper_names = self.info.hyperparameters
         self.env_has_key = self.settings.resolve_secret() is not None
 
+    def model_names(self) -> list[str]:
+        """What the model field suggests: the catalog (merged with the API's list, if any)."""
+        entries = (
+            self.offered.entries
+            if self.offered is not None
+            else hosted_models(provider_of(self.choice.backend))
+        )
+        offered = set(self.offered.names) if self.offered is not None else set()
+        return sorted(
+            {n for m in entries for n in (m.name, *m.aliases)} | set(self.info.models) | offered
+        )
+
     def compose(self) -> ComposeResult:
         choice = self.choice
-        names = sorted(
-            {n for m in hosted_models(provider_of(choice.backend)) for n in (m.name, *m.aliases)}
-            | set(self.info.models)
-        )
+        names = self.model_names()
         yield Field(
             "Model",
             Input(
@@ -202,6 +217,8 @@ class HostedForm(Vertical):
 
     def on_mount(self) -> None:
         self.show_tunability()
+        if self.offered is not None and self.env_has_key:
+            self.refresh_models()
         for name in self.hyper_names:
             self.query_one(f"#hyper-{name}", NumberInput).value = self.choice.hyper.get(name, "")
         self.query_one("#seed", NumberInput).value = self.choice.seed
@@ -229,9 +246,16 @@ class HostedForm(Vertical):
             return (adapter or (self.info.adapters or (LORA,))[0]) != FULL
         return True
 
+    def tunability(self, model: str) -> Tunability:
+        if self.offered is not None:
+            return self.offered.tunability(model, today=self.today)
+        return tunability(provider_of(self.choice.backend), model, today=self.today)
+
     def show_tunability(self) -> None:
-        verdict = tunability(provider_of(self.choice.backend), self.model(), today=self.today)
+        verdict = self.tunability(self.model())
         lines = [verdict.summary, *verdict.notes[:1]]
+        if self.offered is not None:
+            lines.append(f"Model list: {self.offered.source}.")
         hint = self.query_one("#hosted-model-hint", Static)
         hint.update("\n".join(lines))
         hint.set_class(not verdict.tunable, "-blocked")
@@ -253,7 +277,7 @@ class HostedForm(Vertical):
     def problems(self) -> list[str]:
         found: list[str] = []
         model = self.model()
-        verdict = tunability(provider_of(self.choice.backend), model, today=self.today)
+        verdict = self.tunability(model)
         if not model:
             found.append("Enter the model to fine-tune.")
         elif verdict.entry is not None and not verdict.tunable:
@@ -337,6 +361,21 @@ class HostedForm(Vertical):
         for name in ("azure_endpoint", "api_version", "training_type"):
             setattr(self.choice, name, getattr(read, name))
 
+    # --- the provider's model list ------------------------------------------------
+    @work(thread=True, exclusive=True, exit_on_error=False, group="model-list")
+    def refresh_models(self) -> ModelList:
+        """The kept list while fresh, else the API's (never raises: the catalog on failure)."""
+        return model_lists.current(self.hosted, today=self.today)
+
+    def _models_refreshed(self, offered: ModelList) -> None:
+        if offered == self.offered:
+            return
+        self.offered = offered
+        self.query_one("#hosted-model", Input).suggester = SuggestFromList(
+            self.model_names(), case_sensitive=False
+        )
+        self.show_tunability()
+
     # --- check key ----------------------------------------------------------------
     @on(Button.Pressed, "#check-key")
     def _check_pressed(self) -> None:
@@ -350,6 +389,9 @@ class HostedForm(Vertical):
 
     @on(Worker.StateChanged)
     def _checked(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "model-list" and event.state is WorkerState.SUCCESS:
+            self._models_refreshed(cast(ModelList, event.worker.result))
+            return
         if event.worker.group != "check-key":
             return
         status = self.query_one("#key-status", Static)

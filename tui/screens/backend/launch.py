@@ -150,7 +150,7 @@ class BackendLaunchScreen(StepScreen):
         from backends.preflight import preflight
 
         checked = preflight(self.backend, spec)
-        return Prepared(spec, checked.problems, checked.data_blocked)
+        return Prepared(checked.spec or spec, checked.problems, checked.data_blocked)
 
     def show_checks(self, prepared: Prepared) -> None:
         self.prepared = prepared
