@@ -179,7 +179,10 @@ class FinetuneApp(JourneyApp):
                 self.furthest = Position(0, len(JOURNEY[0].steps) - 1)
         self.dataset_choice = DatasetChoice.from_answers(self.answers)
         choices_problem = self.restore_choices()
-        self.show(self.start_position if self.start_position in STEP_POSITIONS else Position(0, 0))
+        self.show(
+            self.start_position if self.start_position in STEP_POSITIONS else Position(0, 0),
+            opening=True,
+        )
         if choices_problem:
             self.push_screen(MessageScreen("Your saved choices could not be used", choices_problem))
         if loaded.problem:
@@ -192,10 +195,11 @@ class FinetuneApp(JourneyApp):
 
     # --- the step controller ------------------------------------------------
 
-    def show(self, position: Position) -> None:
+    def show(self, position: Position, *, opening: bool = False) -> None:
         self.position = position
         self.furthest = max(self.furthest, position)
-        self.push_screen(screen_at(position)(self.answers, self.furthest), self._after_step)
+        screen = screen_at(position)(self.answers, self.furthest, opening=opening)
+        self.push_screen(screen, self._after_step)
         if self.monitor_next is not None:
             folder, self.monitor_next = self.monitor_next, None
             self.open_monitor(folder)
@@ -331,14 +335,14 @@ class FinetuneApp(JourneyApp):
             step.leave("quit")
             return
         if step is not None:
-            step.store()
+            step.store_shown()
         self.save()
         self.exit()
 
     def action_save(self) -> None:
         step = self._step_screen()
         if step is not None:
-            step.store()
+            step.store_shown()
         if self.save():
             self.notify(f"Saved to {self.workspace.display(self.workspace.decision_md)}.")
 

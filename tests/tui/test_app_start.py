@@ -87,3 +87,85 @@ def test_the_first_screen_imports_no_command_backend_or_heavy_library(tmp_path: 
 def test_every_step_names_its_own_screen() -> None:
     for position in STEP_POSITIONS:
         assert screen_at(position).position == position, position.step_info.screen
+
+
+async def test_the_opening_step_draws_its_frame_then_mounts_its_fields(
+    make_app, monkeypatch
+) -> None:
+    from textual.widgets import Select, Static
+
+    from tests.support.helpers import until
+    from tui.screens.decide import UseCaseScreen
+    from tui.screens.step import StepScreen
+
+    before_fields: list[str] = []
+    mount_form = StepScreen._mount_form
+
+    async def record_then_mount(self: StepScreen) -> None:
+        # Called after the first frame: what the person sees before the fields arrive.
+        title = str(self.query_one("#step-title", Static).render())
+        before_fields.append(f"{title} | {len(self.query_one('#form').children)} fields")
+        assert not self.form_ready
+        assert self.check_action("next", ()) is None  # nothing to check yet: Next waits
+        await mount_form(self)
+
+    monkeypatch.setattr(StepScreen, "_mount_form", record_then_mount)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await until(
+            pilot,
+            lambda: (
+                app.screen
+                if isinstance(app.screen, UseCaseScreen) and app.screen.form_ready
+                else None
+            ),
+            "the opening step's fields",
+        )
+        assert len(before_fields) == 1
+        assert "What do you want to improve" in before_fields[0]
+        assert before_fields[0].endswith("| 0 fields")
+        assert app.focused is screen.query_one("#category", Select)
+        assert "Choose what you want to improve to go on." in str(
+            screen.query_one("#nav-message").render()
+        )
+
+
+async def test_a_step_reached_by_moving_has_its_fields_at_once(make_app, monkeypatch) -> None:
+    from tests.support.helpers import until
+    from tui.journey import Position
+    from tui.screens.step import StepScreen
+
+    ready_at_mount: list[bool] = []
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, StepScreen) and app.screen.form_ready,
+            "first step",
+        )
+        original = StepScreen.on_mount
+
+        def spy(self: StepScreen) -> None:
+            ready_at_mount.append(self.form_ready)
+            original(self)
+
+        monkeypatch.setattr(StepScreen, "on_mount", spy)
+        app.show(Position(0, 1))
+        await until(pilot, lambda: ready_at_mount, "the second step's mount")
+    assert ready_at_mount == [True]
+
+
+def test_steps_whose_mounting_reads_their_fields_open_with_them() -> None:
+    from tui.screens.step import StepScreen
+
+    for position in STEP_POSITIONS:
+        screen = screen_at(position)
+        own = [
+            name
+            for cls in screen.__mro__
+            if issubclass(cls, StepScreen) and cls is not StepScreen
+            for name in ("on_mount", "compose_body")
+            if name in vars(cls)
+        ]
+        if own:
+            assert screen.form_after_first_frame is False, (screen.__name__, own)

@@ -37,6 +37,10 @@ class StepScreen(Screen[Move]):
     AUTO_FOCUS = None
     """Focus on arrival is chosen in ``on_mount``: the first field, never Back."""
     form_scroll_focusable: ClassVar[bool] = False
+    form_after_first_frame: ClassVar[bool] = True
+    """Opened at start, this step draws its frame (title, question, keys) first and mounts its
+    fields right after that frame, so the wizard appears at once. ``False`` for a step whose
+    own ``on_mount`` reads its fields."""
     """Steps without fields let the arrow keys scroll the form instead."""
 
     app = getters.app(JourneyApp)
@@ -47,11 +51,15 @@ class StepScreen(Screen[Move]):
         Binding("escape", "back", "Back", id="back"),
     ]
 
-    def __init__(self, answers: Answers, furthest: Position | None = None) -> None:
+    def __init__(
+        self, answers: Answers, furthest: Position | None = None, *, opening: bool = False
+    ) -> None:
+        """``opening``: the first screen the app shows (see ``form_after_first_frame``)."""
         super().__init__(classes="step")
         self.answers = answers
         self.furthest = max(furthest or self.position, self.position)
         self._validity: tuple[str, bool] | None = None
+        self._form_later = opening and self.form_after_first_frame
 
     @property
     def step(self) -> Step:
@@ -77,7 +85,8 @@ class StepScreen(Screen[Move]):
     def compose_body(self) -> ComposeResult:
         """Between the title and the nav row: by default the step's fields, scrolling."""
         with VerticalScroll(id="form", can_focus=self.form_scroll_focusable):
-            yield from self.compose_form()
+            if not self._form_later:
+                yield from self.compose_form()
 
     def compose_form(self) -> ComposeResult:
         """The step's fields."""
@@ -97,6 +106,15 @@ class StepScreen(Screen[Move]):
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.position.stage_info.title} · {self.step.title}"
+        if self._form_later:
+            self.call_after_refresh(self._mount_form)
+            return
+        self.refresh_validity()
+        self.focus_first_field()
+
+    async def _mount_form(self) -> None:
+        await self.query_one("#form", VerticalScroll).mount_compose(self.compose_form())
+        self._form_later = False
         self.refresh_validity()
         self.focus_first_field()
 
@@ -142,6 +160,8 @@ class StepScreen(Screen[Move]):
 
     def refresh_validity(self) -> None:
         """Show the first problem and grey out Next; touch the footer only when that changes."""
+        if not self.form_ready:
+            return
         problems = self.problems()
         message = problems[0] if problems else ""
         blocked = bool(problems) or not self.can_go_next()
@@ -186,15 +206,28 @@ class StepScreen(Screen[Move]):
 
     # --- navigation --------------------------------------------------------
 
+    @property
+    def form_ready(self) -> bool:
+        """``False`` only between an opening step's first frame and its fields' mounting:
+        nothing to store or check yet."""
+        return not self._form_later
+
+    def store_shown(self) -> None:
+        """``store`` once the fields are there (before that, nothing was edited)."""
+        if self.form_ready:
+            self.store()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "next":
+            if not self.form_ready:
+                return None
             return None if self.problems() or not self.can_go_next() else True
         if action == "back":
             return None if self.position.previous() is None else True
         return True
 
     def action_next(self) -> None:
-        if self.problems() or not self.can_go_next():
+        if not self.form_ready or self.problems() or not self.can_go_next():
             self.app.bell()
             return
         self.store()
@@ -203,12 +236,12 @@ class StepScreen(Screen[Move]):
     def action_back(self) -> None:
         if self.position.previous() is None:
             return
-        self.store()
+        self.store_shown()
         self.dismiss("back")
 
     def leave(self, move: Move) -> None:
         """Store what is on screen and go to ``move`` (used by the palette and quit)."""
-        self.store()
+        self.store_shown()
         self.dismiss(move)
 
     @on(Button.Pressed, "#next-button")

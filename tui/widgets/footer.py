@@ -46,9 +46,9 @@ class KeyFooter(Footer):
         )
 
     def bindings_changed(self, screen: Screen) -> None:
-        if self._bindings_ready and self.is_attached and screen is self.screen:
-            if self._keys_now() == self._shown_keys:
-                return
+        unchanged = self._bindings_ready and self.is_attached and screen is self.screen
+        if unchanged and self._keys_now() == self._shown_keys:
+            return
         super().bindings_changed(screen)
 
     def compose(self) -> ComposeResult:

@@ -64,6 +64,7 @@ SETTINGS = Position(2, 1)
 
 
 class BackendLaunchScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(2, 2)
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -35,6 +35,7 @@ class OptionChecked(Message):
 
 
 class BackendWhereScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(2, 0)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -36,6 +36,7 @@ class DataTree(DirectoryTree):
 
 
 class DatasetPickScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(1, 0)
 
     BINDINGS: ClassVar[list[BindingType]] = [

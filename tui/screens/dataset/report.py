@@ -34,6 +34,7 @@ class ScanProgress(Message):
 
 
 class DatasetReportScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(1, 1)
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -14,6 +14,7 @@ from tui.widgets.form import Field, NumberInput
 
 
 class BenefitScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(0, 3)
 
     def compose_form(self) -> ComposeResult:

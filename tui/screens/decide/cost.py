@@ -34,6 +34,7 @@ NOT_MEASURED = "[i]not measured yet[/i]"
 
 
 class CostScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(0, 2)
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -37,6 +37,7 @@ class EvalProgress(Message):
 
 
 class EvaluateResultsScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(4, 1)
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -95,6 +95,7 @@ def fill_defaults(app: JourneyApp) -> EvalChoice:
 
 
 class EvaluateSetupScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(4, 0)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -83,6 +83,7 @@ def default_system(app: Any) -> str:
 
 
 class TryItScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(4, 2)
 
     BINDINGS: ClassVar[list[BindingType]] = [

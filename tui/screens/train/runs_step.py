@@ -44,6 +44,7 @@ def evaluate_line(row: RunRow | None) -> str:
 
 
 class TrainRunsScreen(StepScreen):
+    form_after_first_frame = False  # its own mounting reads the fields
     position = Position(3, 0)
 
     BINDINGS: ClassVar[list[BindingType]] = [
