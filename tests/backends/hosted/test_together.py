@@ -252,25 +252,16 @@ def test_a_full_disk_does_not_stop_the_follower(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    import errno
-
     import backends.hosted.together as together_module
     import backends.runs.store as store_module
+    from tests.support.helpers import FullDisk
 
     folder = backend.launch(spec_for(dataset, validation), store)
-    real = store_module.write_json_atomic
-    refusals = {"left": 5}
-
-    def full_for_a_while(path: Path, value: object) -> None:
-        if refusals["left"] > 0:
-            refusals["left"] -= 1
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real(path, value)
-
-    monkeypatch.setattr(store_module, "write_json_atomic", full_for_a_while)
-    monkeypatch.setattr(together_module, "write_json_atomic", full_for_a_while)
+    full = FullDisk(store_module.write_json_atomic, 5)
+    monkeypatch.setattr(store_module, "write_json_atomic", full)
+    monkeypatch.setattr(together_module, "write_json_atomic", full)
     assert follow_to_end(backend, folder) is RunState.SUCCEEDED
-    assert refusals["left"] == 0
+    assert full.left == 0
     assert folder.read_status().state is RunState.SUCCEEDED  # not left running
     assert_every_loss_point_once(folder)
     assert capfd.readouterr().err.count("disk full") == 1  # said once
