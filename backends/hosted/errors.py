@@ -61,6 +61,9 @@ class HostedError(BackendError):
 class TrainingNotAvailable(HostedError):
     """OpenAI refused to create a job: self-serve fine-tuning is winding down."""
 
+    said: str = ""
+    """The provider's own words, without the wind-down explanation (a screen shows them alone)."""
+
 
 def _provider_message(error: Any) -> str:
     body = getattr(error, "body", None)
@@ -153,12 +156,14 @@ def _explain_status(error: Any, provider: str, clean: Any) -> HostedError:
             **common,
         )
     if status == 403 and code == TRAINING_NOT_AVAILABLE:
-        return TrainingNotAvailable(
+        refused = TrainingNotAvailable(
             f"{provider} refused to create the fine-tuning job: {said} {OPENAI_WIND_DOWN}",
             kind=TRAINING_NOT_AVAILABLE,
             hint=ALTERNATIVES,
             **common,
         )
+        refused.said = said
+        return refused
     if status == 403:
         return HostedError(
             f"{provider} denied access (403): {said}",

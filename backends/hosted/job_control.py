@@ -34,18 +34,14 @@ class JobControl:
         def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any: ...
 
     def follow(self, run: RunFolder, *, stop: threading.Event | None = None) -> RunState:
-        from backends.hosted.mirror import JobMirror
+        from backends.hosted.mirror import JobMirror, follow_run
 
-        job_id = self._job_id(run)
-        try:
-            mirror = JobMirror(
-                run, self.client(max_retries=1), job_id, provider=self.label, secrets=self._secrets
-            )
-            return mirror.run(stop=stop)
-        except HostedError as error:
-            run.log(f"Following stopped: {error}")
-            run.update_status(detail=f"Following stopped: {error}", reconnecting=False)
-            raise
+        def mirror() -> JobMirror:
+            job_id = self._job_id(run)
+            client = self.client(max_retries=1)
+            return JobMirror(run, client, job_id, provider=self.label, secrets=self._secrets)
+
+        return follow_run(run, mirror, stop=stop)
 
     def _job_id(self, run: RunFolder) -> str:
         job_id = run.read_status().job_id

@@ -84,8 +84,134 @@ class _Cursor:
     results_saved: bool = False
 
 
-class JobMirror:
-    """Mirror ``job_id`` into ``folder`` through ``client``."""
+class FollowLoop:
+    """The follow loop every hosted mirror shares: sync until the job ends, through faults.
+
+    A subclass brings its provider's own ``sync_once`` (fetch the job, write what is
+    new, return the state) and ``explain`` (the SDK's errors as ``HostedError``);
+    it may say when an ended job still has something to fetch (``missing``).
+    """
+
+    folder: RunFolder
+    job_id: str
+    provider: str
+    intervals: Intervals
+
+    def sync_once(self) -> RunState:
+        raise NotImplementedError
+
+    def explain(self, error: BaseException) -> HostedError:
+        raise NotImplementedError
+
+    def missing(self, state: RunState) -> str | None:
+        """What an ended job still has to be fetched ("its last metrics"), ``None`` when nothing."""
+        return None
+
+    def run(
+        self, *, stop: threading.Event | None = None, sleep: Callable[[float], bool] | None = None
+    ) -> RunState:
+        """Sync until the job ends or ``stop`` is set; transient faults back off and retry.
+
+        While the job runs, retries go on for as long as it takes. Once the job
+        is recorded as ended, what is left to fetch (results, events, late
+        metrics) is tried for at most ``intervals.ended_grace`` seconds; what
+        could not be fetched is then recorded, with how to fetch it later, and
+        the ended state returned. A full disk is said once on stderr and
+        retried: the job goes on. A permanent fault (bad key, job not found)
+        raises ``HostedError``; the job itself goes on at the provider.
+        """
+        stop = stop or threading.Event()
+        wait = sleep or stop.wait
+        backoff = self.intervals.backoff_start
+        state = self.folder.read_status().state
+        disk_full = False
+        ended_since: float | None = None
+
+        def grace_over() -> bool:
+            nonlocal ended_since
+            ended_since = ended_since if ended_since is not None else time.monotonic()
+            return time.monotonic() - ended_since >= self.intervals.ended_grace
+
+        while not stop.is_set():
+            try:
+                state = self.sync_once()
+                backoff = self.intervals.backoff_start
+                disk_full = False
+            except OSError as error:
+                if not is_disk_full(error):
+                    raise
+                if not disk_full:  # said once (to stderr: log.txt may not take it either)
+                    print(
+                        f"Follower: {disk_problem(error)} The job goes on at {self.provider}; "
+                        "its state is written once there is space again.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    disk_full = True
+                if wait(self.intervals.backoff_max):
+                    break
+                continue
+            except Exception as error:
+                explained = self.explain(error)
+                if not explained.retryable:
+                    raise explained from None
+                delay = min(max(backoff, explained.retry_after or 0.0), self.intervals.backoff_max)
+                self.folder.update_status(
+                    reconnecting=True, detail=f"Reconnecting: {explained.message}"
+                )
+                recorded = self.folder.read_status().state
+                if recorded.is_terminal:  # the job has ended: only leftovers are missing
+                    state = recorded
+                    if grace_over():
+                        self._record_unfetched(recorded, explained.message)
+                        return recorded
+                self.folder.log(f"Reconnecting in {delay:.0f} s: {explained.message}")
+                backoff = min(backoff * 2, self.intervals.backoff_max)
+                if wait(delay):
+                    break
+                continue
+            if state.is_terminal:
+                if self.missing(state) is None:
+                    return state
+                if grace_over():
+                    self._record_unfetched(state, f"{self.provider} has not sent them")
+                    return state
+            if wait(self.intervals.for_state(state)):
+                break
+        return state
+
+    def _record_unfetched(self, state: RunState, why: str) -> None:
+        """The job ended but the provider stayed out of reach: say what is missing and how to get it."""
+        missing = self.missing(state) or "its last events"
+        try:
+            backend = self.folder.read_spec().backend
+        except Exception:
+            backend = "openai"
+        how = f"finetune-tui attach {self.job_id} --backend {backend}"
+        detail = (
+            f"The job {state.value}, but {missing} could not be fetched ({why}). "
+            f"Fetch them later with `{how}`."
+        )
+        self.folder.update_status(
+            reconnecting=False, detail=detail, extra={"unfetched": missing, "fetch_with": how}
+        )
+        self.folder.log(detail)
+
+
+def follow_run(
+    run: RunFolder, make_mirror: Callable[[], FollowLoop], *, stop: threading.Event | None = None
+) -> RunState:
+    """Follow ``run`` with the mirror ``make_mirror`` builds; a permanent fault is recorded, then raised."""
+    try:
+        return make_mirror().run(stop=stop)
+    except HostedError as error:
+        run.log(f"Following stopped: {error}")
+        run.update_status(detail=f"Following stopped: {error}", reconnecting=False)
+        raise
+
+
+class JobMirror(FollowLoop):
+    """Mirror ``job_id`` into ``folder`` through ``client`` (OpenAI, Azure, compatible)."""
 
     def __init__(
         self,
@@ -109,6 +235,14 @@ class JobMirror:
         self._last_step = int(last.get("step", 0)) if last else 0
         self._started_at: float | None = folder.read_status().started_at
         self._want_checkpoints = True
+
+    def explain(self, error: BaseException) -> HostedError:
+        return explain(error, provider=self.provider, secrets=self.secrets)
+
+    def missing(self, state: RunState) -> str | None:
+        if state is RunState.SUCCEEDED and not self._cursor.results_saved:
+            return "its result files"
+        return None
 
     # --- the cursor and crash recovery ---------------------------------
     @property
@@ -254,91 +388,6 @@ class JobMirror:
         self._cursor.results_saved = True
         self._save_cursor()
 
-    # --- until the end ---------------------------------------------------
-    def run(
-        self, *, stop: threading.Event | None = None, sleep: Callable[[float], bool] | None = None
-    ) -> RunState:
-        """Sync until the job ends or ``stop`` is set; transient faults back off and retry.
-
-        While the job runs, retries go on for as long as it takes. Once the job
-        is recorded as ended, what is left to fetch is tried for at most
-        ``intervals.ended_grace`` seconds; what could not be fetched is then
-        recorded, with how to fetch it later, and the ended state returned. A
-        permanent fault (bad key, job not found) raises ``HostedError``; the
-        job itself goes on at the provider.
-        """
-        stop = stop or threading.Event()
-        wait = sleep or stop.wait
-        backoff = self.intervals.backoff_start
-        state = self.folder.read_status().state
-        disk_full = False
-        ended_since: float | None = None
-        while not stop.is_set():
-            try:
-                state = self.sync_once()
-                backoff = self.intervals.backoff_start
-                disk_full = False
-            except OSError as error:
-                if not is_disk_full(error):
-                    raise
-                if not disk_full:  # said once (to stderr: log.txt may not take it either)
-                    print(
-                        f"Follower: {disk_problem(error)} The job goes on at {self.provider}; "
-                        "its state is written once there is space again.",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    disk_full = True
-                if wait(self.intervals.backoff_max):
-                    break
-                continue
-            except Exception as error:
-                explained = explain(error, provider=self.provider, secrets=self.secrets)
-                if not explained.retryable:
-                    raise explained from None
-                delay = min(max(backoff, explained.retry_after or 0.0), self.intervals.backoff_max)
-                self.folder.update_status(
-                    reconnecting=True, detail=f"Reconnecting: {explained.message}"
-                )
-                recorded = self.folder.read_status().state
-                if recorded.is_terminal:  # the job has ended: only leftovers are missing
-                    state = recorded
-                    ended_since = ended_since if ended_since is not None else time.monotonic()
-                    if time.monotonic() - ended_since >= self.intervals.ended_grace:
-                        self._record_unfetched(recorded, explained.message)
-                        return recorded
-                self.folder.log(f"Reconnecting in {delay:.0f} s: {explained.message}")
-                backoff = min(backoff * 2, self.intervals.backoff_max)
-                if wait(delay):
-                    break
-                continue
-            if state.is_terminal:
-                return state
-            if wait(self.intervals.for_state(state)):
-                break
-        return state
-
-    def _record_unfetched(self, state: RunState, why: str) -> None:
-        """The job ended but the provider stayed out of reach: say what is missing and how to get it."""
-        missing = (
-            "its result files"
-            if state is RunState.SUCCEEDED and not self._cursor.results_saved
-            else "its last events"
-        )
-        try:
-            backend = self.folder.read_spec().backend
-        except Exception:
-            backend = "openai"
-        how = f"finetune-tui attach {self.job_id} --backend {backend}"
-        detail = (
-            f"The job {state.value}, but {missing} could not be fetched ({why}). "
-            f"Fetch them later with `{how}`."
-        )
-        self.folder.update_status(
-            reconnecting=False, detail=detail, extra={"unfetched": missing, "fetch_with": how}
-        )
-        self.folder.log(detail)
-
 
 def _size(path: Any) -> int:
     try:
@@ -347,4 +396,4 @@ def _size(path: Any) -> int:
         return 0
 
 
-__all__ = ["CURSOR_FILE", "HostedError", "Intervals", "JobMirror"]
+__all__ = ["CURSOR_FILE", "FollowLoop", "HostedError", "Intervals", "JobMirror", "follow_run"]

@@ -38,7 +38,7 @@ from backends.files import sha256_of, write_json_atomic
 from backends.hosted.api import JobSummary
 from backends.hosted.errors import HostedError, _explain_status, redact
 from backends.hosted.job_control import launch_cancelled, launch_failed
-from backends.hosted.mirror import Intervals
+from backends.hosted.mirror import FollowLoop, Intervals, follow_run
 from backends.model_lists import ListedModel, ModelList
 from backends.registry import TOGETHER_HYPERPARAMETERS
 from backends.runs import RunFolder, RunStore, format_log_line
@@ -259,7 +259,7 @@ class _Cursor:
     results_saved: bool = False
 
 
-class TogetherMirror:
+class TogetherMirror(FollowLoop):
     """One Together job mirrored into its run folder: metrics, log lines and status, each once.
 
     Metrics: ``metrics.jsonl`` itself is the cursor (its last step). A step is written
@@ -281,10 +281,22 @@ class TogetherMirror:
         self.client = client
         self.job_id = job_id
         self.secrets = secrets
+        self.provider = LABEL
         self.intervals = intervals or Intervals.from_env()
         self._cursor = self._load()
         lines = LineTail(folder.log_txt, offset=self._cursor.log_offset).read_lines()
         self._pending = Counter(line.decode("utf-8", errors="replace") for line in lines)
+
+    def explain(self, error: BaseException) -> HostedError:
+        return explain(error, secrets=self.secrets)
+
+    def missing(self, state: RunState) -> str | None:
+        """A completed job whose last steps' metrics Together has not listed yet."""
+        total = self._cursor.total_steps
+        if state is not RunState.SUCCEEDED or not total:
+            return None
+        last = last_record(self.folder.metrics_jsonl)
+        return "its last metrics" if int(last.get("step", 0) if last else 0) < total else None
 
     @property
     def _path(self) -> Path:
@@ -427,37 +439,6 @@ class TogetherMirror:
         self.folder.log(f"Fine-tuned model: {job.x_model_output_name}")
         self._cursor.results_saved = True
         self._save()
-
-    def run(
-        self, *, stop: threading.Event | None = None, sleep: Callable[[float], bool] | None = None
-    ) -> RunState:
-        """Sync until the job ends or ``stop`` is set; transient faults back off and retry."""
-        stop = stop or threading.Event()
-        wait = sleep or stop.wait
-        backoff = self.intervals.backoff_start
-        state = self.folder.read_status().state
-        while not stop.is_set():
-            try:
-                state = self.sync_once()
-                backoff = self.intervals.backoff_start
-            except Exception as error:
-                explained = explain(error, secrets=self.secrets)
-                if not explained.retryable:
-                    raise explained from None
-                delay = min(max(backoff, explained.retry_after or 0.0), self.intervals.backoff_max)
-                self.folder.update_status(
-                    reconnecting=True, detail=f"Reconnecting: {explained.message}"
-                )
-                self.folder.log(f"Reconnecting in {delay:.0f} s: {explained.message}")
-                backoff = min(backoff * 2, self.intervals.backoff_max)
-                if wait(delay):
-                    break
-                continue
-            if state.is_terminal:
-                return state
-            if wait(self.intervals.for_state(state)):
-                break
-        return state
 
 
 class TogetherBackend:
@@ -848,12 +829,7 @@ class TogetherBackend:
         )
 
     def follow(self, run: RunFolder, *, stop: threading.Event | None = None) -> RunState:
-        try:
-            return self.mirror(run).run(stop=stop)
-        except HostedError as error:
-            run.log(f"Following stopped: {error}")
-            run.update_status(detail=f"Following stopped: {error}", reconnecting=False)
-            raise
+        return follow_run(run, lambda: self.mirror(run), stop=stop)
 
     def cancel(self, run: RunFolder) -> None:
         job_id = self._job_id(run)

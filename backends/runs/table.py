@@ -15,7 +15,7 @@ from typing import Any
 
 from backends.runs.status import RunStatus
 from backends.runs.store import RunFolder, RunStore, UnreadableFile
-from backends.runs.tail import MetricsTail
+from backends.runs.tail import MetricsTail, metrics_note
 from backends.runs.values import MetricPoint, RunSpec, RunState
 from backends.text import printable_line
 
@@ -60,12 +60,7 @@ class RunRow:
     @property
     def metrics_note(self) -> str | None:
         """``metrics.jsonl: 2 damaged line(s) passed over; its last line is cut short``."""
-        parts = []
-        if self.bad_metric_lines:
-            parts.append(f"{self.bad_metric_lines} damaged line(s) passed over")
-        if self.metrics_cut_short:
-            parts.append("its last line is cut short (ignored)")
-        return "metrics.jsonl: " + "; ".join(parts) if parts else None
+        return metrics_note(self.bad_metric_lines, cut_short=self.metrics_cut_short)
 
     valid_series: str = "valid"
     """Which validation the two figures judge by: ``full_valid`` when the provider reports it."""

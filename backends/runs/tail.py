@@ -104,6 +104,21 @@ class MetricsTail(JsonlTail):
                 self.bad_lines += 1
         return points
 
+    def note(self, *, ended: bool = True) -> str | None:
+        """What of ``metrics.jsonl`` was passed over (``None``: nothing); a last line with no
+        end counts only once its writer is done (``ended``): before, it is being written."""
+        return metrics_note(self.bad_lines, cut_short=ended and self.unfinished_bytes() > 0)
+
+
+def metrics_note(bad_lines: int, *, cut_short: bool) -> str | None:
+    """``metrics.jsonl: 2 damaged line(s) passed over; its last line is cut short (ignored)``."""
+    parts = []
+    if bad_lines:
+        parts.append(f"{bad_lines} damaged line(s) passed over")
+    if cut_short:
+        parts.append("its last line is cut short (ignored)")
+    return "metrics.jsonl: " + "; ".join(parts) if parts else None
+
 
 class TextTail(LineTail):
     """New lines of a text log, decoded (undecodable bytes replaced, control characters shown)."""

@@ -248,9 +248,10 @@ class RunWatch:
         return "\n".join(p for p in (self.spec_problem, status) if p) or None
 
     @property
-    def bad_metric_lines(self) -> int:
-        """Lines of ``metrics.jsonl`` passed over: not JSON, or values of the wrong type."""
-        return self._metrics.bad_lines
+    def metrics_note(self) -> str | None:
+        """What of ``metrics.jsonl`` was passed over (damaged lines; a last line cut short once
+        the run has ended), as ``runs`` and ``watch`` say it; ``None`` when nothing was."""
+        return self._metrics.note(ended=not self.status.state.is_active)
 
     def _read_status(self, now: float) -> RunStatus | None:
         try:

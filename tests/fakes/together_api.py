@@ -21,10 +21,12 @@ calls ``advance``: pending -> queued -> running (``steps_per_tick`` metric rows 
 an ``eval/loss`` row every ``eval_every`` steps when the job has ``n_evals``, a
 checkpoint every ``checkpoint_every``) -> completed. ``fail_at_step`` ends a job with
 status ``error`` and an error-level event carrying the reason (the job has none).
-``reject_files`` makes preprocessing report an invalid file. ``inject`` adds faults
-(status, retry-after, times, path). ``supported`` is the fine-tunable model list
-(``SupportedModelSpec``: id, context length, each one's limits); ``estimate`` the price
-estimate's answer.
+``reject_files`` makes preprocessing report an invalid file. ``late_steps`` holds the
+metric rows of a job's last steps back until it has been retrieved ``late_polls`` times
+after completing (metrics that arrive after the job is reported completed). ``inject``
+adds faults (status, retry-after, times, path; ``drop=True`` closes the connection
+without an answer). ``supported`` is the fine-tunable model list (``SupportedModelSpec``:
+id, context length, each one's limits); ``estimate`` the price estimate's answer.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class Fault:
     method: str = ""
     retry_after: float | None = None
     message: str = "injected fault"
+    drop: bool = False
+    """Close the connection without answering (a network drop)."""
 
     def matches(self, method: str, path: str) -> bool:
         return self.times > 0 and self.path_contains in path and self.method in ("", method)
@@ -119,6 +123,8 @@ class Job:
     events: list[dict[str, Any]] = field(default_factory=list)
     metrics: list[dict[str, float]] = field(default_factory=list)
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    polls_since_end: int = 0
+    """Retrievals answered ``completed``: late metric rows show once enough have passed."""
 
     @property
     def output_name(self) -> str:
@@ -169,6 +175,8 @@ class TogetherAPI:
         self.fail_at_step: int | None = None
         self.fail_reason = "CUDA out of memory on step 3: lower the batch size"
         self.reject_files = False
+        self.late_steps = 0
+        self.late_polls = 0
         self.files: dict[str, dict[str, Any]] = {}
         self.contents: dict[str, bytes] = {}
         self.jobs: dict[str, Job] = {}
@@ -209,7 +217,7 @@ class TogetherAPI:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def inject(self, status: int, **kwargs: Any) -> None:
+    def inject(self, status: int = 0, **kwargs: Any) -> None:
         self.faults.append(Fault(status, **kwargs))
 
     # --- the script ---------------------------------------------------------
@@ -350,6 +358,8 @@ class TogetherAPI:
             if tail == "" and method == "GET":
                 if self.auto_advance:
                     self.advance(job.id)
+                if job.status == "completed":
+                    job.polls_since_end += 1
                 return job.to_json()
             if tail == "cancel":
                 if job.status in ("pending", "queued", "running"):
@@ -360,7 +370,12 @@ class TogetherAPI:
                 return {"data": list(job.events)}
             if tail == "metrics":
                 start = float(query.get("global_step_from", "0"))
-                return {"metrics": [r for r in job.metrics if r["train/global_step"] >= start]}
+                shown = job.total_steps - self.late_steps
+                if job.polls_since_end > self.late_polls:
+                    shown = job.total_steps
+                return {
+                    "metrics": [r for r in job.metrics if start <= r["train/global_step"] <= shown]
+                }
             if tail == "checkpoints":
                 return {"data": list(job.checkpoints)}
         if parts == ["v1", "finetune", "download"]:
@@ -543,6 +558,10 @@ class _Handler(BaseHTTPRequestHandler):
             for fault in api.faults:
                 if fault.matches(method, url.path):
                     fault.times -= 1
+                    if fault.drop:
+                        self.close_connection = True
+                        self.connection.close()
+                        return
                     headers = {}
                     if fault.retry_after is not None:
                         headers["retry-after"] = str(fault.retry_after)

@@ -43,3 +43,19 @@ def files_containing(root: Path, needle: str) -> list[Path]:
     """Every file under ``root`` whose bytes contain ``needle``."""
     data = needle.encode()
     return [p for p in root.rglob("*") if p.is_file() and data in p.read_bytes()]
+
+
+class FullDisk:
+    """A ``write_json_atomic`` that refuses with ENOSPC ``refusals`` times, then writes."""
+
+    def __init__(self, real: Callable[[Path, object], None], refusals: int) -> None:
+        self.real = real
+        self.left = refusals
+
+    def __call__(self, path: Path, value: object) -> None:
+        import errno
+
+        if self.left > 0:
+            self.left -= 1
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        self.real(path, value)

@@ -255,6 +255,23 @@ def hosted_succeeded(store: RunStore) -> RunFolder:
     return folder
 
 
+def hosted_with_gaps(store: RunStore) -> RunFolder:
+    """``hosted_succeeded`` whose follower noted gaps: two damaged ``metrics.jsonl`` lines (one
+    cut short at the end) and a job that ended while its last events stayed out of reach."""
+    folder = hosted_succeeded(store)
+    with open(folder.metrics_jsonl, "ab") as handle:
+        handle.write(b'{"step": "ninety-one"}\n{"step": 92, "train_lo')
+    how = "finetune-tui attach ftjob-abc123 --backend openai"
+    folder.update_status(
+        detail=(
+            "The job succeeded, but its last events could not be fetched (Cannot reach "
+            f"OpenAI). Fetch them later with `{how}`."
+        ),
+        extra={"unfetched": "its last events", "fetch_with": how},
+    )
+    return folder
+
+
 def all_kinds(store: RunStore) -> dict[str, RunFolder]:
     """One run of each kind in one workspace (for the runs list)."""
     return {

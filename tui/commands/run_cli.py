@@ -178,7 +178,7 @@ def print_until_done(
                     print(line, flush=True)
                 if status.error:
                     err(status.error)
-                note = metrics_note(metrics)
+                note = metrics.note()
                 if note:
                     err(f"note: {note}")
                 for line in final_lines(status):
@@ -188,16 +188,6 @@ def print_until_done(
     except KeyboardInterrupt:
         err(stopped)
         return 0
-
-
-def metrics_note(metrics: Any) -> str | None:
-    """What of ``metrics.jsonl`` was passed over, once its writer is done (``None``: nothing)."""
-    parts = []
-    if metrics.bad_lines:
-        parts.append(f"{metrics.bad_lines} damaged line(s) passed over")
-    if metrics.unfinished_bytes():
-        parts.append("its last line is cut short (ignored)")
-    return "metrics.jsonl: " + "; ".join(parts) if parts else None
 
 
 def progress_line(point: Any) -> str:

@@ -177,10 +177,12 @@ class MonitorScreen(RunOutputActions, Screen[None]):
             messages.append(f"Failed: {self.figures.error}")
         if watch.problem:
             messages.append(watch.problem)
+        notes = []  # the follower's: what is missing and how to get it, damaged lines passed over
         if watch.status.extra.get("unfetched") and self.figures.detail:
-            messages.append(
-                self.figures.detail
-            )  # the job ended; what is missing, and how to get it
+            notes.append(self.figures.detail)
+        if watch.metrics_note:
+            notes.append(f"Note: {watch.metrics_note}")
+        messages.extend(notes)
         if self.figures.alert is not None:
             messages.append(f"{self.figures.alert.message} {self.figures.alert.advice}")
         text = "\n".join(messages)
@@ -190,6 +192,8 @@ class MonitorScreen(RunOutputActions, Screen[None]):
             alert.display = bool(messages)
         alert.set_class(bool(messages) and self.figures.state is RunState.FAILED, "-error")
         alert.set_class(self.figures.alert is not None, "-overfit")
+        alert.set_class(bool(notes) and self.figures.alert is None, "-notes")
+        self.set_class(bool(notes), "-noted")
 
     def on_screen_suspend(self, event: ScreenSuspend) -> None:
         if self._timer is not None:

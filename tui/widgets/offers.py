@@ -7,15 +7,23 @@ offer posts ``OfferTaken`` and the screen pre-fills the Backend stage with it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from backends.migration import Offer
+
+
+class OfferList(OptionList):
+    """The offers; Enter (named in the footer) takes the highlighted one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "select", "Take offer")]
 
 
 @dataclass
@@ -41,7 +49,7 @@ class MigrationOffers(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="offers-reason", markup=False)
-        yield OptionList(id="offers-list", compact=True, markup=False)
+        yield OfferList(id="offers-list", compact=True, markup=False)
         yield Static(
             "Enter takes an offer: the Backend step is pre-filled with it, same data.",
             id="offers-hint",
@@ -66,6 +74,7 @@ class MigrationOffers(Vertical):
         listing.add_options(
             Option(f"{offer.label}: {offer.model}", id=offer.backend) for offer in offers
         )
+        listing.highlighted = 0 if offers else None  # Enter takes the first without an arrow first
 
     @on(OptionList.OptionSelected, "#offers-list")
     def _taken(self, event: OptionList.OptionSelected) -> None:

@@ -160,21 +160,13 @@ def test_a_full_disk_pauses_the_mirror_and_the_true_state_is_written_after(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    import errno
-
     import backends.runs.store as store_module
+    from tests.support.helpers import FullDisk
 
     folder = launch(openai_backend, store, dataset)
-    real = store_module.write_json_atomic
-    refusals = {"left": 4}
-
-    def full_for_a_while(path: Path, value: object) -> None:
-        if refusals["left"] > 0:
-            refusals["left"] -= 1
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        real(path, value)
-
-    monkeypatch.setattr(store_module, "write_json_atomic", full_for_a_while)
+    monkeypatch.setattr(
+        store_module, "write_json_atomic", FullDisk(store_module.write_json_atomic, 4)
+    )
     assert openai_backend.follow(folder) is RunState.SUCCEEDED
     assert folder.read_status().state is RunState.SUCCEEDED  # not left running
     assert "disk full" in capfd.readouterr().err

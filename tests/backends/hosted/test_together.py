@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -119,8 +120,6 @@ def test_dpo_and_full_reach_the_job(backend, together_api, tmp_path, store) -> N
         method="dpo",
         hyperparameters={"beta": 0.2, "n_epochs": 2, "learning_rate": 2e-5, "lora_r": 8},
     )
-    from dataclasses import replace
-
     backend.launch(replace(spec, adapter="full"), store)
     created = together_api.created[0]
     assert created["training_method"] == {"method": "dpo", "dpo_beta": 0.2} | {
@@ -150,15 +149,138 @@ def test_restart_and_killed_follower_write_each_point_and_line_once(
     assert sum("Checkpoint saved at step 3" in line for line in lines) == 1
 
 
-@pytest.mark.parametrize("status", [429, 500, 503])
+def assert_every_loss_point_once(folder: RunFolder) -> None:
+    """Steps 1-6 once each, train loss on each, validation loss on every second (n_evals)."""
+    points = folder.load_metrics()
+    assert [p.step for p in points] == [1, 2, 3, 4, 5, 6]
+    assert all(p.train_loss == pytest.approx(2.0 / p.step, abs=1e-4) for p in points)
+    assert [(p.step, p.valid_loss) for p in points if p.valid_loss is not None] == [
+        (2, pytest.approx(1.25)),
+        (4, pytest.approx(0.625)),
+        (6, pytest.approx(2.5 / 6, abs=1e-4)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 429, "retry_after": 0.01},
+        {"status": 500},
+        {"status": 503, "retry_after": 0.01},
+        {"drop": True},
+    ],
+    ids=["429-retry-after", "500", "503", "dropped-connection"],
+)
+@pytest.mark.parametrize("where", ["/metrics", "/fine-tunes/ft-", "/events"])
 def test_transient_faults_back_off_and_lose_nothing(
-    backend, together_api, dataset, validation, store, status
+    backend, together_api, dataset, validation, store, fault, where
 ) -> None:
     folder = backend.launch(spec_for(dataset, validation), store)
-    together_api.inject(status, times=3, path_contains="/metrics", retry_after=0.01)
+    together_api.inject(times=3, path_contains=where, method="GET", **fault)
     assert follow_to_end(backend, folder) is RunState.SUCCEEDED
-    assert [p.step for p in folder.load_metrics()] == [1, 2, 3, 4, 5, 6]
+    assert_every_loss_point_once(folder)
     assert "Reconnecting" in folder.log_txt.read_text()
+    assert folder.read_status().reconnecting is False
+
+
+def test_faults_and_restarts_together_write_each_point_once(
+    backend, together_api, dataset, validation, store
+) -> None:
+    """Followers that stop mid-job, one after another, through faults: nothing lost or doubled."""
+    together_api.auto_advance = False
+    folder = backend.launch(spec_for(dataset, validation), store)
+    job_id = folder.read_status().job_id
+    for _ in range(4):
+        together_api.advance(job_id)
+        together_api.inject(429, times=1, path_contains="/metrics", retry_after=0.01)
+        together_api.inject(drop=True, times=1, path_contains="/events")
+        stop = threading.Event()
+        waits: list[float] = []
+
+        def sleep(seconds: float, waits: list[float] = waits, stop: threading.Event = stop) -> bool:
+            waits.append(seconds)
+            if len(waits) > 3:  # a few polls, then this follower is stopped
+                stop.set()
+            return stop.is_set()
+
+        mirror = backend.mirror(folder)
+        mirror.intervals = FAST
+        mirror.run(stop=stop, sleep=sleep)
+    together_api.auto_advance = True
+    assert follow_to_end(backend, folder) is RunState.SUCCEEDED
+    assert_every_loss_point_once(folder)
+    lines = folder.log_txt.read_text().splitlines()
+    assert sum("Training started" in line for line in lines) == 1
+
+
+def test_metrics_listed_after_completion_are_collected_within_the_grace(
+    backend, together_api, dataset, validation, store
+) -> None:
+    together_api.late_steps = 2  # steps 5 and 6 are listed only after a few more polls
+    together_api.late_polls = 3
+    folder = backend.launch(spec_for(dataset, validation), store)
+    assert follow_to_end(backend, folder) is RunState.SUCCEEDED
+    assert_every_loss_point_once(folder)
+    status = folder.read_status()
+    assert "unfetched" not in status.extra and status.detail == ""
+
+
+def test_metrics_that_never_come_are_recorded_as_unfetched(
+    backend, together_api, dataset, validation, store
+) -> None:
+    together_api.late_steps = 2
+    together_api.late_polls = 10**9
+    folder = backend.launch(spec_for(dataset, validation), store)
+    mirror = backend.mirror(folder)
+    mirror.intervals = replace(FAST, ended_grace=0.05)
+    assert mirror.run() is RunState.SUCCEEDED
+    assert [p.step for p in folder.load_metrics()] == [1, 2, 3, 4]
+    status = folder.read_status()
+    assert status.extra["unfetched"] == "its last metrics"
+    how = f"finetune-tui attach {status.job_id} --backend together"
+    assert status.extra["fetch_with"] == how and how in status.detail
+    assert "Together AI has not sent them" in status.detail
+    assert status.detail in folder.log_txt.read_text()
+
+
+def test_a_full_disk_does_not_stop_the_follower(
+    backend,
+    together_api,
+    dataset,
+    validation,
+    store,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import backends.hosted.together as together_module
+    import backends.runs.store as store_module
+    from tests.support.helpers import FullDisk
+
+    folder = backend.launch(spec_for(dataset, validation), store)
+    full = FullDisk(store_module.write_json_atomic, 5)
+    monkeypatch.setattr(store_module, "write_json_atomic", full)
+    monkeypatch.setattr(together_module, "write_json_atomic", full)
+    assert follow_to_end(backend, folder) is RunState.SUCCEEDED
+    assert full.left == 0
+    assert folder.read_status().state is RunState.SUCCEEDED  # not left running
+    assert_every_loss_point_once(folder)
+    assert capfd.readouterr().err.count("disk full") == 1  # said once
+
+
+def test_a_key_rejected_while_following_stops_with_no_key_written(
+    backend, together_api, dataset, validation, store
+) -> None:
+    together_api.auto_advance = False
+    folder = backend.launch(spec_for(dataset, validation), store)
+    together_api.api_key = "tg-rotated-key-5555"  # the key the follower holds no longer works
+    with pytest.raises(HostedError, match="API key rejected"):
+        backend.follow(folder)
+    status = folder.read_status()
+    assert "API key rejected" in status.detail and not status.reconnecting
+    assert "Following stopped: Together AI: API key rejected" in folder.log_txt.read_text()
+    every_file = b"".join(p.read_bytes() for p in folder.path.rglob("*") if p.is_file())
+    assert b"tg-test-key-0123456789" not in every_file
+    assert b"tg-rotated-key-5555" not in every_file
 
 
 def test_a_rejected_key_says_so(together_api, dataset, store) -> None:
@@ -236,8 +358,6 @@ def test_prepare_checks_together_rules(backend, dataset, tmp_path) -> None:
     assert any(
         "would refuse" in p.message for p in backend.prepare(spec_for(empty, hyperparameters={}))
     )
-    from dataclasses import replace
-
     lora_only = hosted_spec("together", model="Qwen/Qwen2.5-72B-Instruct", data=str(dataset))
     assert any(p.where == "adapter" for p in backend.prepare(replace(lora_only, adapter="full")))
     bad = spec_for(dataset, hyperparameters={"lora_dropout": 1.5, "learning_rate_multiplier": 2})

@@ -69,7 +69,7 @@ def test_summaries_keep_going(corpus) -> None:
 
 
 def test_watch_opens_and_polls_every_damaged_run(corpus) -> None:
-    _, runs = corpus
+    store, runs = corpus
     for name, folder in runs.items():
         watch = RunWatch(folder)
         lines = watch.open(NOW)
@@ -82,7 +82,12 @@ def test_watch_opens_and_polls_every_damaged_run(corpus) -> None:
     assert missing.problem == "Unreadable: run.json: missing"
     bad = RunWatch(runs["metrics_bad"])
     bad.open(NOW)
-    assert bad.history.count == 2 and bad.bad_metric_lines == 4
+    assert bad.history.count == 2
+    assert bad.metrics_note == (  # as `runs` and `watch` say it
+        "metrics.jsonl: 4 damaged line(s) passed over; its last line is cut short (ignored)"
+    )
+    rows = {row.run_id: row for row in RunTable(store).rows(NOW)}
+    assert bad.metrics_note == rows[runs["metrics_bad"].run_id].metrics_note
 
 
 def test_metric_points_of_the_wrong_types_are_refused() -> None:

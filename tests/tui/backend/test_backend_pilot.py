@@ -18,6 +18,7 @@ from tests.support.backend_stage import (
     to_launch,
     wait_until,
 )
+from tests.support.screen_text import screen_rows
 from tui.screens.backend import BackendSettingsScreen, BackendWhereScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.monitor import MonitorScreen
@@ -243,8 +244,9 @@ async def test_training_not_available_is_shown_as_a_message(
             lambda: not screen.launching and "Not launched" in text(screen, "#launch-status")
         )
         status = text(screen, "#launch-status")
-        assert "Azure OpenAI" in status and "Traceback" not in status
+        assert "OpenAI refused to create the job (403)" in status and "Traceback" not in status
         assert refusing_emulator.api_key not in status
+        assert "Azure OpenAI: gpt-4o-mini" in "\n".join(screen_rows(app))  # among the offers
         assert app.screen is screen
         runs = RunStore.of(app.workspace).list_folders()
         assert len(runs) == 1 and runs[0].read_status().state.value == "failed"

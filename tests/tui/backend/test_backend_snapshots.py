@@ -94,3 +94,22 @@ def test_launch_confirmation(snap_compare, make_app, workdir, size, monkeypatch)
         await settle(pilot, 0.3)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_launch_refused_offers_the_others(
+    snap_compare, make_app, workdir, size, monkeypatch, refusing_emulator
+) -> None:
+    """OpenAI answered 403 ``training_not_available`` at job creation: the refusal, then the
+    other backends with a comparable model each, the list focused (Enter takes one)."""
+    from tests.support.backend_stage import to_launch, wait_until
+
+    monkeypatch.setenv("OPENAI_BASE_URL", refusing_emulator.base_url)
+
+    async def run_before(pilot: Pilot) -> None:
+        screen = await to_launch(pilot, refusing_emulator.api_key)
+        await pilot.press("ctrl+n", "y")
+        await wait_until(lambda: screen.query_one("#offers").display and not screen.launching)
+        await settle(pilot, 0.3)
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=run_before)

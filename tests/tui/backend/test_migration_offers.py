@@ -11,6 +11,7 @@ from textual.widgets import Input, OptionList, RadioButton, Static
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.support.backend_stage import scan_and_enter_backend, settle, to_launch, wait_until
 from tests.support.decisions import complete_answers, write_decision
+from tests.support.screen_text import screen_rows
 from tui.journey import Position
 from tui.screens.backend import BackendSettingsScreen, BackendWhereScreen
 from tui.screens.decide.cost import CostScreen
@@ -136,21 +137,37 @@ async def test_before_the_date_with_access_nothing_is_offered(make_app, workdir)
 async def test_a_403_at_launch_offers_the_others_and_leads_back_to_settings(
     make_app, workdir, refusing_emulator: FineTuneAPI, monkeypatch
 ) -> None:
+    """As a user does it, by keys: the refusal in one line, the offers focused, Launch greyed
+    out; arrows and Enter take Together, and Settings opens on it with the same data."""
     monkeypatch.setenv("OPENAI_BASE_URL", refusing_emulator.base_url)
     app = make_app()
-    async with app.run_test(size=(100, 40)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         screen = await to_launch(pilot, refusing_emulator.api_key)
         await pilot.press("ctrl+n", "y")
-        await wait_until(lambda: screen.query_one("#offers").display)
+        await wait_until(lambda: screen.query_one("#offers").display and not screen.launching)
+        await settle(pilot)
         assert "OpenAI refused to create the job" in text(screen, "#offers-reason")
+        status = text(screen, "#launch-status")
+        assert "refused to create the job (403)" in status and "not available" in status
+        assert refusing_emulator.api_key not in status
         listing = screen.query_one("#offers-list", OptionList)
-        together = next(
-            i
-            for i in range(listing.option_count)
-            if listing.get_option_at_index(i).id == "together"
-        )
-        await take(pilot, together)
+        assert app.focused is listing and listing.highlighted == 0
+        region = listing.region
+        assert region.height > 0 and region.bottom <= screen.query_one("#form").region.bottom
+        assert "⏎ Take offer" in "\n".join(screen_rows(app))
+        assert screen.problems() == ["OpenAI will not take it: take an offer, or Back."]
+        assert "Ready to launch" not in text(screen, "#launch-checks")
+        await pilot.press("ctrl+n")  # Launch is greyed out: nothing is sent again
+        await settle(pilot)
+        assert app.screen is screen and len(refusing_emulator.jobs) == 0
+        ids = [listing.get_option_at_index(i).id for i in range(listing.option_count)]
+        for _ in range(ids.index("together")):
+            await pilot.press("down")
+        await pilot.press("enter")
         await wait_until(lambda: isinstance(app.screen, BackendSettingsScreen))
+        await settle(pilot)
         assert app.backend_choice.backend == "together"
         assert app.screen.query_one("#hosted-model", Input).value == TOGETHER_MODEL
         assert app.dataset_choice.train == "train.jsonl"
+        assert app.dataset_choice.validation == "valid.jsonl"
+        assert "Offer taken" in app.backend_choice.offer_reason

@@ -15,6 +15,7 @@ from backends.runs import RunFolder, RunStore
 from tests.support.runs import (
     all_kinds,
     hosted_succeeded,
+    hosted_with_gaps,
     local_dpo_running,
     local_failed,
     local_overfitting,
@@ -71,6 +72,16 @@ def test_running_dpo_rewards(snap_compare, make_app, app_store: RunStore, size) 
 @pytest.mark.parametrize("size", SIZES)
 def test_succeeded_hosted_with_summary(snap_compare, make_app, app_store: RunStore, size) -> None:
     app = make_app(watch=hosted_succeeded(app_store), gpu_probe=list)
+    assert snap_compare(app, terminal_size=size, run_before=settled)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_succeeded_hosted_with_the_followers_notes(
+    snap_compare, make_app, app_store: RunStore, size
+) -> None:
+    """What ``runs``/``watch`` note, the monitor shows too: the last events not fetched (and how
+    to fetch them), the damaged metrics lines passed over."""
+    app = make_app(watch=hosted_with_gaps(app_store), gpu_probe=list)
     assert snap_compare(app, terminal_size=size, run_before=settled)
 
 

@@ -79,6 +79,8 @@ class BackendLaunchScreen(StepScreen):
         self.cancel_launch = threading.Event()
         self.folder: RunFolder | None = None
         self.backend: Any = None
+        self.refused = False
+        """The provider refused to create the job (403 ``training_not_available``): the offers show."""
 
     @property
     def choice(self) -> BackendChoice:
@@ -158,7 +160,7 @@ class BackendLaunchScreen(StepScreen):
         lines = [
             f"{'✗' if problem.fatal else '•'} {problem.message}" for problem in prepared.problems
         ]
-        if not any(problem.fatal for problem in prepared.problems):
+        if not any(problem.fatal for problem in prepared.problems) and not self.refused:
             lines.insert(0, "✓ Ready to launch.")
         if prepared.data_blocked:
             lines.append("Press d to go back to the Dataset report: each finding has its fix.")
@@ -179,6 +181,10 @@ class BackendLaunchScreen(StepScreen):
             return [f"Launched as run {self.folder.run_id} (F5 lists the runs)."]
         if not self.chosen:
             return ["Choose where to train first (Back)."]
+        if self.refused:
+            return [
+                f"{registry.label(self.choice.backend)} will not take it: take an offer, or Back."
+            ]
         fatal = self.fatal()
         return [fatal] if fatal else []
 
@@ -265,9 +271,8 @@ class BackendLaunchScreen(StepScreen):
             self.query_one("#launch-bar").display = False
             if event.state is WorkerState.SUCCESS:
                 self.launched(cast("RunFolder", event.worker.result))
-            else:
+            elif not self._offer_elsewhere(event.worker.error):
                 self.failed(self.explain(event.worker.error))
-                self._offer_elsewhere(event.worker.error)
             self._validity = None
             self.refresh_validity()
 
@@ -286,17 +291,28 @@ class BackendLaunchScreen(StepScreen):
         status.set_classes("-error")
         status.update(f"Not launched: {message}")
 
-    def _offer_elsewhere(self, error: BaseException | None) -> None:
-        """OpenAI answered 403 ``training_not_available``: offer the others, same data."""
+    def _offer_elsewhere(self, error: BaseException | None) -> bool:
+        """OpenAI answered 403 ``training_not_available``: say so in one line and offer the
+        others, same data, the list in view and focused (Enter takes one). ``False`` for any
+        other error."""
         from backends.hosted.errors import TrainingNotAvailable
         from backends.migration import offers
+        from backends.text import printable_line
 
         if not isinstance(error, TrainingNotAvailable):
-            return
+            return False
+        self.refused = True
+        if self.prepared is not None:
+            self.show_checks(self.prepared)  # no "Ready to launch" after a refusal
+        label = registry.label(self.choice.backend)
+        said = printable_line(error.said) if error.said else "training_not_available"
+        self.failed(f"{label} refused to create the job (403): {said}")
         found = offers(self.choice.hosted_model, self.app.today)
-        reason = f"{registry.label(self.choice.backend)} refused to create the job."
-        self.query_one("#offers", MigrationOffers).show(reason, found)
-        self.query_one("#offers-list").focus()
+        offered = self.query_one("#offers", MigrationOffers)
+        offered.show(f"{label} refused to create the job.", found)
+        self.query_one("#offers-list").focus(scroll_visible=False)
+        self.call_after_refresh(offered.scroll_visible, top=True, animate=False)
+        return True
 
     def on_offer_taken(self, message: OfferTaken) -> None:
         """Back to Settings, pre-filled with the offer's backend and model (same data)."""
