@@ -15,7 +15,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from backends import locations
-from backends.decision import Answers, Recommendation, load_decision, recommend, save_decision
+from backends.decision import Answers, load_decision, save_decision
 from backends.workspace import Workspace
 from tui import __version__
 from tui.journey import JOURNEY, Position, stage_index
@@ -28,6 +28,7 @@ from tui.state import BackendChoice, ChatChoice, DatasetChoice, EvalChoice
 
 if TYPE_CHECKING:
     from backends.data.report import DatasetReport
+    from backends.decision import Recommendation
     from backends.evaluate.compare import Comparison
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ class FinetuneApp(JourneyApp):
         self.comparison: Comparison | None = None
         self.comparison_key: tuple[object, ...] = ()
         """The evaluate choice the cached comparison was made with."""
-        self.recommendation: Recommendation = recommend(self.answers, today=self.today)
+        self._recommendation: Recommendation | None = None
         self.watch_folder = watch
         self.gpu_probe = gpu_probe
         self.cursor_blink = cursor_blink
@@ -158,6 +159,15 @@ class FinetuneApp(JourneyApp):
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if not self.cursor_blink and hasattr(event.widget, "cursor_blink"):
             event.widget.cursor_blink = False
+
+    @property
+    def recommendation(self) -> Recommendation:
+        """The recommendation for the answers as last saved (worked out when first read)."""
+        if self._recommendation is None:
+            from backends.decision import recommend
+
+            self._recommendation = recommend(self.answers, today=self.today)
+        return self._recommendation
 
     def on_mount(self) -> None:
         self.sub_title = "Should you fine-tune?"
@@ -237,9 +247,10 @@ class FinetuneApp(JourneyApp):
     def save(self) -> bool:
         """Recompute the recommendation and write the decision and choices; say so if it fails."""
         from backends.choices import save_choices
+        from backends.decision import recommend
 
         self._note_training()
-        self.recommendation = recommend(self.answers, today=self.today)
+        self._recommendation = recommend(self.answers, today=self.today)
         try:
             if self.choices_kept:
                 save_choices(
@@ -252,7 +263,7 @@ class FinetuneApp(JourneyApp):
             record = save_decision(
                 self.workspace,
                 self.answers,
-                self.recommendation,
+                self._recommendation,
                 now=self.clock(),
                 created_at=self.created_at,
                 app_version=__version__,

@@ -1,4 +1,10 @@
-"""The decision checklist: answers → recommendation with reasons → saved record."""
+"""The decision checklist: answers → recommendation with reasons → saved record.
+
+The rules and the break-even arithmetic load on first use (``recommend`` is not needed
+to draw the first screen); their names are importable from here all the same.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from backends.decision.answers import (
     Alternatives,
@@ -12,12 +18,6 @@ from backends.decision.answers import (
     UseCase,
     UseCaseCategory,
 )
-from backends.decision.break_even import (
-    BreakEven,
-    compute_break_even,
-    default_price_after,
-    default_price_now,
-)
 from backends.decision.record import (
     SCHEMA_VERSION,
     DecisionRecord,
@@ -25,7 +25,37 @@ from backends.decision.record import (
     load_decision,
     save_decision,
 )
-from backends.decision.rules import Reason, Recommendation, Stance, Verdict, recommend
+
+if TYPE_CHECKING:
+    from backends.decision.break_even import (
+        BreakEven,
+        compute_break_even,
+        default_price_after,
+        default_price_now,
+    )
+    from backends.decision.rules import Reason, Recommendation, Stance, Verdict, recommend
+
+_LATER = {
+    "backends.decision.break_even": (
+        "BreakEven",
+        "compute_break_even",
+        "default_price_after",
+        "default_price_now",
+    ),
+    "backends.decision.rules": ("Reason", "Recommendation", "Stance", "Verdict", "recommend"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    for module, names in _LATER.items():
+        if name in names:
+            value = getattr(importlib.import_module(module), name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -14,14 +14,16 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from backends.decision.answers import Answers, AnswersError
-from backends.decision.rules import Recommendation
 from backends.files import free_name, private_dir, write_atomic, write_json_atomic
 from backends.workspace import Workspace
+
+if TYPE_CHECKING:
+    from backends.decision.rules import Recommendation
 
 SCHEMA_VERSION = 1
 

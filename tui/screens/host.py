@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 
-from backends.decision import Answers, Recommendation
+from backends.decision import Answers
 from backends.workspace import Workspace
 from tui.journey import Position
 from tui.state import BackendChoice, ChatChoice, DatasetChoice, EvalChoice
 
 if TYPE_CHECKING:
     from backends.data.report import DatasetReport
+    from backends.decision import Recommendation
     from backends.evaluate.compare import Comparison
     from backends.runs import RunFolder
 
@@ -41,7 +42,6 @@ class JourneyApp(App[None]):
     clock: Callable[[], datetime]
     """Now, timezone-aware (injectable for tests)."""
     answers: Answers
-    recommendation: Recommendation
     dataset_choice: DatasetChoice
     dataset_report: DatasetReport | None
     dataset_report_key: tuple[str, ...]
@@ -54,6 +54,11 @@ class JourneyApp(App[None]):
     comparison: Comparison | None
     comparison_key: tuple[object, ...]
     """The evaluate choice the cached comparison was made with."""
+
+    @property
+    def recommendation(self) -> Recommendation:
+        """The recommendation for the answers as last saved."""
+        raise NotImplementedError
 
     @property
     def evaluate_position(self) -> Position:
