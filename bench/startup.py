@@ -9,6 +9,9 @@ machine.
 
     python bench/startup.py [--runs 9] [--before DIR]
 
+The project is timed twice: in an empty folder (a first start) and in a folder with a
+saved decision and saved choices (a returning user: the wizard restores them).
+
 ``--before DIR`` also times another checkout of the project (e.g. ``git worktree add
 /tmp/before HEAD~3``) in the same run, so a change is measured against its baseline.
 The project is started as ``python -m tui`` with ``PYTHONPATH`` set to the checkout
@@ -78,6 +81,29 @@ def time_to_text(command: str, text: str, cwd: Path, timeout: float = 20.0) -> f
         subprocess.run([*TMUX, "kill-session", "-t", session], capture_output=True)
 
 
+def write_returning_workspace(folder: Path) -> None:
+    """A saved decision and saved Dataset/Backend choices, as a second start finds them."""
+    from datetime import datetime, timezone
+
+    from backends.choices import save_choices
+    from backends.decision import Answers, UseCaseCategory, recommend, save_decision
+    from backends.workspace import Workspace
+    from tui.state import BackendChoice, DatasetChoice
+
+    workspace = Workspace.at(folder / ".finetune")
+    answers = Answers()
+    answers.use_case.category = UseCaseCategory.STYLE
+    answers.use_case.current_model = "gpt-4o-mini"
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    save_decision(workspace, answers, recommend(answers, today=now.date()), now=now)
+    dataset = DatasetChoice.from_answers(answers)
+    dataset.train = "train.jsonl"
+    save_choices(
+        workspace,
+        {"dataset": dataset.to_saved(), "backend": BackendChoice(backend="together").to_saved()},
+    )
+
+
 def project_command(checkout: Path) -> str:
     """Start the project of ``checkout`` as the console script does."""
     return f"env PYTHONPATH={shlex.quote(str(checkout))} {shlex.quote(sys.executable)} -m tui"
@@ -85,7 +111,7 @@ def project_command(checkout: Path) -> str:
 
 def describe(name: str, times: list[float]) -> str:
     return (
-        f"{name:<28} median {statistics.median(times):.3f} s "
+        f"{name:<34} median {statistics.median(times):.3f} s "
         f"(min {min(times):.3f}, max {max(times):.3f})"
     )
 
@@ -99,27 +125,45 @@ def main() -> int:
         print("tmux is not installed: apt-get install tmux", file=sys.stderr)
         return 2
     here = Path(__file__).resolve().parent.parent
-    commands = {"finetune-tui first screen": (project_command(here), FIRST_SCREEN_TEXT)}
+    sys.path.insert(0, str(here))
+    checkouts = {"finetune-tui": here}
     if args.before is not None:
-        commands["before (--before)"] = (project_command(args.before.resolve()), FIRST_SCREEN_TEXT)
+        checkouts["before (--before)"] = args.before.resolve()
+    commands: dict[str, tuple[str, str, str]] = {}
+    for label, checkout in checkouts.items():
+        commands[f"{label} first start"] = (project_command(checkout), FIRST_SCREEN_TEXT, "new")
+        commands[f"{label} returning user"] = (
+            project_command(checkout),
+            FIRST_SCREEN_TEXT,
+            "returning",
+        )
     times: dict[str, list[float]] = {name: [] for name in ["minimal Textual app", *commands]}
     # A session that lives for the whole bench keeps the private server up between runs.
     subprocess.run([*TMUX, "new-session", "-d", "-s", "keep", "cat"], check=True)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            cwd = Path(folder)
-            script = cwd / "baseline.py"
+            folders = {"new": Path(folder) / "new", "returning": Path(folder) / "returning"}
+            for path in folders.values():
+                path.mkdir()
+            write_returning_workspace(folders["returning"])
+            script = Path(folder) / "baseline.py"
             script.write_text(BASELINE_APP)
-            commands["minimal Textual app"] = (f"{sys.executable} {script}", BASELINE_TEXT)
+            commands["minimal Textual app"] = (f"{sys.executable} {script}", BASELINE_TEXT, "new")
+
+            def timed(name: str) -> float:
+                command, text, where = commands[name]
+                if where == "new":  # a first start every time: what the last run saved goes
+                    shutil.rmtree(folders["new"] / ".finetune", ignore_errors=True)
+                return time_to_text(command, text, folders[where])
+
             # One warm-up of each so the OS file cache is equally warm for all.
-            for command, text in commands.values():
-                time_to_text(command, text, cwd)
+            for name in commands:
+                timed(name)
             order = list(commands)
             for run in range(args.runs):
                 # A different order each run: no command always goes first.
                 for name in order[run % len(order) :] + order[: run % len(order)]:
-                    command, text = commands[name]
-                    times[name].append(time_to_text(command, text, cwd))
+                    times[name].append(timed(name))
     finally:
         subprocess.run([*TMUX, "kill-server"], capture_output=True)
     base = statistics.median(times["minimal Textual app"])

@@ -146,6 +146,9 @@ class FinetuneApp(JourneyApp):
         self.comparison_key: tuple[object, ...] = ()
         """The evaluate choice the cached comparison was made with."""
         self._recommendation: Recommendation | None = None
+        self._held_keys: list[events.Key] | None = None
+        """Keys pressed before the opening step's fields were mounted, in order; ``None``:
+        not holding (keys go where they always go)."""
         self.watch_folder = watch
         self.gpu_probe = gpu_probe
         self.cursor_blink = cursor_blink
@@ -168,6 +171,24 @@ class FinetuneApp(JourneyApp):
 
             self._recommendation = recommend(self.answers, today=self.today)
         return self._recommendation
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and self._held_keys is not None:
+            self._held_keys.append(event)  # typed ahead of the fields: kept for them
+            return
+        await super().on_event(event)
+
+    async def on_step_screen_form_ready(self) -> None:
+        """The fields are there: the keys held so far reach them, in the order pressed."""
+        held, self._held_keys = self._held_keys or [], None
+        for key in held:
+            await super().on_event(events.Key(key.key, key.character))
+
+    def on_ready(self) -> None:
+        """The first frame is on the terminal: the opening step's fields come now."""
+        step = self._step_screen()
+        if step is not None:
+            step.mount_form_after_first_frame()
 
     def on_mount(self) -> None:
         self.sub_title = "Should you fine-tune?"
@@ -209,6 +230,8 @@ class FinetuneApp(JourneyApp):
         self.position = position
         self.furthest = max(self.furthest, position)
         screen = screen_at(position)(self.answers, self.furthest, opening=opening)
+        if screen.holds_keys:
+            self._held_keys = []
         self.push_screen(screen, self._after_step)
         if self.monitor_next is not None:
             folder, self.monitor_next = self.monitor_next, None

@@ -3,12 +3,47 @@ made of (``values``), ``status.json`` (``status``), run ids, tailing the append-
 live watch of one run, the table of all runs, the figures a viewer shows, and the analysis of a
 loss curve (``metrics``).
 
-The names most callers need are here; the rest live in their module.
+The names most callers need are here; the rest live in their module. The store and the
+status load on first use: the registry (and so the first screen, restoring a saved choice)
+needs only the values.
 """
 
-from backends.runs.status import RunStatus
-from backends.runs.store import RunFolder, RunStore, format_log_line, make_run_id, model_slug
+from typing import TYPE_CHECKING, Any
+
 from backends.runs.values import AUTO, DPO, SUPERVISED, MetricPoint, RunResult, RunSpec, RunState
+
+if TYPE_CHECKING:
+    from backends.runs.status import RunStatus
+    from backends.runs.store import (
+        RunFolder,
+        RunStore,
+        format_log_line,
+        make_run_id,
+        model_slug,
+    )
+
+_LATER = {
+    "backends.runs.status": ("RunStatus",),
+    "backends.runs.store": (
+        "RunFolder",
+        "RunStore",
+        "format_log_line",
+        "make_run_id",
+        "model_slug",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    for module, names in _LATER.items():
+        if name in names:
+            value = getattr(importlib.import_module(module), name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AUTO",

@@ -84,6 +84,48 @@ def test_the_first_screen_imports_no_command_backend_or_heavy_library(tmp_path: 
     assert loaded == []
 
 
+def test_a_returning_user_start_restores_without_the_run_store_or_any_backend(
+    tmp_path: Path,
+) -> None:
+    """Saved choices are checked against the registry (names only): nothing heavier loads."""
+    from datetime import datetime, timezone
+
+    from backends.choices import save_choices
+    from backends.decision import Answers, UseCaseCategory, recommend, save_decision
+    from backends.workspace import Workspace
+    from tui.state import BackendChoice, DatasetChoice
+
+    workspace = Workspace.at(tmp_path / "ws")
+    answers = Answers()
+    answers.use_case.category = UseCaseCategory.STYLE
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    save_decision(workspace, answers, recommend(answers, today=now.date()), now=now)
+    save_choices(
+        workspace,
+        {
+            "dataset": DatasetChoice.from_answers(answers).to_saved(),
+            "backend": BackendChoice(backend="together").to_saved(),
+        },
+    )
+    shown, modules = open_the_wizard(tmp_path / "ws")
+    assert shown == ["UseCaseScreen"]
+    unwanted = (
+        "tui.commands.",
+        "backends.hosted",
+        "backends.runs.store",
+        "backends.runs.status",
+        "backends.processes",
+        "backends.evaluate",
+        "backends.data",
+        "backends.decision.rules",
+        "openai",
+        "together",
+        "torch",
+        "transformers",
+    )
+    assert [m for m in modules if m.startswith(unwanted) or m.split(".")[0] in unwanted] == []
+
+
 def test_every_step_names_its_own_screen() -> None:
     for position in STEP_POSITIONS:
         assert screen_at(position).position == position, position.step_info.screen
@@ -169,3 +211,17 @@ def test_steps_whose_mounting_reads_their_fields_open_with_them() -> None:
         ]
         if own:
             assert screen.form_after_first_frame is False, (screen.__name__, own)
+
+
+async def test_keys_pressed_before_the_fields_arrive_reach_them_in_order(make_app) -> None:
+    from tests.support.decisions import measured_answers, write_decision
+    from tests.support.helpers import until
+    from tui.screens.decide import CostScreen
+
+    write_decision(measured_answers())
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        # At once, before the opening step's fields are mounted: held, then replayed.
+        await pilot.press("ctrl+n", "ctrl+n")
+        await until(pilot, lambda: isinstance(app.screen, CostScreen), "two steps on")
+        assert app._held_keys is None

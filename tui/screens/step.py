@@ -14,6 +14,7 @@ from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Header, Input, Static
@@ -51,6 +52,9 @@ class StepScreen(Screen[Move]):
         Binding("escape", "back", "Back", id="back"),
     ]
 
+    class FormReady(Message):
+        """An opening step's fields are mounted (the app lets the keys it held reach them)."""
+
     def __init__(
         self, answers: Answers, furthest: Position | None = None, *, opening: bool = False
     ) -> None:
@@ -60,6 +64,7 @@ class StepScreen(Screen[Move]):
         self.furthest = max(furthest or self.position, self.position)
         self._validity: tuple[str, bool] | None = None
         self._form_later = opening and self.form_after_first_frame
+        self._form_coming = False
 
     @property
     def step(self) -> Step:
@@ -107,16 +112,22 @@ class StepScreen(Screen[Move]):
     def on_mount(self) -> None:
         self.sub_title = f"{self.position.stage_info.title} · {self.step.title}"
         if self._form_later:
-            self.call_after_refresh(self._mount_form)
-            return
+            return  # the app calls ``mount_form_after_first_frame`` once that frame is out
         self.refresh_validity()
         self.focus_first_field()
+
+    def mount_form_after_first_frame(self) -> None:
+        """The first frame is out (Textual's ``Ready``): now the fields."""
+        if self._form_later and not self._form_coming:
+            self._form_coming = True
+            self.call_after_refresh(self._mount_form)
 
     async def _mount_form(self) -> None:
         await self.query_one("#form", VerticalScroll).mount_compose(self.compose_form())
         self._form_later = False
         self.refresh_validity()
         self.focus_first_field()
+        self.app.post_message(self.FormReady())
 
     # --- fields and focus --------------------------------------------------
 
@@ -205,6 +216,11 @@ class StepScreen(Screen[Move]):
             self.action_next()
 
     # --- navigation --------------------------------------------------------
+
+    @property
+    def holds_keys(self) -> bool:
+        """Keys pressed before the fields are there wait for them (the app holds them)."""
+        return self._form_later
 
     @property
     def form_ready(self) -> bool:
