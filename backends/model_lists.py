@@ -42,6 +42,8 @@ from backends.catalog import (
 from backends.files import write_json_atomic
 
 MAX_AGE = timedelta(days=1)
+FETCH_TIMEOUT_S = 10.0
+"""A model list is a nicety: a provider that does not answer within this keeps the catalog's."""
 """How long a fetched list is used before ``current`` asks again."""
 CACHE_VERSION = 1
 

@@ -83,7 +83,8 @@ class CompatibleBackend(HostedBackend):
 
     def fetch_models(self) -> list[ListedModel]:
         """The provider's ``/models`` (may raise): names only, the API says nothing more."""
-        listed = self.client(max_retries=0).models.list()
+        client = self.client(max_retries=0).with_options(timeout=model_lists.FETCH_TIMEOUT_S)
+        listed = client.models.list()
         return [ListedModel(str(model.id)) for model in listed if getattr(model, "id", None)]
 
     def model_list(self) -> ModelList:

@@ -525,7 +525,7 @@ class TogetherBackend:
         The supported-model catalog filtered to fine-tuning, then ``model_limits`` per model
         (longest SFT example, full training or LoRA only); a model whose limits do not come
         keeps the list's context length."""
-        client = self.client(max_retries=0)
+        client = self.client(max_retries=0).with_options(timeout=model_lists.FETCH_TIMEOUT_S)
         listed: list[Any] = []
         for model in client.models.list_supported(product="PRODUCT_FINE_TUNING", limit=100):
             if str(getattr(model, "status", "")) != "SUPPORTED_MODEL_STATUS_HIDDEN":
