@@ -1000,6 +1000,9 @@ def create_params(spec: RunSpec, training_file: str, validation_file: str | None
         "training_method": "dpo" if spec.method == DPO else "sft",
         "lora": spec.adapter != FULL,
     }
+    if spec.method != DPO:
+        # Together's default, said out loud: unset, the SDK prints a warning to the terminal.
+        params["train_on_inputs"] = "auto"
     if validation_file:
         params["validation_file"] = validation_file
     for name in TOGETHER_HYPERPARAMETERS:

@@ -140,6 +140,8 @@ def test_train_converts_sharegpt_into_a_new_file_and_says_so(
     assert "note: Converted: talks.jsonl (12 ShareGPT conversations)" in err
     assert str(converted) in err and "your file is unchanged" in err
     assert "note: the model list (from Together AI's API, fetched " in err
+    assert err.count("Uploaded talks.together.jsonl (") == 1  # once, however the SDK reports
+    assert "train_on_inputs" not in err  # no SDK warning printed over ours
     assert source.read_bytes() == before and converted.is_file()
     [folder] = RunStore(workspace / "runs").list_folders()
     assert folder.read_spec().dataset == str(converted)

@@ -217,7 +217,7 @@ def run_train(args: argparse.Namespace) -> int:
         from backends.hosted.errors import TrainingNotAvailable
 
         try:
-            return backend.launch(spec, store, progress=_print_progress)
+            return backend.launch(spec, store, progress=_UploadProgress())
         except TrainingNotAvailable:
             for line in offer_lines(args.model, today, args.data, args.validation):
                 _err(line)
@@ -294,13 +294,25 @@ def _confirm(backend: Any, spec: Any) -> bool:
     return answer in ("y", "yes")
 
 
-def _print_progress(what: str, done: int, total: int) -> None:
-    if sys.stderr.isatty():
-        percent = 100 * done // total if total else 100
-        end = "\n" if done >= total else ""
-        print(f"\rUploading {what}: {percent:3d}%", end=end, file=sys.stderr, flush=True)
-    elif done >= total:
-        _err(f"Uploaded {what} ({total:,} bytes)")
+class _UploadProgress:
+    """Upload progress on stderr: a percentage in a terminal, one line per file otherwise.
+    A file is reported done once, however often the SDK reports its last byte."""
+
+    def __init__(self) -> None:
+        self._done: set[str] = set()
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if what in self._done:
+            return
+        finished = done >= total
+        if finished:
+            self._done.add(what)
+        if sys.stderr.isatty():
+            percent = 100 * done // total if total else 100
+            end = "\n" if finished else ""
+            print(f"\rUploading {what}: {percent:3d}%", end=end, file=sys.stderr, flush=True)
+        elif finished:
+            _err(f"Uploaded {what} ({total:,} bytes)")
 
 
 def run_attach(args: argparse.Namespace) -> int:
