@@ -256,7 +256,9 @@ def _scan_lines(
         raw_lines(path, start, end, max_line_bytes), start=1
     ):
         figures = None
+        width = consumed
         if raw is not None and offset != 0:  # the first line may start with a BOM
+            width = len(raw) + 1  # without a "\r" before the newline, as check_values counts
             try:
                 value = loads(raw)
                 if type(value) is dict:
@@ -275,9 +277,9 @@ def _scan_lines(
             pending_bytes += item.size + 1
             check_values((item,), options, result, count)
         else:
-            pending_bytes += len(raw) + 1
+            pending_bytes += width
             result.lines = line
-            result.bytes += len(raw) + 1
+            result.bytes += width
             result.objects += 1
             seen = formats.get(fmt.value)
             if seen is None:
