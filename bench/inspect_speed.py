@@ -9,6 +9,10 @@ pathological inputs of issue 3 and peak RSS on a large file.
 
     python bench/inspect_speed.py [--examples 50000] [--pathological] [--rss-mb 1024]
 
+``--phases 1000,20000,200000`` prints where the time of ``inspect --json`` goes on such
+files (fresh process each: interpreter start, imports, tokenizer load, scan with the
+processes the inspector picks and with one, report, JSON), medians of ``--runs``.
+
 ``--cli 1000,20000,200000`` instead times what people run, whole processes: the Cookbook
 script (``python bench/cookbook_baseline.py FILE``) against ``finetune-tui inspect FILE
 --json --model gpt-3.5-turbo`` on clean chats (``--seed 11 --tool-share 0``), interleaved,
@@ -32,7 +36,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-DEFAULT_MAKER = ROOT.parent / "shared" / "tools" / "make_chat_dataset.py"
+DEFAULT_MAKER = next(
+    (
+        folder / "shared" / "tools" / "make_chat_dataset.py"
+        for folder in (ROOT.parent, ROOT.parent.parent)
+        if (folder / "shared" / "tools" / "make_chat_dataset.py").is_file()
+    ),
+    ROOT.parent / "shared" / "tools" / "make_chat_dataset.py",
+)
+"""The team's dataset maker: ``../shared`` from a checkout, ``../../shared`` from a worktree."""
 
 
 def _seed_cl100k(folder: Path) -> None:
@@ -269,6 +281,90 @@ def compare_cli(
         data.unlink()
 
 
+PHASES_CHILD = """
+import sys, time
+started = time.perf_counter()
+import orjson
+from tui.commands import inspect as command
+from backends.data import inspector, scan
+imported = time.perf_counter()
+path, workers = sys.argv[1], (int(sys.argv[2]) if sys.argv[2] != "auto" else None)
+options = inspector.InspectOptions(model="gpt-3.5-turbo", workers=workers)
+target = inspector.resolve_target(options)
+scan_options = inspector._scan_options(options, target)
+scan.counter_for(scan_options)
+loaded = time.perf_counter()
+probe = inspector.probe_file(inspector.Path(path))
+size = probe.size
+result = scan.scan_file(inspector.Path(path), scan_options, None, None, workers)
+scanned = time.perf_counter()
+report = inspector.build_report(path, result, probe, options, target, scanned - loaded)
+built = time.perf_counter()
+text = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2)
+dumped = time.perf_counter()
+print(orjson.dumps({
+    "imports": imported - started, "tokenizer": loaded - imported, "scan": scanned - loaded,
+    "report": built - scanned, "json": dumped - built,
+    "processes": scan.plan_workers(size, workers, scan_options),
+}).decode())
+"""
+
+
+def phases(folder: Path, maker: Path, sizes: list[int], runs: int) -> None:
+    """Where the time of one inspect goes, phase by phase, in fresh processes (medians)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    print(f"\nPhases of inspect --json (gpt-3.5-turbo), median of {runs}, {os.cpu_count()} CPU(s):")
+    print(
+        f"  {'examples':>9} {'MB':>6} {'python':>7} {'imports':>8} {'tokenizer':>9} "
+        f"{'scan':>7} {'procs':>5} {'scan 1p':>8} {'report':>7} {'json':>6}"
+    )
+    for examples in sizes:
+        data = folder / f"phases{examples}.jsonl"
+        subprocess.run(
+            [
+                sys.executable,
+                str(maker),
+                str(data),
+                "--examples",
+                str(examples),
+                "--tool-share",
+                "0",
+                "--seed",
+                "11",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        start_s: list[float] = []
+        auto: list[dict] = []
+        single: list[dict] = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)
+            start_s.append(time.perf_counter() - started)
+            for workers, into in (("auto", auto), ("1", single)):
+                out = subprocess.run(
+                    [sys.executable, "-c", PHASES_CHILD, str(data), workers],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                ).stdout
+                into.append(json.loads(out))
+
+        def med(rows: list[dict], key: str) -> float:
+            return statistics.median(row[key] for row in rows)
+
+        print(
+            f"  {examples:>9,} {data.stat().st_size / 2**20:>6.1f} {statistics.median(start_s):>7.3f} "
+            f"{med(auto, 'imports'):>8.3f} {med(auto, 'tokenizer'):>9.3f} {med(auto, 'scan'):>7.3f} "
+            f"{auto[0]['processes']:>5} {med(single, 'scan'):>8.3f} {med(auto, 'report'):>7.3f} "
+            f"{med(auto, 'json'):>6.3f}"
+        )
+        data.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=50_000)
@@ -280,12 +376,21 @@ def main() -> None:
     parser.add_argument(
         "--cli", metavar="SIZES", help="whole processes on these sizes, e.g. 1000,20000"
     )
-    parser.add_argument("--runs", type=int, default=3, help="with --cli: runs of each (median)")
+    parser.add_argument(
+        "--phases", metavar="SIZES", help="where the time goes on these sizes, e.g. 1000,20000"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="with --cli or --phases: runs of each (median)"
+    )
     parser.add_argument("--before", type=Path, help="with --cli: another checkout, same run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="inspect-bench-") as tmp:
         folder = Path(tmp)
         _seed_cl100k(folder / "tiktoken-cache")
+        if args.phases:
+            phases(folder, args.maker, [int(n) for n in args.phases.split(",")], args.runs)
+            if not args.cli:
+                return
         if args.cli:
             compare_cli(
                 folder, args.maker, [int(n) for n in args.cli.split(",")], args.runs, args.before

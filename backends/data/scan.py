@@ -436,10 +436,9 @@ def plan_workers(size: int, workers: int | None, options: ScanOptions) -> int:
     where starting workers pays (forked workers start in ~10 ms, spawned ones re-import
     everything), else ``workers`` (default: one per available CPU), at most one per chunk."""
     wanted = workers if workers is not None else available_cpus()
-    if wanted <= 1:
+    if wanted <= 1 or size < PARALLEL_MIN_BYTES:
         return 1
-    floor = PARALLEL_MIN_BYTES if _can_fork() else SPAWN_MIN_BYTES
-    if size < floor:
+    if size < SPAWN_MIN_BYTES and not _can_fork():
         return 1
     return max(1, min(wanted, size // MIN_CHUNK_BYTES))
 

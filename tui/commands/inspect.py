@@ -159,14 +159,14 @@ def _run(args: argparse.Namespace) -> int:
     from backends.data.convert import TargetExists, convert_to_chat, split_file
     from backends.data.hf import DatasetUnavailable, inspect_hf, is_hf_source
     from backends.data.inspector import InspectOptions, inspect_file
-    from backends.data.render import render_text
-    from backends.data.samples import sample_dataset
 
     if args.sample == bool(args.path):
         return _fail("give a dataset PATH, or --sample for the shipped sample")
     source = args.path
     validation = args.validation
     if args.sample:
+        from backends.data.samples import sample_dataset
+
         sample = sample_dataset()
         source = str(sample.train)
         validation = validation or str(sample.validation)
@@ -251,6 +251,8 @@ def _run(args: argparse.Namespace) -> int:
     elif unreadable:
         pass
     else:
+        from backends.data.render import render_text
+
         print(render_text(report), end="")
     if unreadable:
         for group in unreadable:
