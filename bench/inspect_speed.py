@@ -17,7 +17,9 @@ processes the inspector picks and with one, report, JSON), medians of ``--runs``
 script (``python bench/cookbook_baseline.py FILE``) against ``finetune-tui inspect FILE
 --json --model gpt-3.5-turbo`` on clean chats (``--seed 11 --tool-share 0``), interleaved,
 ``--runs`` times each (medians), optionally with ``--before DIR`` (another checkout) in the
-same run, and checks the token totals are identical.
+same run, and checks the token totals are identical. Each line also gives the median CPU
+seconds (the process and its workers) and that ratio: on a machine busy with other work
+the wall-clock ratio moves with the load, the CPU ratio much less.
 """
 
 from __future__ import annotations
@@ -207,13 +209,22 @@ def peak_rss(folder: Path, maker: Path, size_mb: int) -> None:
     )
 
 
-def _process_seconds(command: list[str], env: dict[str, str]) -> tuple[float, dict]:
+def _children_cpu() -> float:
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _process_seconds(command: list[str], env: dict[str, str]) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds of the process and its workers, its JSON output)."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     out = subprocess.run(command, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if out.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(command)} failed: {out.stderr[-2000:]}")
-    return elapsed, json.loads(out.stdout)
+    return elapsed, _children_cpu() - cpu, json.loads(out.stdout)
 
 
 def compare_cli(
@@ -244,6 +255,7 @@ def compare_cli(
         )
         cookbook_cmd = [sys.executable, str(ROOT / "bench" / "cookbook_baseline.py"), str(data)]
         times: dict[str, list[float]] = {"Cookbook procedure": [], **{n: [] for n in commands}}
+        cpus: dict[str, list[float]] = {name: [] for name in times}
         totals: dict[str, tuple[int, int]] = {}
         ours_cmd = [
             sys.executable,
@@ -260,21 +272,24 @@ def compare_cli(
             # A different order each run: no command always goes first (or right after another).
             for name in order[run % len(order) :] + order[: run % len(order)]:
                 if name == "Cookbook procedure":
-                    elapsed, cookbook = _process_seconds(cookbook_cmd, env)
+                    elapsed, cpu, cookbook = _process_seconds(cookbook_cmd, env)
                     totals[name] = (cookbook["total_tokens"], cookbook["billing_tokens"])
                 else:
                     pythonpath = {**env, "PYTHONPATH": str(commands[name])}
-                    elapsed, ours = _process_seconds(ours_cmd, pythonpath)
+                    elapsed, cpu, ours = _process_seconds(ours_cmd, pythonpath)
                     totals[name] = (ours["total_tokens"], ours["billing_tokens"])
                 times[name].append(elapsed)
+                cpus[name].append(cpu)
         base = statistics.median(times["Cookbook procedure"])
         size = data.stat().st_size / 2**20
         print(f"  {examples:,} examples ({size:.1f} MB):")
+        base_cpu = statistics.median(cpus["Cookbook procedure"])
         for name, measured in times.items():
             median = statistics.median(measured)
+            cpu = statistics.median(cpus[name])
             print(
                 f"    {name:<30} {median:6.2f} s  {examples / median:9,.0f} examples/s  "
-                f"{base / median:4.1f}x the Cookbook"
+                f"{base / median:4.1f}x the Cookbook   (CPU {cpu:5.2f} s, {base_cpu / cpu:4.1f}x)"
             )
         same = len(set(totals.values())) == 1
         print(f"    token totals {totals['Cookbook procedure']}: {'IDENTICAL' if same else totals}")

@@ -112,7 +112,9 @@ def register(subparsers: Any) -> None:
         "--hf-split", default="train", metavar="NAME", help="Hugging Face split (default train)"
     )
     parser.add_argument(
-        "--workers", type=_positive, help="processes for big files (default: one per CPU)"
+        "--workers",
+        type=_positive,
+        help="processes for files of 4 MB or more (default: one per available CPU)",
     )
     parser.set_defaults(handler=run)
 

@@ -74,6 +74,7 @@ def test_parallel_chunks_give_the_same_report(tmp_path, monkeypatch):
     path = make_file(tmp_path / "data.jsonl", 3000, broken_every=97)
     monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(scan_module, "CHUNK_BYTES", 256 * 1024)
+    monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 256 * 1024)
     duplicate = path.read_bytes().splitlines()[5] + b"\n"
     with open(path, "ab") as handle:
         handle.write(duplicate)
@@ -103,7 +104,9 @@ def test_offsets_point_at_the_examples(tmp_path):
 def test_spawned_workers_when_threads_are_running(tmp_path, monkeypatch):
     """The UI scans from a thread: workers are spawned, not forked, and give the same figures."""
     monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(scan_module, "SPAWN_MIN_BYTES", 1)
     monkeypatch.setattr(scan_module, "CHUNK_BYTES", 512 * 1024)
+    monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 512 * 1024)
     path = make_file(tmp_path / "data.jsonl", 1500)
     single = inspect_file(path, InspectOptions(workers=1))
     stop = threading.Event()
@@ -112,6 +115,7 @@ def test_spawned_workers_when_threads_are_running(tmp_path, monkeypatch):
     try:
         context = scan_module._process_context(scan_module.ScanOptions("cl100k_base"))
         assert context.get_start_method() == "spawn"
+        assert scan_module.plan_workers(path.stat().st_size, 2, scan_module.ScanOptions("x")) == 2
         parallel = inspect_file(path, InspectOptions(workers=2))
     finally:
         stop.set()
@@ -122,6 +126,7 @@ def test_spawned_workers_when_threads_are_running(tmp_path, monkeypatch):
 def test_progress_reaches_the_end(tmp_path, monkeypatch, workers):
     monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(scan_module, "CHUNK_BYTES", 512 * 1024)
+    monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 512 * 1024)
     path = make_file(tmp_path / "data.jsonl", 3000)
     seen: list[tuple[int, int]] = []
     inspect_file(
@@ -137,6 +142,7 @@ def test_progress_reaches_the_end(tmp_path, monkeypatch, workers):
 def test_cancel_stops_and_says_so(tmp_path, monkeypatch, workers):
     monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 1)
     monkeypatch.setattr(scan_module, "CHUNK_BYTES", 256 * 1024)
+    monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 256 * 1024)
     path = make_file(tmp_path / "data.jsonl", 4000)
     cancel = threading.Event()
 
