@@ -432,12 +432,28 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def free_cpus() -> int:
+    """The CPUs a scan can have now: those the system's load leaves free (1-minute average,
+    which counts this process's own work: a machine running one command after another shows
+    a load of 1), at least 1. On a machine kept busy by other work, workers would share the
+    same CPUs and only add their cost (~10% more CPU time); ``make -l`` reasons the same way."""
+    cpus = available_cpus()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - Windows
+        return cpus
+    return max(1, min(cpus, round(cpus - load + 1)))
+
+
 def plan_workers(size: int, workers: int | None, options: ScanOptions) -> int:
     """How many processes scan a ``size``-byte file (this one included): 1 below the size
     where starting workers pays (forked workers start in ~10 ms, spawned ones re-import
-    everything), else ``workers`` (default: one per available CPU), at most one per chunk."""
-    wanted = workers if workers is not None else available_cpus()
-    if wanted <= 1 or size < PARALLEL_MIN_BYTES:
+    everything), else ``workers`` (default: one per CPU the load leaves free), at most one
+    per chunk."""
+    if size < PARALLEL_MIN_BYTES:
+        return 1
+    wanted = workers if workers is not None else free_cpus()
+    if wanted <= 1:
         return 1
     if size < SPAWN_MIN_BYTES and not _can_fork():
         return 1

@@ -114,7 +114,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--workers",
         type=_positive,
-        help="processes for files of 8 MB or more (default: one per available CPU)",
+        help="processes for files of 8 MB or more (default: one per CPU the load leaves free)",
     )
     parser.set_defaults(handler=run)
 

@@ -328,7 +328,8 @@ def test_serial_and_parallel_reports_are_identical(tmp_path, monkeypatch, worker
     assert serial.valid_examples > 400 and serial.errors
 
 
-def test_workers_are_planned_by_size():
+def test_workers_are_planned_by_size(monkeypatch):
+    monkeypatch.setattr(scan_module.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     options = scan_module.ScanOptions("cl100k_base")
     floor = scan_module.PARALLEL_MIN_BYTES
     plan = scan_module.plan_workers
@@ -337,6 +338,28 @@ def test_workers_are_planned_by_size():
     assert plan(10 * floor, 1, options) == 1
     assert plan(10 * floor, 2, options) == 2
     assert plan(10 * floor, None, options) == scan_module.available_cpus()
+
+
+@pytest.mark.parametrize(
+    ("cpus", "load", "free"),
+    [
+        (2, 0.0, 2),  # an idle machine
+        (2, 1.0, 2),  # one command after another: the load is this process's own
+        (2, 2.0, 1),  # and one more busy CPU: nothing left for a worker
+        (2, 4.5, 1),  # busy with other work: this process alone
+        (8, 3.0, 6),
+        (8, 0.2, 8),
+    ],
+)
+def test_default_workers_follow_the_load(monkeypatch, cpus, load, free):
+    """Workers on CPUs that other work keeps busy would only add their cost."""
+    monkeypatch.setattr(scan_module, "available_cpus", lambda: cpus)
+    monkeypatch.setattr(scan_module.os, "getloadavg", lambda: (load, load, load))
+    assert scan_module.free_cpus() == free
+    size = 64 * scan_module.PARALLEL_MIN_BYTES
+    options = scan_module.ScanOptions("cl100k_base")
+    assert scan_module.plan_workers(size, None, options) == free
+    assert scan_module.plan_workers(size, cpus, options) == cpus  # --workers is obeyed
 
 
 def test_workers_are_spawned_only_for_bigger_files(monkeypatch):
