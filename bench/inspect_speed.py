@@ -9,11 +9,17 @@ pathological inputs of issue 3 and peak RSS on a large file.
 
     python bench/inspect_speed.py [--examples 50000] [--pathological] [--rss-mb 1024]
 
+``--phases 1000,20000,200000`` prints where the time of ``inspect --json`` goes on such
+files (fresh process each: interpreter start, imports, tokenizer load, scan with the
+processes the inspector picks and with one, report, JSON), medians of ``--runs``.
+
 ``--cli 1000,20000,200000`` instead times what people run, whole processes: the Cookbook
 script (``python bench/cookbook_baseline.py FILE``) against ``finetune-tui inspect FILE
 --json --model gpt-3.5-turbo`` on clean chats (``--seed 11 --tool-share 0``), interleaved,
 ``--runs`` times each (medians), optionally with ``--before DIR`` (another checkout) in the
-same run, and checks the token totals are identical.
+same run, and checks the token totals are identical. Each line also gives the median CPU
+seconds (the process and its workers) and that ratio: on a machine busy with other work
+the wall-clock ratio moves with the load, the CPU ratio much less.
 """
 
 from __future__ import annotations
@@ -32,7 +38,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-DEFAULT_MAKER = ROOT.parent / "shared" / "tools" / "make_chat_dataset.py"
+DEFAULT_MAKER = next(
+    (
+        folder / "shared" / "tools" / "make_chat_dataset.py"
+        for folder in (ROOT.parent, ROOT.parent.parent)
+        if (folder / "shared" / "tools" / "make_chat_dataset.py").is_file()
+    ),
+    ROOT.parent / "shared" / "tools" / "make_chat_dataset.py",
+)
+"""The team's dataset maker: ``../shared`` from a checkout, ``../../shared`` from a worktree."""
 
 
 def _seed_cl100k(folder: Path) -> None:
@@ -195,13 +209,22 @@ def peak_rss(folder: Path, maker: Path, size_mb: int) -> None:
     )
 
 
-def _process_seconds(command: list[str], env: dict[str, str]) -> tuple[float, dict]:
+def _children_cpu() -> float:
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _process_seconds(command: list[str], env: dict[str, str]) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds of the process and its workers, its JSON output)."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     out = subprocess.run(command, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if out.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(command)} failed: {out.stderr[-2000:]}")
-    return elapsed, json.loads(out.stdout)
+    return elapsed, _children_cpu() - cpu, json.loads(out.stdout)
 
 
 def compare_cli(
@@ -232,6 +255,7 @@ def compare_cli(
         )
         cookbook_cmd = [sys.executable, str(ROOT / "bench" / "cookbook_baseline.py"), str(data)]
         times: dict[str, list[float]] = {"Cookbook procedure": [], **{n: [] for n in commands}}
+        cpus: dict[str, list[float]] = {name: [] for name in times}
         totals: dict[str, tuple[int, int]] = {}
         ours_cmd = [
             sys.executable,
@@ -248,24 +272,111 @@ def compare_cli(
             # A different order each run: no command always goes first (or right after another).
             for name in order[run % len(order) :] + order[: run % len(order)]:
                 if name == "Cookbook procedure":
-                    elapsed, cookbook = _process_seconds(cookbook_cmd, env)
+                    elapsed, cpu, cookbook = _process_seconds(cookbook_cmd, env)
                     totals[name] = (cookbook["total_tokens"], cookbook["billing_tokens"])
                 else:
                     pythonpath = {**env, "PYTHONPATH": str(commands[name])}
-                    elapsed, ours = _process_seconds(ours_cmd, pythonpath)
+                    elapsed, cpu, ours = _process_seconds(ours_cmd, pythonpath)
                     totals[name] = (ours["total_tokens"], ours["billing_tokens"])
                 times[name].append(elapsed)
+                cpus[name].append(cpu)
         base = statistics.median(times["Cookbook procedure"])
         size = data.stat().st_size / 2**20
         print(f"  {examples:,} examples ({size:.1f} MB):")
+        base_cpu = statistics.median(cpus["Cookbook procedure"])
         for name, measured in times.items():
             median = statistics.median(measured)
+            cpu = statistics.median(cpus[name])
             print(
                 f"    {name:<30} {median:6.2f} s  {examples / median:9,.0f} examples/s  "
-                f"{base / median:4.1f}x the Cookbook"
+                f"{base / median:4.1f}x the Cookbook   (CPU {cpu:5.2f} s, {base_cpu / cpu:4.1f}x)"
             )
         same = len(set(totals.values())) == 1
         print(f"    token totals {totals['Cookbook procedure']}: {'IDENTICAL' if same else totals}")
+        data.unlink()
+
+
+PHASES_CHILD = """
+import sys, time
+started = time.perf_counter()
+import orjson
+from tui.commands import inspect as command
+from backends.data import inspector, scan
+imported = time.perf_counter()
+path, workers = sys.argv[1], (int(sys.argv[2]) if sys.argv[2] != "auto" else None)
+options = inspector.InspectOptions(model="gpt-3.5-turbo", workers=workers)
+target = inspector.resolve_target(options)
+scan_options = inspector._scan_options(options, target)
+scan.counter_for(scan_options)
+loaded = time.perf_counter()
+probe = inspector.probe_file(inspector.Path(path))
+size = probe.size
+result = scan.scan_file(inspector.Path(path), scan_options, None, None, workers)
+scanned = time.perf_counter()
+report = inspector.build_report(path, result, probe, options, target, scanned - loaded)
+built = time.perf_counter()
+text = orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2)
+dumped = time.perf_counter()
+print(orjson.dumps({
+    "imports": imported - started, "tokenizer": loaded - imported, "scan": scanned - loaded,
+    "report": built - scanned, "json": dumped - built,
+    "processes": scan.plan_workers(size, workers, scan_options),
+}).decode())
+"""
+
+
+def phases(folder: Path, maker: Path, sizes: list[int], runs: int) -> None:
+    """Where the time of one inspect goes, phase by phase, in fresh processes (medians)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    print(f"\nPhases of inspect --json (gpt-3.5-turbo), median of {runs}, {os.cpu_count()} CPU(s):")
+    print(
+        f"  {'examples':>9} {'MB':>6} {'python':>7} {'imports':>8} {'tokenizer':>9} "
+        f"{'scan':>7} {'procs':>5} {'scan 1p':>8} {'report':>7} {'json':>6}"
+    )
+    for examples in sizes:
+        data = folder / f"phases{examples}.jsonl"
+        subprocess.run(
+            [
+                sys.executable,
+                str(maker),
+                str(data),
+                "--examples",
+                str(examples),
+                "--tool-share",
+                "0",
+                "--seed",
+                "11",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        start_s: list[float] = []
+        auto: list[dict] = []
+        single: list[dict] = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], env=env, check=True)
+            start_s.append(time.perf_counter() - started)
+            for workers, into in (("auto", auto), ("1", single)):
+                out = subprocess.run(
+                    [sys.executable, "-c", PHASES_CHILD, str(data), workers],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    cwd=ROOT,
+                ).stdout
+                into.append(json.loads(out))
+
+        def med(rows: list[dict], key: str) -> float:
+            return statistics.median(row[key] for row in rows)
+
+        print(
+            f"  {examples:>9,} {data.stat().st_size / 2**20:>6.1f} {statistics.median(start_s):>7.3f} "
+            f"{med(auto, 'imports'):>8.3f} {med(auto, 'tokenizer'):>9.3f} {med(auto, 'scan'):>7.3f} "
+            f"{auto[0]['processes']:>5} {med(single, 'scan'):>8.3f} {med(auto, 'report'):>7.3f} "
+            f"{med(auto, 'json'):>6.3f}"
+        )
         data.unlink()
 
 
@@ -280,12 +391,21 @@ def main() -> None:
     parser.add_argument(
         "--cli", metavar="SIZES", help="whole processes on these sizes, e.g. 1000,20000"
     )
-    parser.add_argument("--runs", type=int, default=3, help="with --cli: runs of each (median)")
+    parser.add_argument(
+        "--phases", metavar="SIZES", help="where the time goes on these sizes, e.g. 1000,20000"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="with --cli or --phases: runs of each (median)"
+    )
     parser.add_argument("--before", type=Path, help="with --cli: another checkout, same run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="inspect-bench-") as tmp:
         folder = Path(tmp)
         _seed_cl100k(folder / "tiktoken-cache")
+        if args.phases:
+            phases(folder, args.maker, [int(n) for n in args.phases.split(",")], args.runs)
+            if not args.cli:
+                return
         if args.cli:
             compare_cli(
                 folder, args.maker, [int(n) for n in args.cli.split(",")], args.runs, args.before

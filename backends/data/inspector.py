@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -335,7 +335,7 @@ def build_report(
         tokens=Distribution.of(totals),
         assistant_tokens=Distribution.of(scan.assistants),
         histogram=Histogram.of(totals),
-        over_limit=sum(1 for t in totals if limit is not None and t > limit),
+        over_limit=_over(totals, limit),
         billing_tokens=billed,
         epochs=epochs,
         epochs_auto=auto,
@@ -354,6 +354,13 @@ def build_report(
         example_lines=scan.example_lines,
         example_offsets=scan.offsets,
     )
+
+
+def _over(totals: Sequence[int], limit: int | None) -> int:
+    """Examples over ``limit`` tokens."""
+    if limit is None or not totals or max(totals) <= limit:
+        return 0
+    return sum(1 for t in totals if t > limit)
 
 
 def inspect_with_validation(

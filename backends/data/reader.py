@@ -28,6 +28,7 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 ARRAY_FILE_MAX_BYTES = 64 * 1024 * 1024
 """A JSON array file up to this size is also parsed, so its items get checked."""
 PROBE_BYTES = 64 * 1024
+READ_BLOCK = 256 * 1024
 
 _ORJSON_POSITION = re.compile(r"line 1 column (\d+) \(char \d+\)")
 
@@ -87,25 +88,55 @@ def iter_lines(
     max_line_bytes = max_line_bytes or MAX_LINE_BYTES
     size = os.path.getsize(path)
     end = size if end is None else end
+    for line, (offset, raw, consumed) in enumerate(
+        raw_lines(path, start, end, max_line_bytes), start=1
+    ):
+        yield parse_raw(raw, line, offset, consumed, size, max_line_bytes)
+
+
+def parse_raw(
+    raw: bytes | None, line: int, offset: int, consumed: int, size: int, max_line_bytes: int
+) -> ParsedLine:
+    """A line from ``raw_lines`` parsed: its value, or a finding saying what is wrong."""
+    if raw is None:
+        message = f"Line is {consumed:,} bytes, over the {max_line_bytes // (1024 * 1024)} MB a line may have; skipped"
+        return ParsedLine(line, offset, None, Finding("line_too_long", line, message), consumed)
+    if offset == 0 and raw.startswith(BOM):
+        raw = raw[len(BOM) :]
+    return parse_line(raw, line, offset, last=offset + consumed >= size)
+
+
+def raw_lines(
+    path: Path, start: int, end: int, limit: int
+) -> Iterator[tuple[int, bytes | None, int]]:
+    """(offset, line without its newline or ``None`` when over ``limit``, bytes consumed)
+    of each line starting in ``[start, end)``.
+
+    Reads ``READ_BLOCK`` bytes at a time and splits them (a ``readline`` per
+    line costs more than parsing some lines); a line without a newline in its
+    block (a long line, or the last one) goes through ``_read_line``, which
+    caps what it keeps.
+    """
     with open(path, "rb") as handle:
-        handle.seek(start)
         offset = start
-        line = 0
         while offset < end:
-            raw, consumed, too_long = _read_line(handle, max_line_bytes)
-            if consumed == 0:
-                break
-            line += 1
-            if offset == 0 and raw.startswith(BOM):
-                raw = raw[len(BOM) :]
-            if too_long:
-                message = f"Line is {consumed:,} bytes, over the {max_line_bytes // (1024 * 1024)} MB a line may have; skipped"
-                yield ParsedLine(
-                    line, offset, None, Finding("line_too_long", line, message), consumed
-                )
-            else:
-                yield parse_line(raw, line, offset, last=offset + consumed >= size)
-            offset += consumed
+            handle.seek(offset)
+            pieces = handle.read(READ_BLOCK).split(b"\n")
+            if len(pieces) == 1:
+                handle.seek(offset)
+                raw, consumed, too_long = _read_line(handle, limit)
+                if consumed == 0:
+                    return
+                yield offset, None if too_long else raw, consumed
+                offset += consumed
+                continue
+            pieces.pop()  # the line the block ends in: read whole with the next block
+            for piece in pieces:
+                if offset >= end:
+                    return
+                consumed = len(piece) + 1
+                yield offset, None if consumed > limit else piece.rstrip(b"\r"), consumed
+                offset += consumed
 
 
 def read_example_at(path: Path, offset: int, max_bytes: int | None = None) -> Any:

@@ -15,30 +15,36 @@ import os
 import threading
 from array import array
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_all_start_methods, get_context
-from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from backends.data import reader
 from backends.data.chat_checks import ChatRules
 from backends.data.example_checks import check_example
 from backends.data.findings import Finding, FindingCollector
 from backends.data.formats import DataFormat, detect_format
-from backends.data.reader import ParsedLine, chunk_bounds, iter_lines
+from backends.data.reader import ParsedLine, chunk_bounds, iter_lines, parse_raw, raw_lines
 from backends.data.tokenizer import TokenCounter
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 ProgressCallback = Callable[[int, int], object]
 """``progress(bytes_done, bytes_total)``; what it returns is ignored."""
 
-PARALLEL_MIN_BYTES = 16 * 1024 * 1024
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024
+"""From this size a file is scanned by forked workers too (see ``plan_workers``): starting
+them costs ~30 ms of CPU (the pool, its imports, the fork), about what they save on 4 MB."""
+SPAWN_MIN_BYTES = 16 * 1024 * 1024
+"""The same where workers must be spawned (each re-imports the scanner, ~0.3 s)."""
 NUMPY_DUPLICATES_FROM = 100_000
 """Examples from which duplicates are found with numpy (24 bytes each, but ~50 ms to import);
 below, a dict (~150 bytes each) is faster than the import."""
 CHUNK_BYTES = 4 * 1024 * 1024
+MIN_CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -208,15 +214,109 @@ def scan_chunk(
 ) -> ChunkResult:
     """Scan bytes ``[start, end)`` of ``path``; line numbers count from the chunk's start."""
     result = ChunkResult(findings=FindingCollector(options.keep))
-    return check_values(
-        iter_lines(Path(path), start, end),
-        options,
-        result,
-        counter_for(options),
-        cancel,
-        on_bytes,
-        recount,
-    )
+    if recount is not None:
+        return check_values(
+            iter_lines(Path(path), start, end),
+            options,
+            result,
+            counter_for(options),
+            cancel,
+            on_bytes,
+            recount,
+        )
+    return _scan_lines(Path(path), start, end, options, result, cancel, on_bytes)
+
+
+def _scan_lines(
+    path: Path,
+    start: int,
+    end: int,
+    options: ScanOptions,
+    result: ChunkResult,
+    cancel: threading.Event | None,
+    on_bytes: Callable[[int], None] | None,
+) -> ChunkResult:
+    """``check_values`` over the lines of a file without its per-line overhead: a line
+    that parses to an object whose checks pass is recorded here; any other line (bad
+    JSON, findings that make it invalid, a failing check) goes through ``check_values``,
+    so every line gets the same figures and findings either way."""
+    count = counter_for(options)
+    rules = ChatRules(local=options.local)
+    size = os.path.getsize(path)
+    max_line_bytes = reader.MAX_LINE_BYTES
+    limit = options.context_limit
+    findings = result.findings
+    formats = result.formats
+    totals, assistants, messages = result.totals, result.assistants, result.messages
+    example_lines, offsets, digests = result.example_lines, result.offsets, result.digests
+    loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
+    blake2b = hashlib.blake2b
+    scratch: list[Finding] = []
+    pending_bytes = 0
+    for line, (offset, raw, consumed) in enumerate(
+        raw_lines(path, start, end, max_line_bytes), start=1
+    ):
+        figures = None
+        width = consumed
+        if raw is not None and offset != 0:  # the first line may start with a BOM
+            width = len(raw) + 1  # without a "\r" before the newline, as check_values counts
+            try:
+                value = loads(raw)
+                if type(value) is dict:
+                    fmt = detect_format(value)
+                    figures = check_example(value, fmt, line, count, rules, scratch)
+                    if figures is not None:
+                        digest = blake2b(
+                            dumps(value, option=sort_keys, default=str), digest_size=8
+                        ).digest()
+            except Exception:  # check_values reports it
+                figures = None
+            if figures is None:
+                scratch.clear()
+        if figures is None:
+            item = parse_raw(raw, line, offset, consumed, size, max_line_bytes)
+            pending_bytes += item.size + 1
+            check_values((item,), options, result, count)
+        else:
+            pending_bytes += width
+            result.lines = line
+            result.bytes += width
+            result.objects += 1
+            seen = formats.get(fmt.value)
+            if seen is None:
+                formats[fmt.value] = [1, line]
+            else:
+                seen[0] += 1
+            if scratch:
+                findings.extend(scratch)
+                scratch.clear()
+            total = figures.total
+            totals.append(total)
+            assistants.append(figures.assistant)
+            messages.append(figures.messages)
+            example_lines.append(line)
+            offsets.append(offset)
+            digests += digest
+            result.images += figures.images
+            result.approximate += figures.approximate
+            if limit is not None and total > limit:
+                findings.add(
+                    Finding(
+                        "over_context_limit",
+                        line,
+                        f"{total:,} tokens, over the {limit:,}-token limit: {total - limit:,} will be truncated",
+                    )
+                )
+        if pending_bytes > 1 << 20:
+            if cancel is not None and cancel.is_set():
+                result.cancelled = True
+                break
+            if on_bytes is not None:
+                on_bytes(pending_bytes)
+            pending_bytes = 0
+    if on_bytes is not None and pending_bytes:
+        on_bytes(pending_bytes)
+    return result
 
 
 @dataclass
@@ -309,7 +409,6 @@ def scan_file(
     the loaded tokenizer stays here, and its batched calls are the slow part.
     """
     size = os.path.getsize(path)
-    workers = workers if workers is not None else (os.cpu_count() or 1)
     done = 0
 
     def on_bytes(n: int) -> None:
@@ -318,19 +417,72 @@ def scan_file(
         if progress is not None:
             progress(done, size)
 
-    if recount is not None or workers <= 1 or size < PARALLEL_MIN_BYTES:
+    workers = 1 if recount is not None else plan_workers(size, workers, options)
+    if workers <= 1:
         chunk = scan_chunk(str(path), 0, size, options, cancel, on_bytes, recount)
         return merge([chunk], options.keep)
     return _scan_parallel(path, size, options, workers, on_bytes, cancel)
 
 
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, where the system has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def free_cpus() -> int:
+    """The CPUs a scan can have now: those the system's load leaves free (1-minute average,
+    which counts this process's own work: a machine running one command after another shows
+    a load of 1), at least 1. On a machine kept busy by other work, workers would share the
+    same CPUs and only add their cost (~10% more CPU time); ``make -l`` reasons the same way."""
+    cpus = available_cpus()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - Windows
+        return cpus
+    return max(1, min(cpus, round(cpus - load + 1)))
+
+
+def plan_workers(size: int, workers: int | None, options: ScanOptions) -> int:
+    """How many processes scan a ``size``-byte file (this one included): 1 below the size
+    where starting workers pays (forked workers start in ~10 ms, spawned ones re-import
+    everything), else ``workers`` (default: one per CPU the load leaves free), at most one
+    per chunk."""
+    if size < PARALLEL_MIN_BYTES:
+        return 1
+    wanted = workers if workers is not None else free_cpus()
+    if wanted <= 1:
+        return 1
+    if size < SPAWN_MIN_BYTES and not _can_fork():
+        return 1
+    return max(1, min(wanted, size // MIN_CHUNK_BYTES))
+
+
+def _can_fork() -> bool:
+    """fork is safe only while this process has one thread (the UI has threads, and fork
+    would copy their held locks)."""
+    import multiprocessing
+
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def _process_context(options: ScanOptions) -> BaseContext:
     """fork when this process has one thread (workers inherit the loaded tokenizer);
-    spawn otherwise (the UI has threads, and fork would copy their held locks)."""
-    if threading.active_count() == 1 and "fork" in get_all_start_methods():
+    spawn otherwise."""
+    import multiprocessing
+
+    if _can_fork():
         counter_for(options)
-        return get_context("fork")
-    return get_context("spawn")
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def chunk_size(size: int, workers: int) -> int:
+    """Small enough that the processes finish together (each takes ~16 chunks), big enough
+    that handing one out costs nothing next to scanning it."""
+    return max(MIN_CHUNK_BYTES, min(CHUNK_BYTES, size // (16 * workers)))
 
 
 def _scan_parallel(
@@ -341,29 +493,59 @@ def _scan_parallel(
     on_bytes: Callable[[int], None],
     cancel: threading.Event | None,
 ) -> ScanResult:
-    bounds = chunk_bounds(path, CHUNK_BYTES)
+    """``workers - 1`` child processes take chunks from the front of the file while this
+    process takes them from the back, until they meet."""
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    bounds = chunk_bounds(path, chunk_size(size, workers))
+    todo = list(range(len(bounds)))
+    todo.reverse()  # pop() is the front of the file, todo[0] its back
     results: dict[int, ChunkResult] = {}
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context(options)) as pool:
+    children = workers - 1
+    with ProcessPoolExecutor(max_workers=children, mp_context=_process_context(options)) as pool:
         running: dict[Future[ChunkResult], int] = {}
-        next_index = 0
-        while next_index < len(bounds) or running:
-            while next_index < len(bounds) and len(running) < 2 * workers:
-                start, end = bounds[next_index]
-                running[pool.submit(scan_chunk, str(path), start, end, options)] = next_index
-                next_index += 1
-            finished, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
-            if cancel is not None and cancel.is_set():
-                for future in running:
-                    future.cancel()
-                pool.shutdown(wait=True, cancel_futures=True)
-                ordered = [
-                    results[i] for i in sorted(results) if all(j in results for j in range(i))
-                ]
-                merged = merge(ordered, options.keep)
-                merged.cancelled = True
-                return merged
+
+        def hand_out() -> None:
+            while todo and len(running) < 2 * children:
+                index = todo.pop()
+                start, end = bounds[index]
+                running[pool.submit(scan_chunk, str(path), start, end, options)] = index
+
+        def collect(timeout: float) -> None:
+            if not running:
+                return
+            finished, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
             for future in finished:
                 index = running.pop(future)
                 results[index] = future.result()
                 on_bytes(bounds[index][1] - bounds[index][0])
+
+        hand_out()
+        while todo or running:
+            if cancel is not None and cancel.is_set():
+                for future in running:
+                    future.cancel()
+                pool.shutdown(wait=True, cancel_futures=True)
+                return _cancelled(results, options.keep)
+            if todo:
+                index = todo.pop(0)
+                start, end = bounds[index]
+                results[index] = scan_chunk(str(path), start, end, options, cancel, on_bytes)
+                collect(0)
+            else:
+                collect(0.1)
+            hand_out()
     return merge([results[i] for i in range(len(bounds))], options.keep)
+
+
+def _cancelled(results: dict[int, ChunkResult], keep: int) -> ScanResult:
+    """What was read before the cancel: the chunks from the file's start without a gap,
+    up to and including one that stopped part-way."""
+    ordered: list[ChunkResult] = []
+    while len(ordered) in results:
+        ordered.append(results[len(ordered)])
+        if ordered[-1].cancelled:
+            break
+    merged = merge(ordered, keep)
+    merged.cancelled = True
+    return merged

@@ -9,6 +9,7 @@ stays under 25,000, and always between 1 and 25.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -112,8 +113,8 @@ class Histogram:
         width = max(1, math.ceil((high - low + 1) / bins))
         n = math.ceil((high - low + 1) / width)
         counts = [0] * n
-        for value in values:
-            counts[min(n - 1, (value - low) // width)] += 1
+        for value, times in Counter(values).items():  # few distinct values: count them once
+            counts[min(n - 1, (value - low) // width)] += times
         edges = (*(low + i * width for i in range(n)), high + 1)
         return cls(edges, tuple(counts))
 
@@ -123,7 +124,7 @@ class Histogram:
 
 def billing_tokens(totals: Sequence[int], limit: int | None) -> int:
     """Tokens billed per epoch: each example capped at the context limit."""
-    if limit is None:
+    if limit is None or not totals or max(totals) <= limit:
         return sum(totals)
     return sum(t if t < limit else limit for t in totals)
 
@@ -157,6 +158,7 @@ def costs_per_model(
     """Training cost on every hosted model that takes this data (chat models, or the legacy
     completion models for prompt/completion data)."""
     overrides = dict(price_overrides or {})
+    whole, high = sum(totals), max(totals, default=0)
     rows: list[ModelCost] = []
     for entry in hosted_models(provider):
         if method not in entry.methods or (entry.name in COMPLETION_MODELS) != completion_format:
@@ -166,7 +168,9 @@ def costs_per_model(
             (overrides[k] for k in (entry.name, *entry.aliases) if k in overrides),
             entry.prices.training,
         )
-        billed = billing_tokens(totals, entry.context_tokens)
+        billed = (
+            whole if high <= entry.context_tokens else billing_tokens(totals, entry.context_tokens)
+        )
         charged = billed * epochs
         cost = None if price is None else round(charged * price / 1_000_000, 4)
         rows.append(

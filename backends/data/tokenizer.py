@@ -181,7 +181,10 @@ def _bpe_bindings() -> Any:
     raise EncodingUnavailable("bpe-openai's extension module was not found")
 
 
+@lru_cache(maxsize=4)
 def _bpe_counter(name: str) -> Callable[[str], int]:
+    """bpe-openai's count for ``name``, built once per process (~10 ms each): the target
+    resolution and the scan ask for it under different ``load_encoding`` keys."""
     bindings = _bpe_bindings()
     if name not in bindings.supported_encodings():
         raise EncodingUnavailable(f"bpe-openai has no {name}")

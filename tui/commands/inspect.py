@@ -112,7 +112,9 @@ def register(subparsers: Any) -> None:
         "--hf-split", default="train", metavar="NAME", help="Hugging Face split (default train)"
     )
     parser.add_argument(
-        "--workers", type=_positive, help="processes for big files (default: one per CPU)"
+        "--workers",
+        type=_positive,
+        help="processes for files of 8 MB or more (default: one per CPU the load leaves free)",
     )
     parser.set_defaults(handler=run)
 
@@ -159,14 +161,14 @@ def _run(args: argparse.Namespace) -> int:
     from backends.data.convert import TargetExists, convert_to_chat, split_file
     from backends.data.hf import DatasetUnavailable, inspect_hf, is_hf_source
     from backends.data.inspector import InspectOptions, inspect_file
-    from backends.data.render import render_text
-    from backends.data.samples import sample_dataset
 
     if args.sample == bool(args.path):
         return _fail("give a dataset PATH, or --sample for the shipped sample")
     source = args.path
     validation = args.validation
     if args.sample:
+        from backends.data.samples import sample_dataset
+
         sample = sample_dataset()
         source = str(sample.train)
         validation = validation or str(sample.validation)
@@ -251,6 +253,8 @@ def _run(args: argparse.Namespace) -> int:
     elif unreadable:
         pass
     else:
+        from backends.data.render import render_text
+
         print(render_text(report), end="")
     if unreadable:
         for group in unreadable:
