@@ -60,6 +60,8 @@ OPENAI_WIND_DOWN = (
 # Fine-tuning methods, as the OpenAI API names them.
 SUPERVISED = "supervised"
 DPO = "dpo"
+METHOD_NAMES = {SUPERVISED: "SFT", DPO: "DPO"}
+"""How a method is named in a sentence."""
 REINFORCEMENT = "reinforcement"
 
 
@@ -420,7 +422,7 @@ def tunability(
         )
 
     notes: list[str] = []
-    methods = ", ".join(entry.methods)
+    methods = " or ".join(METHOD_NAMES.get(method, method) for method in entry.methods)
     if base_of_fine_tuned(model):
         notes.append(f"Continues training from your fine-tuned model (base {entry.name}).")
     if entry.legacy:

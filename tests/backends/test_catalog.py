@@ -34,7 +34,7 @@ def test_alias_snapshot_and_fine_tuned_model_resolve_to_the_same_entry() -> None
 def test_openai_before_the_cutoff_counts_the_days_left() -> None:
     result = tunability(Provider.OPENAI, "gpt-4.1-mini", today=TODAY, org_has_openai_access=True)
     assert result.tunable
-    assert "supervised, dpo" in result.summary
+    assert "(SFT or DPO)" in result.summary
     assert result.notes[0].startswith("Only 43 days left")
 
 
