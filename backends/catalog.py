@@ -305,7 +305,7 @@ def _together(
     return HostedModel(
         Provider.TOGETHER,
         name,
-        (name.split("/", 1)[-1],),
+        (),  # no short names: Together's API takes the full id ("org/model") only
         (SUPERVISED, DPO),
         context,
         "cl100k_base",

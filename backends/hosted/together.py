@@ -654,7 +654,17 @@ class TogetherBackend:
         if not verdict.tunable:
             problems.append(Problem(verdict.summary, where="model"))
         elif verdict.entry is None:
-            problems.append(Problem(verdict.summary, fatal=False, where="model"))
+            full = self._full_name(spec.model)
+            if full:
+                problems.append(
+                    Problem(
+                        f"{LABEL} names a model with its organisation: {full}, "
+                        f"not {spec.model}.",
+                        where="model",
+                    )
+                )
+            else:
+                problems.append(Problem(verdict.summary, fatal=False, where="model"))
         elif spec.adapter and spec.adapter not in verdict.entry.adapters:
             problems.append(
                 Problem(
@@ -672,6 +682,14 @@ class TogetherBackend:
                 )
             )
         return problems
+
+    def _full_name(self, model: str) -> str | None:
+        """The listed ``org/model`` a bare ``model`` stands for (the API takes only the full id)."""
+        if "/" in model:
+            return None
+        tail = "/" + model.strip().lower()
+        found = [name for name in self.model_list().names if name.lower().endswith(tail)]
+        return found[0] if len(found) == 1 else None
 
     def _check_files(self, spec: RunSpec) -> list[Problem]:
         problems: list[Problem] = []

@@ -392,3 +392,27 @@ def test_stop_leaves_the_job_running(backend, together_api, dataset, store) -> N
     stop = threading.Event()
     stop.set()
     assert backend.follow(folder, stop=stop) is not RunState.SUCCEEDED
+
+
+def test_a_bare_model_name_is_refused_with_the_full_id_together_needs(tmp_path) -> None:
+    from backends.catalog import Provider, hosted_models
+    from backends.hosted.together import TogetherBackend, TogetherSettings
+    from backends.runs import RunSpec
+
+    data = tmp_path / "train.jsonl"
+    data.write_text(
+        "".join(
+            '{"messages":[{"role":"user","content":"q%d"},{"role":"assistant","content":"a"}]}\n'
+            % i
+            for i in range(20)
+        )
+    )
+    backend = TogetherBackend(TogetherSettings(), secret="tg-key")
+    full = hosted_models(Provider.TOGETHER)[0].name
+    bare = full.split("/", 1)[1]
+    problems = backend.prepare(RunSpec(backend="together", model=bare, dataset=str(data)))
+    fatal = [p for p in problems if p.fatal and p.where == "model"]
+    assert fatal and full in fatal[0].message and f"not {bare}" in fatal[0].message
+    # The full id is what the catalog lists (and what the Settings step proposes).
+    ok = backend.prepare(RunSpec(backend="together", model=full, dataset=str(data)))
+    assert not [p for p in ok if p.fatal and p.where == "model"]
