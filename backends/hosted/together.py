@@ -658,8 +658,7 @@ class TogetherBackend:
             if full:
                 problems.append(
                     Problem(
-                        f"{LABEL} names a model with its organisation: {full}, "
-                        f"not {spec.model}.",
+                        f"{LABEL} names a model with its organisation: {full}, not {spec.model}.",
                         where="model",
                     )
                 )

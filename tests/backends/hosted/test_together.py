@@ -402,8 +402,7 @@ def test_a_bare_model_name_is_refused_with_the_full_id_together_needs(tmp_path) 
     data = tmp_path / "train.jsonl"
     data.write_text(
         "".join(
-            '{"messages":[{"role":"user","content":"q%d"},{"role":"assistant","content":"a"}]}\n'
-            % i
+            f'{{"messages":[{{"role":"user","content":"q{i}"}},{{"role":"assistant","content":"a"}}]}}\n'
             for i in range(20)
         )
     )

@@ -7,7 +7,13 @@ from textual.widgets import Select
 
 from tests.support.backend_stage import choose, scan_and_enter_backend, settle
 from tui.screens.backend import BackendSettingsScreen
-from tui.screens.backend.plan import build_spec, hosted_adapter, price_line, settings_lines
+from tui.screens.backend.plan import (
+    ADAPTER_LABELS,
+    build_spec,
+    hosted_adapter,
+    price_line,
+    settings_lines,
+)
 from tui.state import BackendChoice, DatasetChoice
 
 MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct-Reference"
@@ -64,12 +70,12 @@ def test_launch_price_uses_objective_and_adaptation(tmp_path) -> None:
             )
             prices[method, adapter] = price_line(choice, None)
             assert build_spec(choice, data, hash_files=False).adapter == adapter
-            assert ("Adaptation", adapter) in settings_lines(choice)
+            assert ("Adaptation", ADAPTER_LABELS[adapter]) in settings_lines(choice)
     assert prices == {
-        ("supervised", "lora"): "Price: $0.48 per 1M training tokens (supervised, lora; inspect the data for a total).",
-        ("supervised", "full"): "Price: $0.54 per 1M training tokens (supervised, full; inspect the data for a total).",
-        ("dpo", "lora"): "Price: $1.20 per 1M training tokens (dpo, lora; inspect the data for a total).",
-        ("dpo", "full"): "Price: $1.35 per 1M training tokens (dpo, full; inspect the data for a total).",
+        ("supervised", "lora"): "Price: $0.48 per 1M training tokens (SFT, LoRA; inspect the data for a total).",
+        ("supervised", "full"): "Price: $0.54 per 1M training tokens (SFT, full; inspect the data for a total).",
+        ("dpo", "lora"): "Price: $1.20 per 1M training tokens (DPO, LoRA; inspect the data for a total).",
+        ("dpo", "full"): "Price: $1.35 per 1M training tokens (DPO, full; inspect the data for a total).",
     }  # fmt: skip
     full = BackendChoice(backend="together", hosted_model=MODEL, hosted_adapter="full")
     assert "lora_r" not in dict(settings_lines(full))["Hyperparameters"]

@@ -23,8 +23,13 @@ from backends.hosted.azure import SUFFIX_RE, TRAINING_TYPES
 from backends.hosted.settings import DEFAULT_AZURE_API_VERSION
 from backends.hosted.spec import parse_metadata
 from backends.model_lists import ModelList
-from backends.runs.values import DPO, FULL, LORA, QLORA, SUPERVISED
-from tui.screens.backend.plan import hosted_backend, provider_of
+from backends.runs.values import DPO, FULL, LORA, SUPERVISED
+from tui.screens.backend.plan import (
+    ADAPTER_LABELS,
+    OBJECTIVE_LABELS,
+    hosted_backend,
+    provider_of,
+)
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice
 from tui.widgets.form import Field, NumberInput
@@ -42,8 +47,6 @@ HYPER_LABELS = {
     "lora_dropout": "LoRA dropout",
     "beta": "DPO beta",
 }
-OBJECTIVE_LABELS = {SUPERVISED: "Supervised (SFT)", DPO: "DPO (preference pairs)"}
-ADAPTER_LABELS = {LORA: "LoRA adapter", QLORA: "QLoRA adapter", FULL: "Full fine-tuning"}
 LORA_HYPER = ("lora_r", "lora_alpha", "lora_dropout")
 INTEGER_HYPER = ("n_epochs", "batch_size", "n_evals", "n_checkpoints", "lora_r", "lora_alpha")
 TIERS = sorted(set(TRAINING_TYPES.values()))

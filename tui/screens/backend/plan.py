@@ -13,8 +13,14 @@ from typing import TYPE_CHECKING, cast
 
 from backends import registry
 from backends.backend import Availability
-from backends.catalog import DEFAULT_LOCAL_MODEL, Provider, find_hosted, hosted_models
-from backends.runs.values import AUTO, FULL, RunSpec
+from backends.catalog import (
+    DEFAULT_LOCAL_MODEL,
+    METHOD_NAMES,
+    Provider,
+    find_hosted,
+    hosted_models,
+)
+from backends.runs.values import AUTO, DPO, FULL, LORA, QLORA, SUPERVISED, RunSpec
 from tui.state import BackendChoice, DatasetChoice
 
 if TYPE_CHECKING:
@@ -203,6 +209,12 @@ def hosted_adapter(choice: BackendChoice) -> str | None:
 
 
 # --- words -----------------------------------------------------------------------
+OBJECTIVE_LABELS = {SUPERVISED: "Supervised (SFT)", DPO: "DPO (preference pairs)"}
+ADAPTER_LABELS = {LORA: "LoRA adapter", QLORA: "QLoRA adapter", FULL: "Full fine-tuning"}
+ADAPTER_NAMES = {LORA: "LoRA", QLORA: "QLoRA", FULL: "full"}
+"""How an adaptation is named in a sentence (``METHOD_NAMES`` for the objective)."""
+
+
 def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
     """``(label, value)`` rows describing the chosen settings, for the Launch summary."""
     rows: list[tuple[str, str]]
@@ -224,10 +236,11 @@ def settings_lines(choice: BackendChoice) -> list[tuple[str, str]]:
             rows.append(("DPO", f"beta {s.beta:g}, {s.loss_type} loss, reference {s.reference}"))
         return rows
     names = registry.get(choice.backend).hyperparameter_names(choice.hosted_method)
-    rows = [("Method", choice.hosted_method)]
+    method = choice.hosted_method
+    rows = [("Method", OBJECTIVE_LABELS.get(method, method))]
     adapter = hosted_adapter(choice)
     if adapter:
-        rows.append(("Adaptation", adapter))
+        rows.append(("Adaptation", ADAPTER_LABELS.get(adapter, adapter)))
         if adapter == FULL:
             names = tuple(n for n in names if not n.startswith("lora_"))
     hyper = ", ".join(f"{name} {choice.hyper.get(name, '').strip() or AUTO}" for name in names)
@@ -252,7 +265,10 @@ def price_line(choice: BackendChoice, report: DatasetReport | None) -> str:
         if entry
         else registry.get(choice.backend).listed_price(choice.hosted_model)
     )
-    what = choice.hosted_method + (f", {hosted_adapter(choice)}" if hosted_adapter(choice) else "")
+    adapter = hosted_adapter(choice)
+    what = METHOD_NAMES.get(choice.hosted_method, choice.hosted_method) + (
+        f", {ADAPTER_NAMES.get(adapter, adapter)}" if adapter else ""
+    )
     if report is None or report.cancelled:
         if per_million is None:
             return "Price: see the provider's price list (no dataset report to count tokens)."
