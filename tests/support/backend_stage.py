@@ -67,6 +67,26 @@ async def scan_and_enter_backend(pilot: Pilot, *, provider: object = None, model
     assert pilot.app.position == Position(2, 0)
 
 
+async def until_estimated(pilot: Pilot) -> None:
+    """Until the local form's memory estimate is final: no rerun pending (it reruns 0.4 s after
+    the last change), none running, and its verdict shown."""
+    from tests.support.helpers import until
+
+    screen = pilot.app.screen
+    memory = screen.query_one("#memory")
+
+    def final() -> bool:
+        timer = screen.form._debounce
+        pending = timer is not None and timer._task is not None and not timer._task.done()
+        running = any(w.group == "memory" and not w.is_finished for w in pilot.app.workers)
+        shown = memory.has_class("-fits") or memory.has_class("-short")
+        return shown and not pending and not running
+
+    await until(pilot, final, "the final memory estimate")
+    await pilot.pause()
+    await until(pilot, final, "the final memory estimate")
+
+
 def choose(backend: str) -> Callable[[Pilot], object]:
     async def pick(pilot: Pilot) -> None:
         from textual.widgets import RadioButton
