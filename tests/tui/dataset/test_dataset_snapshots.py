@@ -11,6 +11,7 @@ from textual.widgets import Input, TabbedContent
 from tests.support.dataset_stage import wait_for_scan
 from tests.support.datasets import copy_sample, write_broken
 from tests.support.decisions import SIZES, complete_answers, write_decision
+from tests.support.evaluate_stage import wait_for_workers
 
 
 def to_report(train: str, validation: str = "", tab: str | None = None, keys: tuple[str, ...] = ()):
@@ -30,7 +31,7 @@ def to_report(train: str, validation: str = "", tab: str | None = None, keys: tu
             pilot.app.screen.query_one("#report-tabbed", TabbedContent).active = tab
             await pilot.pause()
         await pilot.press(*keys)
-        await pilot.pause(0.3)
+        await wait_for_workers(pilot, "raw-line")
 
     return run_before
 
@@ -81,6 +82,6 @@ def test_findings_tab_and_a_finding(snap_compare, make_app, in_tmp, size) -> Non
         await scan(pilot)
         pilot.app.screen.query_one("#findings-table").focus()
         await pilot.press("enter")
-        await pilot.pause(0.5)
+        await wait_for_workers(pilot, "raw-line")
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
