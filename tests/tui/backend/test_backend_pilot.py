@@ -355,9 +355,7 @@ async def test_the_dataset_steps_local_model_carries_to_backend(make_app, workdi
     (workdir / "not-a-model").mkdir()
     app = make_app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await scan_and_enter_backend(
-            pilot, provider=Provider.LOCAL, model="tiny-model", walk=True
-        )
+        await scan_and_enter_backend(pilot, provider=Provider.LOCAL, model="tiny-model", walk=True)
         screen = app.screen
         assert isinstance(screen, BackendWhereScreen)
         assert screen.chosen() == "local"

@@ -8,7 +8,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 
-from tests.support.dataset_stage import wait_for_scan
+from tests.support.dataset_stage import to_pick, wait_for_scan
 from tests.support.datasets import copy_sample, write_broken
 from tests.support.decisions import SIZES, complete_answers, write_decision
 from tests.support.evaluate_stage import wait_for_workers
@@ -18,9 +18,7 @@ def to_report(train: str, validation: str = "", tab: str | None = None, keys: tu
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause()
         pilot.app.clear_notifications()
-        for _ in range(5):
-            await pilot.press("ctrl+n")
-            await pilot.pause()
+        await to_pick(pilot)
         pilot.app.screen.query_one("#train-path", Input).value = train
         pilot.app.screen.query_one("#validation-path", Input).value = validation
         await pilot.pause()
@@ -48,9 +46,7 @@ def test_pick(snap_compare, make_app, sample, size) -> None:
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause()
         pilot.app.clear_notifications()
-        for _ in range(5):
-            await pilot.press("ctrl+n")
-            await pilot.pause()
+        await to_pick(pilot)
         pilot.app.screen.query_one("#train-path", Input).value = "train.jsonl"
         await pilot.pause()
 
