@@ -455,12 +455,19 @@ async def test_a_toast_covers_no_hint_no_nav_row_and_no_footer(make_app) -> None
         await pilot.pause()
         await fill_use_case(pilot)
         await palette_run(pilot, "Save decision")
-        await until(pilot, lambda: app.screen.query("Toast"), "the toast")
-        await pilot.pause()
+
+        def toast_shown() -> bool:
+            toasts = app.screen.query("Toast")
+            return (
+                bool(toasts)
+                and toasts.first().region.height > 0
+                and any("Saved to .finetune/decision.md." in row for row in screen_rows(app))
+            )
+
+        await until(pilot, toast_shown, "the toast on screen")
         screen = app.screen
         toast = screen.query_one("Toast")
         rows = screen_rows(app)
-        assert any("Saved to .finetune/decision.md." in row for row in rows)
         covered = [
             widget
             for widget in [*screen.query(".field-hint"), screen.query_one("#nav")]
