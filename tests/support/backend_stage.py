@@ -35,10 +35,12 @@ SMOLLM2_135M_CONFIG = {
 """SmolLM2-135M's shape, written as a model folder so no download is needed."""
 
 
-async def settle(pilot: Pilot, delay: float = 0.1) -> None:
+async def settle(pilot: Pilot) -> None:
+    """Until every worker has finished and the app has handled what they posted."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause(delay)
+    await pilot.pause()
+    await pilot.pause()
 
 
 async def scan_and_enter_backend(

@@ -18,6 +18,7 @@ from tests.support.backend_stage import (
     to_launch,
     wait_until,
 )
+from tests.support.helpers import until
 from tui.screens.backend import BackendSettingsScreen, BackendWhereScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.monitor import MonitorScreen
@@ -222,13 +223,20 @@ async def test_check_key_reports_in_the_form(make_app, workdir, emulator, monkey
         screen = app.screen
         screen.query_one("#api-key", Input).value = "sk-wrong-key-abcdefghijklmnop"
         await pilot.click("#check-key")
-        await settle(pilot)
-        status = text(screen, "#key-status")
-        assert status.startswith("✗") and "sk-wrong" not in status
+        status = await until(
+            pilot,
+            lambda: text(screen, "#key-status").startswith("✗") and text(screen, "#key-status"),
+            "the refusal",
+        )
+        assert "sk-wrong" not in status
         screen.query_one("#api-key", Input).value = emulator.api_key
+        # A button ignores clicks while it shows the last one (Textual's 0.2 s "-active").
+        button = screen.query_one("#check-key")
+        await until(pilot, lambda: not button.has_class("-active"), "the button released")
         await pilot.click("#check-key")
-        await settle(pilot)
-        assert "accepted the credential" in text(screen, "#key-status")
+        await until(
+            pilot, lambda: "accepted the credential" in text(screen, "#key-status"), "the check"
+        )
 
 
 async def test_training_not_available_is_shown_as_a_message(

@@ -51,12 +51,12 @@ def test_settings(snap_compare, make_app, workdir, size, backend) -> None:
         await choose(backend)(pilot)
         pilot.app.backend_choice.local_model = "tiny-model"
         await pilot.press("ctrl+n")
-        await settle(pilot, 0.3)
+        await settle(pilot)
         if backend == "local":
             # Wait for the final estimate (it carries the breakdown below the fold, which
             # changes the scrollbar): the debounced rerun 0.4 s after the last change.
             await until_estimated(pilot)
-            await settle(pilot, 0.3)
+            await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
@@ -70,7 +70,7 @@ def test_launch_hosted(snap_compare, make_app, workdir, size, monkeypatch) -> No
         await pilot.press("ctrl+n")
         await settle(pilot)
         await pilot.press("ctrl+n")
-        await settle(pilot, 0.3)
+        await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
@@ -86,6 +86,6 @@ def test_launch_confirmation(snap_compare, make_app, workdir, size, monkeypatch)
         await pilot.press("ctrl+n")
         await settle(pilot)
         await pilot.press("ctrl+n")
-        await settle(pilot, 0.3)
+        await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
