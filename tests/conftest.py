@@ -34,6 +34,7 @@ from tests.support.decisions import complete_answers, write_decision
 from tests.support.evaluate import qa, tuned_or_echo
 from tests.support.evaluate_stage import responder
 from tests.support.helpers import wait_for
+from tests.support.idle import quick_idle
 from tests.support.runs import local_spec, store_at
 
 # Offline and deterministic, whatever the machine says.
@@ -61,6 +62,8 @@ if _cl100k is not None:
     seed_tiktoken_cache("cl100k_base", _cl100k)
 
 ROOT = Path(__file__).resolve().parents[1]
+
+quick_idle()
 
 
 @pytest.fixture(autouse=True)

@@ -35,36 +35,76 @@ SMOLLM2_135M_CONFIG = {
 """SmolLM2-135M's shape, written as a model folder so no download is needed."""
 
 
-async def settle(pilot: Pilot, delay: float = 0.1) -> None:
+async def settle(pilot: Pilot) -> None:
+    """Until every worker has finished and the app has handled what they posted."""
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
-    await pilot.pause(delay)
+    await pilot.pause()
+    await pilot.pause()
 
 
-async def scan_and_enter_backend(pilot: Pilot, *, provider: object = None, model: str = "") -> None:
-    """Through Decide, scan ``train.jsonl``/``valid.jsonl`` on the Dataset step, on to Backend.
+async def scan_and_enter_backend(
+    pilot: Pilot, *, provider: object = None, model: str = "", walk: bool = False
+) -> None:
+    """The Dataset step's report of ``train.jsonl``/``valid.jsonl``, then on to Backend.
 
     ``provider`` / ``model``: the Dataset step's "Figures for" and "Model" (else as the checklist).
+    The Decide steps and the Dataset pick step are skipped, as the command palette skips them:
+    the choices the pick step stores are set and the app goes to the report (their own tests
+    walk those steps). ``walk``: through every step by keys instead, typing on the pick step.
     """
+    from tests.support.helpers import until
+    from tui.screens.dataset.report import DatasetReportScreen
+
     await pilot.pause()
-    pilot.app.clear_notifications()
-    for _ in range(5):
-        await pilot.press("ctrl+n")
+    app = pilot.app
+    app.clear_notifications()
+    if walk:
+        for _ in range(5):
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+        screen = app.screen
+        screen.query_one("#train-path").value = "train.jsonl"
+        screen.query_one("#validation-path").value = "valid.jsonl"
+        if provider is not None:
+            screen.query_one("#provider").value = provider
+        if model:
+            screen.query_one("#model").value = model
         await pilot.pause()
-    screen = pilot.app.screen
-    screen.query_one("#train-path").value = "train.jsonl"
-    screen.query_one("#validation-path").value = "valid.jsonl"
-    if provider is not None:
-        screen.query_one("#provider").value = provider
-    if model:
-        screen.query_one("#model").value = model
-    await pilot.pause()
-    await pilot.press("ctrl+n")
-    await pilot.pause()
+        await pilot.press("ctrl+n")
+    else:
+        choice = app.dataset_choice
+        choice.train, choice.validation = "train.jsonl", "valid.jsonl"
+        if provider is not None:
+            choice.provider = provider
+        if model:
+            choice.model = model
+        app.go_to(Position(1, 1))
+    await until(pilot, lambda: isinstance(app.screen, DatasetReportScreen), "the report")
     await wait_for_scan(pilot)
     await pilot.press("ctrl+n")
     await settle(pilot)
-    assert pilot.app.position == Position(2, 0)
+    assert app.position == Position(2, 0)
+
+
+async def until_estimated(pilot: Pilot) -> None:
+    """Until the local form's memory estimate is final: no rerun pending (it reruns 0.4 s after
+    the last change), none running, and its verdict shown."""
+    from tests.support.helpers import until
+
+    screen = pilot.app.screen
+    memory = screen.query_one("#memory")
+
+    def final() -> bool:
+        timer = screen.form._debounce
+        pending = timer is not None and timer._task is not None and not timer._task.done()
+        running = any(w.group == "memory" and not w.is_finished for w in pilot.app.workers)
+        shown = memory.has_class("-fits") or memory.has_class("-short")
+        return shown and not pending and not running
+
+    await until(pilot, final, "the final memory estimate")
+    await pilot.pause()
+    await until(pilot, final, "the final memory estimate")
 
 
 def choose(backend: str) -> Callable[[Pilot], object]:

@@ -16,3 +16,15 @@ async def wait_for_scan(pilot, timeout: float = PATIENCE_S) -> None:
         assert asyncio.get_running_loop().time() < deadline, "the scan did not finish"
         await asyncio.sleep(0.05)
     await pilot.pause()
+
+
+async def to_pick(pilot) -> None:
+    """From the first step to Dataset › Pick, as the command palette goes (the Decide steps'
+    own tests walk them by keys)."""
+    from tests.support.helpers import until
+    from tui.journey import Position
+    from tui.screens.dataset.pick import DatasetPickScreen
+
+    await pilot.pause()
+    pilot.app.go_to(Position(1, 0))
+    await until(pilot, lambda: isinstance(pilot.app.screen, DatasetPickScreen), "Dataset › Pick")

@@ -88,7 +88,6 @@ async def run_results(pilot: Pilot, **kwargs: Any) -> None:
         assert isinstance(pilot.app.screen, ConfirmScreen), "a judge's price is confirmed first"
         await pilot.press("y")
     await wait_for_workers(pilot, "evaluate")
-    await pilot.pause(0.1)
 
 
 def hint(pilot: Pilot) -> str:

@@ -59,3 +59,25 @@ class FullDisk:
             self.left -= 1
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         self.real(path, value)
+
+
+async def palette_run(pilot: Pilot, words: str, match: str | None = None) -> None:
+    """Open the command palette, type ``words``, wait until its first hit names ``match``
+    (``words`` when not given), then run it with Enter. The palette searches in a worker:
+    Enter before the hits are in would pick nothing."""
+    from textual.command import CommandList
+
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*words)
+    wanted = (words if match is None else match).lower()
+
+    def first_hit() -> str:
+        found = pilot.app.screen.query(CommandList)
+        if not found or not found.first().option_count:
+            return ""
+        return str(found.first().get_option_at_index(0).prompt).lower()
+
+    await until(pilot, lambda: wanted in first_hit(), f"the palette's hit for {words!r}")
+    await pilot.press("enter")
+    await pilot.pause()

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from backends.processes import is_locked
 from backends.runs import RunFolder, RunStatus, RunStore, format_log_line
 from backends.runs.values import MetricPoint, RunSpec, RunState
 from tests.support.clock import fixed_clock
@@ -17,6 +22,41 @@ from tests.support.clock import fixed_clock
 NOW = fixed_clock().timestamp()
 LOCAL_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 HOSTED_MODEL = "gpt-4o-mini-2024-07-18"
+
+
+def ended(folder: RunFolder) -> bool:
+    """The run has ended and its worker or follower is done with the folder.
+
+    ``status.json`` says the end before its process is done: a follower still fetches the
+    result files and saves its cursor, a worker still saves its adapter. Only once the run's
+    lock is free does nothing write to the folder any more.
+    """
+    return folder.read_status().state.is_terminal and not is_locked(folder.lock_path)
+
+
+@contextmanager
+def beating(folder: RunFolder, every: float = 1.0) -> Iterator[RunFolder]:
+    """Keep ``folder``'s heartbeat fresh by the real clock, as its worker would, while inside.
+
+    For code that reads the real clock (the CLI): a heartbeat written once goes stale however
+    long a busy machine takes to get to the reading.
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            folder.update_status(heartbeat_at=time.time())
+            if stop.wait(every):
+                return
+
+    folder.update_status(heartbeat_at=time.time())
+    thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield folder
+    finally:
+        stop.set()
+        thread.join()
 
 
 def store_at(workspace: Path, *, tags: list[str] | None = None) -> RunStore:

@@ -30,6 +30,7 @@ from tests.support.checklist_keys import (
 )
 from tests.support.dataset_stage import wait_for_scan
 from tests.support.evaluate_stage import wait_for_workers
+from tests.support.helpers import PATIENCE_S
 from tests.support.screen_text import joined
 from tests.support.tiny_model import build_tiny_model
 from tui.journey import Position
@@ -48,9 +49,9 @@ pytestmark = pytest.mark.slow
 NO_GPU = GpuInventory((), "", "no GPU in tests")
 
 
-async def until(pilot: Pilot, done: Callable[[], object], what: str, timeout: float) -> None:
+async def until(pilot: Pilot, done: Callable[[], object], what: str) -> None:
     """Wait for ``done()`` with a generous ceiling (never a fixed sleep)."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + PATIENCE_S
     while not done():
         assert asyncio.get_running_loop().time() < deadline, f"{what} did not happen"
         await pilot.pause(0.1)
@@ -113,7 +114,7 @@ async def test_the_whole_journey_keys_only(
 
         # --- Backend: Local and the model carried over from the Dataset step ------------
         assert isinstance(app.screen, BackendWhereScreen)
-        await until(pilot, lambda: "local" in app.screen.options, "the local check", 30)
+        await until(pilot, lambda: "local" in app.screen.options, "the local check")
         assert app.screen.chosen() == "local"
         await next_step(pilot)
         screen = app.screen
@@ -132,7 +133,7 @@ async def test_the_whole_journey_keys_only(
         await next_step(pilot)
         screen = app.screen
         assert isinstance(screen, BackendLaunchScreen)
-        await until(pilot, lambda: screen.prepared is not None, "the launch checks", 120)
+        await until(pilot, lambda: screen.prepared is not None, "the launch checks")
         assert "✓Readytolaunch." in joined(app)
         assert screen.fatal() is None
         await pilot.press("ctrl+n")
@@ -141,25 +142,24 @@ async def test_the_whole_journey_keys_only(
         await pilot.press("y")
 
         # --- Train: the monitor follows the run to its end --------------------------------
-        await until(pilot, lambda: isinstance(app.screen, MonitorScreen), "the monitor", 60)
+        await until(pilot, lambda: isinstance(app.screen, MonitorScreen), "the monitor")
         monitor = app.screen
         assert isinstance(monitor, MonitorScreen)
         await until(
             pilot,
             lambda: monitor.follow.status.state.is_terminal,
             "the end of training",
-            300,
         )
         assert monitor.follow.status.state is RunState.SUCCEEDED, monitor.folder.log_txt.read_text()
         run_id = monitor.folder.run_id
-        await pilot.pause(0.5)  # the next refresh shows the final figures
-        assert "succeeded" in joined(app).lower()
+        # The next refresh shows the final figures.
+        await until(pilot, lambda: "succeeded" in joined(app).lower(), "the final figures")
         await pilot.press("e")
 
         # --- Evaluate: the run's own validation file, the tuned run, local models ---------
-        await until(pilot, lambda: isinstance(app.screen, EvaluateSetupScreen), "Evaluate", 30)
+        await until(pilot, lambda: isinstance(app.screen, EvaluateSetupScreen), "Evaluate")
         screen = app.screen
-        await wait_for_workers(pilot, "eval-availability", timeout=60)
+        await wait_for_workers(pilot, "eval-availability")
         assert screen.query_one("#eval-source").value == "validation"
         assert Path(screen.query_one("#eval-path", Input).value) == sample.validation
         assert screen.query_one("#eval-tuned", Input).value == run_id
@@ -172,7 +172,7 @@ async def test_the_whole_journey_keys_only(
         assert "✓Readytorun." in joined(app)
         await next_step(pilot)
         assert isinstance(app.screen, EvaluateResultsScreen)
-        await wait_for_workers(pilot, "evaluate", timeout=300)
+        await wait_for_workers(pilot, "evaluate")
         table = app.screen.query_one("#eval-table", DataTable)
         assert [str(key.value) for key in table.rows] == ["zero-shot", "few-shot", "rag", "tuned"]
         assert app.answers.measured.tuned_score is not None
@@ -181,7 +181,7 @@ async def test_the_whole_journey_keys_only(
         await next_step(pilot)
         screen = app.screen
         assert isinstance(screen, TryItScreen)
-        await wait_for_workers(pilot, "tryit-models", timeout=60)
+        await wait_for_workers(pilot, "tryit-models")
         screen.query_one("#tryit-prompt").focus()
         await type_text(pilot, "what colour is the sky ?")
         await pilot.press("enter")
@@ -193,7 +193,7 @@ async def test_the_whole_journey_keys_only(
                     notes.add(pane.transcript.turns[-1].note)
             return all(p.transcript.turns and not p.busy for p in screen.panes)
 
-        await until(pilot, answered, "both answers", 180)
+        await until(pilot, answered, "both answers")
         assert any(note.startswith("Loading ") for note in notes), notes
         for pane in screen.panes:
             turn = pane.transcript.turns[-1]

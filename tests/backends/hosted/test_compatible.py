@@ -16,6 +16,7 @@ from backends.runs import RunStore
 from backends.runs.values import RunState
 from tests.fakes.finetune_api import FineTuneAPI
 from tests.support.helpers import files_containing, wait_for
+from tests.support.runs import ended
 from tui.cli import main
 
 MODEL = "gpt-4o-mini-2024-07-18"
@@ -61,7 +62,7 @@ def test_user_profile_launches_follows_and_cancels(
     assert backend.models()[:1] and MODEL in backend.models()  # the API's /models answered
     store = RunStore(tmp_path / "ws" / "runs")
     folder = backend.launch(hosted_spec("acme", model=MODEL, data=str(dataset)), store)
-    wait_for(lambda: folder.read_status().state.is_terminal, timeout=60)
+    wait_for(lambda: ended(folder))
     status = folder.read_status()
     assert status.state is RunState.SUCCEEDED and status.fine_tuned_model
     steps = [p.step for p in folder.load_metrics() if p.train_loss is not None]

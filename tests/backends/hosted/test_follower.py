@@ -139,9 +139,9 @@ def test_an_ended_job_whose_results_stay_out_of_reach_is_let_go_with_a_note(
     emulator.inject(drop=True, times=10**6, path_contains="/content")  # result files never arrive
     process = start_follower(folder, secret=emulator.api_key)
     try:
-        wait_for(lambda: finished(folder), timeout=30)
+        wait_for(lambda: finished(folder))
     finally:
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=PATIENCE_S) == 0
     status = folder.read_status()
     assert status.state is RunState.SUCCEEDED and not status.reconnecting
     assert "its result files could not be fetched" in status.detail

@@ -335,11 +335,12 @@ def test_cancel_through_the_control_path(
 
 def test_detached_follower_mirrors_the_job(together_api, dataset, store, monkeypatch) -> None:
     from tests.support.helpers import wait_for
+    from tests.support.runs import ended
 
     monkeypatch.setenv("TOGETHER_API_KEY", together_api.api_key)
     monkeypatch.setenv("TOGETHER_BASE_URL", together_api.base_url)
     folder = TogetherBackend().launch(spec_for(dataset, hyperparameters={}), store)
-    wait_for(lambda: folder.read_status().state.is_terminal)
+    wait_for(lambda: ended(folder))
     assert folder.read_status().state is RunState.SUCCEEDED
     assert [p.step for p in folder.load_metrics()] == [1, 2, 3, 4, 5, 6]
     assert "TOGETHER_API_KEY" not in (folder.path / "run.json").read_text()

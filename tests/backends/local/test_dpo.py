@@ -24,6 +24,7 @@ from backends.runs import RunFolder, RunStore
 from backends.runs.values import DPO, MetricPoint, RunState
 from backends.runs.watch import ACCURACIES, LOSS, MARGINS, REWARDS, LossHistory
 from tests.support.helpers import PATIENCE_S, wait_for
+from tests.support.runs import ended
 from tests.support.tiny_model import (
     tiny_dpo_spec,
     tiny_lora_spec,
@@ -236,7 +237,7 @@ def test_a_cancelled_dpo_run_resumes_from_its_checkpoint(
     start_worker(folder)
     wait_for(lambda: len(folder.load_metrics()) >= 3)
     cancel(folder)
-    wait_for(lambda: folder.read_status().state.is_terminal)
+    wait_for(lambda: ended(folder))
     assert folder.read_status().state is RunState.CANCELLED, _log(folder)
     stopped = folder.read_status().checkpoints[-1]["step"]
     assert isinstance(stopped, int) and stopped >= 3
@@ -246,7 +247,7 @@ def test_a_cancelled_dpo_run_resumes_from_its_checkpoint(
     pid = folder.read_status().pid
     assert pid
     os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: folder.read_status().state.is_terminal)
+    wait_for(lambda: ended(folder))
     steps = [p.step for p in folder.load_metrics()]
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # redone steps replaced
     assert f"Resuming at step {stopped}" in _log(folder)

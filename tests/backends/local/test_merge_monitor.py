@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from textual.widgets import Log
 
 from backends.runs import RunFolder
+from tests.support.helpers import until
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.monitor import MonitorScreen
 from tui.screens.run_output import PushChoice, PushScreen
@@ -20,6 +20,10 @@ def no_hub_token(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-stored-token"))
+
+
+def log_text(screen: MonitorScreen) -> str:
+    return "\n".join(screen.query_one(Log).lines)
 
 
 def _messages(app: object) -> str:
@@ -38,12 +42,10 @@ async def test_merge_key_merges_in_the_background_and_says_where(
         await pilot.press("m")
         await pilot.pause()
         assert screen.check_action("merge_output", ()) is None  # greyed while it runs
-        started = time.monotonic()
-        while screen._output_busy and time.monotonic() - started < 120:
-            await pilot.pause(0.1)  # the screen keeps answering meanwhile
-            assert screen.query_one(Log) is not None
+        # The screen keeps answering meanwhile.
+        await until(pilot, lambda: screen.query_one(Log) and not screen._output_busy, "the merge")
         await app.workers.wait_for_complete()
-        await pilot.pause(MonitorScreen.POLL_S * 3)
+        await until(pilot, lambda: "Merge: Loading" in log_text(screen), "the merge in the log")
         target = trained_run.output_dir / "merged"
         assert (target / "model.safetensors").is_file()
         assert f"saved in {target}" in _messages(app) and "bf16" in _messages(app)
@@ -132,11 +134,10 @@ async def test_export_key_exports_checks_and_lists_it_in_the_output_dialog(
         assert app.screen is screen
         assert screen.check_action("export_output", ()) is None  # greyed while it runs
         assert "Exporting to vllm and checking it" in _messages(app)
-        started = time.monotonic()
-        while screen._output_busy and time.monotonic() - started < 180:
-            await pilot.pause(0.1)  # the screen keeps answering meanwhile
+        # The screen keeps answering meanwhile.
+        await until(pilot, lambda: not screen._output_busy, "the export")
         await app.workers.wait_for_complete()
-        await pilot.pause(MonitorScreen.POLL_S * 3)
+        await until(pilot, lambda: "Export: Replaying" in log_text(screen), "the export in the log")
         target = trained_run.output_dir / "exports" / "vllm"
         assert (target / "commands.txt").is_file() and (target / "chat_template.jinja").is_file()
         result = _messages(app)

@@ -19,6 +19,7 @@ from backends.preflight import preflight
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunState
 from tests.support.helpers import PATIENCE_S, wait_for
+from tests.support.runs import ended
 from tests.support.tiny_model import write_toy_dataset
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -60,7 +61,7 @@ def test_a_run_started_from_the_cli_trains_after_the_cli_is_killed(
     cli.wait()
     folder = RunStore(tmp_path / "ws" / "runs").folder(run_id)
     reap.append(folder)
-    wait_for(lambda: folder.read_status().state.is_terminal)
+    wait_for(lambda: ended(folder))
     status = folder.read_status()
     assert status.state is RunState.SUCCEEDED, _log(folder)
     points = folder.load_metrics()
@@ -86,7 +87,7 @@ def test_save_now_then_cancel_then_resume(
     wait_for(lambda: "Saved a checkpoint on request" in _log(folder))
     assert folder.read_status().state is RunState.RUNNING  # it keeps training
     cancel(folder)
-    wait_for(lambda: folder.read_status().state.is_terminal)
+    wait_for(lambda: ended(folder))
     status = folder.read_status()
     assert status.state is RunState.CANCELLED, _log(folder)
     stopped_at = folder.load_metrics()[-1].step
@@ -97,7 +98,7 @@ def test_save_now_then_cancel_then_resume(
     assert "Cancel requested (SIGTERM)" in _log(folder)
 
     backend.resume(folder)
-    wait_for(lambda: folder.read_status().state.is_terminal)
+    wait_for(lambda: ended(folder))
     assert folder.read_status().state is RunState.SUCCEEDED, _log(folder)
     steps = [p.step for p in folder.load_metrics()]
     assert steps == list(range(1, 401))  # one history, no step twice

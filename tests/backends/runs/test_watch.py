@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import orjson
 import pytest
@@ -16,6 +15,7 @@ from backends.runs.watch import RunWatch, log_backlog
 from tests.support.runs import (
     NOW,
     all_kinds,
+    beating,
     hosted_succeeded,
     local_points,
     local_running,
@@ -129,18 +129,18 @@ def test_run_table_marks_a_dead_worker_failed(app_store: RunStore) -> None:
 
 def test_runs_command_prints_a_table_and_json(app_store: RunStore, capsys) -> None:
     runs = all_kinds(app_store)
-    # The command reads the real clock: the running worker's heartbeat must be fresh by it.
-    runs["running"].update_status(heartbeat_at=time.time())
-    assert main(["runs"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    # The command reads the real clock: the running worker's heartbeat is kept fresh by it.
+    with beating(runs["running"]):
+        assert main(["runs"]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert main(["runs", "--json"]) == 0
+        data = orjson.loads(capsys.readouterr().out)
     assert out[0].split()[:4] == ["RUN", "BACKEND", "MODEL", "STATE"]
     assert [line.split()[0] for line in out[1:]] == [
         runs["running"].run_id,
         runs["failed"].run_id,
         runs["hosted"].run_id,
     ]
-    assert main(["runs", "--json"]) == 0
-    data = orjson.loads(capsys.readouterr().out)
     assert [row["state"] for row in data] == ["running", "failed", "succeeded"]
     assert data[2]["fine_tuned_model"] == "ft:gpt-4o-mini-2024-07-18:acme:support:9xYz"
 

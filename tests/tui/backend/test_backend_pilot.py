@@ -18,6 +18,7 @@ from tests.support.backend_stage import (
     to_launch,
     wait_until,
 )
+from tests.support.helpers import until
 from tests.support.screen_text import screen_rows
 from tui.screens.backend import BackendSettingsScreen, BackendWhereScreen
 from tui.screens.confirm import ConfirmScreen
@@ -223,13 +224,20 @@ async def test_check_key_reports_in_the_form(make_app, workdir, emulator, monkey
         screen = app.screen
         screen.query_one("#api-key", Input).value = "sk-wrong-key-abcdefghijklmnop"
         await pilot.click("#check-key")
-        await settle(pilot)
-        status = text(screen, "#key-status")
-        assert status.startswith("✗") and "sk-wrong" not in status
+        status = await until(
+            pilot,
+            lambda: text(screen, "#key-status").startswith("✗") and text(screen, "#key-status"),
+            "the refusal",
+        )
+        assert "sk-wrong" not in status
         screen.query_one("#api-key", Input).value = emulator.api_key
+        # A button ignores clicks while it shows the last one (Textual's 0.2 s "-active").
+        button = screen.query_one("#check-key")
+        await until(pilot, lambda: not button.has_class("-active"), "the button released")
         await pilot.click("#check-key")
-        await settle(pilot)
-        assert "accepted the credential" in text(screen, "#key-status")
+        await until(
+            pilot, lambda: "accepted the credential" in text(screen, "#key-status"), "the check"
+        )
 
 
 async def test_training_not_available_is_shown_as_a_message(
@@ -357,7 +365,7 @@ async def test_the_dataset_steps_local_model_carries_to_backend(make_app, workdi
     (workdir / "not-a-model").mkdir()
     app = make_app()
     async with app.run_test(size=(100, 40)) as pilot:
-        await scan_and_enter_backend(pilot, provider=Provider.LOCAL, model="tiny-model")
+        await scan_and_enter_backend(pilot, provider=Provider.LOCAL, model="tiny-model", walk=True)
         screen = app.screen
         assert isinstance(screen, BackendWhereScreen)
         assert screen.chosen() == "local"

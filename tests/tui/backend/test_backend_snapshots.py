@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.pilot import Pilot
 
-from tests.support.backend_stage import choose, scan_and_enter_backend, settle
+from tests.support.backend_stage import choose, scan_and_enter_backend, settle, until_estimated
 from tests.support.decisions import SIZES
 
 
@@ -51,17 +51,12 @@ def test_settings(snap_compare, make_app, workdir, size, backend) -> None:
         await choose(backend)(pilot)
         pilot.app.backend_choice.local_model = "tiny-model"
         await pilot.press("ctrl+n")
-        await settle(pilot, 0.3)
+        await settle(pilot)
         if backend == "local":
             # Wait for the final estimate (it carries the breakdown below the fold, which
             # changes the scrollbar): the debounced rerun 0.4 s after the last change.
-            memory = pilot.app.screen.query_one("#memory")
-            for _ in range(200):
-                if memory.has_class("-fits") or memory.has_class("-short"):
-                    break
-                await pilot.pause(0.05)
-            await pilot.pause(0.6)
-            await settle(pilot, 0.3)
+            await until_estimated(pilot)
+            await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
@@ -75,7 +70,7 @@ def test_launch_hosted(snap_compare, make_app, workdir, size, monkeypatch) -> No
         await pilot.press("ctrl+n")
         await settle(pilot)
         await pilot.press("ctrl+n")
-        await settle(pilot, 0.3)
+        await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 
@@ -91,7 +86,7 @@ def test_launch_confirmation(snap_compare, make_app, workdir, size, monkeypatch)
         await pilot.press("ctrl+n")
         await settle(pilot)
         await pilot.press("ctrl+n")
-        await settle(pilot, 0.3)
+        await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 

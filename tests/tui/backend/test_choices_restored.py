@@ -10,21 +10,12 @@ from textual.widgets import Input
 
 from backends.catalog import Provider
 from tests.support.backend_stage import scan_and_enter_backend, settle
-from tests.support.checklist_keys import type_text
+from tests.support.helpers import palette_run, until
 from tui.screens.backend import BackendSettingsScreen
 from tui.screens.dataset.pick import DatasetPickScreen
 from tui.screens.message import MessageScreen
 
 SECRET = "sk-typed-in-memory-0123456789"
-
-
-async def palette_to(pilot, words: str) -> None:
-    await pilot.press("ctrl+p")
-    await pilot.pause()
-    await type_text(pilot, words)
-    await pilot.pause(0.3)
-    await pilot.press("enter")
-    await pilot.pause(0.3)  # not ``settle``: the Dataset step's file tree loads as long as it lives
 
 
 async def test_choices_survive_a_restart_and_every_step_is_in_the_palette(
@@ -48,12 +39,13 @@ async def test_choices_survive_a_restart_and_every_step_is_in_the_palette(
     async with again.run_test(size=(100, 40)) as pilot:
         await pilot.pause()
         # A step never visited in this session is in the palette.
-        await palette_to(pilot, "pick data")
+        await palette_run(pilot, "pick data", "Dataset 1")
+        await until(pilot, lambda: isinstance(again.screen, DatasetPickScreen), "the Dataset step")
         screen = again.screen
         assert isinstance(screen, DatasetPickScreen)
         assert screen.query_one("#train-path", Input).value == "train.jsonl"
         assert screen.query_one("#validation-path", Input).value == "valid.jsonl"
-        await palette_to(pilot, "backend 2")
+        await palette_run(pilot, "backend 2", "Backend 2")
         await settle(pilot)
         screen = again.screen
         assert isinstance(screen, BackendSettingsScreen)

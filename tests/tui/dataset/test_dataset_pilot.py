@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 from textual.widgets import Input, TabbedContent
 
-from tests.support.dataset_stage import wait_for_scan
+from tests.support.dataset_stage import to_pick, wait_for_scan
 from tests.support.datasets import copy_sample, write_big, write_broken
 from tests.support.decisions import complete_answers, write_decision
 from tests.support.helpers import until
@@ -18,10 +18,7 @@ from tui.screens.decide import CostScreen, RecommendationScreen
 
 
 async def to_dataset(pilot) -> None:
-    await pilot.pause()
-    for _ in range(5):
-        await pilot.press("ctrl+n")
-        await pilot.pause()
+    await to_pick(pilot)
 
 
 async def scan(pilot, train: str, validation: str = "") -> DatasetReportScreen:

@@ -8,18 +8,17 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 
-from tests.support.dataset_stage import wait_for_scan
+from tests.support.dataset_stage import to_pick, wait_for_scan
 from tests.support.datasets import copy_sample, write_broken
 from tests.support.decisions import SIZES, complete_answers, write_decision
+from tests.support.evaluate_stage import wait_for_workers
 
 
 def to_report(train: str, validation: str = "", tab: str | None = None, keys: tuple[str, ...] = ()):
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause()
         pilot.app.clear_notifications()
-        for _ in range(5):
-            await pilot.press("ctrl+n")
-            await pilot.pause()
+        await to_pick(pilot)
         pilot.app.screen.query_one("#train-path", Input).value = train
         pilot.app.screen.query_one("#validation-path", Input).value = validation
         await pilot.pause()
@@ -30,7 +29,7 @@ def to_report(train: str, validation: str = "", tab: str | None = None, keys: tu
             pilot.app.screen.query_one("#report-tabbed", TabbedContent).active = tab
             await pilot.pause()
         await pilot.press(*keys)
-        await pilot.pause(0.3)
+        await wait_for_workers(pilot, "raw-line")
 
     return run_before
 
@@ -47,9 +46,7 @@ def test_pick(snap_compare, make_app, sample, size) -> None:
     async def run_before(pilot: Pilot) -> None:
         await pilot.pause()
         pilot.app.clear_notifications()
-        for _ in range(5):
-            await pilot.press("ctrl+n")
-            await pilot.pause()
+        await to_pick(pilot)
         pilot.app.screen.query_one("#train-path", Input).value = "train.jsonl"
         await pilot.pause()
 
@@ -81,6 +78,6 @@ def test_findings_tab_and_a_finding(snap_compare, make_app, in_tmp, size) -> Non
         await scan(pilot)
         pilot.app.screen.query_one("#findings-table").focus()
         await pilot.press("enter")
-        await pilot.pause(0.5)
+        await wait_for_workers(pilot, "raw-line")
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from textual.command import CommandList
 from textual.widgets import Button, Input, Select, Static, TextArea
 
 from backends.decision import PromptingTried, UseCaseCategory
@@ -17,7 +16,7 @@ from tests.support.checklist_keys import (
     fill_use_case,
     type_text,
 )
-from tests.support.helpers import until
+from tests.support.helpers import palette_run, until
 from tui.screens.catalog import CatalogScreen
 from tui.screens.decide import (
     AlternativesScreen,
@@ -265,17 +264,7 @@ async def test_command_palette_jumps_to_a_visited_step(make_app) -> None:
         await fill_use_case(pilot)
         await pilot.press("ctrl+n", "ctrl+n")
         await pilot.pause()
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await type_text(pilot, "Go to Decide 1")
-
-        def first_match() -> str:
-            found = app.screen.query_one(CommandList)
-            return str(found.get_option_at_index(0).prompt) if found.option_count else ""
-
-        await until(pilot, lambda: "Decide 1" in first_match(), "the palette's search")
-        await pilot.press("enter")
-        await pilot.pause()
+        await palette_run(pilot, "Go to Decide 1", "Decide 1")
         assert isinstance(app.screen, UseCaseScreen)
 
 
@@ -465,15 +454,20 @@ async def test_a_toast_covers_no_hint_no_nav_row_and_no_footer(make_app) -> None
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await pilot.pause()
         await fill_use_case(pilot)
-        await pilot.press("ctrl+p")
-        await type_text(pilot, "Save decision")
-        await pilot.press("enter")
-        await until(pilot, lambda: app.screen.query("Toast"), "the toast")
-        await pilot.pause()
+        await palette_run(pilot, "Save decision")
+
+        def toast_shown() -> bool:
+            toasts = app.screen.query("Toast")
+            return (
+                bool(toasts)
+                and toasts.first().region.height > 0
+                and any("Saved to .finetune/decision.md." in row for row in screen_rows(app))
+            )
+
+        await until(pilot, toast_shown, "the toast on screen")
         screen = app.screen
         toast = screen.query_one("Toast")
         rows = screen_rows(app)
-        assert any("Saved to .finetune/decision.md." in row for row in rows)
         covered = [
             widget
             for widget in [*screen.query(".field-hint"), screen.query_one("#nav")]

@@ -6,6 +6,7 @@ import orjson
 from textual.widgets import DataTable, Static
 
 from tests.support.evaluate_stage import TUNED, open_setup, run_results, wait_for_workers
+from tests.support.helpers import until
 from tui.journey import Position
 from tui.screens.evaluate import EvaluateResultsScreen, EvaluateSetupScreen
 from tui.screens.evaluate.example import ExampleScreen
@@ -82,8 +83,7 @@ async def test_cancel_keeps_partial_results(make_app, workdir, stage_emulator) -
         await open_setup(pilot, limit=12)
         await pilot.press("ctrl+n")
         screen = app.screen
-        while len(stage_emulator.chat_calls) < 4:
-            await pilot.pause(0.02)
+        await until(pilot, lambda: len(stage_emulator.chat_calls) >= 4, "the first answers")
         await pilot.press("escape")
         await wait_for_workers(pilot, "evaluate")
         assert app.screen is screen

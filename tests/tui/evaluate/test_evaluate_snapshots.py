@@ -12,6 +12,8 @@ from textual.widgets import DataTable
 
 from tests.support.decisions import SIZES
 from tests.support.evaluate_stage import open_setup, run_results
+from tests.support.helpers import until
+from tui.screens.evaluate.example import ExampleScreen
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -56,7 +58,7 @@ def test_example(snap_compare, make_app, workdir, stage_emulator, still_clock, s
         await pilot.pause()
         pilot.app.screen.query_one("#eval-examples", DataTable).focus()
         await pilot.press("enter")
-        await pilot.pause(0.1)
+        await until(pilot, lambda: isinstance(pilot.app.screen, ExampleScreen), "the example")
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
 

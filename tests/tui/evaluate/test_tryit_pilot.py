@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.support.helpers import until
 from tests.support.tryit import TUNED, open_try_it, send, wait_for_workers
 from tui.screens.evaluate import TryItScreen
 from tui.widgets.chat_pane import ChatPane
@@ -56,18 +57,19 @@ async def test_escape_stops_both_answers_and_keeps_what_came(
         await open_try_it(pilot)
         screen = app.screen
         await send(pilot, "go on", wait=False)
-        while "w3" not in pane_text(screen, "base") or "w3" not in pane_text(screen, "tuned"):
-            await pilot.pause(0.02)
+        await until(
+            pilot,
+            lambda: "w3" in pane_text(screen, "base") and "w3" in pane_text(screen, "tuned"),
+            "both streams under way",
+        )
         await pilot.press("escape")
         await pilot.pause()
         assert not screen.busy and app.screen is screen  # stopped, still here
         for side in ("base", "tuned"):
             text = pane_text(screen, side)
             assert "w3" in text and "w399" not in text and "stopped" in text
-        for _ in range(100):  # the streams notice and hang up
-            if stage_emulator.chat_streams_dropped == 2:
-                break
-            await pilot.pause(0.05)
+        # The streams notice and hang up.
+        await until(pilot, lambda: stage_emulator.chat_streams_dropped == 2, "both hang-ups")
         assert (
             stage_emulator.chat_streams_dropped == 2 and stage_emulator.chat_streams_finished == 0
         )
