@@ -100,10 +100,13 @@ def test_the_journeys_first_half_by_keys_in_a_real_terminal(terminal, tmp_path: 
         term.wait_for(title)
     term.keys("C-n")
     term.wait_for("Which data will you train on?")
-    term.keys("F3", "C-n")
+    term.keys("F3")
+    term.wait_for("chainline_train")  # the sample's files are in the fields
+    term.keys("C-n")
     term.wait_for("Ready to train")
-    term.keys("Right")  # the report's tabs, from where focus lands
-    term.wait_for("Level")
+    # The report's tabs take focus once they are mounted, just after "Ready to train" is
+    # drawn: a Right pressed in between reaches nothing, so press again until a tab moves.
+    term.press_until("Right", "Level")
     term.keys("C-n")
     term.wait_for("Where will the model be trained?")
     screen = term.wait_for("▐●▌ OpenAI")

@@ -44,6 +44,18 @@ class Terminal:
             time.sleep(0.05)
         raise AssertionError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
 
+    def press_until(self, key: str, text: str, *, each: float = 10.0) -> str:
+        """Press ``key`` until ``text`` shows, waiting ``each`` seconds after a press (for a
+        key that only works once something else has happened, e.g. focus has moved)."""
+        deadline = time.monotonic() + PATIENCE_S
+        while True:
+            self.keys(key)
+            try:
+                return self.wait_for(text, timeout=min(each, max(deadline - time.monotonic(), 0)))
+            except AssertionError:
+                if time.monotonic() >= deadline:
+                    raise
+
     def keys(self, *keys: str) -> None:
         for key in keys:
             subprocess.run(["tmux", "send-keys", "-t", self.session, key], check=True)
