@@ -115,11 +115,16 @@ class FinetuneApp(JourneyApp):
         start: Position | None = None,
         eval_choice: EvalChoice | None = None,
         chat_choice: ChatChoice | None = None,
+        frame_first: bool | None = None,
     ) -> None:
         """``watch``: open straight on that run's monitor (``finetune-tui watch``); leaving it quits.
 
         ``start``: open on that step (``finetune-tui chat`` opens Evaluate › Try it), with
         ``eval_choice`` / ``chat_choice`` as chosen on the command line.
+
+        ``frame_first``: the opening step draws its frame before its fields (see
+        ``StepScreen.form_after_first_frame``); by default in a real terminal, where a frame
+        is seen, not headless (a pilot test then finds the fields at once).
         """
         super().__init__()
         self.workspace = Workspace.at(workspace)
@@ -146,7 +151,10 @@ class FinetuneApp(JourneyApp):
         self.comparison_key: tuple[object, ...] = ()
         """The evaluate choice the cached comparison was made with."""
         self._recommendation: Recommendation | None = None
+        self._frame_first = frame_first
         self._held_keys: list[events.Key] | None = None
+        self._replaying: events.Key | None = None
+        """The held key on its way back through the queue (one at a time, in order)."""
         """Keys pressed before the opening step's fields were mounted, in order; ``None``:
         not holding (keys go where they always go)."""
         self.watch_folder = watch
@@ -173,16 +181,30 @@ class FinetuneApp(JourneyApp):
         return self._recommendation
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and self._held_keys is not None:
-            self._held_keys.append(event)  # typed ahead of the fields: kept for them
-            return
+        if isinstance(event, events.Key):
+            if event is self._replaying:
+                self._replaying = None
+                await super().on_event(event)
+                # The next one after the app has caught up (a step left, the next shown),
+                # as when typed: keys pressed meanwhile wait behind the held ones.
+                self.call_after_refresh(self._replay_held)
+                return
+            if self._held_keys is not None:
+                self._held_keys.append(event)  # typed ahead of the fields: kept for them
+                return
         await super().on_event(event)
 
-    async def on_step_screen_form_ready(self) -> None:
+    def on_step_screen_form_ready(self) -> None:
         """The fields are there: the keys held so far reach them, in the order pressed."""
-        held, self._held_keys = self._held_keys or [], None
-        for key in held:
-            await super().on_event(events.Key(key.key, key.character))
+        self._replay_held()
+
+    def _replay_held(self) -> None:
+        if not self._held_keys:
+            self._held_keys = None  # all caught up: keys go where they always go
+            return
+        key = self._held_keys.pop(0)
+        self._replaying = events.Key(key.key, key.character)
+        self.post_message(self._replaying)
 
     def on_ready(self) -> None:
         """The first frame is on the terminal: the opening step's fields come now."""
@@ -212,7 +234,7 @@ class FinetuneApp(JourneyApp):
         choices_problem = self.restore_choices()
         self.show(
             self.start_position if self.start_position in STEP_POSITIONS else Position(0, 0),
-            opening=True,
+            opening=not self.is_headless if self._frame_first is None else self._frame_first,
         )
         if choices_problem:
             self.push_screen(MessageScreen("Your saved choices could not be used", choices_problem))

@@ -152,7 +152,7 @@ async def test_the_opening_step_draws_its_frame_then_mounts_its_fields(
         await mount_form(self)
 
     monkeypatch.setattr(StepScreen, "_mount_form", record_then_mount)
-    app = make_app()
+    app = make_app(frame_first=True)  # as in a real terminal
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await until(
             pilot,
@@ -178,7 +178,7 @@ async def test_a_step_reached_by_moving_has_its_fields_at_once(make_app, monkeyp
     from tui.screens.step import StepScreen
 
     ready_at_mount: list[bool] = []
-    app = make_app()
+    app = make_app(frame_first=True)  # as in a real terminal
     async with app.run_test(size=(80, 24)) as pilot:
         await until(
             pilot,
@@ -219,7 +219,7 @@ async def test_keys_pressed_before_the_fields_arrive_reach_them_in_order(make_ap
     from tui.screens.decide import CostScreen
 
     write_decision(measured_answers())
-    app = make_app()
+    app = make_app(frame_first=True)  # as in a real terminal
     async with app.run_test(size=(80, 24)) as pilot:
         # At once, before the opening step's fields are mounted: held, then replayed.
         await pilot.press("ctrl+n", "ctrl+n")

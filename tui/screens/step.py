@@ -123,11 +123,22 @@ class StepScreen(Screen[Move]):
             self.call_after_refresh(self._mount_form)
 
     async def _mount_form(self) -> None:
+        if not self._form_later or not self._in_stack():
+            return  # left before its fields came (on_unmount let the held keys go)
         await self.query_one("#form", VerticalScroll).mount_compose(self.compose_form())
+        if not self._in_stack():
+            return  # left while the fields were mounting (on_unmount let the keys go)
         self._form_later = False
         self.refresh_validity()
         self.focus_first_field()
         self.app.post_message(self.FormReady())
+
+    def _in_stack(self) -> bool:
+        return self.is_attached and self in self.app.screen_stack
+
+    def on_unmount(self) -> None:
+        if self._form_later:  # left before its fields came: the keys held for them go on
+            self.app.post_message(self.FormReady())
 
     # --- fields and focus --------------------------------------------------
 
