@@ -318,6 +318,8 @@ def test_serial_and_parallel_reports_are_identical(tmp_path, monkeypatch, worker
     monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", size // 2)
     monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 64 * 1024)
     monkeypatch.setattr(scan_module, "CHUNK_BYTES", 128 * 1024)
+    # Workers even where this test process has other threads (then spawned, not forked).
+    monkeypatch.setattr(scan_module, "SPAWN_MIN_BYTES", 0)
     options = InspectOptions(model="gpt-3.5-turbo", workers=workers)
     scan_options = scan_module.ScanOptions("cl100k_base")
     assert scan_module.plan_workers(size, workers, scan_options) == workers
@@ -330,6 +332,9 @@ def test_serial_and_parallel_reports_are_identical(tmp_path, monkeypatch, worker
 
 def test_workers_are_planned_by_size(monkeypatch):
     monkeypatch.setattr(scan_module.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    # As in the command (one thread, so forked workers): a thread another test left
+    # running in this test process would otherwise raise the floor to the spawn one.
+    monkeypatch.setattr(scan_module, "_can_fork", lambda: True)
     options = scan_module.ScanOptions("cl100k_base")
     floor = scan_module.PARALLEL_MIN_BYTES
     plan = scan_module.plan_workers

@@ -105,6 +105,6 @@ def test_launch_refused_offers_the_others(
         screen = await to_launch(pilot, refusing_emulator.api_key)
         await pilot.press("ctrl+n", "y")
         await wait_until(lambda: screen.query_one("#offers").display and not screen.launching)
-        await settle(pilot, 0.3)
+        await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=run_before)
