@@ -227,6 +227,12 @@ def _process_seconds(command: list[str], env: dict[str, str]) -> tuple[float, fl
     return elapsed, _children_cpu() - cpu, json.loads(out.stdout)
 
 
+def make_clean_chats(maker: Path, data: Path, examples: int) -> None:
+    """``examples`` clean chats (no tool calls, seed 11) written to ``data`` by the maker."""
+    command = [sys.executable, str(maker), str(data), "--examples", str(examples)]
+    subprocess.run([*command, "--tool-share", "0", "--seed", "11"], check=True, capture_output=True)
+
+
 def compare_cli(
     folder: Path, maker: Path, sizes: list[int], runs: int, before: Path | None
 ) -> None:
@@ -238,21 +244,7 @@ def compare_cli(
     print(f"\nWhole processes, median of {runs} interleaved runs, {os.cpu_count()} CPU(s):")
     for examples in sizes:
         data = folder / f"chat{examples}.jsonl"
-        subprocess.run(
-            [
-                sys.executable,
-                str(maker),
-                str(data),
-                "--examples",
-                str(examples),
-                "--tool-share",
-                "0",
-                "--seed",
-                "11",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        make_clean_chats(maker, data, examples)
         cookbook_cmd = [sys.executable, str(ROOT / "bench" / "cookbook_baseline.py"), str(data)]
         times: dict[str, list[float]] = {"Cookbook procedure": [], **{n: [] for n in commands}}
         cpus: dict[str, list[float]] = {name: [] for name in times}
@@ -335,21 +327,7 @@ def phases(folder: Path, maker: Path, sizes: list[int], runs: int) -> None:
     )
     for examples in sizes:
         data = folder / f"phases{examples}.jsonl"
-        subprocess.run(
-            [
-                sys.executable,
-                str(maker),
-                str(data),
-                "--examples",
-                str(examples),
-                "--tool-share",
-                "0",
-                "--seed",
-                "11",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        make_clean_chats(maker, data, examples)
         start_s: list[float] = []
         auto: list[dict] = []
         single: list[dict] = []
