@@ -4,7 +4,7 @@ The rules and the break-even arithmetic load on first use (``recommend`` is not 
 to draw the first screen); their names are importable from here all the same.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from backends.decision.answers import (
     Alternatives,
@@ -25,6 +25,7 @@ from backends.decision.record import (
     load_decision,
     save_decision,
 )
+from backends.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from backends.decision.break_even import (
@@ -46,15 +47,7 @@ _LATER = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    import importlib
-
-    for module, names in _LATER.items():
-        if name in names:
-            value = getattr(importlib.import_module(module), name)
-            globals()[name] = value
-            return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LATER)
 
 
 __all__ = [

@@ -8,8 +8,9 @@ status load on first use: the registry (and so the first screen, restoring a sav
 needs only the values.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from backends.lazy import lazy_exports
 from backends.runs.values import AUTO, DPO, SUPERVISED, MetricPoint, RunResult, RunSpec, RunState
 
 if TYPE_CHECKING:
@@ -34,15 +35,7 @@ _LATER = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    import importlib
-
-    for module, names in _LATER.items():
-        if name in names:
-            value = getattr(importlib.import_module(module), name)
-            globals()[name] = value
-            return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LATER)
 
 
 __all__ = [
