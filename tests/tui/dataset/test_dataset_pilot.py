@@ -357,3 +357,27 @@ async def test_the_highlighted_finding_shows_its_fix_under_the_table(
             assert "".join(f"{info.title} (train,".split()) in shown
             assert "".join(f"Fix: {info.fix}".split()) in shown
             assert any(row.lstrip().startswith("error    invalid_json") for row in screen_rows(app))
+
+
+async def test_a_long_path_put_in_a_field_shows_its_file_name(make_app, in_tmp: Path) -> None:
+    """F3 or a file picked in the tree: the field shows the path's end, however deep the checkout."""
+    from tests.support.screen_text import screen_rows
+    from tui.screens.dataset.pick import show_path
+
+    deep = in_tmp / ("deeply-nested-folder-" * 4) / "talks_for_training.jsonl"
+    write_decision(complete_answers())
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_dataset(pilot)
+        show_path(app.screen.query_one("#train-path", Input), deep)
+        await until(
+            pilot,
+            lambda: any("talks_for_training.jsonl" in row for row in screen_rows(app)),
+            "the file name",
+        )
+        await pilot.press("f3")
+        await until(
+            pilot, lambda: any("chainline_valid" in row for row in screen_rows(app)), "F3's file"
+        )
+        rows = screen_rows(app)
+        assert any("chainline_train.jsonl" in row for row in rows), "\n".join(rows)

@@ -23,6 +23,17 @@ DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".arrow")
 MODEL_NAMES = sorted({name for entry in CATALOG for name in (entry.name, *entry.aliases)})
 
 
+def show_path(field: Input, path: Path) -> None:
+    """Put a path in a field, scrolled so its end (the file's name) shows, however long the path."""
+    field.value = str(path)
+    field.cursor_position = len(field.value)
+
+    def to_end() -> None:
+        field.scroll_to(x=field.max_scroll_x, animate=False, immediate=True)
+
+    field.call_after_refresh(to_end)
+
+
 class DataTree(DirectoryTree):
     """The current folder, showing folders and the file types the Dataset step reads."""
 
@@ -112,7 +123,7 @@ class DatasetPickScreen(StepScreen):
 
     @on(DirectoryTree.FileSelected)
     def _file_picked(self, event: DirectoryTree.FileSelected) -> None:
-        self.query_one("#train-path", Input).value = str(event.path)
+        show_path(self.query_one("#train-path", Input), event.path)
         self.query_one("#train-path", Input).focus()
 
     @on(Button.Pressed, "#sample-button")
@@ -123,8 +134,8 @@ class DatasetPickScreen(StepScreen):
         from backends.data.samples import sample_dataset
 
         sample = sample_dataset()
-        self.query_one("#train-path", Input).value = str(sample.train)
-        self.query_one("#validation-path", Input).value = str(sample.validation)
+        show_path(self.query_one("#train-path", Input), sample.train)
+        show_path(self.query_one("#validation-path", Input), sample.validation)
         self.refresh_validity()
 
     def on_mount(self) -> None:
