@@ -44,12 +44,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from tests.fakes.fake_jobs import CLOCK_START, FakeJob, Script
 from tests.fakes.finetune_http import EmulatorHandler
 from tests.fakes.finetune_routes import count_words, default_chat_answer
+from tests.fakes.server import EmulatorServer
 
 __all__ = [
     "CLOCK_START",
@@ -119,12 +119,12 @@ class FineTuneAPI:
         self.chat_streams_finished = 0
         self.chat_streams_dropped = 0
         """Streamed answers the client hung up on before the end (a cancel)."""
-        self._server: ThreadingHTTPServer | None = None
+        self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ---------------------------------------------------------
     def start(self) -> FineTuneAPI:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), EmulatorHandler)
+        server = EmulatorServer(("127.0.0.1", 0), EmulatorHandler)
         server.daemon_threads = True
         server.emulator = self  # type: ignore[attr-defined]
         self._server = server

@@ -17,10 +17,11 @@ import base64
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.fakes.finetune_http import read_body
+from tests.fakes.server import EmulatorServer
 
 
 @dataclass
@@ -29,7 +30,7 @@ class HubEmulator:
     repos: dict[str, dict[str, bytes]] = field(default_factory=dict)
     private: dict[str, bool] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
+    _server: EmulatorServer | None = None
 
     @property
     def url(self) -> str:
@@ -38,7 +39,7 @@ class HubEmulator:
         return f"http://{host}:{port}"
 
     def start(self) -> HubEmulator:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = EmulatorServer(("127.0.0.1", 0), _Handler)
         self._server.hub = self  # type: ignore[attr-defined]
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self

@@ -34,11 +34,12 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fakes.finetune_http import read_body
+from tests.fakes.server import EmulatorServer
 
 CLOCK = "2026-11-24T03:00:00Z"
 ARCHIVE = b"(\xb5/\xfd fake zstd tar of the adapter"
@@ -195,11 +196,11 @@ class TogetherAPI:
         }
         self.estimates: list[dict[str, Any]] = []
         self.lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: EmulatorServer | None = None
 
     # --- lifecycle ---------------------------------------------------------
     def __enter__(self) -> TogetherAPI:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = EmulatorServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         setattr(server, "emulator", self)  # noqa: B010 - the handler reads it
         self._server = server
