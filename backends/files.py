@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import stat
 import tempfile
@@ -197,6 +196,8 @@ def free_name(path: Path, suffix: str) -> Path:
 
 def sha256_of(path: Path) -> str:
     """The hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    import hashlib  # not needed to draw the first screen
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

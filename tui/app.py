@@ -20,7 +20,6 @@ from backends.workspace import Workspace
 from tui import __version__
 from tui.journey import JOURNEY, Position, stage_index
 from tui.keymap import keymap_path, load_keymap
-from tui.screens.help import HelpScreen
 from tui.screens.host import JourneyApp
 from tui.screens.message import MessageScreen
 from tui.screens.step import Move, StepScreen
@@ -68,6 +67,7 @@ def binding_ids() -> set[str]:
     from tui.screens.catalog import CatalogScreen
     from tui.screens.confirm import ConfirmScreen
     from tui.screens.dataset.browse import ExamplesTable, FindingScreen
+    from tui.screens.help import HelpScreen
     from tui.screens.monitor import MonitorScreen
     from tui.screens.runs import RunsScreen
 
@@ -379,6 +379,8 @@ class FinetuneApp(JourneyApp):
     # --- actions ----------------------------------------------------------
 
     def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.workspace.display()))
 

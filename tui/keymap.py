@@ -17,11 +17,6 @@ from pathlib import Path
 
 from backends.locations import config_dir
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 
 def keymap_path() -> Path:
     return config_dir() / "keymap.toml"
@@ -41,6 +36,10 @@ def load_keymap(path: Path, known_ids: set[str]) -> LoadedKeymap:
         return LoadedKeymap({})
     except OSError as error:
         return LoadedKeymap({}, f"Could not read {path}: {error.strerror or error}.")
+    if sys.version_info >= (3, 11):  # only a keymap file that exists is parsed: not at every start
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:

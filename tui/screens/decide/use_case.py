@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Select, Static, TextArea
+from textual.widgets import Input, Select, Static
 
 from backends.catalog import CATALOG
 from backends.decision import UseCaseCategory
@@ -28,6 +28,10 @@ class UseCaseScreen(StepScreen):
     position = Position(0, 0)
 
     def compose_form(self) -> ComposeResult:
+        # Textual's editor is the heaviest widget here; the fields come after the first frame,
+        # and so does its module.
+        from textual.widgets import TextArea
+
         uc = self.answers.use_case
         yield Field(
             "Improve",
