@@ -101,7 +101,7 @@ def test_the_journeys_first_half_by_keys_in_a_real_terminal(terminal, tmp_path: 
     term.keys("C-n")
     term.wait_for("Which data will you train on?")
     term.keys("F3")
-    term.wait_for("chainline_train.jsonl")  # the sample's files are in the fields, their names shown
+    term.wait_for("chainline_train.jsonl")  # the sample's files, their names shown
     term.keys("C-n")
     term.wait_for("Ready to train")
     # The report's tabs take focus once they are mounted, just after "Ready to train" is

@@ -87,6 +87,8 @@ class UseCaseScreen(StepScreen):
         uc = self.answers.use_case
         category = self.query_one("#category", Select).value
         uc.category = category if isinstance(category, UseCaseCategory) else None
+        from textual.widgets import TextArea
+
         uc.description = self.query_one("#description", TextArea).text
         uc.current_model = self.query_one("#current-model", Input).value.strip()
         uc.target_score = self.query_one("#target-score", NumberInput).number
