@@ -38,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from checkouts import compile_like_pip  # noqa: E402  (bench/ is on the path from here)
+
 DEFAULT_MAKER = next(
     (
         folder / "shared" / "tools" / "make_chat_dataset.py"
@@ -241,6 +243,8 @@ def compare_cli(
     commands = {"finetune-tui inspect --json": ROOT}
     if before is not None:
         commands["before (--before)"] = before.resolve()
+    for checkout in commands.values():
+        compile_like_pip(checkout)
     print(f"\nWhole processes, median of {runs} interleaved runs, {os.cpu_count()} CPU(s):")
     for examples in sizes:
         data = folder / f"chat{examples}.jsonl"

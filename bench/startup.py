@@ -18,8 +18,7 @@ the fields are mounted right after the first frame).
 /tmp/before HEAD~3``) in the same run, so a change is measured against its baseline.
 The project is started as ``python -m tui`` with ``PYTHONPATH`` set to the checkout
 (what the ``finetune-tui`` console script runs), its bytecode compiled first as ``pip
-install`` compiles it (where ``PYTHONDONTWRITEBYTECODE`` is set, a checkout would otherwise
-be compiled again at every start, which no installed copy is). Prints the medians and the ratios to
+install`` compiles it (``checkouts.compile_like_pip``). Prints the medians and the ratios to
 the minimal app. Targets: ratio <= 1.5 (goal 1.2).
 """
 
@@ -35,6 +34,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from checkouts import compile_like_pip
 
 FIRST_SCREEN_TEXT = "What do you want to improve"
 FIELDS_TEXT = "Share of answers that must be acceptable"
@@ -144,13 +145,8 @@ def main() -> int:
             FIRST_SCREEN_TEXT,
             "returning",
         )
-    for checkout in checkouts.values():  # as `pip install` leaves an installed copy
-        subprocess.run(
-            [sys.executable, "-m", "compileall", "-q", "tui", "backends"],
-            cwd=checkout,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    for checkout in checkouts.values():
+        compile_like_pip(checkout)
     times: dict[str, list[float]] = {name: [] for name in ["minimal Textual app", *commands]}
     # A session that lives for the whole bench keeps the private server up between runs.
     subprocess.run([*TMUX, "new-session", "-d", "-s", "keep", "cat"], check=True)
