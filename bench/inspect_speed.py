@@ -297,7 +297,7 @@ import sys, time
 started = time.perf_counter()
 import orjson
 from tui.commands import inspect as command
-from backends.data import inspector, scan
+from backends.data import inspector, scan, scan_plan
 imported = time.perf_counter()
 path, workers = sys.argv[1], (int(sys.argv[2]) if sys.argv[2] != "auto" else None)
 options = inspector.InspectOptions(model="gpt-3.5-turbo", workers=workers)
@@ -316,7 +316,7 @@ dumped = time.perf_counter()
 print(orjson.dumps({
     "imports": imported - started, "tokenizer": loaded - imported, "scan": scanned - loaded,
     "report": built - scanned, "json": dumped - built,
-    "processes": scan.plan_workers(size, workers, scan_options),
+    "processes": scan_plan.plan_workers(size, workers),
 }).decode())
 """
 

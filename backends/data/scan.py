@@ -27,6 +27,7 @@ from backends.data.example_checks import check_example
 from backends.data.findings import Finding, FindingCollector
 from backends.data.formats import DataFormat, detect_format
 from backends.data.reader import ParsedLine, chunk_bounds, iter_lines, parse_raw, raw_lines
+from backends.data.scan_plan import can_fork, chunk_size, plan_workers
 from backends.data.tokenizer import TokenCounter
 
 if TYPE_CHECKING:
@@ -35,16 +36,9 @@ if TYPE_CHECKING:
 ProgressCallback = Callable[[int, int], object]
 """``progress(bytes_done, bytes_total)``; what it returns is ignored."""
 
-PARALLEL_MIN_BYTES = 8 * 1024 * 1024
-"""From this size a file is scanned by forked workers too (see ``plan_workers``): starting
-them costs ~30 ms of CPU (the pool, its imports, the fork), about what they save on 4 MB."""
-SPAWN_MIN_BYTES = 16 * 1024 * 1024
-"""The same where workers must be spawned (each re-imports the scanner, ~0.3 s)."""
 NUMPY_DUPLICATES_FROM = 100_000
 """Examples from which duplicates are found with numpy (24 bytes each, but ~50 ms to import);
 below, a dict (~150 bytes each) is faster than the import."""
-CHUNK_BYTES = 4 * 1024 * 1024
-MIN_CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -417,55 +411,11 @@ def scan_file(
         if progress is not None:
             progress(done, size)
 
-    workers = 1 if recount is not None else plan_workers(size, workers, options)
+    workers = 1 if recount is not None else plan_workers(size, workers)
     if workers <= 1:
         chunk = scan_chunk(str(path), 0, size, options, cancel, on_bytes, recount)
         return merge([chunk], options.keep)
     return _scan_parallel(path, size, options, workers, on_bytes, cancel)
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask, where the system has one)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return os.cpu_count() or 1
-
-
-def free_cpus() -> int:
-    """The CPUs a scan can have now: those the system's load leaves free (1-minute average,
-    which counts this process's own work: a machine running one command after another shows
-    a load of 1), at least 1. On a machine kept busy by other work, workers would share the
-    same CPUs and only add their cost (~10% more CPU time); ``make -l`` reasons the same way."""
-    cpus = available_cpus()
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # pragma: no cover - Windows
-        return cpus
-    return max(1, min(cpus, round(cpus - load + 1)))
-
-
-def plan_workers(size: int, workers: int | None, options: ScanOptions) -> int:
-    """How many processes scan a ``size``-byte file (this one included): 1 below the size
-    where starting workers pays (forked workers start in ~10 ms, spawned ones re-import
-    everything), else ``workers`` (default: one per CPU the load leaves free), at most one
-    per chunk."""
-    if size < PARALLEL_MIN_BYTES:
-        return 1
-    wanted = workers if workers is not None else free_cpus()
-    if wanted <= 1:
-        return 1
-    if size < SPAWN_MIN_BYTES and not _can_fork():
-        return 1
-    return max(1, min(wanted, size // MIN_CHUNK_BYTES))
-
-
-def _can_fork() -> bool:
-    """fork is safe only while this process has one thread (the UI has threads, and fork
-    would copy their held locks)."""
-    import multiprocessing
-
-    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _process_context(options: ScanOptions) -> BaseContext:
@@ -473,16 +423,10 @@ def _process_context(options: ScanOptions) -> BaseContext:
     spawn otherwise."""
     import multiprocessing
 
-    if _can_fork():
+    if can_fork():
         counter_for(options)
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
-
-
-def chunk_size(size: int, workers: int) -> int:
-    """Small enough that the processes finish together (each takes ~16 chunks), big enough
-    that handing one out costs nothing next to scanning it."""
-    return max(MIN_CHUNK_BYTES, min(CHUNK_BYTES, size // (16 * workers)))
 
 
 def _scan_parallel(

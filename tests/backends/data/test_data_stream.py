@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from backends.data import InspectOptions, inspect_file
+from backends.data import InspectOptions, inspect_file, scan_plan
 from backends.data import scan as scan_module
 
 WORDS = [
@@ -72,9 +72,9 @@ def test_memory_does_not_grow_with_the_file(tmp_path):
 
 def test_parallel_chunks_give_the_same_report(tmp_path, monkeypatch):
     path = make_file(tmp_path / "data.jsonl", 3000, broken_every=97)
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(scan_module, "CHUNK_BYTES", 256 * 1024)
-    monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 256 * 1024)
+    monkeypatch.setattr(scan_plan, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(scan_plan, "CHUNK_BYTES", 256 * 1024)
+    monkeypatch.setattr(scan_plan, "MIN_CHUNK_BYTES", 256 * 1024)
     duplicate = path.read_bytes().splitlines()[5] + b"\n"
     with open(path, "ab") as handle:
         handle.write(duplicate)
@@ -103,10 +103,10 @@ def test_offsets_point_at_the_examples(tmp_path):
 
 def test_spawned_workers_when_threads_are_running(tmp_path, monkeypatch):
     """The UI scans from a thread: workers are spawned, not forked, and give the same figures."""
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(scan_module, "SPAWN_MIN_BYTES", 1)
-    monkeypatch.setattr(scan_module, "CHUNK_BYTES", 512 * 1024)
-    monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 512 * 1024)
+    monkeypatch.setattr(scan_plan, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(scan_plan, "SPAWN_MIN_BYTES", 1)
+    monkeypatch.setattr(scan_plan, "CHUNK_BYTES", 512 * 1024)
+    monkeypatch.setattr(scan_plan, "MIN_CHUNK_BYTES", 512 * 1024)
     path = make_file(tmp_path / "data.jsonl", 1500)
     single = inspect_file(path, InspectOptions(workers=1))
     stop = threading.Event()
@@ -115,7 +115,7 @@ def test_spawned_workers_when_threads_are_running(tmp_path, monkeypatch):
     try:
         context = scan_module._process_context(scan_module.ScanOptions("cl100k_base"))
         assert context.get_start_method() == "spawn"
-        assert scan_module.plan_workers(path.stat().st_size, 2, scan_module.ScanOptions("x")) == 2
+        assert scan_plan.plan_workers(path.stat().st_size, 2) == 2
         parallel = inspect_file(path, InspectOptions(workers=2))
     finally:
         stop.set()
@@ -124,9 +124,9 @@ def test_spawned_workers_when_threads_are_running(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_progress_reaches_the_end(tmp_path, monkeypatch, workers):
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(scan_module, "CHUNK_BYTES", 512 * 1024)
-    monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 512 * 1024)
+    monkeypatch.setattr(scan_plan, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(scan_plan, "CHUNK_BYTES", 512 * 1024)
+    monkeypatch.setattr(scan_plan, "MIN_CHUNK_BYTES", 512 * 1024)
     path = make_file(tmp_path / "data.jsonl", 3000)
     seen: list[tuple[int, int]] = []
     inspect_file(
@@ -140,9 +140,9 @@ def test_progress_reaches_the_end(tmp_path, monkeypatch, workers):
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_cancel_stops_and_says_so(tmp_path, monkeypatch, workers):
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(scan_module, "CHUNK_BYTES", 256 * 1024)
-    monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 256 * 1024)
+    monkeypatch.setattr(scan_plan, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(scan_plan, "CHUNK_BYTES", 256 * 1024)
+    monkeypatch.setattr(scan_plan, "MIN_CHUNK_BYTES", 256 * 1024)
     path = make_file(tmp_path / "data.jsonl", 4000)
     cancel = threading.Event()
 
@@ -315,15 +315,14 @@ def test_serial_and_parallel_reports_are_identical(tmp_path, monkeypatch, worker
     monkeypatch.setattr(reader, "MAX_LINE_BYTES", 1_000_000)
     path = write_messy_file(tmp_path / "messy.jsonl")
     size = path.stat().st_size
-    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", size // 2)
-    monkeypatch.setattr(scan_module, "MIN_CHUNK_BYTES", 64 * 1024)
-    monkeypatch.setattr(scan_module, "CHUNK_BYTES", 128 * 1024)
+    monkeypatch.setattr(scan_plan, "PARALLEL_MIN_BYTES", size // 2)
+    monkeypatch.setattr(scan_plan, "MIN_CHUNK_BYTES", 64 * 1024)
+    monkeypatch.setattr(scan_plan, "CHUNK_BYTES", 128 * 1024)
     # Workers even where this test process has other threads (then spawned, not forked).
-    monkeypatch.setattr(scan_module, "SPAWN_MIN_BYTES", 0)
+    monkeypatch.setattr(scan_plan, "SPAWN_MIN_BYTES", 0)
     options = InspectOptions(model="gpt-3.5-turbo", workers=workers)
-    scan_options = scan_module.ScanOptions("cl100k_base")
-    assert scan_module.plan_workers(size, workers, scan_options) == workers
-    assert len(reader.chunk_bounds(path, scan_module.chunk_size(size, workers))) > 2 * workers
+    assert scan_plan.plan_workers(size, workers) == workers
+    assert len(reader.chunk_bounds(path, scan_plan.chunk_size(size, workers))) > 2 * workers
     serial = inspect_file(path, InspectOptions(model="gpt-3.5-turbo", workers=1))
     parallel = inspect_file(path, options)
     assert _figures(parallel) == _figures(serial)
@@ -331,52 +330,90 @@ def test_serial_and_parallel_reports_are_identical(tmp_path, monkeypatch, worker
 
 
 def test_workers_are_planned_by_size(monkeypatch):
-    monkeypatch.setattr(scan_module.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(scan_plan, "busy_elsewhere", lambda: 0.0)
     # As in the command (one thread, so forked workers): a thread another test left
     # running in this test process would otherwise raise the floor to the spawn one.
-    monkeypatch.setattr(scan_module, "_can_fork", lambda: True)
-    options = scan_module.ScanOptions("cl100k_base")
-    floor = scan_module.PARALLEL_MIN_BYTES
-    plan = scan_module.plan_workers
-    assert plan(floor - 1, 8, options) == 1  # small: this process alone, no pool
-    assert plan(floor, 8, options) == min(8, floor // scan_module.MIN_CHUNK_BYTES)
-    assert plan(10 * floor, 1, options) == 1
-    assert plan(10 * floor, 2, options) == 2
-    assert plan(10 * floor, None, options) == scan_module.available_cpus()
+    monkeypatch.setattr(scan_plan, "can_fork", lambda: True)
+    floor = scan_plan.PARALLEL_MIN_BYTES
+    plan = scan_plan.plan_workers
+    assert plan(floor - 1, 8) == 1  # small: this process alone, no pool
+    assert plan(floor, 8) == min(8, floor // scan_plan.MIN_CHUNK_BYTES)
+    assert plan(10 * floor, 1) == 1
+    assert plan(10 * floor, 2) == 2
+    assert plan(10 * floor, None) == scan_plan.available_cpus()
+
+
+@pytest.mark.parametrize(
+    ("cpus", "looks", "free"),
+    [
+        (2, [1, 1, 1, 1, 1], 2),  # an idle machine: the only task running is this one
+        (2, [2, 1, 3, 2, 2], 2),  # a task passing by is not load
+        (2, [2, 2, 2, 2, 2], 1),  # one more busy CPU: nothing left for a worker
+        (2, [6, 5, 5, 7, 5], 1),  # busy with other work: this process alone
+        (8, [4, 4, 5, 4, 4], 5),
+    ],
+)
+def test_default_workers_follow_what_runs_now(monkeypatch, cpus, looks, free):
+    """Workers on CPUs that other work keeps busy would only add their cost."""
+    counts = iter(looks)
+    monkeypatch.setattr(scan_plan, "available_cpus", lambda: cpus)
+    monkeypatch.setattr(scan_plan, "runnable_now", lambda: next(counts))
+    assert scan_plan.free_cpus() == free
+    counts = iter(looks)
+    size = 64 * scan_plan.PARALLEL_MIN_BYTES
+    assert scan_plan.plan_workers(size, None) == free
+    assert scan_plan.plan_workers(size, cpus) == cpus  # --workers is obeyed
 
 
 @pytest.mark.parametrize(
     ("cpus", "load", "free"),
-    [
-        (2, 0.0, 2),  # an idle machine
-        (2, 1.0, 2),  # one command after another: the load is this process's own
-        (2, 2.0, 1),  # and one more busy CPU: nothing left for a worker
-        (2, 4.5, 1),  # busy with other work: this process alone
-        (8, 3.0, 6),
-        (8, 0.2, 8),
-    ],
+    [(2, 0.0, 2), (2, 1.0, 2), (2, 2.0, 1), (2, 4.5, 1), (8, 3.0, 6)],
 )
-def test_default_workers_follow_the_load(monkeypatch, cpus, load, free):
-    """Workers on CPUs that other work keeps busy would only add their cost."""
-    monkeypatch.setattr(scan_module, "available_cpus", lambda: cpus)
-    monkeypatch.setattr(scan_module.os, "getloadavg", lambda: (load, load, load))
-    assert scan_module.free_cpus() == free
-    size = 64 * scan_module.PARALLEL_MIN_BYTES
-    options = scan_module.ScanOptions("cl100k_base")
-    assert scan_module.plan_workers(size, None, options) == free
-    assert scan_module.plan_workers(size, cpus, options) == cpus  # --workers is obeyed
+def test_without_proc_the_load_average_less_this_process_decides(monkeypatch, cpus, load, free):
+    """Where the kernel does not say what runs now (macOS), the 1-minute average, which
+    counts this process's own work."""
+    monkeypatch.setattr(scan_plan, "available_cpus", lambda: cpus)
+    monkeypatch.setattr(scan_plan, "runnable_now", lambda: None)
+    monkeypatch.setattr(scan_plan.os, "getloadavg", lambda: (load, load, load))
+    assert scan_plan.free_cpus() == free
+
+
+@pytest.mark.skipif(not Path("/proc/loadavg").exists(), reason="Linux only: /proc/loadavg")
+def test_real_busy_processes_leave_the_scan_alone(monkeypatch):
+    """As many processes spinning as there are CPUs: no worker would get a CPU of its own."""
+    import subprocess
+    import sys
+
+    from tests.support.helpers import PATIENCE_S
+
+    cpus = min(4, scan_plan.available_cpus())
+    monkeypatch.setattr(scan_plan, "available_cpus", lambda: cpus)
+    spin = "print('spinning', flush=True)\nwhile True: pass"
+    hogs = [
+        subprocess.Popen([sys.executable, "-c", spin], stdout=subprocess.PIPE, text=True)
+        for _ in range(cpus)
+    ]
+    try:
+        for hog in hogs:
+            assert hog.stdout is not None and hog.stdout.readline() == "spinning\n"
+        assert scan_plan.free_cpus() == 1
+        assert scan_plan.plan_workers(64 * scan_plan.PARALLEL_MIN_BYTES, None) == 1
+    finally:
+        for hog in hogs:
+            hog.kill()
+        for hog in hogs:
+            hog.wait(timeout=PATIENCE_S)
 
 
 def test_workers_are_spawned_only_for_bigger_files(monkeypatch):
     """With threads running (the UI), workers are spawned: each re-imports the scanner, so
     a file needs to be bigger before they pay."""
-    options = scan_module.ScanOptions("cl100k_base")
     stop = threading.Event()
     other = threading.Thread(target=stop.wait, daemon=True)
     other.start()
     try:
-        assert scan_module.plan_workers(scan_module.PARALLEL_MIN_BYTES, 2, options) == 1
-        assert scan_module.plan_workers(scan_module.SPAWN_MIN_BYTES, 2, options) == 2
+        assert scan_plan.plan_workers(scan_plan.PARALLEL_MIN_BYTES, 2) == 1
+        assert scan_plan.plan_workers(scan_plan.SPAWN_MIN_BYTES, 2) == 2
     finally:
         stop.set()
         other.join()
