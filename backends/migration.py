@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from backends import registry
-from backends.catalog import OPENAI_NO_NEW_ORGS_SINCE, OPENAI_WIND_DOWN, Provider, replacements
+from backends.catalog import OPENAI_NO_NEW_ORGS_SINCE, OPENAI_WIND_DOWN, Provider
+from backends.tunability import replacements
 
 
 @dataclass(frozen=True)

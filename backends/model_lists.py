@@ -34,12 +34,11 @@ from backends.catalog import (
     SUPERVISED,
     HostedModel,
     Provider,
-    Tunability,
     base_of_fine_tuned,
     hosted_models,
-    tunability,
 )
 from backends.files import write_json_atomic
+from backends.tunability import Tunability, tunability
 
 MAX_AGE = timedelta(days=1)
 FETCH_TIMEOUT_S = 10.0

@@ -34,14 +34,13 @@ from enum import Enum
 from backends.catalog import (
     PRICES_AS_OF,
     Provider,
-    Tunability,
-    tunability,
 )
 from backends.decision.answers import Answers, PromptingTried, Reuse, UseCaseCategory
 from backends.decision.break_even import (
     BreakEven,
     compute_break_even,
 )
+from backends.tunability import Tunability, tunability
 
 MIN_EXAMPLES = 10
 """OpenAI refuses a training file with fewer examples."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from backends import locations, registry
 from backends.backend import Availability, BackendError, Problem, ProgressCallback
-from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider, tunability
+from backends.catalog import OPENAI_NO_NEW_JOBS_FROM, Provider
 from backends.files import sha256_of
 from backends.hosted import api
 from backends.hosted.errors import ALTERNATIVES, HostedError, explain
@@ -27,6 +27,7 @@ from backends.hosted.settings import OPENAI, HostedSettings, settings_of
 from backends.hosted.spec import hyper_problem
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import AUTO, RunSpec
+from backends.tunability import tunability
 
 RUN_METADATA_KEY = "finetune_tui_run"
 """Added to each job's metadata so a job can be found from its run id."""

@@ -18,12 +18,13 @@ from textual.widgets import Button, Input, Select, Static
 from textual.worker import Worker, WorkerState
 
 from backends import model_lists, registry
-from backends.catalog import Tunability, hosted_models, tunability
+from backends.catalog import hosted_models
 from backends.hosted.azure import SUFFIX_RE, TRAINING_TYPES
 from backends.hosted.settings import DEFAULT_AZURE_API_VERSION
 from backends.hosted.spec import parse_metadata
 from backends.model_lists import ModelList
 from backends.runs.values import DPO, FULL, LORA, SUPERVISED
+from backends.tunability import Tunability, tunability
 from tui.screens.backend.plan import (
     ADAPTER_LABELS,
     OBJECTIVE_LABELS,

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from backends import registry
 from backends.backend import BackendError
-from backends.catalog import Provider, tunability
+from backends.catalog import Provider
 from backends.local.settings import (
     AUTO_REFERENCE,
     FULL,
@@ -33,6 +33,7 @@ from backends.local.settings import (
     default_lr,
 )
 from backends.runs.values import DPO, SUPERVISED
+from backends.tunability import tunability
 from tui.screens.host import JourneyApp
 from tui.screens.step import StepScreen
 from tui.state import BackendChoice

@@ -19,10 +19,10 @@ from backends.catalog import (
     Provider,
     find_hosted,
     hosted_models,
-    tunability,
 )
 from backends.decision import OrgAccess
 from backends.migration import offers, refusal
+from backends.tunability import tunability
 from tui.journey import Position
 from tui.screens.backend.plan import take_offer
 from tui.screens.catalog import CatalogScreen
