@@ -1,6 +1,9 @@
-"""Inspecting a dataset in a child process, for callers that must stay responsive (the UI).
+"""Inspecting a dataset for callers that must stay responsive (the UI): small local files in
+the caller's thread, everything else in a child process.
 
-A scan is CPU-bound: run in a thread of the UI process it would hold the GIL
+Starting the child costs about half a second (an interpreter, the scanner's imports, the
+tokenizer), far more than scanning a file of a couple of megabytes (~40 ms, a few GIL
+switches for the screen): ``inspect_for_ui`` scans those where it is called. A scan is CPU-bound: run in a thread of the UI process it would hold the GIL
 and starve the screen, and a process pool cannot be forked safely from a
 process that has threads. So the UI starts ``python -m backends.data.scan_process``,
 which is single-threaded and free to fork its own workers, reads its progress
@@ -19,6 +22,7 @@ import tempfile
 import threading
 from dataclasses import asdict
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -41,8 +45,48 @@ class ScanFailed(RuntimeError):
     """The child could not inspect the source; the message says what and where."""
 
 
+IN_PROCESS_MAX_BYTES = 2 * 1024 * 1024
+"""Local files up to this size (training and validation together) are scanned in the
+caller's thread, unless the model is a local one (its tokenizer loads ``transformers``)."""
+
 _CANCEL = threading.Event()
 """Set by SIGTERM in the child; installed before anything slow is imported."""
+
+
+def inspect_for_ui(
+    source: str,
+    validation: str | None,
+    options: InspectOptions,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> DatasetReport:
+    """The report of ``source`` (and ``validation``): here for small local files, else from a
+    child process. Either way a failure is a ``ScanFailed`` whose message says what and where."""
+    from backends.catalog import Provider
+
+    if options.provider is not Provider.LOCAL and _small_files(source, validation):
+        from backends.data.sources import inspect_source
+
+        try:
+            return inspect_source(source, validation, options, progress, cancel)
+        except Exception as error:  # as the child reports it: a message, never a traceback
+            raise ScanFailed(_describe(error)) from None
+    return inspect_in_subprocess(source, validation, options, progress, cancel)
+
+
+def _small_files(source: str, validation: str | None) -> bool:
+    total = 0
+    for name in (source, validation):
+        if not name:
+            continue
+        try:
+            stat = os.stat(Path(name).expanduser())
+        except (OSError, ValueError):
+            return False  # a Hugging Face id, a missing file: the child says which
+        if not S_ISREG(stat.st_mode):
+            return False
+        total += stat.st_size
+    return total <= IN_PROCESS_MAX_BYTES
 
 
 def inspect_in_subprocess(

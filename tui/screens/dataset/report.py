@@ -93,7 +93,7 @@ class DatasetReportScreen(StepScreen):
     def scan(self) -> DatasetReport:
         from backends.catalog import Provider
         from backends.data.inspector import InspectOptions
-        from backends.data.scan_process import inspect_in_subprocess
+        from backends.data.scan_process import inspect_for_ui
 
         choice = self.choice
         local = choice.provider is Provider.LOCAL
@@ -102,7 +102,7 @@ class DatasetReportScreen(StepScreen):
             provider=choice.provider,
             max_length=choice.max_length if local else None,
         )
-        return inspect_in_subprocess(
+        return inspect_for_ui(
             choice.train,
             choice.validation or None,
             options,
