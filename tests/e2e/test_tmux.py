@@ -83,12 +83,19 @@ def test_the_journeys_first_half_by_keys_in_a_real_terminal(terminal, tmp_path: 
     term.wait_for("Domain knowledge")
     term.keys("Down", "Enter")
     term.wait_for("Fine-tuning's home ground")
+    # Each field is typed into once the focus marker shows it there: Textual hands keys that
+    # arrive in one burst with a Tab to the widget focused before the Tab.
     term.keys("Tab")
+    term.wait_for("▸ What and why")
     subprocess.run(["tmux", "send-keys", "-t", term.session, "-l", "Replies vary"], check=True)
     term.keys("Tab")
+    term.wait_for("▸ Model used today")
     subprocess.run(["tmux", "send-keys", "-t", term.session, "-l", "gpt-4o-mini"], check=True)
     term.keys("Enter")  # the next field, never Back
+    term.wait_for("▸ Quality you need")
     subprocess.run(["tmux", "send-keys", "-t", term.session, "-l", "90"], check=True)
+    screen = term.wait_for("90")
+    assert "Model used today      gpt-4o-mini" in screen
     term.keys("Enter")  # Enter on the last field is Next
     term.wait_for("Have you tried prompting and retrieval?")
     for title in (
