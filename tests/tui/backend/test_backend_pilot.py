@@ -198,7 +198,8 @@ async def test_hosted_launch_against_the_emulator_opens_the_monitor(
         status = folder.read_status()
         assert status.job_id and status.job_id in emulator.jobs
         assert folder.read_spec().model == "gpt-4o-mini-2024-07-18"
-        assert len(emulator.files) == 2  # training and validation uploaded
+        uploaded = [f for f in emulator.files.values() if f.meta["purpose"] == "fine-tune"]
+        assert len(uploaded) == 2  # training and validation (a finished job adds its results)
         job = emulator.jobs[status.job_id]
         assert job.params["metadata"]["team"] == "search"
         assert job.params["metadata"]["ticket"] == "ML-42"
