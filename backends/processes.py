@@ -19,6 +19,8 @@ A child that takes requests reads them with ``messages_from_parent``, which
 ends when the parent closes the child's stdin or goes away: the child then
 ends. ``stop_on_cancel`` sends SIGTERM once the caller's cancel event is set.
 Each child keeps its own message protocol (described in its module).
+Once its work is written and said, a child ends with ``exit_now``: the interpreter's
+teardown of torch and transformers takes 1-2 s that nobody needs to wait for.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 import orjson
 
@@ -202,6 +204,16 @@ def send_to_parent(message: Mapping[str, Any]) -> None:
     """Child side: one message on this process's stdout (safe from any thread)."""
     with _stdout_lock:
         write_message(sys.stdout.buffer, message)
+
+
+def exit_now(code: int) -> NoReturn:
+    """Child side: end with ``code`` at once, its output flushed, skipping the interpreter's
+    teardown (with torch loaded, 1-2 s after the last message). Only for a child whose files
+    are all closed: nothing else is flushed."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def messages_from_parent() -> Iterator[Message]:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from backends.processes import (
+    exit_now,
     messages_from,
     send_to_parent,
     start_child,
@@ -162,4 +163,4 @@ def _describe(error: BaseException) -> str:
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: _CANCEL.set())
     send_to_parent({"ready": True})
-    sys.exit(_main(sys.argv[1]))
+    exit_now(_main(sys.argv[1]))

@@ -41,7 +41,7 @@ from typing import Any
 
 import orjson
 
-from backends.processes import messages_from_parent, send_to_parent
+from backends.processes import exit_now, messages_from_parent, send_to_parent
 
 GGUF_CONTEXT = 4096
 """llama.cpp's context for a GGUF chat: prompt and answer together (CPU memory stays small)."""
@@ -237,6 +237,7 @@ def main(argument: str) -> int:
 
 if __name__ == "__main__":
     try:
-        sys.exit(main(sys.argv[1]))
+        code = main(sys.argv[1])
     except (BrokenPipeError, KeyboardInterrupt):  # the parent went away
-        sys.exit(0)
+        code = 0
+    exit_now(code)

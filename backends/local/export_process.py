@@ -33,7 +33,13 @@ from backends.local.export import (
 )
 from backends.local.launch import worker_env
 from backends.local.merge_process import describe_failure
-from backends.processes import messages_from, send_to_parent, start_child, stop_on_cancel
+from backends.processes import (
+    exit_now,
+    messages_from,
+    send_to_parent,
+    start_child,
+    stop_on_cancel,
+)
 from backends.runs import RunFolder
 
 MODULE = "backends.local.export_process"
@@ -184,4 +190,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

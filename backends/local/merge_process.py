@@ -26,7 +26,13 @@ from backends.backend import BackendError
 from backends.files import keep_private
 from backends.local.launch import worker_env
 from backends.local.merge import MergeRefused, MergeResult, merge_run, plan_merge
-from backends.processes import messages_from, send_to_parent, start_child, stop_on_cancel
+from backends.processes import (
+    exit_now,
+    messages_from,
+    send_to_parent,
+    start_child,
+    stop_on_cancel,
+)
 from backends.runs import RunFolder
 
 MODULE = "backends.local.merge_process"
@@ -141,4 +147,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from backends.local.models import (
@@ -85,3 +86,29 @@ def test_no_network_fails_fast_with_the_same_advice(tmp_path: Path) -> None:
     )
     assert "could not be reached" in done.stdout, done.stderr[-2000:]
     assert "someone/model" in done.stdout
+
+
+def test_a_gguf_file_is_parsed_once_while_a_model_loads(tmp_path: Path) -> None:
+    """``gguf_read_once``: inside, one reader per file and one tensor-name table per shape
+    (transformers asks three times and ~300 times); outside, gguf's own functions again."""
+    gguf = pytest.importorskip("gguf")
+    from backends.local.models import gguf_read_once
+
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_block_count(2)
+    writer.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    real_reader, real_names = gguf.GGUFReader, gguf.get_tensor_name_map
+    with gguf_read_once():
+        first = gguf.GGUFReader(path)
+        assert gguf.GGUFReader(str(path)) is first
+        assert [t.name for t in first.tensors] == ["token_embd.weight"]
+        names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2)
+        assert gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2) is names
+        assert names.get_name("model.embed_tokens") == "token_embd"
+    assert (gguf.GGUFReader, gguf.get_tensor_name_map) == (real_reader, real_names)
+    assert gguf.GGUFReader(path) is not first
