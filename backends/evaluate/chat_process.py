@@ -191,7 +191,7 @@ def load_gguf(config: dict[str, Any]) -> tuple[str, Answer]:
     from transformers import AutoTokenizer
 
     from backends.local.converter import runtime_available
-    from backends.local.models import loadable_path, resolve_model
+    from backends.local.models import load_gguf_model, loadable_path, resolve_model
 
     gguf = Path(config["gguf"])
     if not gguf.is_file():
@@ -203,12 +203,7 @@ def load_gguf(config: dict[str, Any]) -> tuple[str, Answer]:
 
         llm = open_llama(gguf, n_ctx=GGUF_CONTEXT)
         return f"{gguf.name} (llama.cpp)", partial(generate_llama, llm, tokenizer, max_new_tokens)
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
-    ).eval()
+    model = load_gguf_model(gguf)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return f"{gguf.name} (transformers)", partial(generate, tokenizer, model, max_new_tokens)

@@ -521,12 +521,9 @@ def _check_llama_cpp(gguf: Path, ref: Reference, new_tokens: int, source: str) -
 def _check_transformers_gguf(
     gguf: Path, ref: Reference, new_tokens: int, source: str
 ) -> ExportCheck:
-    import torch
-    from transformers import AutoModelForCausalLM
+    from backends.local.models import load_gguf_model
 
-    model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
-    ).eval()
+    model = load_gguf_model(gguf)
     results = []
     for index, ids in enumerate(ref.prompt_ids):
         got = _cut(_greedy_hf(model, ids, new_tokens, ref.tokenizer), ref.eos)

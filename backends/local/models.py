@@ -186,6 +186,19 @@ def dequantised_folder(model: ResolvedModel, *, log: Any = None) -> Path:
     return target
 
 
+def load_gguf_model(gguf: Path) -> Any:
+    """A GGUF file in transformers' GGUF loader, dequantised to float32 in memory, for
+    inference (the export's check, the try-it chat without llama.cpp); parsed once."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with gguf_read_once():
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+        )
+    return model.eval()
+
+
 @contextlib.contextmanager
 def gguf_read_once() -> Iterator[None]:
     """While loading one GGUF model: each file is parsed once, each tensor-name table built once.
