@@ -60,16 +60,22 @@ def quick_chat(
         content = message.get("content")
         if type(content) is not str or not content or content.isspace() or role not in SIMPLE_ROLES:
             return None
-        n = cache.get(content)
-        if n is None:
+        if role == "system":  # what repeats line after line; other contents are mostly unique
+            n = cache.get(content)
+            if n is None:
+                try:
+                    n = count(content)
+                except UnicodeEncodeError:
+                    return None
+                if len(content) <= counter.CACHE_MAX_CHARS:
+                    if len(cache) >= counter.CACHE_MAX_ENTRIES:
+                        cache.clear()
+                    cache[content] = n
+        else:
             try:
                 n = count(content)
             except UnicodeEncodeError:
                 return None
-            if len(content) <= counter.CACHE_MAX_CHARS:
-                if len(cache) >= counter.CACHE_MAX_ENTRIES:
-                    cache.clear()
-                cache[content] = n
         total += TOKENS_PER_MESSAGE + role_tokens[role] + n
         if role == "assistant":
             assistant += n
