@@ -1,6 +1,7 @@
 """From an ``EvalRequest`` to what an evaluation runs with: the data, the runners, the judge.
 
-The rules that decide it live here, for the CLI and the Evaluate stage alike:
+The rules that decide it live here, for the CLI and the Evaluate stage alike (how each
+model is reached is ``connections``; a run's GGUF exports, ``gguf_exports``):
 where the models run (``guess_provider``), which model a tuned run means (the
 first of ``output/merged``, ``output/adapter``, ``output/model`` for a local
 run; the fine-tuned model for a hosted one), what that training cost (the
@@ -16,16 +17,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from backends import registry
+from backends.evaluate.connections import (
+    hosted_runner,
+    hosted_settings,
+    inference_refusal,
+    local_runner,
+    runner_for,
+)
 from backends.evaluate.request import EvalRequest, UsageProblem, guess_provider
-from backends.evaluate.runners import HostedRunner, LocalRunner, Runner
+from backends.evaluate.runners import HostedRunner, Runner
 
 if TYPE_CHECKING:
     from backends.evaluate.prompts import EvalSet
     from backends.evaluate.verdicts import JudgeEstimate
-    from backends.hosted.settings import HostedSettings
     from backends.runs import RunFolder
     from backends.runs.status import RunStatus
     from backends.runs.values import RunSpec
@@ -72,83 +79,6 @@ class Evaluation:
     judge: JudgeSetup | None = None
     current: Runner | None = None
     """The current fine-tune's runner (``request.current``), on the provider that serves it."""
-
-
-# --- connections and runners --------------------------------------------------
-
-
-def hosted_settings(provider: str, request: EvalRequest) -> HostedSettings:
-    """The provider's settings from the environment, with the endpoint/version the request gives."""
-    from backends.hosted.settings import HostedSettings
-
-    if not registry.needs_endpoint(provider):
-        return HostedSettings.from_env(provider)
-    return HostedSettings.from_env(
-        provider,
-        azure_endpoint=(request.azure_endpoint or "").strip() or None,
-        api_version=(request.api_version or "").strip() or None,
-    )
-
-
-def hosted_runner(
-    provider: str, model: str, request: EvalRequest, settings: HostedSettings | None = None
-) -> HostedRunner:
-    """A hosted model's runner, its key checked now (``HostedError`` when there is none)."""
-    from backends.hosted.errors import HostedError
-
-    settings = settings or hosted_settings(provider, request)
-    secret = request.secret or None
-    problem = settings.missing(secret)
-    if problem:
-        raise HostedError(problem, kind="config")
-    return HostedRunner(
-        settings,
-        model,
-        secret=secret,
-        concurrency=request.concurrency,
-        max_tokens=request.max_tokens,
-    )
-
-
-def local_runner(model: str, request: EvalRequest, adapter: str | None = None) -> LocalRunner:
-    return LocalRunner(
-        model, adapter=adapter, batch_size=request.batch_size, max_new_tokens=request.max_tokens
-    )
-
-
-def inference_refusal(provider: str) -> str | None:
-    """Why ``provider``'s models cannot be called for Evaluate and Try it (registry), or ``None``."""
-    entry = registry.get(provider)
-    if entry.inference:
-        return None
-    return f"{entry.label} models cannot be called from here: evaluate them where they are served."
-
-
-def runner_for(provider: str, model: str, request: EvalRequest) -> Runner:
-    """``model`` on ``provider``: a local runner, or a hosted one (its OpenAI-compatible chat API)."""
-    refusal = inference_refusal(provider)
-    if refusal:
-        raise UsageProblem(refusal)
-    if registry.is_local(provider):
-        return local_runner(model, request)
-    return hosted_runner(provider, model, request)
-
-
-def provider_problem(provider: str, secret: str = "", azure_endpoint: str = "") -> str | None:
-    """Why ``provider`` cannot run an evaluation here (no key, no ``[local]`` extra), or ``None``."""
-    if registry.is_local(provider):
-        from backends.local.backend import INSTALL_HINT, missing_packages
-
-        missing = missing_packages()
-        return f"Local models need {', '.join(missing)}: {INSTALL_HINT}" if missing else None
-    from backends.hosted.settings import HostedSettings
-
-    endpoint: dict[str, Any] = (
-        {"azure_endpoint": azure_endpoint.strip() or None}
-        if registry.needs_endpoint(provider)
-        else {}
-    )
-    return HostedSettings.from_env(provider, **endpoint).missing(secret or None)
 
 
 # --- the tuned model ------------------------------------------------------------
@@ -321,66 +251,6 @@ def current_model(request: EvalRequest) -> Runner:
     return runner
 
 
-@dataclass(frozen=True)
-class GgufExport:
-    """A run's GGUF export, with what renders and tokenises its prompts as the trained model's."""
-
-    run_id: str
-    name: str
-    path: Path
-    tokenizer: str
-    """The trained model's tokenizer (its chat template): a folder, or the base model's name."""
-
-
-def gguf_export(request: EvalRequest, export: str) -> GgufExport:
-    """The GGUF export called ``export`` of the run ``request.tuned`` names."""
-    from backends.local.export import gguf_exports
-
-    name = request.tuned or ""
-    if not name:
-        raise UsageProblem(f"--export {export!r} needs --tuned RUN: the run it was exported from.")
-    folder = find_run(request, name)
-    if folder is None:
-        raise UsageProblem(
-            f"--export {export!r}: --tuned {name!r} is not a run of this workspace "
-            "(finetune-tui runs lists them)."
-        )
-    spec = folder.read_spec()
-    if not registry.is_local(spec.backend):
-        raise UsageProblem(
-            f"Run {folder.run_id} was trained on {spec.backend}: it has no GGUF export here."
-        )
-    found = gguf_exports(folder)
-    if export not in found:
-        have = f"its GGUF exports are {', '.join(found)}" if found else "it has no GGUF export"
-        raise UsageProblem(
-            f"Run {folder.run_id} has no GGUF export {export!r}: {have} "
-            f"(finetune-tui export {folder.run_id} --to gguf makes one)."
-        )
-    output = trained_output(folder.output_dir)
-    tokenizer = spec.model
-    if output is not None and (not output.adapter or _has_tokenizer(output.path)):
-        tokenizer = str(output.path)
-    return GgufExport(folder.run_id, export, found[export], tokenizer)
-
-
-def gguf_export_names(request: EvalRequest) -> list[str]:
-    """The GGUF exports of the run ``request.tuned`` names (none for anything else); never raises."""
-    from backends.local.export import gguf_exports
-
-    try:
-        folder = find_run(request, request.tuned or "") if request.tuned else None
-        if folder is None or not registry.is_local(folder.read_spec().backend):
-            return []
-        return list(gguf_exports(folder))
-    except (UsageProblem, OSError, ValueError, KeyError, TypeError):
-        return []
-
-
-def _has_tokenizer(folder: Path) -> bool:
-    return any((folder / name).is_file() for name in ("tokenizer.json", "tokenizer_config.json"))
-
-
 # --- the data -------------------------------------------------------------------
 
 
@@ -496,7 +366,6 @@ __all__ = [
     "OUTPUT_FOLDERS",
     "EvalRequest",
     "Evaluation",
-    "GgufExport",
     "JudgeSetup",
     "RunData",
     "TrainedOutput",
@@ -504,22 +373,14 @@ __all__ = [
     "UsageProblem",
     "current_model",
     "default_judge_provider",
-    "gguf_export",
-    "gguf_export_names",
     "guess_provider",
     "held_out_problem",
-    "hosted_runner",
-    "hosted_settings",
-    "inference_refusal",
     "judge_estimate",
     "judge_provider",
     "judge_runner",
     "load_set",
-    "local_runner",
     "prepare",
-    "provider_problem",
     "run_data",
-    "runner_for",
     "trained_output",
     "training_cost",
     "tuned_model",

@@ -16,15 +16,11 @@ from dataclasses import dataclass
 from backends import registry
 from backends.backend import BackendError
 from backends.evaluate.chat import ChatModel, Reply
+from backends.evaluate.connections import runner_for
+from backends.evaluate.gguf_exports import GgufExport, gguf_export, gguf_export_names
 from backends.evaluate.request import EvalRequest, UsageProblem, guess_provider
 from backends.evaluate.runners import Runner
-from backends.evaluate.setup import (
-    GgufExport,
-    gguf_export,
-    gguf_export_names,
-    runner_for,
-    tuned_model,
-)
+from backends.evaluate.setup import tuned_model
 
 NO_TUNED = (
     "No tuned model chosen: set “Tuned model” in Evaluate › Setup (a run id, an ft:… "

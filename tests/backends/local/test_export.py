@@ -334,7 +334,8 @@ def test_try_it_chats_with_the_gguf_export_as_the_trained_model_answers(
 ) -> None:
     """``chat --tuned RUN --export NAME``: the GGUF on the CPU answers as the trained model does."""
     from backends.evaluate.chat import Delta, Reply
-    from backends.evaluate.setup import EvalRequest, gguf_export
+    from backends.evaluate.gguf_exports import gguf_export
+    from backends.evaluate.request import EvalRequest
     from backends.evaluate.tryit import gguf_chat, gguf_choices
 
     workspace = str(store.root.parent)

@@ -233,7 +233,7 @@ class EvaluateSetupScreen(StepScreen):
 
     @work(thread=True, exit_on_error=False, group="eval-availability")
     def check_provider(self, provider: str) -> None:
-        from backends.evaluate.setup import provider_problem
+        from backends.evaluate.connections import provider_problem
 
         backend = self.app.backend_choice
         problem = provider_problem(provider, backend.secret, backend.azure_endpoint)
