@@ -29,11 +29,15 @@ def wait_for(predicate: Callable[[], T], timeout: float = PATIENCE_S, interval: 
     raise AssertionError(f"condition not met within {timeout} s: {predicate}")
 
 
-async def until(pilot: Pilot, condition: Callable[[], T], what: str) -> T:
-    """Let the app run until ``condition()`` is truthy (``what`` names it if it never is)."""
+async def until(pilot: Pilot, condition: Callable[[], T], what: str | Callable[[], str]) -> T:
+    """Let the app run until ``condition()`` is truthy (``what`` names it if it never is; a
+    callable ``what`` is asked only then, for what the app's state was)."""
     deadline = time.monotonic() + PATIENCE_S
     while not (value := condition()):
-        assert time.monotonic() < deadline, f"{what}: not within {PATIENCE_S:.0f} s"
+        if time.monotonic() >= deadline:
+            raise AssertionError(
+                f"{what() if callable(what) else what}: not within {PATIENCE_S:.0f} s"
+            )
         await pilot.pause(0.02)
     await pilot.pause()
     return value

@@ -23,6 +23,7 @@ from tui.commands.run_cli import (
     objective_and_adapter,
     print_until_done,
     refuse_or_go,
+    report_problems,
     start_run,
     store_of,
 )
@@ -220,6 +221,10 @@ def run_train_local(args: argparse.Namespace) -> int:
         settings = settings_from_args(args, dict(config.settings))
     except (TypeError, ValueError) as error:
         _err(f"Bad setting: {error}")
+        return 2
+    bad = [p for p in settings.problems() if p.fatal]
+    if bad:  # said at once, like a flag argparse refuses: not after the data check's seconds
+        report_problems(bad)
         return 2
     model = args.model or config.model
     if getattr(args, "from_run", None):

@@ -30,7 +30,7 @@ from backends.local.export import list_exports
 from backends.runs import RunFolder
 from backends.runs.figures import RunFigures, compute_figures
 from backends.runs.values import RunState
-from backends.runs.watch import RunWatch
+from backends.runs.watch import RunWatch, WatchUpdate
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.host import JourneyApp
 from tui.screens.message import MessageScreen
@@ -145,7 +145,13 @@ class MonitorScreen(RunOutputActions, Screen[None]):
     def tick(self) -> None:
         """Read what was appended; redraw only what changed."""
         self.ticks += 1
-        update = self.follow.poll(self.clock(), status=self.ticks % self.STATUS_EVERY == 0)
+        self._show_update(
+            self.follow.poll(self.clock(), status=self.ticks % self.STATUS_EVERY == 0)
+        )
+
+    def _show_update(self, update: WatchUpdate) -> None:
+        """Draw what a poll read: its log lines are gone from the tail once read, so every
+        poll's update comes here."""
         if update.log_lines:
             self.query_one(Log).write_lines(update.log_lines)
         if update.points or update.reset:
@@ -338,7 +344,7 @@ class MonitorScreen(RunOutputActions, Screen[None]):
             elif worker.group in ("control", "follower", *OUTPUT_GROUPS) and worker.result:
                 lasting = worker.group in OUTPUT_GROUPS  # a result path to read and copy
                 self.notify(str(worker.result), timeout=20 if lasting else 5)
-                self.follow.poll(self.clock())
+                self._show_update(self.follow.poll(self.clock()))
                 self._show_figures()
                 self.refresh_bindings()
         elif event.state is WorkerState.ERROR:

@@ -26,6 +26,18 @@ def log_text(screen: MonitorScreen) -> str:
     return "\n".join(screen.query_one(Log).lines)
 
 
+def _log_state(screen: MonitorScreen) -> str:
+    """What the monitor's log tail saw, for a failure to say (it failed once, under load)."""
+    tail = screen.follow._log
+    timer = screen._timer
+    return (
+        f"the merge in the log (ticks {screen.ticks}, timer active "
+        f"{timer is not None and timer._active.is_set()}, tail offset "
+        f"{tail.offset if tail else None} of {screen.folder.log_txt.stat().st_size} bytes; "
+        f"the Log's last lines: {list(screen.query_one(Log).lines)[-3:]})"
+    )
+
+
 def _messages(app: object) -> str:
     return "\n".join(n.message for n in app._notifications)  # type: ignore[attr-defined]
 
@@ -45,7 +57,7 @@ async def test_merge_key_merges_in_the_background_and_says_where(
         # The screen keeps answering meanwhile.
         await until(pilot, lambda: screen.query_one(Log) and not screen._output_busy, "the merge")
         await app.workers.wait_for_complete()
-        await until(pilot, lambda: "Merge: Loading" in log_text(screen), "the merge in the log")
+        await until(pilot, lambda: "Merge: Loading" in log_text(screen), lambda: _log_state(screen))
         target = trained_run.output_dir / "merged"
         assert (target / "model.safetensors").is_file()
         assert f"saved in {target}" in _messages(app) and "bf16" in _messages(app)

@@ -255,7 +255,8 @@ async def test_training_not_available_is_shown_as_a_message(
         status = text(screen, "#launch-status")
         assert "OpenAI refused to create the job (403)" in status and "Traceback" not in status
         assert refusing_emulator.api_key not in status
-        assert "Azure OpenAI: gpt-4o-mini" in "\n".join(screen_rows(app))  # among the offers
+        # Among the offers, on screen once the list has been scrolled into view.
+        await wait_until(lambda: "Azure OpenAI: gpt-4o-mini" in "\n".join(screen_rows(app)))
         assert app.screen is screen
         runs = RunStore.of(app.workspace).list_folders()
         assert len(runs) == 1 and runs[0].read_status().state.value == "failed"

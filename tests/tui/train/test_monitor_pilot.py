@@ -57,6 +57,30 @@ async def test_new_points_appear_after_the_timer(make_app, app_store: RunStore) 
         assert "step 750 done" in "\n".join(app.screen.query_one(Log).lines)
 
 
+async def test_lines_read_when_a_background_action_ends_reach_the_log(
+    make_app, app_store: RunStore
+) -> None:
+    """A merge, export or control action that ends reads the folder at once; the log lines and
+    points that read takes must be drawn, not lost (they were, once, when it beat the timer)."""
+    folder = local_running(app_store)
+    app = make_app(watch=folder, gpu_probe=list)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MonitorScreen) and screen._timer is not None
+        screen._timer.pause()  # only the action's own read can show what follows
+        draws = screen.plot.draws
+        folder.append_metrics(local_points(10, start=601))
+        folder.log("Merge: Loading the base model in bf16…")
+        screen.run_worker(lambda: "Merged.", group="merge", thread=True)
+        await until(
+            pilot,
+            lambda: "Merge: Loading" in "\n".join(screen.query_one(Log).lines),
+            "the line read when the action ended",
+        )
+        assert screen.follow.history.count == 610 and screen.plot.draws > draws
+
+
 async def test_toggles_change_the_plot(make_app, app_store: RunStore) -> None:
     app = make_app(watch=local_running(app_store), gpu_probe=list)
     async with app.run_test(size=(120, 40)) as pilot:
