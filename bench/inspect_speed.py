@@ -20,6 +20,10 @@ script (``python bench/cookbook_baseline.py FILE``) against ``finetune-tui inspe
 same run, and checks the token totals are identical. Each line also gives the median CPU
 seconds (the process and its workers) and that ratio: on a machine busy with other work
 the wall-clock ratio moves with the load, the CPU ratio much less.
+
+``--local-model FOLDER`` times the Dataset step's scan for a local model (its child process,
+the sample dataset) with torch hidden in the child, as it runs, against torch imported, and
+checks the totals are identical.
 """
 
 from __future__ import annotations
@@ -362,6 +366,42 @@ def phases(folder: Path, maker: Path, sizes: list[int], runs: int) -> None:
         data.unlink()
 
 
+def local_model_child(model: Path, runs: int) -> None:
+    """The Dataset step's scan for a local model (a child process, the sample dataset):
+    with torch hidden in the child, as it runs now, against torch imported as it was,
+    interleaved, medians of ``runs``; the token totals must be identical."""
+    from backends.catalog import Provider
+    from backends.data import scan_process
+    from backends.data.inspector import InspectOptions
+    from backends.data.samples import sample_dataset
+
+    sample = sample_dataset()
+    options = InspectOptions(model=str(model), provider=Provider.LOCAL)
+    real = scan_process._run_child
+    times: dict[str, list[float]] = {"without torch": [], "with torch": []}
+    totals: dict[str, int] = {}
+    for _ in range(runs):
+        for label, force in (("without torch", False), ("with torch", True)):
+            scan_process._run_child = (  # type: ignore[method-assign]
+                lambda request, *a, force=force: real(
+                    {**request, "torch": request["torch"] or force}, *a
+                )
+            )
+            started = time.perf_counter()
+            report = scan_process.inspect_in_subprocess(str(sample.train), None, options)
+            times[label].append(time.perf_counter() - started)
+            totals[label] = report.tokens.total
+            assert report.encoding.engine == "transformers", report.approximations
+    scan_process._run_child = real  # type: ignore[method-assign]
+    base = statistics.median(times["with torch"])
+    print(f"Local model {model.name}, {sample.train.name}, child process, median of {runs}:")
+    for label, values in times.items():
+        median = statistics.median(values)
+        print(f"    {label:<14} {median:6.2f} s   {base / median:4.1f}x")
+    same = len(set(totals.values())) == 1
+    print(f"    token totals {sorted(totals.values())}: {'IDENTICAL' if same else 'DIFFERENT'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=50_000)
@@ -380,7 +420,13 @@ def main() -> None:
         "--runs", type=int, default=3, help="with --cli or --phases: runs of each (median)"
     )
     parser.add_argument("--before", type=Path, help="with --cli: another checkout, same run")
+    parser.add_argument(
+        "--local-model", type=Path, help="the Dataset step's child for this model folder"
+    )
     args = parser.parse_args()
+    if args.local_model:
+        local_model_child(args.local_model, args.runs)
+        return
     with tempfile.TemporaryDirectory(prefix="inspect-bench-") as tmp:
         folder = Path(tmp)
         _seed_cl100k(folder / "tiktoken-cache")

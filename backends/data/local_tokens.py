@@ -143,6 +143,10 @@ def _load(name: str, path: str, gguf_file: str | None, where: str, stamp: str) -
     try:
         from transformers import AutoTokenizer
     except Exception as exc:  # a broken install must not break the report
+        from backends.data.torch_free import NeedsTorch, torch_hidden
+
+        if torch_hidden():
+            raise NeedsTorch("transformers did not import without torch") from None
         raise LocalTokenizerUnavailable(
             f"transformers cannot be imported ({type(exc).__name__}: {exc})"
         ) from None
@@ -152,6 +156,10 @@ def _load(name: str, path: str, gguf_file: str | None, where: str, stamp: str) -
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
     except Exception as exc:
+        from backends.data.torch_free import NeedsTorch, torch_hidden
+
+        if torch_hidden():
+            raise NeedsTorch(f"the tokenizer of {name} did not load without torch") from None
         raise LocalTokenizerUnavailable(
             f"the tokenizer of {name} could not be loaded from {where} "
             f"({type(exc).__name__}: {str(exc)[:200]})"

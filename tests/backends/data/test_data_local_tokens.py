@@ -198,3 +198,78 @@ def test_a_file_of_tool_examples_only_has_nothing_to_train(tmp_path, tiny_model)
     report = inspect_file(path, _local(tiny_model))
     codes = {g.code for g in report.findings}
     assert "nothing_to_train" in codes and not report.ok
+
+
+def test_the_scan_child_counts_a_model_folder_without_torch_and_the_same(
+    tmp_path, tiny_model, monkeypatch
+):
+    """transformers imports torch for a tokenizer it does not need; the scan's child hides it
+    (about 3 of 4 CPU seconds) and its report is the one counted here, with torch."""
+    import subprocess
+    import sys
+
+    from backends.data import scan_process
+
+    data = write_jsonl(tmp_path / "train.jsonl", _examples(12))
+    options = _local(tiny_model)
+    requests: list[dict] = []
+    real = scan_process._run_child
+    monkeypatch.setattr(
+        scan_process,
+        "_run_child",
+        lambda request, *a: requests.append(request) or real(request, *a),
+    )
+    child = scan_process.inspect_in_subprocess(str(data), None, options)
+    here = inspect_file(data, options)
+    assert [r["torch"] for r in requests] == [False]
+    assert child.encoding.engine == "transformers" and child.tokens.total == here.tokens.total
+    assert list(child.token_counts) == list(here.token_counts)
+    probe = (
+        "import sys\n"
+        "from backends.data.torch_free import hide_torch\n"
+        "from backends.data.local_tokens import load_local_tokenizer\n"
+        "assert hide_torch()\n"
+        f"load_local_tokenizer({str(tiny_model)!r})\n"
+        "print(sys.modules.get('torch') is None)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=Path(__file__).parents[3]
+    )
+    assert shown.stdout.strip() == "True", shown.stderr
+
+
+def test_only_a_gguf_file_not_yet_dequantised_is_read_with_torch(tmp_path, tiny_model):
+    from backends.data.torch_free import needs_torch
+
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF")  # resolved by name; transformers reads it through torch
+    assert needs_torch(str(gguf))
+    assert not needs_torch(str(tiny_model))
+    assert not needs_torch(str(tmp_path / "no-such-model"))  # the scan says why, nothing loads
+
+
+def test_a_tokenizer_that_fails_without_torch_is_tried_again_with_it(
+    tmp_path, tiny_model, monkeypatch
+):
+    """A load that fails while torch is hidden is not turned into an estimate in the child:
+    the scan starts over with torch, and only then says what is wrong."""
+    import shutil
+
+    from backends.data import scan_process
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    (broken / "tokenizer.json").write_text("{not json")
+    data = write_jsonl(tmp_path / "train.jsonl", _examples(4))
+    requests: list[dict] = []
+    real = scan_process._run_child
+    monkeypatch.setattr(
+        scan_process,
+        "_run_child",
+        lambda request, *a: requests.append(request) or real(request, *a),
+    )
+    report = scan_process.inspect_in_subprocess(str(data), None, _local(broken))
+    assert [r["torch"] for r in requests] == [False, True]
+    assert report.encoding.engine != "transformers"
+    note = " ".join(report.approximations)
+    assert str(broken) in note and "could not be loaded" in note
