@@ -52,10 +52,13 @@ def summary_text(report: DatasetReport) -> str:
         f"[b]Tokens / example[/b]  {_dist(report.tokens)}",
         f"[b]Trained tokens[/b]    {_dist(report.assistant_tokens)}",
     ]
-    limit = f"{report.context_limit:,}" if report.context_limit else "no limit known"
-    lines.append(
-        f"[b]Over the limit[/b]    {report.over_limit:,} examples longer than {limit} tokens (truncated)"
-    )
+    if report.context_limit:
+        lines.append(
+            f"[b]Over the limit[/b]    {report.over_limit:,} examples longer than "
+            f"{report.context_limit:,} tokens (truncated)"
+        )
+    else:  # a local model before a max length is set, a model the catalog does not know
+        lines.append("[b]Over the limit[/b]    not checked: no context limit is known")
     auto = " (automatic)" if report.epochs_auto else ""
     lines.append(f"[b]Epochs[/b]            {report.epochs}{auto}")
     lines.append(
