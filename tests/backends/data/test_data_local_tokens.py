@@ -200,8 +200,23 @@ def test_a_file_of_tool_examples_only_has_nothing_to_train(tmp_path, tiny_model)
     assert "nothing_to_train" in codes and not report.ok
 
 
+@pytest.fixture
+def child_requests(monkeypatch) -> list[dict]:
+    """The requests the scan's children were started with, in order."""
+    from backends.data import scan_process
+
+    requests: list[dict] = []
+    real = scan_process._run_child
+    monkeypatch.setattr(
+        scan_process,
+        "_run_child",
+        lambda request, *a: requests.append(request) or real(request, *a),
+    )
+    return requests
+
+
 def test_the_scan_child_counts_a_model_folder_without_torch_and_the_same(
-    tmp_path, tiny_model, monkeypatch
+    tmp_path, tiny_model, child_requests
 ):
     """transformers imports torch for a tokenizer it does not need; the scan's child hides it
     (about 3 of 4 CPU seconds) and its report is the one counted here, with torch."""
@@ -212,16 +227,9 @@ def test_the_scan_child_counts_a_model_folder_without_torch_and_the_same(
 
     data = write_jsonl(tmp_path / "train.jsonl", _examples(12))
     options = _local(tiny_model)
-    requests: list[dict] = []
-    real = scan_process._run_child
-    monkeypatch.setattr(
-        scan_process,
-        "_run_child",
-        lambda request, *a: requests.append(request) or real(request, *a),
-    )
     child = scan_process.inspect_in_subprocess(str(data), None, options)
     here = inspect_file(data, options)
-    assert [r["torch"] for r in requests] == [False]
+    assert [r["torch"] for r in child_requests] == [False]
     assert child.encoding.engine == "transformers" and child.tokens.total == here.tokens.total
     assert list(child.token_counts) == list(here.token_counts)
     probe = (
@@ -249,7 +257,7 @@ def test_only_a_gguf_file_not_yet_dequantised_is_read_with_torch(tmp_path, tiny_
 
 
 def test_a_tokenizer_that_fails_without_torch_is_tried_again_with_it(
-    tmp_path, tiny_model, monkeypatch
+    tmp_path, tiny_model, child_requests
 ):
     """A load that fails while torch is hidden is not turned into an estimate in the child:
     the scan starts over with torch, and only then says what is wrong."""
@@ -261,15 +269,8 @@ def test_a_tokenizer_that_fails_without_torch_is_tried_again_with_it(
     shutil.copytree(tiny_model, broken)
     (broken / "tokenizer.json").write_text("{not json")
     data = write_jsonl(tmp_path / "train.jsonl", _examples(4))
-    requests: list[dict] = []
-    real = scan_process._run_child
-    monkeypatch.setattr(
-        scan_process,
-        "_run_child",
-        lambda request, *a: requests.append(request) or real(request, *a),
-    )
     report = scan_process.inspect_in_subprocess(str(data), None, _local(broken))
-    assert [r["torch"] for r in requests] == [False, True]
+    assert [r["torch"] for r in child_requests] == [False, True]
     assert report.encoding.engine != "transformers"
     note = " ".join(report.approximations)
     assert str(broken) in note and "could not be loaded" in note
