@@ -55,6 +55,7 @@ from backends.data.model_files import (
 )
 from backends.data.preferences import EncodedPair, PreferencePair, encode_pair, to_pair
 from backends.data.tokenizer import EncodingChoice
+from backends.data.torch_free import refuse_without_torch
 
 if TYPE_CHECKING:
     from backends.data.scan import ChunkResult
@@ -143,10 +144,7 @@ def _load(name: str, path: str, gguf_file: str | None, where: str, stamp: str) -
     try:
         from transformers import AutoTokenizer
     except Exception as exc:  # a broken install must not break the report
-        from backends.data.torch_free import NeedsTorch, torch_hidden
-
-        if torch_hidden():
-            raise NeedsTorch("transformers did not import without torch") from None
+        refuse_without_torch("transformers did not import without torch")
         raise LocalTokenizerUnavailable(
             f"transformers cannot be imported ({type(exc).__name__}: {exc})"
         ) from None
@@ -156,10 +154,7 @@ def _load(name: str, path: str, gguf_file: str | None, where: str, stamp: str) -
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
     except Exception as exc:
-        from backends.data.torch_free import NeedsTorch, torch_hidden
-
-        if torch_hidden():
-            raise NeedsTorch(f"the tokenizer of {name} did not load without torch") from None
+        refuse_without_torch(f"the tokenizer of {name} did not load without torch")
         raise LocalTokenizerUnavailable(
             f"the tokenizer of {name} could not be loaded from {where} "
             f"({type(exc).__name__}: {str(exc)[:200]})"

@@ -41,6 +41,12 @@ def torch_hidden() -> bool:
     return "torch" in sys.modules and sys.modules["torch"] is None
 
 
+def refuse_without_torch(what: str) -> None:
+    """Raise ``NeedsTorch(what)`` if torch is hidden: a failure then may be its absence."""
+    if torch_hidden():
+        raise NeedsTorch(what) from None
+
+
 def needs_torch(model: str) -> bool:
     """Whether loading ``model``'s tokenizer needs torch: a GGUF file not yet dequantised
     into finetune-tui's cache (transformers reads those through torch)."""
