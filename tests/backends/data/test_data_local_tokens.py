@@ -142,14 +142,18 @@ def test_uncached_hub_id_falls_back_without_download(tmp_path):
     assert "nobody-here/not-a-cached-model" in note and "Hugging Face cache" in note
 
 
-def test_cli_local_model_json(tmp_path, tiny_model, tokenizer, capsys):
+def test_cli_local_model_json(tmp_path, tiny_model, tokenizer, capsys, child_requests):
+    """Counted in the Dataset step's child (without torch), the validation file too."""
     examples = _examples(60)
     path = write_jsonl(tmp_path / "train.jsonl", examples)
+    held_out = write_jsonl(tmp_path / "valid.jsonl", examples[:5])
     totals = [_template_counts(tokenizer, e)[0] for e in examples]
     argv = ["inspect", str(path), "--provider", "local", "--model", str(tiny_model)]
-    code = main([*argv, "--max-length", "30", "--json"])
+    code = main([*argv, "--max-length", "30", "--validation", str(held_out), "--json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0
+    assert [r["torch"] for r in child_requests] == [False]
+    assert data["validation"]["total_tokens"] == sum(totals[:5])
     assert data["exact"] is True and data["approximations"] == []
     assert str(tiny_model) in data["encoding"]
     assert data["tokenizer"]["engine"] == "transformers"
