@@ -204,21 +204,6 @@ def test_a_file_of_tool_examples_only_has_nothing_to_train(tmp_path, tiny_model)
     assert "nothing_to_train" in codes and not report.ok
 
 
-@pytest.fixture
-def child_requests(monkeypatch) -> list[dict]:
-    """The requests the scan's children were started with, in order."""
-    from backends.data import scan_process
-
-    requests: list[dict] = []
-    real = scan_process._run_child
-    monkeypatch.setattr(
-        scan_process,
-        "_run_child",
-        lambda request, *a: requests.append(request) or real(request, *a),
-    )
-    return requests
-
-
 def test_the_scan_child_counts_a_model_folder_without_torch_and_the_same(
     tmp_path, tiny_model, child_requests
 ):
