@@ -13,432 +13,52 @@ event; validation loss exists only with ``n_evals`` > 0; the fine-tuned model is
 ``output_name`` at creation and ``x_model_output_name`` on retrieve; the SDK's 401
 on upload speaks of "free trial credits", so the key rejection is said here; the
 trained weights download as ``.tar.zst`` (adapter, or merged on request).
+
+This module is the backend itself; what the API says and how it is read (names,
+settings, errors, states, metric rows) is ``together_api``, following a job into
+its run folder ``together_mirror``, the data's layout and checks ``together_data``.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, fields, replace
-from datetime import date, datetime, timezone
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from backends import locations, model_lists
 from backends.backend import Availability, BackendError, NotSupported, Problem, ProgressCallback
 from backends.catalog import DPO as DPO_METHOD
 from backends.catalog import SUPERVISED, Provider
-from backends.files import sha256_of, write_json_atomic
+from backends.files import sha256_of
 from backends.hosted.api import JobSummary
-from backends.hosted.errors import HostedError, _explain_status, redact
+from backends.hosted.errors import HostedError
 from backends.hosted.job_control import launch_cancelled, launch_failed
-from backends.hosted.mirror import FollowLoop, Intervals, follow_run
+from backends.hosted.mirror import follow_run
+from backends.hosted.together_api import (
+    FRACTION_HYPER,
+    KEY_ENV,
+    LABEL,
+    MAX_LISTED_MODELS,
+    NAME,
+    SUFFIX_MAX,
+    TogetherSettings,
+    api_int,
+    api_time,
+    explain,
+    run_state,
+)
+from backends.hosted.together_data import check_file, create_params, together_record
+from backends.hosted.together_mirror import TogetherMirror
 from backends.model_lists import ListedModel, ModelList
 from backends.registry import TOGETHER_HYPERPARAMETERS
-from backends.runs import RunFolder, RunStore, format_log_line
-from backends.runs.tail import LineTail, last_record
-from backends.runs.values import AUTO, DPO, FULL, MetricPoint, RunResult, RunSpec, RunState
+from backends.runs import RunFolder, RunStore
+from backends.runs.values import AUTO, DPO, FULL, RunResult, RunSpec, RunState
 from backends.text import printable_line
-
-NAME = "together"
-LABEL = "Together AI"
-KEY_ENV = "TOGETHER_API_KEY"
-BASE_URL_ENV = "TOGETHER_BASE_URL"
-DEFAULT_BASE_URL = "https://api.together.ai"
-CURSOR_FILE = ".together.json"
-SUFFIX_MAX = 40
-MAX_LISTED_MODELS = 300
-"""The most models taken from Together's list (each costs one limits call)."""
-INTEGER_HYPER = ("n_epochs", "batch_size", "n_evals", "n_checkpoints", "lora_r", "lora_alpha")
-FRACTION_HYPER = ("warmup_ratio", "lora_dropout")
-"""Between 0 and 1 (0 allowed); every other hyperparameter is a positive number."""
-
-_STATES = {
-    "pending": RunState.QUEUED,
-    "queued": RunState.QUEUED,
-    "running": RunState.RUNNING,
-    "compressing": RunState.RUNNING,
-    "uploading": RunState.RUNNING,
-    "cancel_requested": RunState.RUNNING,
-    "cancelled": RunState.CANCELLED,
-    "error": RunState.FAILED,
-    "user_error": RunState.FAILED,
-    "completed": RunState.SUCCEEDED,
-}
-
-
-def run_state(status: Any) -> RunState:
-    value = getattr(status, "value", status)
-    return _STATES.get(str(value or "").lower(), RunState.QUEUED)
-
-
-@dataclass(frozen=True)
-class TogetherSettings:
-    """Where the Together client connects, minus the key (saved in ``run.json``)."""
-
-    base_url: str | None = None
-    timeout_s: float = 60.0
-    azure_endpoint: None = None
-    """Not used: the Settings step asks only endpoint-setting backends (Azure) for one."""
-    api_version: None = None
-
-    secret_env_var = KEY_ENV
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> TogetherSettings:
-        env = os.environ if env is None else env
-        return cls(base_url=env.get(BASE_URL_ENV) or None)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k in ("base_url", "timeout_s")}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TogetherSettings:
-        known = {f.name for f in fields(cls)} - {"azure_endpoint", "api_version"}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def resolve_secret(
-        self, secret: str | None = None, env: Mapping[str, str] | None = None
-    ) -> str | None:
-        if secret:
-            return secret
-        env = os.environ if env is None else env
-        return env.get(KEY_ENV) or None
-
-    def where(self) -> str:
-        return self.base_url or DEFAULT_BASE_URL
-
-    def missing(self, secret: str | None = None) -> str | None:
-        if self.resolve_secret(secret) is None:
-            return f"No {LABEL} credential: set {KEY_ENV} or enter the key for this session."
-        return None
-
-    def make_client(self, secret: str | None = None, *, max_retries: int = 2) -> Any:
-        import together
-
-        problem = self.missing(secret)
-        if problem:
-            raise HostedError(problem, kind="config")
-        return together.Together(
-            api_key=self.resolve_secret(secret),
-            base_url=self.where(),
-            timeout=self.timeout_s,
-            max_retries=max_retries,
-        )
-
-    def child_env(
-        self, secret: str | None = None, base: Mapping[str, str] | None = None
-    ) -> dict[str, str]:
-        """The follower's environment: ours, plus the key, plus ``backends`` importable."""
-        env = dict(os.environ if base is None else base)
-        resolved = self.resolve_secret(secret, env)
-        if resolved:
-            env[KEY_ENV] = resolved
-        root = str(Path(__file__).resolve().parents[2])
-        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-        if root not in paths:
-            env["PYTHONPATH"] = os.pathsep.join([root, *paths])
-        return env
-
-
-def explain(error: BaseException, *, secrets: Iterable[str | None] = ()) -> HostedError:
-    """A ``HostedError`` for anything the ``together`` SDK raised."""
-    if isinstance(error, HostedError):
-        return error
-    import together
-
-    secrets = tuple(secrets)
-
-    def clean(text: str) -> str:
-        return redact(text, secrets)
-
-    if isinstance(error, together.APITimeoutError):
-        return HostedError(
-            f"{LABEL} did not answer in time.", kind="timeout", hint="Retrying.", retryable=True
-        )
-    if isinstance(error, together.APIConnectionError):
-        return HostedError(
-            f"Cannot reach {LABEL}: the network is down or the address is wrong.",
-            kind="network",
-            hint=f"Check your connection and {BASE_URL_ENV}; it will be retried.",
-            retryable=True,
-        )
-    if isinstance(error, together.APIStatusError):
-        if error.status_code == 401:
-            # The SDK words a 401 on upload as "free trial credits": it is the key.
-            return HostedError(
-                f"{LABEL}: API key rejected (401).",
-                kind="auth",
-                hint=f"Check {KEY_ENV} or the key you entered.",
-                status_code=401,
-            )
-        return _explain_status(error, LABEL, clean)
-    if isinstance(error, (together.TogetherError, ValueError)):
-        return HostedError(
-            f"{LABEL}: {clean(str(error))}", kind="invalid", hint="Fix the settings."
-        )
-    if isinstance(error, OSError):
-        return HostedError(clean(f"{type(error).__name__}: {error}"), kind="io")
-    return HostedError(clean(f"Unexpected {type(error).__name__}: {error}"), kind="other")
-
-
-def _time(value: Any) -> float:
-    """Unix time from the API's ISO strings or datetimes (``time.time()`` when missing)."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return time.time()
-    else:
-        return time.time()
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
-def _int(value: Any) -> int | None:
-    """A positive whole number from an int or a numeric string (the API types vary)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = int(str(value).strip()) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if value == value and abs(value) != float("inf") else None
-
-
-_METRIC_FIELDS = {
-    "train/loss": "train_loss",
-    "eval/loss": "valid_loss",
-    "train/learning_rate": "learning_rate",
-    "train/grad_norm": "grad_norm",
-    "train/epoch": "epoch",
-}
-
-
-def metric_points(
-    rows: Iterable[Mapping[str, Any]], *, started_at: float | None
-) -> list[MetricPoint]:
-    """Flat metric rows merged into one point per ``train/global_step`` (by step)."""
-    merged: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        step = _number(row.get("train/global_step", row.get("eval/global_step")))
-        if step is None:
-            continue
-        values = merged.setdefault(int(step), {})
-        for key, field in _METRIC_FIELDS.items():
-            number = _number(row.get(key))
-            if number is not None:
-                values[field] = number
-    points = []
-    for step in sorted(merged):
-        values = merged[step]
-        points.append(MetricPoint(step=step, elapsed=None, **values))
-    return points
-
-
-@dataclass
-class _Cursor:
-    events_seen: int = 0
-    log_offset: int = 0
-    total_steps: int | None = None
-    results_saved: bool = False
-
-
-class TogetherMirror(FollowLoop):
-    """One Together job mirrored into its run folder: metrics, log lines and status, each once.
-
-    Metrics: ``metrics.jsonl`` itself is the cursor (its last step). A step is written
-    once a later step exists (its eval row may come after its train row) or the job
-    has ended. Events: the cursor (``.together.json``) counts the events written and the
-    size of ``log.txt`` then; lines a killed follower wrote past it are not written again.
-    """
-
-    def __init__(
-        self,
-        folder: RunFolder,
-        client: Any,
-        job_id: str,
-        *,
-        secrets: tuple[str | None, ...] = (),
-        intervals: Intervals | None = None,
-    ) -> None:
-        self.folder = folder
-        self.client = client
-        self.job_id = job_id
-        self.secrets = secrets
-        self.provider = LABEL
-        self.intervals = intervals or Intervals.from_env()
-        self._cursor = self._load()
-        lines = LineTail(folder.log_txt, offset=self._cursor.log_offset).read_lines()
-        self._pending = Counter(line.decode("utf-8", errors="replace") for line in lines)
-
-    def explain(self, error: BaseException) -> HostedError:
-        return explain(error, secrets=self.secrets)
-
-    def missing(self, state: RunState) -> str | None:
-        """A completed job whose last steps' metrics Together has not listed yet."""
-        total = self._cursor.total_steps
-        if state is not RunState.SUCCEEDED or not total:
-            return None
-        last = last_record(self.folder.metrics_jsonl)
-        return "its last metrics" if int(last.get("step", 0) if last else 0) < total else None
-
-    @property
-    def _path(self) -> Path:
-        return self.folder.path / CURSOR_FILE
-
-    def _load(self) -> _Cursor:
-        try:
-            data = orjson.loads(self._path.read_bytes())
-        except (FileNotFoundError, orjson.JSONDecodeError):
-            return _Cursor()
-        known = {f.name for f in fields(_Cursor)}
-        return _Cursor(**{k: v for k, v in data.items() if k in known})
-
-    def _save(self) -> None:
-        try:
-            self._cursor.log_offset = os.stat(self.folder.log_txt).st_size
-        except FileNotFoundError:
-            self._cursor.log_offset = 0
-        write_json_atomic(self._path, asdict(self._cursor))
-        self._pending.clear()
-
-    def sync_once(self) -> RunState:
-        job = self.client.fine_tuning.retrieve(self.job_id)
-        state = run_state(job.status)
-        events = list(self.client.fine_tuning.list_events(self.job_id).data or [])
-        self._apply_events(events)
-        self._apply_metrics(state, job)
-        checkpoints = self._checkpoints() if state is not RunState.QUEUED else None
-        self._write_status(job, state, events, checkpoints)
-        if state is RunState.SUCCEEDED and not self._cursor.results_saved:
-            self._save_results(job, checkpoints)
-        return state
-
-    def _apply_events(self, events: list[Any]) -> None:
-        new = events[self._cursor.events_seen :]
-        if not new:
-            return
-        lines = []
-        for event in new:
-            if event.total_steps:
-                self._cursor.total_steps = int(event.total_steps)
-            level = str(getattr(event.level, "value", event.level) or "info").lower()
-            prefix = "" if level in ("info", "legacy_info") else f"[{printable_line(level)}] "
-            line = format_log_line(
-                f"{prefix}{printable_line(str(event.message or event.type))}",
-                _time(event.created_at),
-            )
-            if self._pending[line] > 0:
-                self._pending[line] -= 1
-                continue
-            lines.append(line)
-        if lines:
-            self.folder.append_log_lines(lines)
-        self._cursor.events_seen = len(events)
-        self._save()
-
-    def _apply_metrics(self, state: RunState, job: Any) -> None:
-        last = last_record(self.folder.metrics_jsonl)
-        last_step = int(last.get("step", 0)) if last else 0
-        answer = self.client.fine_tuning.list_metrics(self.job_id, global_step_from=last_step + 1)
-        started = self.folder.read_status().started_at
-        points = [
-            p for p in metric_points(answer.metrics or [], started_at=started) if p.step > last_step
-        ]
-        if points and not state.is_terminal:
-            points = points[:-1]  # the newest step may still get its eval row
-        now = time.time()
-        for point in points:
-            point.total_steps = self._cursor.total_steps
-            point.time = now
-            point.elapsed = now - started if started else None
-        self.folder.append_metrics(points)
-
-    def _checkpoints(self) -> list[dict[str, Any]] | None:
-        try:
-            answer = self.client.fine_tuning.list_checkpoints(self.job_id)
-        except Exception as error:
-            if explain(error).retryable:
-                raise
-            return None
-        return [
-            {
-                "step": int(c.step),
-                "model": f"{self.job_id}:{int(c.step)}",
-                "type": printable_line(str(c.checkpoint_type)),
-                "created_at": _time(c.created_at),
-            }
-            for c in sorted(answer.data or [], key=lambda c: c.step)
-        ]
-
-    def _write_status(
-        self,
-        job: Any,
-        state: RunState,
-        events: list[Any],
-        checkpoints: list[dict[str, Any]] | None,
-    ) -> None:
-        changes: dict[str, Any] = {
-            "state": state,
-            "job_id": self.job_id,
-            "provider_status": str(getattr(job.status, "value", job.status)),
-            "reconnecting": False,
-            "detail": "",
-            "trained_tokens": job.token_count,
-        }
-        status = self.folder.read_status()
-        if status.started_at is None:
-            changes["started_at"] = _time(job.created_at)
-        if self._cursor.total_steps:
-            changes["total_steps"] = self._cursor.total_steps
-        if state is RunState.SUCCEEDED:
-            changes["fine_tuned_model"] = job.x_model_output_name
-        if state.is_terminal:
-            changes["ended_at"] = status.ended_at or _time(job.updated_at)
-        if state is RunState.FAILED:
-            errors = [
-                e
-                for e in events
-                if str(getattr(e.level, "value", e.level) or "").lower()
-                in ("error", "legacy_ierror")
-            ]
-            reason = errors[-1].message if errors else f"the job ended with status {job.status}"
-            changes["error"] = printable_line(redact(str(reason), self.secrets))
-        if checkpoints is not None:
-            changes["checkpoints"] = tuple(checkpoints)
-        self.folder.update_status(**changes)
-
-    def _save_results(self, job: Any, checkpoints: list[dict[str, Any]] | None) -> None:
-        output = self.folder.output_dir
-        output.mkdir(parents=True, exist_ok=True)
-        summary = {
-            "job_id": job.id,
-            "model": job.model,
-            "fine_tuned_model": job.x_model_output_name,
-            "trained_tokens": job.token_count,
-            "checkpoints": checkpoints or [],
-            "download": f"finetune-tui download {self.folder.run_id} [--merged]",
-        }
-        write_json_atomic(output / "result.json", summary)
-        self.folder.log(f"Fine-tuned model: {job.x_model_output_name}")
-        self._cursor.results_saved = True
-        self._save()
 
 
 class TogetherBackend:
@@ -539,12 +159,12 @@ class TogetherBackend:
             try:
                 found = client.fine_tuning.model_limits(model_name=name)
             except Exception:
-                return ListedModel(name, _int(model.context_length), deprecated=deprecated)
+                return ListedModel(name, api_int(model.context_length), deprecated=deprecated)
             return ListedModel(
                 name,
-                _int(found.max_seq_length_sft) or _int(model.context_length),
+                api_int(found.max_seq_length_sft) or api_int(model.context_length),
                 ("lora", "full") if found.supports_full_training else ("lora",),
-                (SUPERVISED, DPO_METHOD) if _int(found.max_seq_length_dpo) else (SUPERVISED,),
+                (SUPERVISED, DPO_METHOD) if api_int(found.max_seq_length_dpo) else (SUPERVISED,),
                 deprecated,
             )
 
@@ -932,7 +552,7 @@ class TogetherBackend:
 
     @staticmethod
     def _list(client: Any, limit: int) -> list[JobSummary]:
-        jobs = sorted(client.fine_tuning.list().data or [], key=lambda j: _time(j.created_at))
+        jobs = sorted(client.fine_tuning.list().data or [], key=lambda j: api_time(j.created_at))
         rows = []
         for job in reversed(jobs):
             status = str(getattr(job.status, "value", job.status))
@@ -942,62 +562,12 @@ class TogetherBackend:
                     model=job.model or "?",
                     status=status,
                     state=run_state(status),
-                    created_at=int(_time(job.created_at)),
+                    created_at=int(api_time(job.created_at)),
                     fine_tuned_model=job.x_model_output_name if status == "completed" else None,
                     suffix=job.suffix,
                 )
             )
         return rows[:limit]
-
-
-def _first_record_format(path: Path) -> str:
-    """``preference pairs``, ``chat`` or ``text`` from the first record's keys ("" unknown)."""
-    try:
-        with open(path, "rb") as handle:
-            for raw in handle:
-                if raw.strip():
-                    record = orjson.loads(raw)
-                    break
-            else:
-                return ""
-    except (OSError, orjson.JSONDecodeError):
-        return ""
-    if not isinstance(record, dict):
-        return ""
-    if "preferred_output" in record:
-        return "preference pairs"
-    return "chat" if "messages" in record else "text or prompt/completion"
-
-
-def together_record(method: str) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
-    """One example in a layout Together takes (``None``: it already is one); raises
-    ``ConversionError`` for one that cannot be converted."""
-    from backends.data.formats import ConversionError, DataFormat, detect_format, to_chat
-    from backends.data.preferences import is_hf_preference, to_preference_record
-
-    def convert(example: dict[str, Any]) -> dict[str, Any] | None:
-        if method == DPO:
-            if "preferred_output" in example or "non_preferred_output" in example:
-                return None
-            if is_hf_preference(example):
-                return to_preference_record(example)
-            raise ConversionError(
-                "not a preference pair (DPO takes prompt/chosen/rejected or "
-                "input/preferred_output/non_preferred_output)"
-            )
-        fmt = detect_format(example)
-        if fmt in (DataFormat.CHAT, DataFormat.PROMPT_COMPLETION):
-            return None
-        if fmt is DataFormat.UNKNOWN and isinstance(example.get("text"), str):
-            return None
-        if fmt.convertible:
-            return to_chat(example, fmt)
-        if fmt is DataFormat.DPO:
-            raise ConversionError("a preference pair: train this file with DPO")
-        keys = ", ".join(sorted(str(k) for k in example)[:6]) or "none"
-        raise ConversionError(f"unrecognised format (keys: {keys})")
-
-    return convert
 
 
 class _Cancelled(Exception):
@@ -1007,73 +577,3 @@ class _Cancelled(Exception):
 def _stop_if_cancelled(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise _Cancelled
-
-
-def create_params(spec: RunSpec, training_file: str, validation_file: str | None) -> dict[str, Any]:
-    """Keyword arguments for ``client.fine_tuning.create`` (``auto`` leaves Together's default)."""
-    params: dict[str, Any] = {
-        "training_file": training_file,
-        "model": spec.model,
-        "training_method": "dpo" if spec.method == DPO else "sft",
-        "lora": spec.adapter != FULL,
-    }
-    if spec.method != DPO:
-        # Together's default, said out loud: unset, the SDK prints a warning to the terminal.
-        params["train_on_inputs"] = "auto"
-    if validation_file:
-        params["validation_file"] = validation_file
-    for name in TOGETHER_HYPERPARAMETERS:
-        value = spec.hyper(name)
-        if value == AUTO:
-            continue
-        target = "dpo_beta" if name == "beta" else name
-        if name == "beta" and spec.method != DPO:
-            continue
-        if spec.adapter == FULL and name.startswith("lora_"):
-            continue
-        params[target] = int(value) if name in INTEGER_HYPER else float(value)
-    if spec.suffix:
-        params["suffix"] = spec.suffix
-    if spec.seed is not None:
-        params["random_seed"] = int(spec.seed)
-    wandb = spec.settings.get("wandb")
-    if isinstance(wandb, dict) and wandb.get("project"):
-        params["wandb_project_name"] = str(wandb["project"])
-        if wandb.get("name"):
-            params["wandb_name"] = str(wandb["name"])
-        key = os.environ.get("WANDB_API_KEY")
-        if key:  # sent to Together, never written down
-            params["wandb_api_key"] = key
-    return params
-
-
-def check_file(path: Path, *, label: str = "training", method: str = "supervised") -> list[Problem]:
-    """Together's own file rules (the SDK's ``check_file``: format, size, minimum examples),
-    plus the objective's format: DPO takes preference pairs, SFT does not."""
-    try:
-        from together.lib.utils.files import check_file as sdk_check
-    except ImportError:
-        return []
-    report = sdk_check(path, purpose="fine-tune")
-    where = str(path)
-    if not report.get("is_check_passed"):
-        message = printable_line(str(report.get("message") or "the file does not pass"))
-        return [Problem(f"{LABEL} would refuse the {label} file: {message}", where=where)]
-    problems = []
-    found = _first_record_format(path)
-    if method == DPO and found and "preference" not in found:
-        problems.append(
-            Problem(
-                f"DPO on {LABEL} needs preference pairs (input, preferred_output, "
-                f"non_preferred_output); the {label} file is {found}.",
-                where=where,
-            )
-        )
-    if method != DPO and "preference" in found:
-        problems.append(
-            Problem(
-                f"The {label} file holds preference pairs: choose DPO, not supervised.",
-                where=where,
-            )
-        )
-    return problems

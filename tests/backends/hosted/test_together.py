@@ -15,12 +15,9 @@ from backends.backend import BackendError
 from backends.hosted.errors import HostedError
 from backends.hosted.mirror import Intervals
 from backends.hosted.spec import hosted_spec
-from backends.hosted.together import (
-    CURSOR_FILE,
-    TogetherBackend,
-    TogetherMirror,
-    TogetherSettings,
-)
+from backends.hosted.together import TogetherBackend, TogetherSettings
+from backends.hosted.together_api import CURSOR_FILE
+from backends.hosted.together_mirror import TogetherMirror
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunState
 from tests.fakes.together_api import ARCHIVE, TogetherAPI
@@ -252,14 +249,14 @@ def test_a_full_disk_does_not_stop_the_follower(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    import backends.hosted.together as together_module
+    import backends.hosted.together_mirror as mirror_module
     import backends.runs.store as store_module
     from tests.support.helpers import FullDisk
 
     folder = backend.launch(spec_for(dataset, validation), store)
     full = FullDisk(store_module.write_json_atomic, 5)
     monkeypatch.setattr(store_module, "write_json_atomic", full)
-    monkeypatch.setattr(together_module, "write_json_atomic", full)
+    monkeypatch.setattr(mirror_module, "write_json_atomic", full)
     assert follow_to_end(backend, folder) is RunState.SUCCEEDED
     assert full.left == 0
     assert folder.read_status().state is RunState.SUCCEEDED  # not left running
