@@ -81,6 +81,17 @@ def spawn_detached(
     return child
 
 
+def importable_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: ours) with the folder holding ``backends`` first on ``PYTHONPATH``,
+    so that ``python -m backends...`` works in a child whatever its working directory."""
+    env = dict(os.environ if base is None else base)
+    root = str(Path(__file__).resolve().parents[1])
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root not in paths:
+        env["PYTHONPATH"] = os.pathsep.join([root, *paths])
+    return env
+
+
 def python_module_argv(module: str, *args: str) -> list[str]:
     """``[sys.executable, "-m", module, *args]``: the same interpreter as ours."""
     return [sys.executable, "-m", module, *args]

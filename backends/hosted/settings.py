@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backends import registry
@@ -203,14 +202,12 @@ class HostedSettings:
         self, secret: str | None = None, base: Mapping[str, str] | None = None
     ) -> dict[str, str]:
         """The environment for a follower process: ours, plus the secret, plus ``backends`` importable."""
-        env = dict(os.environ if base is None else base)
+        from backends.processes import importable_env
+
+        env = importable_env(base)
         resolved = self.resolve_secret(secret, env)
         if resolved:
             env[self.secret_env_var] = resolved
-        package_root = str(Path(__file__).resolve().parents[2])
-        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-        if package_root not in paths:
-            env["PYTHONPATH"] = os.pathsep.join([package_root, *paths])
         return env
 
 

@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from backends.hosted.errors import HostedError, _explain_status, redact
+from backends.processes import importable_env
 from backends.runs.values import MetricPoint, RunState
 
 NAME = "together"
@@ -107,14 +107,10 @@ class TogetherSettings:
         self, secret: str | None = None, base: Mapping[str, str] | None = None
     ) -> dict[str, str]:
         """The follower's environment: ours, plus the key, plus ``backends`` importable."""
-        env = dict(os.environ if base is None else base)
+        env = importable_env(base)
         resolved = self.resolve_secret(secret, env)
         if resolved:
             env[KEY_ENV] = resolved
-        root = str(Path(__file__).resolve().parents[2])
-        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-        if root not in paths:
-            env["PYTHONPATH"] = os.pathsep.join([root, *paths])
         return env
 
 

@@ -55,13 +55,9 @@ def worker_argv(run_dir: Path, settings: LocalSettings, *, port: int | None = No
 
 def worker_env(base: dict[str, str] | None = None) -> dict[str, str]:
     """Ours, plus ``backends`` importable, unbuffered output and no progress bars in ``log.txt``."""
-    import os
+    from backends.processes import importable_env
 
-    env = dict(os.environ if base is None else base)
-    package_root = str(Path(__file__).resolve().parents[2])
-    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if package_root not in paths:
-        env["PYTHONPATH"] = os.pathsep.join([package_root, *paths])
+    env = importable_env(base)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     env.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

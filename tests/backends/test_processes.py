@@ -39,3 +39,15 @@ def test_exit_now_flushes_what_was_said_and_skips_the_teardown(tmp_path: Path) -
     assert child.stdout.endswith(b"half a line")
     assert child.stderr == b"last words"
     assert not marker.exists()
+
+
+def test_importable_env_puts_the_package_root_first_once() -> None:
+    import os
+    from pathlib import Path
+
+    from backends.processes import importable_env
+
+    root = str(Path(__file__).resolve().parents[2])
+    env = importable_env({"PYTHONPATH": "/elsewhere", "KEEP": "1"})
+    assert env["PYTHONPATH"].split(os.pathsep) == [root, "/elsewhere"] and env["KEEP"] == "1"
+    assert importable_env(env)["PYTHONPATH"] == env["PYTHONPATH"]  # not added twice
