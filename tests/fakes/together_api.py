@@ -204,7 +204,7 @@ class TogetherAPI:
         server.daemon_threads = True
         setattr(server, "emulator", self)  # noqa: B010 - the handler reads it
         self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -505,6 +505,7 @@ class _Stream:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     server: Any
 
     def log_message(self, format: str, *args: Any) -> None:
