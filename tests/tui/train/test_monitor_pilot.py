@@ -216,10 +216,14 @@ async def test_resize_redraws(make_app, app_store: RunStore) -> None:
         draws = screen.plot.draws
         assert screen.has_class("-wide")
         await pilot.resize_terminal(80, 24)
-        await pilot.pause()
-        await pilot.pause()
-        assert screen.has_class("-narrow") and screen.has_class("-short")
-        assert screen.plot.draws > draws
+        await until(
+            pilot,
+            lambda: screen.has_class("-narrow")
+            and screen.has_class("-short")
+            and screen.plot.draws > draws
+            and tuple(screen.size) == (80, 24),
+            lambda: f"the 80x24 layout (classes {screen.classes}, plot {screen.plot.size})",
+        )
         assert screen.plot.size.height >= 11  # with the option line below: half of 24 rows
         assert screen.query_one("#monitor-plot-column").size.height >= 12
 
