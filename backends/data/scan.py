@@ -23,7 +23,6 @@ import orjson
 
 from backends.data import reader
 from backends.data.chat_checks import ChatRules
-from backends.data.chat_tokens import quick_chat
 from backends.data.example_checks import check_example
 from backends.data.findings import Finding, FindingCollector
 from backends.data.formats import DataFormat, detect_format
@@ -247,9 +246,6 @@ def _scan_lines(
     loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
     blake2b = hashlib.blake2b
     scratch: list[Finding] = []
-    chat = DataFormat.CHAT
-    last_format: DataFormat | None = None
-    last_seen = [0, 0]
     pending_bytes = 0
     for line, (offset, raw, consumed) in enumerate(
         raw_lines(path, start, end, max_line_bytes), start=1
@@ -261,12 +257,8 @@ def _scan_lines(
             try:
                 value = loads(raw)
                 if type(value) is dict:
-                    if len(value) == 1 and "messages" in value:  # most lines of most files
-                        fmt = chat
-                        figures = quick_chat(value["messages"], line, count, scratch)
-                    if figures is None:
-                        fmt = detect_format(value)
-                        figures = check_example(value, fmt, line, count, rules, scratch)
+                    fmt = detect_format(value)
+                    figures = check_example(value, fmt, line, count, rules, scratch)
                     if figures is not None:
                         digest = blake2b(
                             dumps(value, option=sort_keys, default=str), digest_size=8
@@ -284,15 +276,11 @@ def _scan_lines(
             result.lines = line
             result.bytes += width
             result.objects += 1
-            if fmt is last_format:
-                last_seen[0] += 1
+            seen = formats.get(fmt.value)
+            if seen is None:
+                formats[fmt.value] = [1, line]
             else:
-                seen = formats.get(fmt.value)
-                if seen is None:
-                    seen = formats[fmt.value] = [0, line]
                 seen[0] += 1
-                last_seen = seen
-                last_format = fmt
             if scratch:
                 findings.extend(scratch)
                 scratch.clear()
