@@ -92,10 +92,25 @@ class FollowLoop:
     it may say when an ended job still has something to fetch (``missing``).
     """
 
-    folder: RunFolder
-    job_id: str
-    provider: str
-    intervals: Intervals
+    def __init__(
+        self,
+        folder: RunFolder,
+        client: Any,
+        job_id: str,
+        *,
+        provider: str,
+        secrets: tuple[str | None, ...] = (),
+        intervals: Intervals | None = None,
+    ) -> None:
+        """What every mirror follows (``job_id`` through ``client`` into ``folder``), for
+        whom (``provider``, in messages), what its messages never show (``secrets``), and how
+        often it asks (``intervals``, from the environment by default)."""
+        self.folder = folder
+        self.client = client
+        self.job_id = job_id
+        self.provider = provider
+        self.secrets = secrets
+        self.intervals = intervals or Intervals.from_env()
 
     def sync_once(self) -> RunState:
         raise NotImplementedError
@@ -223,12 +238,9 @@ class JobMirror(FollowLoop):
         secrets: tuple[str | None, ...] = (),
         intervals: Intervals | None = None,
     ) -> None:
-        self.folder = folder
-        self.client = client
-        self.job_id = job_id
-        self.provider = provider
-        self.secrets = secrets
-        self.intervals = intervals or Intervals.from_env()
+        super().__init__(
+            folder, client, job_id, provider=provider, secrets=secrets, intervals=intervals
+        )
         self._cursor = self._load_cursor()
         self._pending_log, self._pending_steps = self._uncommitted()
         last = last_record(folder.metrics_jsonl)

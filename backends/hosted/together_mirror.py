@@ -55,12 +55,9 @@ class TogetherMirror(FollowLoop):
         secrets: tuple[str | None, ...] = (),
         intervals: Intervals | None = None,
     ) -> None:
-        self.folder = folder
-        self.client = client
-        self.job_id = job_id
-        self.secrets = secrets
-        self.provider = LABEL
-        self.intervals = intervals or Intervals.from_env()
+        super().__init__(
+            folder, client, job_id, provider=LABEL, secrets=secrets, intervals=intervals
+        )
         self._cursor = self._load()
         lines = LineTail(folder.log_txt, offset=self._cursor.log_offset).read_lines()
         self._pending = Counter(line.decode("utf-8", errors="replace") for line in lines)
