@@ -218,10 +218,12 @@ async def test_resize_redraws(make_app, app_store: RunStore) -> None:
         await pilot.resize_terminal(80, 24)
         await until(
             pilot,
-            lambda: screen.has_class("-narrow")
-            and screen.has_class("-short")
-            and screen.plot.draws > draws
-            and tuple(screen.size) == (80, 24),
+            lambda: (
+                screen.has_class("-narrow")
+                and screen.has_class("-short")
+                and screen.plot.draws > draws
+                and tuple(screen.size) == (80, 24)
+            ),
             lambda: f"the 80x24 layout (classes {screen.classes}, plot {screen.plot.size})",
         )
         assert screen.plot.size.height >= 11  # with the option line below: half of 24 rows
