@@ -34,7 +34,8 @@ class JobControl:
         def _call(self, function: Any, *args: Any, **kwargs: Any) -> Any: ...
 
     def follow(self, run: RunFolder, *, stop: threading.Event | None = None) -> RunState:
-        from backends.hosted.mirror import JobMirror, follow_run
+        from backends.hosted.job_mirror import JobMirror
+        from backends.hosted.mirror import follow_run
 
         def mirror() -> JobMirror:
             job_id = self._job_id(run)
@@ -61,7 +62,7 @@ class JobControl:
         from backends.hosted.follower import follower_alive
 
         if not follower_alive(run):
-            from backends.hosted.mirror import JobMirror
+            from backends.hosted.job_mirror import JobMirror
 
             mirror = JobMirror(run, client, job_id, provider=self.label, secrets=self._secrets)
             self._call(mirror.sync_once)

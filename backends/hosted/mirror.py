@@ -1,19 +1,16 @@
-"""One hosted job mirrored into its run folder, every event exactly once.
+"""What every hosted job mirror shares: the follow loop, its intervals and its cursor.
 
-``JobMirror.sync_once`` asks the provider for the job, its new events and
-(when something changed) its checkpoints, and writes them into the folder:
-metrics events to ``metrics.jsonl``, message events to ``log.txt``, the rest
-to ``status.json``; at the end the result files go to ``output/``.
-``JobMirror.run`` repeats that, with backoff on transient faults, until the
-job ends.
+A provider's mirror (``job_mirror.JobMirror`` for the OpenAI fine-tuning API,
+``together_mirror.TogetherMirror``) brings ``sync_once``: ask the provider for the job and
+what is new, write it into the run folder (metrics to ``metrics.jsonl``, messages to
+``log.txt``, the rest to ``status.json``, at the end the results to ``output/``).
+``FollowLoop.run`` repeats that, with backoff on transient faults, until the job ends.
 
-Exactly once, across crashes and restarts. The cursor (``.mirror.json``:
-the last event id plus the sizes of ``metrics.jsonl`` and ``log.txt`` at that
-moment) is saved after each batch. A process killed mid-batch leaves lines
-past those sizes; the next one replays the batch and skips each event whose
-line is already there (metrics by step, messages by their exact line).
-Nothing is ever truncated, so a viewer tailing the files never sees a line
-twice.
+Exactly once, across crashes and restarts. A mirror saves its ``Cursor`` beside the run
+after each batch: where it is in the provider's stream, and the size of ``log.txt`` (and
+whatever else it appends to) at that moment. A process killed mid-batch leaves lines past
+those sizes; the next one replays the batch and skips each event whose line is already
+there. Nothing is ever truncated, so a viewer tailing the files never sees a line twice.
 """
 
 from __future__ import annotations
@@ -24,21 +21,20 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 
-from backends.files import disk_problem, is_disk_full, write_atomic, write_json_atomic
-from backends.hosted import api
-from backends.hosted.errors import HostedError, explain
+from backends.files import disk_problem, is_disk_full, write_json_atomic
+from backends.hosted.errors import HostedError
 from backends.locations import poll_interval
-from backends.runs import RunFolder, format_log_line
-from backends.runs.tail import JsonlTail, LineTail, last_record
+from backends.runs import RunFolder
+from backends.runs.tail import LineTail
 from backends.runs.values import RunState
-from backends.text import printable_line
 
-CURSOR_FILE = ".mirror.json"
+C = TypeVar("C", bound="Cursor")
 
 
 @dataclass
@@ -75,13 +71,46 @@ class Intervals:
 
 
 @dataclass
-class _Cursor:
-    job_id: str | None = None
-    """The job mirrored: recoverable from here when ``status.json`` is damaged."""
-    last_event_id: str | None = None
-    metrics_offset: int = 0
+class Cursor:
+    """Where a mirror is in its job's stream, saved in the run folder (``FILE``) after each
+    batch, so that a restarted follower writes nothing twice. A provider's cursor adds the
+    fields its stream needs."""
+
+    FILE: ClassVar[str]
     log_offset: int = 0
+    """The size of ``log.txt`` when the cursor was saved."""
     results_saved: bool = False
+
+    @classmethod
+    def load(cls: type[C], folder: RunFolder, **fixed: Any) -> C:
+        """The cursor saved in ``folder`` (its known fields), with ``fixed`` over it; a missing
+        or unreadable file reads as a fresh cursor."""
+        try:
+            data = orjson.loads((folder.path / cls.FILE).read_bytes())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            data = None
+        known = {f.name for f in fields(cls)}
+        saved = {k: v for k, v in data.items() if k in known} if isinstance(data, dict) else {}
+        return cls(**{**saved, **fixed})
+
+    def save(self, folder: RunFolder) -> None:
+        """Written atomically, with the size of ``log.txt`` now."""
+        self.log_offset = file_size(folder.log_txt)
+        write_json_atomic(folder.path / self.FILE, asdict(self))
+
+    def unsaved_log_lines(self, folder: RunFolder) -> Counter[str]:
+        """The lines of ``log.txt`` past ``log_offset``, counted: what a follower killed
+        before its next save had written already."""
+        lines = LineTail(folder.log_txt, offset=self.log_offset).read_lines()
+        return Counter(line.decode("utf-8", errors="replace") for line in lines)
+
+
+def file_size(path: Path) -> int:
+    """The size of ``path`` in bytes, 0 while it does not exist."""
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return 0
 
 
 class FollowLoop:
@@ -225,187 +254,4 @@ def follow_run(
         raise
 
 
-class JobMirror(FollowLoop):
-    """Mirror ``job_id`` into ``folder`` through ``client`` (OpenAI, Azure, compatible)."""
-
-    def __init__(
-        self,
-        folder: RunFolder,
-        client: Any,
-        job_id: str,
-        *,
-        provider: str = "OpenAI",
-        secrets: tuple[str | None, ...] = (),
-        intervals: Intervals | None = None,
-    ) -> None:
-        super().__init__(
-            folder, client, job_id, provider=provider, secrets=secrets, intervals=intervals
-        )
-        self._cursor = self._load_cursor()
-        self._pending_log, self._pending_steps = self._uncommitted()
-        last = last_record(folder.metrics_jsonl)
-        self._last_step = int(last.get("step", 0)) if last else 0
-        self._started_at: float | None = folder.read_status().started_at
-        self._want_checkpoints = True
-
-    def explain(self, error: BaseException) -> HostedError:
-        return explain(error, provider=self.provider, secrets=self.secrets)
-
-    def missing(self, state: RunState) -> str | None:
-        if state is RunState.SUCCEEDED and not self._cursor.results_saved:
-            return "its result files"
-        return None
-
-    # --- the cursor and crash recovery ---------------------------------
-    @property
-    def _cursor_path(self) -> Any:
-        return self.folder.path / CURSOR_FILE
-
-    def _load_cursor(self) -> _Cursor:
-        try:
-            data = orjson.loads(self._cursor_path.read_bytes())
-        except (FileNotFoundError, orjson.JSONDecodeError):
-            return _Cursor(job_id=self.job_id)
-        return _Cursor(
-            job_id=self.job_id,
-            last_event_id=data.get("last_event_id"),
-            metrics_offset=int(data.get("metrics_offset", 0)),
-            log_offset=int(data.get("log_offset", 0)),
-            results_saved=bool(data.get("results_saved", False)),
-        )
-
-    def _save_cursor(self) -> None:
-        self._cursor.metrics_offset = _size(self.folder.metrics_jsonl)
-        self._cursor.log_offset = _size(self.folder.log_txt)
-        write_json_atomic(self._cursor_path, self._cursor.__dict__)
-        self._pending_log.clear()
-        self._pending_steps.clear()
-
-    def _uncommitted(self) -> tuple[Counter[str], set[int]]:
-        """Lines written after the last saved cursor: events a killed mirror already wrote."""
-        log_lines = LineTail(self.folder.log_txt, offset=self._cursor.log_offset).read_lines()
-        pending_log = Counter(line.decode("utf-8", errors="replace") for line in log_lines)
-        records = JsonlTail(self.folder.metrics_jsonl, offset=self._cursor.metrics_offset).read()
-        return pending_log, {int(r["step"]) for r in records if "step" in r}
-
-    # --- one pass --------------------------------------------------------
-    def sync_once(self) -> RunState:
-        """Bring the folder up to date with the provider; returns the run state now."""
-        job = self.client.fine_tuning.jobs.retrieve(self.job_id)
-        state = api.run_state(job.status)
-        if self._started_at is None:
-            self._started_at = float(job.created_at)
-        events = list(
-            api.iter_new_events(self.client, self.job_id, last_event_id=self._cursor.last_event_id)
-        )
-        if events:
-            self._apply_events(events)
-        if (
-            self._want_checkpoints and state in (RunState.RUNNING, RunState.PAUSED)
-        ) or state.is_terminal:
-            checkpoints = self._checkpoints()
-        else:
-            checkpoints = None
-        self._write_status(job, state, checkpoints)
-        if state is RunState.SUCCEEDED and not self._cursor.results_saved:
-            self._save_results(job, checkpoints)
-        return state
-
-    def _apply_events(self, events: list[Any]) -> None:
-        points = []
-        log_lines: list[str] = []
-        for event in events:
-            point = api.metric_point(event, started_at=self._started_at)
-            if point is not None:
-                if point.step <= self._last_step or point.step in self._pending_steps:
-                    continue
-                points.append(point)
-                self._last_step = point.step
-                continue
-            level = getattr(event, "level", "info") or "info"
-            prefix = "" if level == "info" else f"[{printable_line(str(level))}] "
-            message = printable_line(str(event.message))
-            line = format_log_line(f"{prefix}{message}", float(event.created_at))
-            if self._pending_log[line] > 0:
-                self._pending_log[line] -= 1
-                continue
-            log_lines.append(line)
-            if "checkpoint" in str(event.message).lower():
-                self._want_checkpoints = True
-        self.folder.append_metrics(points)
-        if log_lines:
-            self.folder.append_log_lines(log_lines)
-        self._cursor.last_event_id = events[-1].id
-        self._save_cursor()
-
-    def _checkpoints(self) -> list[dict[str, Any]] | None:
-        try:
-            checkpoints = api.list_checkpoints(self.client, self.job_id)
-        except Exception as error:
-            if explain(error).retryable:
-                raise
-            return None  # some providers/tiers have no checkpoints endpoint
-        self._want_checkpoints = False
-        return checkpoints
-
-    def _write_status(
-        self, job: Any, state: RunState, checkpoints: list[dict[str, Any]] | None
-    ) -> None:
-        changes: dict[str, Any] = {
-            "state": state,
-            "job_id": self.job_id,
-            "provider_status": job.status,
-            "reconnecting": False,
-            "detail": "",
-            "fine_tuned_model": job.fine_tuned_model,
-            "trained_tokens": job.trained_tokens,
-            "estimated_finish": float(job.estimated_finish) if job.estimated_finish else None,
-            "result_files": tuple(job.result_files or ()),
-        }
-        status = self.folder.read_status()
-        if self._started_at is not None and status.started_at is None:
-            changes["started_at"] = self._started_at
-        if state.is_terminal:
-            changes["ended_at"] = (
-                float(job.finished_at) if job.finished_at else status.ended_at or time.time()
-            )
-        if job.error is not None and getattr(job.error, "message", None):
-            where = f" (line/field: {job.error.param})" if getattr(job.error, "param", None) else ""
-            changes["error"] = f"{job.error.message}{where} [{job.error.code}]"
-        if self._last_step:
-            last = last_record(self.folder.metrics_jsonl) or {}
-            if last.get("total_steps"):
-                changes["total_steps"] = int(last["total_steps"])
-        if checkpoints is not None:
-            changes["checkpoints"] = tuple(checkpoints)
-        self.folder.update_status(**changes)
-
-    def _save_results(self, job: Any, checkpoints: list[dict[str, Any]] | None) -> None:
-        output = self.folder.output_dir
-        output.mkdir(parents=True, exist_ok=True)
-        for file_id in job.result_files or ():
-            name, content = api.download_file(self.client, file_id)
-            write_atomic(output / name, content)
-            self.folder.log(f"Saved result file {file_id} to output/{name}")
-        summary = {
-            "job_id": job.id,
-            "model": job.model,
-            "fine_tuned_model": job.fine_tuned_model,
-            "trained_tokens": job.trained_tokens,
-            "result_files": list(job.result_files or ()),
-            "checkpoints": checkpoints or [],
-        }
-        write_json_atomic(output / "result.json", summary)
-        self.folder.log(f"Fine-tuned model: {job.fine_tuned_model}")
-        self._cursor.results_saved = True
-        self._save_cursor()
-
-
-def _size(path: Any) -> int:
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        return 0
-
-
-__all__ = ["CURSOR_FILE", "FollowLoop", "HostedError", "Intervals", "JobMirror", "follow_run"]
+__all__ = ["Cursor", "FollowLoop", "HostedError", "Intervals", "file_size", "follow_run"]

@@ -3,18 +3,13 @@ fine-tuned model (``TogetherMirror``, run by the detached follower)."""
 
 from __future__ import annotations
 
-import os
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from backends.files import write_json_atomic
 from backends.hosted.errors import HostedError, redact
-from backends.hosted.mirror import FollowLoop, Intervals
+from backends.hosted.mirror import Cursor, FollowLoop, Intervals
 from backends.hosted.together_api import (
     CURSOR_FILE,
     LABEL,
@@ -24,17 +19,16 @@ from backends.hosted.together_api import (
     run_state,
 )
 from backends.runs import RunFolder, format_log_line
-from backends.runs.tail import LineTail, last_record
+from backends.runs.tail import last_record
 from backends.runs.values import RunState
 from backends.text import printable_line
 
 
 @dataclass
-class _Cursor:
+class _Cursor(Cursor):
+    FILE = CURSOR_FILE
     events_seen: int = 0
-    log_offset: int = 0
     total_steps: int | None = None
-    results_saved: bool = False
 
 
 class TogetherMirror(FollowLoop):
@@ -58,9 +52,8 @@ class TogetherMirror(FollowLoop):
         super().__init__(
             folder, client, job_id, provider=LABEL, secrets=secrets, intervals=intervals
         )
-        self._cursor = self._load()
-        lines = LineTail(folder.log_txt, offset=self._cursor.log_offset).read_lines()
-        self._pending = Counter(line.decode("utf-8", errors="replace") for line in lines)
+        self._cursor = _Cursor.load(folder)
+        self._pending = self._cursor.unsaved_log_lines(folder)
 
     def explain(self, error: BaseException) -> HostedError:
         return explain(error, secrets=self.secrets)
@@ -73,24 +66,8 @@ class TogetherMirror(FollowLoop):
         last = last_record(self.folder.metrics_jsonl)
         return "its last metrics" if int(last.get("step", 0) if last else 0) < total else None
 
-    @property
-    def _path(self) -> Path:
-        return self.folder.path / CURSOR_FILE
-
-    def _load(self) -> _Cursor:
-        try:
-            data = orjson.loads(self._path.read_bytes())
-        except (FileNotFoundError, orjson.JSONDecodeError):
-            return _Cursor()
-        known = {f.name for f in fields(_Cursor)}
-        return _Cursor(**{k: v for k, v in data.items() if k in known})
-
     def _save(self) -> None:
-        try:
-            self._cursor.log_offset = os.stat(self.folder.log_txt).st_size
-        except FileNotFoundError:
-            self._cursor.log_offset = 0
-        write_json_atomic(self._path, asdict(self._cursor))
+        self._cursor.save(self.folder)
         self._pending.clear()
 
     def sync_once(self) -> RunState:

@@ -78,7 +78,7 @@ class RunIdRefused(KeyError):
 
 
 MIRROR_CURSOR = ".mirror.json"
-"""Where a hosted run's follower keeps its cursor, and the job id (``backends.hosted.mirror``)."""
+"""Where a hosted run's follower keeps its cursor, and the job id (``backends.hosted.job_mirror``)."""
 
 
 def _why(error: Exception) -> str:

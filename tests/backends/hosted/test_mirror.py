@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import orjson
 import pytest
 
 from backends.hosted.backend import OpenAIBackend
-from backends.hosted.mirror import JobMirror
+from backends.hosted.job_mirror import JobMirror
 from backends.runs import RunFolder, RunStore
 from backends.runs.values import RunSpec, RunState
 from tests.fakes.finetune_api import FineTuneAPI
@@ -104,6 +105,30 @@ def test_a_mirror_killed_mid_batch_is_replayed_without_duplicates(
     counts = Counter(event_lines(folder))
     assert "Checkpoint created at step 6" in " ".join(counts)
     assert all(n == 1 for n in counts.values()), counts
+
+
+@pytest.mark.parametrize(
+    "saved",
+    [b'{"last_event_id": nul', b"[1, 2]", b'{"log_offset": 0, "written_by_a_later_version": 1}'],
+    ids=["cut-short", "not-an-object", "unknown-field"],
+)
+def test_a_damaged_or_unknown_cursor_reads_as_a_fresh_one(
+    openai_backend: OpenAIBackend,
+    store: RunStore,
+    emulator: FineTuneAPI,
+    dataset: Path,
+    saved: bytes,
+) -> None:
+    folder = launch(openai_backend, store, dataset)
+    job_id = folder.read_status().job_id
+    (folder.path / ".mirror.json").write_bytes(saved)
+    assert openai_backend.follow(folder) is RunState.SUCCEEDED
+    assert_each_step_once(folder, 12)
+    lines = event_lines(folder)
+    assert lines and len(lines) == len(set(lines))
+    cursor = orjson.loads((folder.path / ".mirror.json").read_bytes())
+    assert cursor["job_id"] == job_id and cursor["results_saved"] is True
+    assert "written_by_a_later_version" not in cursor
 
 
 def test_cancel_pause_resume(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from backends.hosted.mirror import JobMirror
+from backends.hosted.job_mirror import JobMirror
 from backends.runs.tail import TextTail, last_lines
 from backends.runs.watch import RunWatch
 from backends.text import printable, printable_line
