@@ -35,8 +35,40 @@ DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 
 
+class SecretInEnv:
+    """Where a connection's secret comes from: given in memory, else the environment variable
+    ``secret_env_var`` names. A follower process inherits it through its environment, never
+    through a file."""
+
+    @property
+    def secret_env_var(self) -> str:
+        raise NotImplementedError
+
+    def resolve_secret(
+        self, secret: str | None = None, env: Mapping[str, str] | None = None
+    ) -> str | None:
+        """The secret given in memory, else the one in the environment."""
+        if secret:
+            return secret
+        env = os.environ if env is None else env
+        return env.get(self.secret_env_var) or None
+
+    def child_env(
+        self, secret: str | None = None, base: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The environment for a follower process: ours, plus the secret, plus ``backends``
+        importable."""
+        from backends.processes import importable_env
+
+        env = importable_env(base)
+        resolved = self.resolve_secret(secret, env)
+        if resolved:
+            env[self.secret_env_var] = resolved
+        return env
+
+
 @dataclass(frozen=True)
-class HostedSettings:
+class HostedSettings(SecretInEnv):
     """A connection to OpenAI, Azure OpenAI or an OpenAI-compatible API, minus the secret."""
 
     provider: str = OPENAI
@@ -120,15 +152,6 @@ class HostedSettings:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def resolve_secret(
-        self, secret: str | None = None, env: Mapping[str, str] | None = None
-    ) -> str | None:
-        """The secret given in memory, else the one in the environment."""
-        if secret:
-            return secret
-        env = os.environ if env is None else env
-        return env.get(self.secret_env_var) or None
-
     def where(self) -> str:
         """The address in words, for messages (never a secret)."""
         if self.provider == OPENAI:
@@ -197,18 +220,6 @@ class HostedSettings:
             max_retries=max_retries,
             **auth,
         )
-
-    def child_env(
-        self, secret: str | None = None, base: Mapping[str, str] | None = None
-    ) -> dict[str, str]:
-        """The environment for a follower process: ours, plus the secret, plus ``backends`` importable."""
-        from backends.processes import importable_env
-
-        env = importable_env(base)
-        resolved = self.resolve_secret(secret, env)
-        if resolved:
-            env[self.secret_env_var] = resolved
-        return env
 
 
 def compatible_base_url(provider: str, env: Mapping[str, str] | None = None) -> str | None:

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from backends.hosted.errors import HostedError, _explain_status, redact
-from backends.processes import importable_env
+from backends.hosted.settings import SecretInEnv
 from backends.runs.values import MetricPoint, RunState
 
 NAME = "together"
@@ -50,7 +50,7 @@ def run_state(status: Any) -> RunState:
 
 
 @dataclass(frozen=True)
-class TogetherSettings:
+class TogetherSettings(SecretInEnv):
     """Where the Together client connects, minus the key (saved in ``run.json``)."""
 
     base_url: str | None = None
@@ -74,14 +74,6 @@ class TogetherSettings:
         known = {f.name for f in fields(cls)} - {"azure_endpoint", "api_version"}
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    def resolve_secret(
-        self, secret: str | None = None, env: Mapping[str, str] | None = None
-    ) -> str | None:
-        if secret:
-            return secret
-        env = os.environ if env is None else env
-        return env.get(KEY_ENV) or None
-
     def where(self) -> str:
         return self.base_url or DEFAULT_BASE_URL
 
@@ -102,16 +94,6 @@ class TogetherSettings:
             timeout=self.timeout_s,
             max_retries=max_retries,
         )
-
-    def child_env(
-        self, secret: str | None = None, base: Mapping[str, str] | None = None
-    ) -> dict[str, str]:
-        """The follower's environment: ours, plus the key, plus ``backends`` importable."""
-        env = importable_env(base)
-        resolved = self.resolve_secret(secret, env)
-        if resolved:
-            env[KEY_ENV] = resolved
-        return env
 
 
 def explain(error: BaseException, *, secrets: Iterable[str | None] = ()) -> HostedError:
