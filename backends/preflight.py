@@ -44,8 +44,8 @@ class Preflight:
 
 
 def _report(path: str, spec: RunSpec, *, validation: bool) -> DatasetReport:
-    from backends.catalog import Provider
-    from backends.data.inspector import InspectOptions, inspect_file
+    from backends.data.inspector import InspectOptions
+    from backends.data.scan_process import inspect_for_command
 
     info = registry.get(spec.backend)
     length = spec.hyperparameters.get("max_length")
@@ -55,13 +55,7 @@ def _report(path: str, spec: RunSpec, *, validation: bool) -> DatasetReport:
         max_length=length if isinstance(length, int) and not info.hosted else None,
         is_validation=validation,
     )
-    if options.provider is Provider.LOCAL:
-        # The model's tokenizer loads in the scan's child without torch (torch_free): ~1 s,
-        # not ~4, and none of it in this process (the UI's, or the shell's train command).
-        from backends.data.scan_process import inspect_in_subprocess
-
-        return inspect_in_subprocess(path, None, options)
-    return inspect_file(path, options)
+    return inspect_for_command(path, None, options)
 
 
 def data_problems(spec: RunSpec) -> list[Problem]:

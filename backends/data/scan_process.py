@@ -54,6 +54,15 @@ _CANCEL = threading.Event()
 """Set by SIGTERM in the child; installed before anything slow is imported."""
 
 
+def in_child_always(options: InspectOptions) -> bool:
+    """Whether data counted for these options is inspected in the scan's child whatever its
+    size: a local model's, whose tokenizer loads there without torch (``torch_free``: ~1 s,
+    not ~4) and none of transformers lands in the caller."""
+    from backends.catalog import Provider
+
+    return options.provider is Provider.LOCAL
+
+
 def inspect_for_ui(
     source: str,
     validation: str | None,
@@ -63,9 +72,7 @@ def inspect_for_ui(
 ) -> DatasetReport:
     """The report of ``source`` (and ``validation``): here for small local files, else from a
     child process. Either way a failure is a ``ScanFailed`` whose message says what and where."""
-    from backends.catalog import Provider
-
-    if options.provider is not Provider.LOCAL and _small_files(source, validation):
+    if not in_child_always(options) and _small_files(source, validation):
         from backends.data.sources import inspect_source
 
         try:
@@ -73,6 +80,23 @@ def inspect_for_ui(
         except Exception as error:  # as the child reports it: a message, never a traceback
             raise ScanFailed(_describe(error)) from None
     return inspect_in_subprocess(source, validation, options, progress, cancel)
+
+
+def inspect_for_command(
+    source: str,
+    validation: str | None,
+    options: InspectOptions,
+    progress: ProgressCallback | None = None,
+) -> DatasetReport:
+    """The report of ``source`` (and ``validation``) for a command that waits on it (the
+    shell's ``inspect``, a launch's data check): in the child where ``in_child_always``, a
+    failure there being a ``ScanFailed``; else in this thread, the inspector's own errors
+    raised as they are."""
+    if in_child_always(options):
+        return inspect_in_subprocess(source, validation, options, progress)
+    from backends.data.sources import inspect_source
+
+    return inspect_source(source, validation, options, progress)
 
 
 def _small_files(source: str, validation: str | None) -> bool:

@@ -233,21 +233,17 @@ def _run(args: argparse.Namespace) -> int:
             source, validation = str(result.train), str(result.validation)
         if hf:
             report = inspect_hf(source, options, args.hf_split, mapping or None, progress)
-        elif options.provider is Provider.LOCAL:
-            # In the Dataset step's child: it loads the model's tokenizer without torch
-            # (backends.data.torch_free), ~1 s instead of ~4, and falls back to torch.
-            from backends.data.scan_process import ScanFailed, inspect_in_subprocess
+            if validation and not report.cancelled:
+                from dataclasses import replace
+
+                report.validation = inspect_file(validation, replace(options, is_validation=True))
+        else:
+            from backends.data.scan_process import ScanFailed, inspect_for_command
 
             try:
-                report = inspect_in_subprocess(source, validation, options, progress)
+                report = inspect_for_command(source, validation, options, progress)
             except ScanFailed as exc:
                 return _fail(str(exc))
-        else:
-            report = inspect_file(source, options, progress)
-        if validation and report.validation is None and not report.cancelled:
-            from dataclasses import replace
-
-            report.validation = inspect_file(validation, replace(options, is_validation=True))
     except (DatasetUnavailable, TargetExists) as exc:
         return _fail(str(exc))
     except (OSError, ValueError) as exc:
