@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from backends.files import write_atomic, write_json_atomic
+from backends.files import write_atomic
 from backends.hosted import api
 from backends.hosted.errors import HostedError, explain
 from backends.hosted.mirror import Cursor, FollowLoop, Intervals, file_size
@@ -39,6 +39,8 @@ class _Cursor(Cursor):
 
 class JobMirror(FollowLoop):
     """Mirror ``job_id`` into ``folder`` through ``client`` (OpenAI, Azure, compatible)."""
+
+    _cursor: _Cursor
 
     def __init__(
         self,
@@ -188,10 +190,7 @@ class JobMirror(FollowLoop):
             "result_files": list(job.result_files or ()),
             "checkpoints": checkpoints or [],
         }
-        write_json_atomic(output / "result.json", summary)
-        self.folder.log(f"Fine-tuned model: {job.fine_tuned_model}")
-        self._cursor.results_saved = True
-        self._save_cursor()
+        self._results_saved(summary, job.fine_tuned_model)
 
 
 __all__ = ["JobMirror"]

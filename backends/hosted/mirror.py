@@ -141,8 +141,23 @@ class FollowLoop:
         self.secrets = secrets
         self.intervals = intervals or Intervals.from_env()
 
+    _cursor: Cursor
+    """Where the mirror is in the job's stream (a subclass loads its own kind)."""
+
     def sync_once(self) -> RunState:
         raise NotImplementedError
+
+    def _save_cursor(self) -> None:
+        """Save ``_cursor`` (and forget the lines a killed follower had written past it)."""
+        raise NotImplementedError
+
+    def _results_saved(self, summary: dict[str, Any], model: Any) -> None:
+        """The job's summary written to ``output/result.json`` and its model to the log; the
+        cursor then says so, and no restarted follower fetches them again."""
+        write_json_atomic(self.folder.output_dir / "result.json", summary)
+        self.folder.log(f"Fine-tuned model: {model}")
+        self._cursor.results_saved = True
+        self._save_cursor()
 
     def explain(self, error: BaseException) -> HostedError:
         raise NotImplementedError

@@ -7,7 +7,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from backends.files import write_json_atomic
 from backends.hosted.errors import HostedError, redact
 from backends.hosted.mirror import Cursor, FollowLoop, Intervals
 from backends.hosted.together_api import (
@@ -40,6 +39,8 @@ class TogetherMirror(FollowLoop):
     size of ``log.txt`` then; lines a killed follower wrote past it are not written again.
     """
 
+    _cursor: _Cursor
+
     def __init__(
         self,
         folder: RunFolder,
@@ -66,7 +67,7 @@ class TogetherMirror(FollowLoop):
         last = last_record(self.folder.metrics_jsonl)
         return "its last metrics" if int(last.get("step", 0) if last else 0) < total else None
 
-    def _save(self) -> None:
+    def _save_cursor(self) -> None:
         self._cursor.save(self.folder)
         self._pending.clear()
 
@@ -103,7 +104,7 @@ class TogetherMirror(FollowLoop):
         if lines:
             self.folder.append_log_lines(lines)
         self._cursor.events_seen = len(events)
-        self._save()
+        self._save_cursor()
 
     def _apply_metrics(self, state: RunState, job: Any) -> None:
         last = last_record(self.folder.metrics_jsonl)
@@ -187,7 +188,4 @@ class TogetherMirror(FollowLoop):
             "checkpoints": checkpoints or [],
             "download": f"finetune-tui download {self.folder.run_id} [--merged]",
         }
-        write_json_atomic(output / "result.json", summary)
-        self.folder.log(f"Fine-tuned model: {job.x_model_output_name}")
-        self._cursor.results_saved = True
-        self._save()
+        self._results_saved(summary, job.x_model_output_name)

@@ -256,15 +256,13 @@ def test_a_full_disk_does_not_stop_the_follower(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     import backends.hosted.mirror as mirror_module
-    import backends.hosted.together_mirror as together_mirror_module
     import backends.runs.store as store_module
     from tests.support.helpers import FullDisk
 
     folder = backend.launch(spec_for(dataset, validation), store)
     full = FullDisk(store_module.write_json_atomic, 5)
     monkeypatch.setattr(store_module, "write_json_atomic", full)
-    monkeypatch.setattr(mirror_module, "write_json_atomic", full)  # the cursor
-    monkeypatch.setattr(together_mirror_module, "write_json_atomic", full)  # result.json
+    monkeypatch.setattr(mirror_module, "write_json_atomic", full)  # the cursor, result.json
     assert follow_to_end(backend, folder) is RunState.SUCCEEDED
     assert full.left == 0
     assert folder.read_status().state is RunState.SUCCEEDED  # not left running
